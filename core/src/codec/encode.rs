@@ -1,0 +1,334 @@
+//! Writing messages: body fields with [`FieldWriter`], whole frames with [`encode_frame`].
+//!
+//! Outbound field order (DESIGN.md section 6): `8`, `9`, `35`, the other header fields in ascending
+//! tag order, the body in the order the application gave it, then `10`. BodyLength is computed from
+//! the parts' lengths before anything is written, so no field is written twice; it is never
+//! zero-padded.
+
+use std::ops::Range;
+
+use bytes::{BufMut, Bytes, BytesMut};
+
+use super::{SOH, checksum};
+use crate::time::{TimestampPrecision, UtcTimestamp};
+
+/// A value to encode.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Value<'a> {
+    /// Bytes written as they are. They MUST NOT contain SOH (use [`FieldWriter::data`] for data).
+    Text(&'a [u8]),
+    /// An unsigned integer.
+    Uint(u64),
+    /// A signed integer.
+    Int(i64),
+    /// A `char`.
+    Char(u8),
+    /// A `Boolean`, as `Y` or `N`.
+    Bool(bool),
+    /// A `UTCTimestamp` with the given number of fraction digits.
+    Timestamp(UtcTimestamp, TimestampPrecision),
+}
+
+impl Value<'_> {
+    /// The number of bytes the value takes on the wire.
+    pub fn encoded_len(&self) -> usize {
+        match *self {
+            Self::Text(text) => text.len(),
+            Self::Uint(n) => uint_len(n),
+            Self::Int(n) => uint_len(n.unsigned_abs()) + usize::from(n < 0),
+            Self::Char(_) | Self::Bool(_) => 1,
+            Self::Timestamp(_, precision) => precision.encoded_len(),
+        }
+    }
+
+    fn write(&self, out: &mut BytesMut) {
+        match *self {
+            Self::Text(text) => out.put_slice(text),
+            Self::Uint(n) => put_uint(out, n),
+            Self::Int(n) => {
+                if n < 0 {
+                    out.put_u8(b'-');
+                }
+                put_uint(out, n.unsigned_abs());
+            }
+            Self::Char(c) => out.put_u8(c),
+            Self::Bool(b) => out.put_u8(if b { b'Y' } else { b'N' }),
+            Self::Timestamp(ts, precision) => out.put_slice(ts.format(precision).as_bytes()),
+        }
+    }
+}
+
+/// A header field for [`encode_frame`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct HeaderField<'a> {
+    /// The tag.
+    pub tag: u32,
+    /// The value.
+    pub value: Value<'a>,
+}
+
+impl<'a> HeaderField<'a> {
+    /// A header field.
+    pub fn new(tag: u32, value: Value<'a>) -> Self {
+        Self { tag, value }
+    }
+
+    fn encoded_len(&self) -> usize {
+        uint_len(u64::from(self.tag)) + self.value.encoded_len() + 2
+    }
+}
+
+/// Appends one complete frame to `out` and returns where it lies in `out`.
+///
+/// `header` holds every header field besides `8`, `9` and `35` (typically `34`, `49`, `52`, `56`
+/// and whatever else the session adds); it is sorted here into ascending tag order. `body` is the
+/// encoded body, as a [`FieldWriter`] builds it.
+///
+/// ```
+/// use bytes::BytesMut;
+/// use fixgate_core::codec::{HeaderField, Value, encode_frame};
+///
+/// let mut out = BytesMut::new();
+/// let mut header = [
+///     HeaderField::new(56, Value::Text(b"VENUE")),
+///     HeaderField::new(34, Value::Uint(2)),
+///     HeaderField::new(49, Value::Text(b"BANK")),
+/// ];
+/// encode_frame(&mut out, b"FIX.4.4", b"0", &mut header, b"");
+/// assert_eq!(&out[..], b"8=FIX.4.4\x019=27\x0135=0\x0134=2\x0149=BANK\x0156=VENUE\x0110=161\x01");
+/// ```
+pub fn encode_frame(
+    out: &mut BytesMut,
+    begin_string: &[u8],
+    msg_type: &[u8],
+    header: &mut [HeaderField<'_>],
+    body: &[u8],
+) -> Range<usize> {
+    header.sort_unstable_by_key(|field| field.tag);
+    let body_length = 4
+        + msg_type.len()
+        + header.iter().map(HeaderField::encoded_len).sum::<usize>()
+        + body.len();
+    let start = out.len();
+    out.reserve(begin_string.len() + uint_len(body_length as u64) + body_length + 12);
+    out.put_slice(b"8=");
+    out.put_slice(begin_string);
+    out.put_slice(b"\x019=");
+    put_uint(out, body_length as u64);
+    out.put_slice(b"\x0135=");
+    out.put_slice(msg_type);
+    out.put_u8(SOH);
+    for field in header.iter() {
+        put_tag(out, field.tag);
+        field.value.write(out);
+        out.put_u8(SOH);
+    }
+    out.put_slice(body);
+    let sum = checksum(&out[start..]);
+    out.put_slice(&[
+        b'1',
+        b'0',
+        b'=',
+        b'0' + sum / 100,
+        b'0' + sum / 10 % 10,
+        b'0' + sum % 10,
+        SOH,
+    ]);
+    start..out.len()
+}
+
+/// Builds a message body field by field, in the order given, into a reusable buffer.
+///
+/// ```
+/// use fixgate_core::codec::FieldWriter;
+///
+/// let mut body = FieldWriter::new();
+/// body.str(11, "ORD-1").char(54, b'1').uint(38, 100).data(95, 96, b"a\x01b");
+/// assert_eq!(body.as_bytes(), b"11=ORD-1\x0154=1\x0138=100\x0195=3\x0196=a\x01b\x01");
+/// ```
+#[derive(Clone, Debug, Default)]
+pub struct FieldWriter {
+    buf: BytesMut,
+}
+
+impl FieldWriter {
+    /// An empty writer; it allocates on first use.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// An empty writer with room for `capacity` bytes.
+    pub fn with_capacity(capacity: usize) -> Self {
+        Self { buf: BytesMut::with_capacity(capacity) }
+    }
+
+    /// Appends `tag=value<SOH>`.
+    pub fn field(&mut self, tag: u32, value: Value<'_>) -> &mut Self {
+        self.buf.reserve(12 + value.encoded_len());
+        put_tag(&mut self.buf, tag);
+        value.write(&mut self.buf);
+        self.buf.put_u8(SOH);
+        self
+    }
+
+    /// Appends a text field. `value` MUST NOT contain SOH.
+    pub fn str(&mut self, tag: u32, value: &str) -> &mut Self {
+        self.field(tag, Value::Text(value.as_bytes()))
+    }
+
+    /// Appends a field of raw bytes. `value` MUST NOT contain SOH.
+    pub fn bytes(&mut self, tag: u32, value: &[u8]) -> &mut Self {
+        self.field(tag, Value::Text(value))
+    }
+
+    /// Appends an unsigned integer field.
+    pub fn uint(&mut self, tag: u32, value: u64) -> &mut Self {
+        self.field(tag, Value::Uint(value))
+    }
+
+    /// Appends a signed integer field.
+    pub fn int(&mut self, tag: u32, value: i64) -> &mut Self {
+        self.field(tag, Value::Int(value))
+    }
+
+    /// Appends a `char` field.
+    pub fn char(&mut self, tag: u32, value: u8) -> &mut Self {
+        self.field(tag, Value::Char(value))
+    }
+
+    /// Appends a `Boolean` field (`Y`/`N`).
+    pub fn bool(&mut self, tag: u32, value: bool) -> &mut Self {
+        self.field(tag, Value::Bool(value))
+    }
+
+    /// Appends a `UTCTimestamp` field.
+    pub fn timestamp(
+        &mut self,
+        tag: u32,
+        value: UtcTimestamp,
+        precision: TimestampPrecision,
+    ) -> &mut Self {
+        self.field(tag, Value::Timestamp(value, precision))
+    }
+
+    /// Appends a Length/Data pair, for example `RawDataLength <95>` and `RawData <96>`: the data
+    /// may contain SOH, because the reader takes it by its length.
+    pub fn data(&mut self, length_tag: u32, data_tag: u32, data: &[u8]) -> &mut Self {
+        self.uint(length_tag, data.len() as u64);
+        self.field(data_tag, Value::Text(data))
+    }
+
+    /// The encoded fields.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.buf
+    }
+
+    /// The number of bytes written.
+    pub fn len(&self) -> usize {
+        self.buf.len()
+    }
+
+    /// Whether nothing has been written.
+    pub fn is_empty(&self) -> bool {
+        self.buf.is_empty()
+    }
+
+    /// Forgets the fields, keeping the buffer's memory.
+    pub fn clear(&mut self) {
+        self.buf.clear();
+    }
+
+    /// Takes the fields written so far, leaving the writer empty.
+    pub fn split(&mut self) -> Bytes {
+        self.buf.split().freeze()
+    }
+}
+
+const DIGIT_PAIRS: &[u8; 200] = b"\
+0001020304050607080910111213141516171819\
+2021222324252627282930313233343536373839\
+4041424344454647484950515253545556575859\
+6061626364656667686970717273747576777879\
+8081828384858687888990919293949596979899";
+
+/// The number of decimal digits of `n`.
+#[inline]
+pub(crate) fn uint_len(n: u64) -> usize {
+    n.checked_ilog10().map_or(1, |log| log as usize + 1)
+}
+
+/// Writes `n` in decimal, two digits at a time.
+#[inline]
+pub(crate) fn put_uint(out: &mut BytesMut, mut n: u64) {
+    let mut buf = [0u8; 20];
+    let mut i = buf.len();
+    while n >= 100 {
+        let pair = (n % 100) as usize * 2;
+        n /= 100;
+        i -= 2;
+        buf[i..i + 2].copy_from_slice(&DIGIT_PAIRS[pair..pair + 2]);
+    }
+    if n >= 10 {
+        let pair = n as usize * 2;
+        i -= 2;
+        buf[i..i + 2].copy_from_slice(&DIGIT_PAIRS[pair..pair + 2]);
+    } else {
+        i -= 1;
+        buf[i] = b'0' + n as u8;
+    }
+    out.put_slice(&buf[i..]);
+}
+
+/// Writes `tag=`.
+#[inline]
+fn put_tag(out: &mut BytesMut, tag: u32) {
+    put_uint(out, u64::from(tag));
+    out.put_u8(b'=');
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn integers_are_written_in_plain_decimal() {
+        for n in [0u64, 7, 10, 99, 100, 101, 12_345, 1_234_567, u64::MAX] {
+            let mut out = BytesMut::new();
+            put_uint(&mut out, n);
+            assert_eq!(&out[..], n.to_string().as_bytes());
+            assert_eq!(uint_len(n), n.to_string().len());
+        }
+        let mut w = FieldWriter::new();
+        w.int(1, -42).int(2, i64::MIN).bool(3, true).bool(4, false);
+        assert_eq!(w.as_bytes(), b"1=-42\x012=-9223372036854775808\x013=Y\x014=N\x01");
+    }
+
+    #[test]
+    fn header_is_sorted_and_lengths_add_up() {
+        let ts = UtcTimestamp::parse(b"20261126-14:36:27.123456").unwrap();
+        let mut header = [
+            HeaderField::new(56, Value::Text(b"ACCEPTOR01")),
+            HeaderField::new(52, Value::Timestamp(ts, TimestampPrecision::Micros)),
+            HeaderField::new(34, Value::Uint(1_234_567)),
+            HeaderField::new(49, Value::Text(b"INITIATOR01")),
+        ];
+        let mut body = FieldWriter::new();
+        body.str(11, "CLORD-000000001234")
+            .str(1, "ACCOUNT01")
+            .char(21, b'1')
+            .str(55, "AAPL")
+            .char(54, b'1')
+            .timestamp(60, ts, TimestampPrecision::Micros)
+            .uint(38, 100)
+            .char(40, b'2')
+            .str(44, "187.25")
+            .char(59, b'0');
+        let mut out = BytesMut::from(&b"prefix"[..]);
+        let range = encode_frame(&mut out, b"FIX.4.4", b"D", &mut header, body.as_bytes());
+        let expected = "8=FIX.4.4|9=180|35=D|34=1234567|49=INITIATOR01|52=20261126-14:36:27.123456|\
+            56=ACCEPTOR01|11=CLORD-000000001234|1=ACCOUNT01|21=1|55=AAPL|54=1|\
+            60=20261126-14:36:27.123456|38=100|40=2|44=187.25|59=0|10=202|"
+            .replace('|', "\x01");
+        assert_eq!(&out[range], expected.as_bytes());
+    }
+}

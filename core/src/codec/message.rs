@@ -1,0 +1,381 @@
+//! A decoded message: a zero-copy view over one checked frame.
+
+use bytes::Bytes;
+use smallvec::SmallVec;
+
+use super::data_fields::data_tag_for;
+use super::error::{DecodeError, FieldError, FieldIssue, FieldIssueKind};
+use super::value::parse_uint;
+use super::view::{Field, FieldView, Group, GroupSpec, Span};
+use super::{SOH, checksum};
+use crate::SeqNum;
+use crate::tag;
+use crate::time::UtcTimestamp;
+
+/// How many fields a message holds before its field index moves to the heap. A NewOrderSingle has
+/// about 18 fields and an ExecutionReport about 26, `BeginString <8>` to `CheckSum <10>` included.
+pub const INLINE_FIELDS: usize = 32;
+
+/// At most this many [`FieldIssue`]s are kept per message; a peer cannot make us store more.
+const MAX_ISSUES: usize = 8;
+
+/// A decoded FIX message.
+///
+/// It is a view over the frame's [`Bytes`]: fields are indexed as ranges, never copied, and the
+/// index of a message of up to [`INLINE_FIELDS`] fields lives inline, so decoding does not
+/// allocate. The frame has been checked (`BeginString <8>`, `BodyLength <9>` and `MsgType <35>`
+/// first, `BodyLength` exact, `CheckSum <10>` last and correct); the fields have been indexed but
+/// not judged: see [`Message::issues`].
+///
+/// ```
+/// use bytes::Bytes;
+/// use fixgate_core::codec::Message;
+///
+/// let frame = b"8=FIX.4.4|9=52|35=0|34=2|49=BANK|52=20261126-14:36:27.123|56=VENUE|10=116|"
+///     .map(|b| if b == b'|' { 0x01 } else { b });
+/// let msg = Message::parse(Bytes::copy_from_slice(&frame)).unwrap();
+/// assert_eq!(msg.msg_type(), b"0");
+/// assert_eq!(msg.seq_num(34).unwrap().get(), 2);
+/// assert_eq!(msg.str(49).unwrap(), "BANK");
+/// assert!(msg.issues().is_empty());
+/// ```
+#[derive(Clone, Debug)]
+pub struct Message {
+    bytes: Bytes,
+    spans: SmallVec<[Span; INLINE_FIELDS]>,
+    issues: SmallVec<[FieldIssue; 2]>,
+}
+
+impl Message {
+    /// Checks and indexes one complete frame: `frame` must hold exactly one message, from `8=` to
+    /// the SOH after `CheckSum <10>`.
+    pub fn parse(frame: Bytes) -> Result<Self, DecodeError> {
+        Self::parse_or_return(frame).map_err(|(error, _)| error)
+    }
+
+    /// [`Message::parse`], handing the frame back on failure so that it can be reported.
+    pub(super) fn parse_or_return(frame: Bytes) -> Result<Self, (DecodeError, Bytes)> {
+        let layout = match Layout::check(&frame) {
+            Ok(layout) => layout,
+            Err(error) => return Err((error, frame)),
+        };
+        let mut spans = SmallVec::new();
+        let mut issues = SmallVec::new();
+        Indexer { buf: &frame, spans: &mut spans, issues: &mut issues }.run(&layout);
+        Ok(Self { bytes: frame, spans, issues })
+    }
+
+    /// The whole frame, as received.
+    pub fn as_bytes(&self) -> &Bytes {
+        &self.bytes
+    }
+
+    /// The value of `BeginString <8>`.
+    pub fn begin_string(&self) -> &[u8] {
+        self.value_at(0)
+    }
+
+    /// The value of `MsgType <35>`.
+    pub fn msg_type(&self) -> &[u8] {
+        self.value_at(2)
+    }
+
+    /// Issues found in well-framed fields, in wire order (at most 8 are kept).
+    pub fn issues(&self) -> &[FieldIssue] {
+        &self.issues
+    }
+
+    /// All fields, `BeginString <8>` to `CheckSum <10>`, with typed getters.
+    pub fn fields(&self) -> FieldView<'_> {
+        FieldView::new(&self.bytes, &self.spans)
+    }
+
+    /// The field at `index` in wire order.
+    pub fn field_at(&self, index: usize) -> Option<Field<'_>> {
+        self.fields().at(index)
+    }
+
+    /// The value of the first field with `tag`.
+    pub fn get(&self, tag: u32) -> Option<&[u8]> {
+        self.fields().get(tag)
+    }
+
+    /// The value of the first field with `tag`, sharing the frame's buffer.
+    pub fn get_bytes(&self, tag: u32) -> Option<Bytes> {
+        self.get(tag).map(|value| self.bytes.slice_ref(value))
+    }
+
+    /// See [`FieldView::str`].
+    pub fn str(&self, tag: u32) -> Result<&str, FieldError> {
+        self.fields().str(tag)
+    }
+
+    /// See [`FieldView::uint`].
+    pub fn uint(&self, tag: u32) -> Result<u64, FieldError> {
+        self.fields().uint(tag)
+    }
+
+    /// See [`FieldView::int`].
+    pub fn int(&self, tag: u32) -> Result<i64, FieldError> {
+        self.fields().int(tag)
+    }
+
+    /// See [`FieldView::seq_num`].
+    pub fn seq_num(&self, tag: u32) -> Result<SeqNum, FieldError> {
+        self.fields().seq_num(tag)
+    }
+
+    /// See [`FieldView::char`].
+    pub fn char(&self, tag: u32) -> Result<u8, FieldError> {
+        self.fields().char(tag)
+    }
+
+    /// See [`FieldView::bool`].
+    pub fn bool(&self, tag: u32) -> Result<bool, FieldError> {
+        self.fields().bool(tag)
+    }
+
+    /// See [`FieldView::timestamp`].
+    pub fn timestamp(&self, tag: u32) -> Result<UtcTimestamp, FieldError> {
+        self.fields().timestamp(tag)
+    }
+
+    /// See [`FieldView::group`].
+    pub fn group(&self, spec: &GroupSpec<'_>) -> Result<Group<'_>, FieldError> {
+        self.fields().group(spec)
+    }
+
+    fn value_at(&self, index: usize) -> &[u8] {
+        self.field_at(index).map(|f| f.value()).unwrap_or_default()
+    }
+}
+
+/// The positions found while checking a frame's envelope.
+struct Layout {
+    /// The SOH after `BeginString <8>`.
+    begin_string_end: usize,
+    /// The SOH after `BodyLength <9>`.
+    body_length_end: usize,
+    /// The SOH after `MsgType <35>`.
+    msg_type_end: usize,
+    /// The first byte of `10=`.
+    trailer_start: usize,
+}
+
+impl Layout {
+    fn check(buf: &[u8]) -> Result<Self, DecodeError> {
+        if buf.len() > u32::MAX as usize {
+            return Err(DecodeError::FrameTooLong { limit: u32::MAX as usize });
+        }
+        if !buf.starts_with(b"8=") {
+            return Err(DecodeError::NotAFrame);
+        }
+        let begin_string_end = find(buf, SOH, 2).ok_or(DecodeError::MissingBodyLength)?;
+        let length_start = begin_string_end + 3;
+        if buf.get(begin_string_end + 1..length_start) != Some(b"9=") {
+            return Err(DecodeError::MissingBodyLength);
+        }
+        let body_length_end = find(buf, SOH, length_start).ok_or(DecodeError::InvalidBodyLength)?;
+        let declared = body_length(&buf[length_start..body_length_end])?;
+        let body_start = body_length_end + 1;
+
+        let trailer_start = match buf.split_last() {
+            Some((&SOH, rest)) => memchr::memrchr(SOH, rest).map_or(0, |i| i + 1),
+            _ => 0,
+        };
+        if trailer_start < body_start {
+            return Err(DecodeError::InvalidCheckSum);
+        }
+        let Some(digits) = buf[trailer_start..].strip_prefix(b"10=") else {
+            return Err(DecodeError::InvalidCheckSum);
+        };
+        let actual = trailer_start - body_start;
+        if declared != actual as u64 {
+            return Err(DecodeError::BodyLengthMismatch { declared, actual });
+        }
+        let found = match digits {
+            [a, b, c, SOH] if [a, b, c].iter().all(|d| d.is_ascii_digit()) => {
+                u16::from(a - b'0') * 100 + u16::from(b - b'0') * 10 + u16::from(c - b'0')
+            }
+            _ => return Err(DecodeError::InvalidCheckSum),
+        };
+        let computed = checksum(&buf[..trailer_start]);
+        if found != u16::from(computed) {
+            return Err(DecodeError::CheckSumMismatch { found, computed });
+        }
+
+        let body = &buf[body_start..trailer_start];
+        let msg_type_end = find(body, SOH, 0).map(|i| body_start + i);
+        match msg_type_end {
+            Some(end) if body.starts_with(b"35=") && end > body_start + 3 => Ok(Self {
+                begin_string_end,
+                body_length_end,
+                msg_type_end: end,
+                trailer_start,
+            }),
+            _ => Err(DecodeError::MissingMsgType),
+        }
+    }
+}
+
+/// Parses `BodyLength <9>`, zero-padded or not; a number too large for `u64` saturates.
+pub(super) fn body_length(value: &[u8]) -> Result<u64, DecodeError> {
+    if value.is_empty() || !value.iter().all(u8::is_ascii_digit) {
+        return Err(DecodeError::InvalidBodyLength);
+    }
+    Ok(parse_uint(value).unwrap_or(u64::MAX))
+}
+
+fn find(buf: &[u8], byte: u8, from: usize) -> Option<usize> {
+    memchr::memchr(byte, buf.get(from..)?).map(|i| from + i)
+}
+
+/// Which part of the message the previous field belonged to.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Region {
+    Header,
+    Body,
+    Trailer,
+}
+
+/// Builds the field index of a checked frame and notes the issues of its fields.
+struct Indexer<'a> {
+    buf: &'a [u8],
+    spans: &'a mut SmallVec<[Span; INLINE_FIELDS]>,
+    issues: &'a mut SmallVec<[FieldIssue; 2]>,
+}
+
+impl Indexer<'_> {
+    fn run(mut self, layout: &Layout) {
+        let end = layout.trailer_start;
+        self.spans.push(span(tag::BEGIN_STRING, 0, 1, layout.begin_string_end));
+        let length_start = layout.begin_string_end + 1;
+        self.spans.push(span(tag::BODY_LENGTH, length_start, length_start + 1, layout.body_length_end));
+        let type_start = layout.body_length_end + 1;
+        self.spans.push(span(tag::MSG_TYPE, type_start, type_start + 2, layout.msg_type_end));
+
+        // Tags below 1024 are checked for repeats with a bitmap; larger ones by a scan.
+        let mut seen = [0u64; 16];
+        seen[0] = (1 << tag::BEGIN_STRING) | (1 << tag::BODY_LENGTH) | (1 << tag::MSG_TYPE);
+        let mut repeat_reported = false;
+        let mut region = Region::Header;
+        let mut data: Option<(u32, usize)> = None;
+        let mut pos = layout.msg_type_end + 1;
+        while pos < end {
+            let (tag, eq) = self.read_tag(pos, end);
+            let index = self.spans.len();
+            if eq >= end || self.buf[eq] == SOH {
+                // No `=` before the SOH: the whole field is the tag, with no value.
+                let soh = eq.min(end - 1);
+                self.spans.push(span(tag, pos, soh, soh));
+                self.issue(FieldIssueKind::MissingEquals, index);
+                pos = soh + 1;
+                data = None;
+                continue;
+            }
+            let value_start = eq + 1;
+            let value_end = match data.take() {
+                Some((data_tag, len)) if data_tag == tag && tag != 0 => {
+                    let declared_end = value_start.saturating_add(len);
+                    if declared_end < end && self.buf[declared_end] == SOH {
+                        declared_end
+                    } else {
+                        self.issue(FieldIssueKind::DataLengthMismatch, index);
+                        self.find_soh(value_start, end)
+                    }
+                }
+                _ => self.find_soh(value_start, end),
+            };
+            self.spans.push(span(tag, pos, eq, value_end));
+            pos = value_end + 1;
+
+            if tag == 0 {
+                self.issue(FieldIssueKind::InvalidTag, index);
+                continue;
+            }
+            if value_end == value_start {
+                self.issue(FieldIssueKind::EmptyValue, index);
+            }
+            region = self.check_order(tag, region, index);
+            if !repeat_reported && self.is_repeat(tag, &mut seen) {
+                repeat_reported = true;
+                self.issue(FieldIssueKind::RepeatedTag, index);
+            }
+            if let Some(data_tag) = data_tag_for(tag) {
+                let len = parse_uint(&self.buf[value_start..value_end]);
+                data = len.map(|len| (data_tag, usize::try_from(len).unwrap_or(usize::MAX)));
+            }
+        }
+        self.spans.push(span(tag::CHECK_SUM, end, end + 2, self.buf.len() - 1));
+    }
+
+    /// Reads a tag starting at `pos`: returns its number (0 when invalid) and the position of the
+    /// `=` or SOH that ends it.
+    #[inline]
+    fn read_tag(&self, pos: usize, end: usize) -> (u32, usize) {
+        let mut i = pos;
+        let mut number: u64 = 0;
+        let mut numeric = true;
+        while i < end {
+            let b = self.buf[i];
+            if b == b'=' || b == SOH {
+                break;
+            }
+            let digit = b.wrapping_sub(b'0');
+            numeric &= digit <= 9;
+            number = number.saturating_mul(10).saturating_add(u64::from(digit));
+            i += 1;
+        }
+        let valid = numeric && i > pos && number > 0 && number <= u64::from(u32::MAX);
+        (if valid { number as u32 } else { 0 }, i)
+    }
+
+    /// The position of the SOH that ends a value starting at `from`. A checked frame always has
+    /// one before `end` (the SOH before `10=`).
+    #[inline]
+    fn find_soh(&self, from: usize, end: usize) -> usize {
+        let window = &self.buf[from..end];
+        // Most values are short: a plain loop beats a memchr call for them.
+        let short = window.len().min(16);
+        match window[..short].iter().position(|&b| b == SOH) {
+            Some(i) => from + i,
+            None => memchr::memchr(SOH, &window[short..]).map_or(end - 1, |i| from + short + i),
+        }
+    }
+
+    fn check_order(&mut self, tag: u32, region: Region, index: usize) -> Region {
+        let (next, in_order) = if tag::is_header(tag) {
+            (region, region == Region::Header)
+        } else if tag::is_trailer(tag) {
+            (Region::Trailer, true)
+        } else {
+            (Region::Body, region != Region::Trailer)
+        };
+        if !in_order {
+            self.issue(FieldIssueKind::OutOfOrder, index);
+        }
+        next
+    }
+
+    fn is_repeat(&self, tag: u32, seen: &mut [u64; 16]) -> bool {
+        if let Some(word) = seen.get_mut(tag as usize / 64) {
+            let bit = 1u64 << (tag % 64);
+            let repeat = *word & bit != 0;
+            *word |= bit;
+            return repeat;
+        }
+        let earlier = &self.spans[..self.spans.len() - 1];
+        earlier.iter().any(|span| span.tag == tag)
+    }
+
+    fn issue(&mut self, kind: FieldIssueKind, index: usize) {
+        if self.issues.len() < MAX_ISSUES {
+            self.issues.push(FieldIssue { kind, index });
+        }
+    }
+}
+
+fn span(tag: u32, start: usize, eq: usize, end: usize) -> Span {
+    // Frames are bounded far below 4 GiB by the decoder's size limit.
+    Span { tag, start: start as u32, eq: eq as u32, end: end as u32 }
+}

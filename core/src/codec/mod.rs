@@ -1,0 +1,30 @@
+//! The FIX tag=value codec: a streaming [`Decoder`] that frames and indexes messages as zero-copy
+//! [`Message`] views, and an encoder ([`FieldWriter`], [`encode_frame`]) that writes them.
+//!
+//! The codec frames and indexes; it does not judge. Only framing errors are final here: field-level
+//! problems of a well-framed message are reported as [`FieldIssue`]s, and the session decides what
+//! to reject.
+
+mod data_fields;
+mod encode;
+mod error;
+mod frame;
+mod message;
+mod value;
+mod view;
+
+pub use encode::{FieldWriter, HeaderField, Value, encode_frame};
+pub use error::{DecodeError, FieldError, FieldIssue, FieldIssueKind};
+pub use frame::{DEFAULT_MAX_MESSAGE_SIZE, Decoded, Decoder};
+pub use message::{INLINE_FIELDS, Message};
+pub use value::{is_decimal, parse_bool, parse_char, parse_int, parse_uint};
+pub use view::{Field, FieldView, Group, GroupSpec};
+
+/// The field delimiter, `<SOH>`.
+pub const SOH: u8 = 0x01;
+
+/// The FIX CheckSum: the byte sum modulo 256 (a wrapping `u8` sum, which the compiler vectorises).
+#[inline]
+pub fn checksum(bytes: &[u8]) -> u8 {
+    bytes.iter().fold(0u8, |sum, &b| sum.wrapping_add(b))
+}

@@ -1,0 +1,120 @@
+//! Parsers for the value types of the FIX specification. Each takes a field's raw bytes and returns
+//! `None` when they do not have the type's format.
+
+/// An unsigned decimal integer (`int`, `SeqNum`, `Length`, `NumInGroup`): digits only, no sign.
+/// Leading zeros are accepted, as QuickFIX accepts them.
+pub fn parse_uint(value: &[u8]) -> Option<u64> {
+    if value.is_empty() || value.len() > 20 {
+        return parse_long_uint(value);
+    }
+    let mut n: u64 = 0;
+    for &b in value {
+        let digit = b.wrapping_sub(b'0');
+        if digit > 9 {
+            return None;
+        }
+        n = n.checked_mul(10)?.checked_add(u64::from(digit))?;
+    }
+    Some(n)
+}
+
+/// Values longer than 20 bytes fit `u64` only when led by zeros.
+fn parse_long_uint(value: &[u8]) -> Option<u64> {
+    let zeros = value.iter().take_while(|&&b| b == b'0').count();
+    if value.is_empty() || zeros == 0 {
+        return None;
+    }
+    match &value[zeros..] {
+        [] => Some(0),
+        rest if rest.len() <= 20 => parse_uint(rest),
+        _ => None,
+    }
+}
+
+/// A signed decimal integer: an optional `-` and digits.
+pub fn parse_int(value: &[u8]) -> Option<i64> {
+    match value.split_first() {
+        Some((b'-', digits)) => {
+            let n = parse_uint(digits)?;
+            0i64.checked_sub_unsigned(n)
+        }
+        _ => i64::try_from(parse_uint(value)?).ok(),
+    }
+}
+
+/// A `char`: exactly one byte.
+pub fn parse_char(value: &[u8]) -> Option<u8> {
+    match value {
+        [c] => Some(*c),
+        _ => None,
+    }
+}
+
+/// A `Boolean`: `Y` or `N`.
+pub fn parse_bool(value: &[u8]) -> Option<bool> {
+    match value {
+        b"Y" => Some(true),
+        b"N" => Some(false),
+        _ => None,
+    }
+}
+
+/// A `float`, `Qty`, `Price` or `Amt`: an optional `-`, digits and at most one `.`, with at least
+/// one digit. The value is checked, not converted, because FIX decimals must not pass through
+/// binary floating point; the caller chooses a decimal type.
+pub fn is_decimal(value: &[u8]) -> bool {
+    let digits = value.strip_prefix(b"-").unwrap_or(value);
+    let mut seen_digit = false;
+    let mut seen_dot = false;
+    for &b in digits {
+        match b {
+            b'0'..=b'9' => seen_digit = true,
+            b'.' if !seen_dot => seen_dot = true,
+            _ => return false,
+        }
+    }
+    seen_digit
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unsigned_integers() {
+        assert_eq!(parse_uint(b"0"), Some(0));
+        assert_eq!(parse_uint(b"0000118"), Some(118));
+        assert_eq!(parse_uint(b"18446744073709551615"), Some(u64::MAX));
+        assert_eq!(parse_uint(b"18446744073709551616"), None);
+        assert_eq!(parse_uint(b"000000000000000000000000042"), Some(42));
+        assert_eq!(parse_uint(b"0000000000000000000000"), Some(0));
+        for bad in [&b""[..], b"-1", b"+1", b"1.0", b" 1", b"1a"] {
+            assert_eq!(parse_uint(bad), None, "{}", String::from_utf8_lossy(bad));
+        }
+    }
+
+    #[test]
+    fn signed_integers() {
+        assert_eq!(parse_int(b"-42"), Some(-42));
+        assert_eq!(parse_int(b"42"), Some(42));
+        assert_eq!(parse_int(b"-9223372036854775808"), Some(i64::MIN));
+        assert_eq!(parse_int(b"9223372036854775808"), None);
+        assert_eq!(parse_int(b"-"), None);
+        assert_eq!(parse_int(b"--1"), None);
+    }
+
+    #[test]
+    fn chars_bools_and_decimals() {
+        assert_eq!(parse_char(b"D"), Some(b'D'));
+        assert_eq!(parse_char(b"DD"), None);
+        assert_eq!(parse_bool(b"Y"), Some(true));
+        assert_eq!(parse_bool(b"N"), Some(false));
+        assert_eq!(parse_bool(b"y"), None);
+        for good in [&b"187.25"[..], b"-0.5", b"100", b"100.", b".5"] {
+            assert!(is_decimal(good));
+        }
+        for bad in [&b""[..], b"-", b".", b"1.2.3", b"1e5", b"200.00x"] {
+            assert!(!is_decimal(bad));
+        }
+    }
+}

@@ -1,0 +1,333 @@
+//! UTCTimestamp values (`YYYYMMDD-HH:MM:SS[.sss…]`), converted without a calendar library.
+//!
+//! Nothing here reads a clock: a timestamp is made from a [`SystemTime`] that the caller supplies.
+
+use std::fmt;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+const NANOS_PER_SEC: u32 = 1_000_000_000;
+const SECS_PER_DAY: i64 = 86_400;
+
+/// How many fraction digits an outbound UTCTimestamp carries (the `TimestampPrecision` setting).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum TimestampPrecision {
+    /// `YYYYMMDD-HH:MM:SS`: FIX 4.0 and 4.1.
+    Seconds,
+    /// `YYYYMMDD-HH:MM:SS.sss`: the default from FIX 4.2 on.
+    Millis,
+    /// Six fraction digits.
+    Micros,
+    /// Nine fraction digits.
+    Nanos,
+}
+
+impl TimestampPrecision {
+    /// Maps the setting's value (0, 3, 6 or 9 digits) to a precision.
+    pub const fn from_digits(digits: u8) -> Option<Self> {
+        match digits {
+            0 => Some(Self::Seconds),
+            3 => Some(Self::Millis),
+            6 => Some(Self::Micros),
+            9 => Some(Self::Nanos),
+            _ => None,
+        }
+    }
+
+    /// The number of fraction digits.
+    pub const fn digits(self) -> usize {
+        match self {
+            Self::Seconds => 0,
+            Self::Millis => 3,
+            Self::Micros => 6,
+            Self::Nanos => 9,
+        }
+    }
+
+    /// The length of a timestamp written with this precision.
+    pub const fn encoded_len(self) -> usize {
+        match self.digits() {
+            0 => 17,
+            n => 18 + n,
+        }
+    }
+}
+
+/// A UTC instant with nanosecond resolution, between the years 0000 and 9999.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct UtcTimestamp {
+    secs: i64,
+    nanos: u32,
+}
+
+/// The smallest and largest Unix seconds a four-digit year can express.
+const MIN_SECS: i64 = days_from_civil(0, 1, 1) * SECS_PER_DAY;
+const MAX_SECS: i64 = days_from_civil(9999, 12, 31) * SECS_PER_DAY + SECS_PER_DAY - 1;
+
+impl UtcTimestamp {
+    /// Makes a timestamp from seconds and nanoseconds since the Unix epoch; `None` outside the years
+    /// 0000-9999 or when `nanos` is not below one second.
+    pub const fn from_unix(secs: i64, nanos: u32) -> Option<Self> {
+        if secs < MIN_SECS || secs > MAX_SECS || nanos >= NANOS_PER_SEC {
+            return None;
+        }
+        Some(Self { secs, nanos })
+    }
+
+    /// Converts a wall-clock time supplied by the caller, saturating at the years 0000 and 9999.
+    pub fn from_system_time(time: SystemTime) -> Self {
+        let (secs, nanos) = match time.duration_since(UNIX_EPOCH) {
+            Ok(d) => (i64::try_from(d.as_secs()).unwrap_or(i64::MAX), d.subsec_nanos()),
+            Err(before) => {
+                let d = before.duration();
+                let secs = i64::try_from(d.as_secs()).unwrap_or(i64::MAX);
+                match d.subsec_nanos() {
+                    0 => (-secs, 0),
+                    n => (-secs - 1, NANOS_PER_SEC - n),
+                }
+            }
+        };
+        if secs < MIN_SECS {
+            Self { secs: MIN_SECS, nanos: 0 }
+        } else if secs > MAX_SECS {
+            Self { secs: MAX_SECS, nanos: NANOS_PER_SEC - 1 }
+        } else {
+            Self { secs, nanos }
+        }
+    }
+
+    /// The same instant as a [`SystemTime`].
+    pub fn to_system_time(self) -> SystemTime {
+        let sub = Duration::from_nanos(u64::from(self.nanos));
+        if self.secs >= 0 {
+            UNIX_EPOCH + Duration::from_secs(self.secs.unsigned_abs()) + sub
+        } else {
+            UNIX_EPOCH - Duration::from_secs(self.secs.unsigned_abs()) + sub
+        }
+    }
+
+    /// Seconds since the Unix epoch (negative before 1970).
+    pub const fn unix_secs(self) -> i64 {
+        self.secs
+    }
+
+    /// The nanoseconds within the second.
+    pub const fn subsec_nanos(self) -> u32 {
+        self.nanos
+    }
+
+    /// Parses `YYYYMMDD-HH:MM:SS` with an optional fraction of any number of digits (digits past
+    /// the ninth are dropped). A leap second (`:60`) is accepted and counts as the next second.
+    pub fn parse(value: &[u8]) -> Option<Self> {
+        let (base, fraction) = match value.get(17) {
+            None if value.len() == 17 => (value, &b""[..]),
+            Some(b'.') if value.len() > 18 => value.split_at(17),
+            _ => return None,
+        };
+        if base[8] != b'-' || base[11] != b':' || base[14] != b':' {
+            return None;
+        }
+        let year = digits(&base[0..4])?;
+        let month = digits(&base[4..6])?;
+        let day = digits(&base[6..8])?;
+        let hour = digits(&base[9..11])?;
+        let minute = digits(&base[12..14])?;
+        let second = digits(&base[15..17])?;
+        if !(1..=12).contains(&month)
+            || day == 0
+            || day > days_in_month(year, month)
+            || hour > 23
+            || minute > 59
+            || second > 60
+        {
+            return None;
+        }
+        let mut nanos = 0u32;
+        let mut scale = NANOS_PER_SEC;
+        for &b in fraction.get(1..).unwrap_or_default() {
+            if !b.is_ascii_digit() {
+                return None;
+            }
+            scale /= 10;
+            nanos += u32::from(b - b'0') * scale;
+        }
+        let secs = days_from_civil(i64::from(year), month, day) * SECS_PER_DAY
+            + i64::from(hour * 3600 + minute * 60 + second);
+        Some(Self { secs, nanos })
+    }
+
+    /// Writes the timestamp with `precision` fraction digits (truncated, never rounded up).
+    pub fn format(self, precision: TimestampPrecision) -> FormattedTimestamp {
+        let days = self.secs.div_euclid(SECS_PER_DAY);
+        let secs_of_day = self.secs.rem_euclid(SECS_PER_DAY) as u32;
+        let (year, month, day) = civil_from_days(days);
+        let mut buf = [0u8; 27];
+        put2(&mut buf[0..2], (year / 100) as u32);
+        put2(&mut buf[2..4], (year % 100) as u32);
+        put2(&mut buf[4..6], month);
+        put2(&mut buf[6..8], day);
+        buf[8] = b'-';
+        put2(&mut buf[9..11], secs_of_day / 3600);
+        buf[11] = b':';
+        put2(&mut buf[12..14], secs_of_day / 60 % 60);
+        buf[14] = b':';
+        put2(&mut buf[15..17], secs_of_day % 60);
+        let digits = precision.digits();
+        if digits > 0 {
+            buf[17] = b'.';
+            let mut frac = self.nanos / 10u32.pow(9 - digits as u32);
+            for slot in buf[18..18 + digits].iter_mut().rev() {
+                *slot = b'0' + (frac % 10) as u8;
+                frac /= 10;
+            }
+        }
+        FormattedTimestamp { buf, len: precision.encoded_len() as u8 }
+    }
+}
+
+impl fmt::Display for UtcTimestamp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.format(TimestampPrecision::Nanos).as_str())
+    }
+}
+
+/// A timestamp's text, held on the stack.
+#[derive(Clone, Copy, Debug)]
+pub struct FormattedTimestamp {
+    buf: [u8; 27],
+    len: u8,
+}
+
+impl FormattedTimestamp {
+    /// The ASCII bytes.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.buf[..usize::from(self.len)]
+    }
+
+    /// The text.
+    pub fn as_str(&self) -> &str {
+        // Only ASCII digits and separators are ever written.
+        std::str::from_utf8(self.as_bytes()).unwrap_or_default()
+    }
+}
+
+fn put2(out: &mut [u8], n: u32) {
+    out[0] = b'0' + (n / 10 % 10) as u8;
+    out[1] = b'0' + (n % 10) as u8;
+}
+
+fn digits(bytes: &[u8]) -> Option<u32> {
+    bytes.iter().try_fold(0u32, |acc, &b| {
+        b.is_ascii_digit().then(|| acc * 10 + u32::from(b - b'0'))
+    })
+}
+
+const fn is_leap(year: u32) -> bool {
+    year % 4 == 0 && (year % 100 != 0 || year % 400 == 0)
+}
+
+const fn days_in_month(year: u32, month: u32) -> u32 {
+    match month {
+        2 if is_leap(year) => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    }
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's `days_from_civil`).
+const fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = if y >= 0 { y } else { y - 399 } / 400;
+    let year_of_era = y - era * 400;
+    let shifted_month = (month as i64 + 9) % 12;
+    let day_of_year = (153 * shifted_month + 2) / 5 + day as i64 - 1;
+    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
+    era * 146_097 + day_of_era - 719_468
+}
+
+/// The inverse of [`days_from_civil`].
+const fn civil_from_days(days: i64) -> (i64, u32, u32) {
+    let z = days + 719_468;
+    let era = if z >= 0 { z } else { z - 146_096 } / 146_097;
+    let day_of_era = z - era * 146_097;
+    let year_of_era =
+        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+    let shifted_month = (5 * day_of_year + 2) / 153;
+    let day = (day_of_year - (153 * shifted_month + 2) / 5 + 1) as u32;
+    let month = if shifted_month < 10 { shifted_month + 3 } else { shifted_month - 9 } as u32;
+    let year = year_of_era + era * 400 + if month <= 2 { 1 } else { 0 };
+    (year, month, day)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_and_formats_each_precision() {
+        let ts = UtcTimestamp::parse(b"20261126-14:36:27.123456789").unwrap();
+        assert_eq!(ts.format(TimestampPrecision::Seconds).as_str(), "20261126-14:36:27");
+        assert_eq!(ts.format(TimestampPrecision::Millis).as_str(), "20261126-14:36:27.123");
+        assert_eq!(ts.format(TimestampPrecision::Micros).as_str(), "20261126-14:36:27.123456");
+        assert_eq!(ts.format(TimestampPrecision::Nanos).as_str(), "20261126-14:36:27.123456789");
+        for p in [0, 3, 6, 9] {
+            let p = TimestampPrecision::from_digits(p).unwrap();
+            assert_eq!(ts.format(p).as_bytes().len(), p.encoded_len());
+        }
+    }
+
+    #[test]
+    fn accepts_any_number_of_fraction_digits() {
+        let one = UtcTimestamp::parse(b"20261126-14:36:27.1").unwrap();
+        assert_eq!(one.subsec_nanos(), 100_000_000);
+        let twelve = UtcTimestamp::parse(b"20261126-14:36:27.123456789999").unwrap();
+        assert_eq!(twelve.subsec_nanos(), 123_456_789);
+        assert!(UtcTimestamp::parse(b"20261126-14:36:27.").is_none());
+        assert!(UtcTimestamp::parse(b"20261126-14:36:27.12a").is_none());
+    }
+
+    #[test]
+    fn rejects_impossible_dates_and_times() {
+        for bad in [
+            &b"20260230-00:00:00"[..],
+            b"20251301-00:00:00",
+            b"20261126-24:00:00",
+            b"20261126-14:60:00",
+            b"20261126 14:36:27",
+            b"2026112-14:36:27",
+            b"",
+        ] {
+            assert!(UtcTimestamp::parse(bad).is_none(), "{}", String::from_utf8_lossy(bad));
+        }
+        assert!(UtcTimestamp::parse(b"20240229-23:59:60").is_some());
+    }
+
+    #[test]
+    fn matches_unix_time_and_system_time() {
+        let ts = UtcTimestamp::parse(b"19700101-00:00:00").unwrap();
+        assert_eq!((ts.unix_secs(), ts.subsec_nanos()), (0, 0));
+        let ts = UtcTimestamp::parse(b"20261126-14:36:27.5").unwrap();
+        assert_eq!(ts.unix_secs(), 1_795_703_787);
+        assert_eq!(UtcTimestamp::from_system_time(ts.to_system_time()), ts);
+        let early = UtcTimestamp::parse(b"19691231-23:59:59.250").unwrap();
+        assert_eq!(early.unix_secs(), -1);
+        assert_eq!(UtcTimestamp::from_system_time(early.to_system_time()), early);
+    }
+
+    #[test]
+    fn civil_conversion_round_trips_over_the_whole_range() {
+        let mut days = days_from_civil(0, 1, 1);
+        let last = days_from_civil(9999, 12, 31);
+        while days <= last {
+            let (y, m, d) = civil_from_days(days);
+            assert_eq!(days_from_civil(y, m, d), days);
+            days += 97;
+        }
+        assert_eq!(UtcTimestamp::from_unix(MAX_SECS + 1, 0), None);
+        assert_eq!(
+            UtcTimestamp::from_unix(MAX_SECS, 0).unwrap().format(TimestampPrecision::Seconds).as_str(),
+            "99991231-23:59:59"
+        );
+    }
+}
