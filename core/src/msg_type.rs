@@ -74,10 +74,24 @@ mod tests {
 
     #[test]
     fn round_trips_admin_and_app_types() {
-        for wire in [&b"0"[..], b"1", b"2", b"3", b"4", b"5", b"A", b"D", b"AE", b"U1234"] {
+        for wire in [
+            &b"0"[..],
+            b"1",
+            b"2",
+            b"3",
+            b"4",
+            b"5",
+            b"A",
+            b"D",
+            b"AE",
+            b"U1234",
+        ] {
             let t = MsgType::from_bytes(wire);
             assert_eq!(t.as_bytes(), wire);
-            assert_eq!(t.is_admin(), wire.len() == 1 && b"012345A".contains(&wire[0]));
+            assert_eq!(
+                t.is_admin(),
+                wire.len() == 1 && b"012345A".contains(&wire[0])
+            );
         }
         assert_eq!(MsgType::from_bytes(b"A"), MsgType::Logon);
         assert_eq!(MsgType::from_bytes(b"D").to_string(), "D");

@@ -76,7 +76,10 @@ impl UtcTimestamp {
     /// Converts a wall-clock time supplied by the caller, saturating at the years 0000 and 9999.
     pub fn from_system_time(time: SystemTime) -> Self {
         let (secs, nanos) = match time.duration_since(UNIX_EPOCH) {
-            Ok(d) => (i64::try_from(d.as_secs()).unwrap_or(i64::MAX), d.subsec_nanos()),
+            Ok(d) => (
+                i64::try_from(d.as_secs()).unwrap_or(i64::MAX),
+                d.subsec_nanos(),
+            ),
             Err(before) => {
                 let d = before.duration();
                 let secs = i64::try_from(d.as_secs()).unwrap_or(i64::MAX);
@@ -87,9 +90,15 @@ impl UtcTimestamp {
             }
         };
         if secs < MIN_SECS {
-            Self { secs: MIN_SECS, nanos: 0 }
+            Self {
+                secs: MIN_SECS,
+                nanos: 0,
+            }
         } else if secs > MAX_SECS {
-            Self { secs: MAX_SECS, nanos: NANOS_PER_SEC - 1 }
+            Self {
+                secs: MAX_SECS,
+                nanos: NANOS_PER_SEC - 1,
+            }
         } else {
             Self { secs, nanos }
         }
@@ -180,7 +189,10 @@ impl UtcTimestamp {
                 frac /= 10;
             }
         }
-        FormattedTimestamp { buf, len: precision.encoded_len() as u8 }
+        FormattedTimestamp {
+            buf,
+            len: precision.encoded_len() as u8,
+        }
     }
 }
 
@@ -255,7 +267,11 @@ const fn civil_from_days(days: i64) -> (i64, u32, u32) {
     let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
     let shifted_month = (5 * day_of_year + 2) / 153;
     let day = (day_of_year - (153 * shifted_month + 2) / 5 + 1) as u32;
-    let month = if shifted_month < 10 { shifted_month + 3 } else { shifted_month - 9 } as u32;
+    let month = if shifted_month < 10 {
+        shifted_month + 3
+    } else {
+        shifted_month - 9
+    } as u32;
     let year = year_of_era + era * 400 + if month <= 2 { 1 } else { 0 };
     (year, month, day)
 }
@@ -267,10 +283,22 @@ mod tests {
     #[test]
     fn parses_and_formats_each_precision() {
         let ts = UtcTimestamp::parse(b"20261126-14:36:27.123456789").unwrap();
-        assert_eq!(ts.format(TimestampPrecision::Seconds).as_str(), "20261126-14:36:27");
-        assert_eq!(ts.format(TimestampPrecision::Millis).as_str(), "20261126-14:36:27.123");
-        assert_eq!(ts.format(TimestampPrecision::Micros).as_str(), "20261126-14:36:27.123456");
-        assert_eq!(ts.format(TimestampPrecision::Nanos).as_str(), "20261126-14:36:27.123456789");
+        assert_eq!(
+            ts.format(TimestampPrecision::Seconds).as_str(),
+            "20261126-14:36:27"
+        );
+        assert_eq!(
+            ts.format(TimestampPrecision::Millis).as_str(),
+            "20261126-14:36:27.123"
+        );
+        assert_eq!(
+            ts.format(TimestampPrecision::Micros).as_str(),
+            "20261126-14:36:27.123456"
+        );
+        assert_eq!(
+            ts.format(TimestampPrecision::Nanos).as_str(),
+            "20261126-14:36:27.123456789"
+        );
         for p in [0, 3, 6, 9] {
             let p = TimestampPrecision::from_digits(p).unwrap();
             assert_eq!(ts.format(p).as_bytes().len(), p.encoded_len());
@@ -298,7 +326,11 @@ mod tests {
             b"2026112-14:36:27",
             b"",
         ] {
-            assert!(UtcTimestamp::parse(bad).is_none(), "{}", String::from_utf8_lossy(bad));
+            assert!(
+                UtcTimestamp::parse(bad).is_none(),
+                "{}",
+                String::from_utf8_lossy(bad)
+            );
         }
         assert!(UtcTimestamp::parse(b"20240229-23:59:60").is_some());
     }
@@ -312,7 +344,10 @@ mod tests {
         assert_eq!(UtcTimestamp::from_system_time(ts.to_system_time()), ts);
         let early = UtcTimestamp::parse(b"19691231-23:59:59.250").unwrap();
         assert_eq!(early.unix_secs(), -1);
-        assert_eq!(UtcTimestamp::from_system_time(early.to_system_time()), early);
+        assert_eq!(
+            UtcTimestamp::from_system_time(early.to_system_time()),
+            early
+        );
     }
 
     #[test]
@@ -326,7 +361,10 @@ mod tests {
         }
         assert_eq!(UtcTimestamp::from_unix(MAX_SECS + 1, 0), None);
         assert_eq!(
-            UtcTimestamp::from_unix(MAX_SECS, 0).unwrap().format(TimestampPrecision::Seconds).as_str(),
+            UtcTimestamp::from_unix(MAX_SECS, 0)
+                .unwrap()
+                .format(TimestampPrecision::Seconds)
+                .as_str(),
             "99991231-23:59:59"
         );
     }

@@ -92,9 +92,21 @@ mod tests {
 
     #[test]
     fn timestamp_precision_defaults_by_version() {
-        assert_eq!(BeginString::Fix40.default_timestamp_precision(), TimestampPrecision::Seconds);
-        assert_eq!(BeginString::Fix41.default_timestamp_precision(), TimestampPrecision::Seconds);
-        assert_eq!(BeginString::Fix42.default_timestamp_precision(), TimestampPrecision::Millis);
-        assert_eq!(BeginString::Fixt11.default_timestamp_precision(), TimestampPrecision::Millis);
+        assert_eq!(
+            BeginString::Fix40.default_timestamp_precision(),
+            TimestampPrecision::Seconds
+        );
+        assert_eq!(
+            BeginString::Fix41.default_timestamp_precision(),
+            TimestampPrecision::Seconds
+        );
+        assert_eq!(
+            BeginString::Fix42.default_timestamp_precision(),
+            TimestampPrecision::Millis
+        );
+        assert_eq!(
+            BeginString::Fixt11.default_timestamp_precision(),
+            TimestampPrecision::Millis
+        );
     }
 }

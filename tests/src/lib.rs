@@ -1,1 +1,8 @@
-//! Test harness.
+//! Shared harness for fixgate's integration, property and fuzz-replay tests.
+//!
+//! The fuzz targets in `fuzz/` call the bodies in [`fuzz`], so that a plain `cargo test` replays
+//! the committed corpus without a nightly toolchain.
+
+pub mod fixtures;
+pub mod fuzz;
+pub mod wire;

@@ -159,7 +159,9 @@ impl FieldWriter {
 
     /// An empty writer with room for `capacity` bytes.
     pub fn with_capacity(capacity: usize) -> Self {
-        Self { buf: BytesMut::with_capacity(capacity) }
+        Self {
+            buf: BytesMut::with_capacity(capacity),
+        }
     }
 
     /// Appends `tag=value<SOH>`.
@@ -300,7 +302,10 @@ mod tests {
         }
         let mut w = FieldWriter::new();
         w.int(1, -42).int(2, i64::MIN).bool(3, true).bool(4, false);
-        assert_eq!(w.as_bytes(), b"1=-42\x012=-9223372036854775808\x013=Y\x014=N\x01");
+        assert_eq!(
+            w.as_bytes(),
+            b"1=-42\x012=-9223372036854775808\x013=Y\x014=N\x01"
+        );
     }
 
     #[test]
@@ -325,10 +330,11 @@ mod tests {
             .char(59, b'0');
         let mut out = BytesMut::from(&b"prefix"[..]);
         let range = encode_frame(&mut out, b"FIX.4.4", b"D", &mut header, body.as_bytes());
-        let expected = "8=FIX.4.4|9=180|35=D|34=1234567|49=INITIATOR01|52=20261126-14:36:27.123456|\
+        let expected =
+            "8=FIX.4.4|9=180|35=D|34=1234567|49=INITIATOR01|52=20261126-14:36:27.123456|\
             56=ACCEPTOR01|11=CLORD-000000001234|1=ACCOUNT01|21=1|55=AAPL|54=1|\
             60=20261126-14:36:27.123456|38=100|40=2|44=187.25|59=0|10=202|"
-            .replace('|', "\x01");
+                .replace('|', "\x01");
         assert_eq!(&out[range], expected.as_bytes());
     }
 }

@@ -63,7 +63,10 @@ impl DecodeError {
 
     /// Whether decoding cannot go on: the connection must be closed.
     pub fn is_fatal(&self) -> bool {
-        matches!(self, Self::BodyLengthTooLarge { .. } | Self::FrameTooLong { .. })
+        matches!(
+            self,
+            Self::BodyLengthTooLarge { .. } | Self::FrameTooLong { .. }
+        )
     }
 }
 

@@ -64,6 +64,9 @@ pub struct Decoder {
     frame: Option<PendingFrame>,
     max_message_size: usize,
     failed: Option<DecodeError>,
+    /// Whether the buffer starts where a frame may start: at the stream's start, after a frame, or
+    /// after garbage that ended with `<SOH>` before `8=`. Elsewhere `8=` is just bytes.
+    at_boundary: bool,
 }
 
 /// A frame whose header has been read, waiting for its end. Offsets are from the buffer start,
@@ -80,7 +83,8 @@ struct PendingFrame {
 
 enum Step {
     Incomplete,
-    Skip(usize, DecodeError),
+    /// Drop this many bytes; the flag says whether a frame may start right after them.
+    Skip(usize, DecodeError, bool),
     Frame(usize),
 }
 
@@ -103,6 +107,7 @@ impl Decoder {
             frame: None,
             max_message_size: limit.min(1 << 30),
             failed: None,
+            at_boundary: true,
         }
     }
 
@@ -139,13 +144,15 @@ impl Decoder {
         }
         match self.step() {
             Ok(Step::Incomplete) => Ok(None),
-            Ok(Step::Skip(len, error)) => {
+            Ok(Step::Skip(len, error, at_boundary)) => {
                 self.frame = None;
+                self.at_boundary = at_boundary;
                 let bytes = self.buf.split_to(len).freeze();
                 Ok(Some(Decoded::Garbled { error, bytes }))
             }
             Ok(Step::Frame(len)) => {
                 self.frame = None;
+                self.at_boundary = true;
                 let frame = self.buf.split_to(len).freeze();
                 Ok(Some(match Message::parse_or_return(frame) {
                     Ok(msg) => Decoded::Message(msg),
@@ -175,8 +182,8 @@ impl Decoder {
     /// the step to take when there is no frame header (yet).
     fn read_header(&self) -> Result<Result<PendingFrame, Step>, DecodeError> {
         let buf = &self.buf[..];
-        if !buf.starts_with(b"8=") {
-            if buf == b"8" {
+        if !(self.at_boundary && buf.starts_with(b"8=")) {
+            if self.at_boundary && buf == b"8" {
                 return Ok(Err(Step::Incomplete));
             }
             return Ok(Err(skip_garbage(buf, 0, DecodeError::NotAFrame)));
@@ -206,19 +213,24 @@ impl Decoder {
             match buf.get(i) {
                 Some(&SOH) if i > digits_start => break,
                 Some(b) if b.is_ascii_digit() && i - digits_start < MAX_BODY_LENGTH_DIGITS => {
-                    declared = declared.saturating_mul(10).saturating_add(u64::from(b - b'0'));
+                    declared = declared
+                        .saturating_mul(10)
+                        .saturating_add(u64::from(b - b'0'));
                 }
                 // Too many digits: fatal if the value is already too large, garbled if not.
                 Some(b) if b.is_ascii_digit() => break,
-                // More digits can only make a too-large value larger: fail without waiting.
-                None if declared <= limit => return Ok(Err(Step::Incomplete)),
-                None => break,
+                // The digits are bounded, so waiting for the rest costs nothing, and the verdict
+                // does not depend on how the bytes were chunked.
+                None => return Ok(Err(Step::Incomplete)),
                 Some(_) => return bad(DecodeError::InvalidBodyLength),
             }
             i += 1;
         }
         if declared > limit {
-            return Err(DecodeError::BodyLengthTooLarge { declared, limit: self.max_message_size });
+            return Err(DecodeError::BodyLengthTooLarge {
+                declared,
+                limit: self.max_message_size,
+            });
         }
         if buf.get(i) != Some(&SOH) {
             return bad(DecodeError::InvalidBodyLength);
@@ -248,14 +260,21 @@ impl Decoder {
                 None => frame.search_from = buf.len() - 3,
             }
         }
+        // Whether the frame is complete or not, it may not run past this: an incomplete frame
+        // that already fills it can only end beyond it.
+        let bound = frame.body_start + self.max_message_size + TRAILER_ROOM;
+        let too_long = Err(DecodeError::FrameTooLong {
+            limit: self.max_message_size,
+        });
         if let Some((at, scan_from)) = frame.checksum {
             match memchr::memchr(SOH, &buf[scan_from..]) {
-                Some(i) => return Ok(Step::Frame(scan_from + i + 1)),
+                Some(i) if scan_from + i < bound => return Ok(Step::Frame(scan_from + i + 1)),
+                Some(_) => return too_long,
                 None => frame.checksum = Some((at, buf.len())),
             }
         }
-        if buf.len() > frame.body_start + self.max_message_size + TRAILER_ROOM {
-            return Err(DecodeError::FrameTooLong { limit: self.max_message_size });
+        if buf.len() >= bound {
+            return too_long;
         }
         Ok(Step::Incomplete)
     }
@@ -264,14 +283,14 @@ impl Decoder {
 /// Skips from the buffer start up to the next `<SOH>8=` at or after `from`, keeping a tail that
 /// may still begin one. `Incomplete` when nothing can be skipped yet.
 fn skip_garbage(buf: &[u8], from: usize, error: DecodeError) -> Step {
-    let len = match memmem::find(&buf[from..], b"\x018=") {
-        Some(i) => from + i + 1,
-        None if buf.ends_with(b"\x018") => buf.len() - 2,
-        None if buf.ends_with(b"\x01") => buf.len() - 1,
-        None => buf.len(),
+    let (len, found) = match memmem::find(&buf[from..], b"\x018=") {
+        Some(i) => (from + i + 1, true),
+        None if buf.ends_with(b"\x018") => (buf.len() - 2, false),
+        None if buf.ends_with(b"\x01") => (buf.len() - 1, false),
+        None => (buf.len(), false),
     };
     match len.max(from) {
         0 => Step::Incomplete,
-        len => Step::Skip(len, error),
+        len => Step::Skip(len, error, found),
     }
 }

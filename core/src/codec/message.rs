@@ -61,8 +61,17 @@ impl Message {
         };
         let mut spans = SmallVec::new();
         let mut issues = SmallVec::new();
-        Indexer { buf: &frame, spans: &mut spans, issues: &mut issues }.run(&layout);
-        Ok(Self { bytes: frame, spans, issues })
+        Indexer {
+            buf: &frame,
+            spans: &mut spans,
+            issues: &mut issues,
+        }
+        .run(&layout);
+        Ok(Self {
+            bytes: frame,
+            spans,
+            issues,
+        })
     }
 
     /// The whole frame, as received.
@@ -165,7 +174,9 @@ struct Layout {
 impl Layout {
     fn check(buf: &[u8]) -> Result<Self, DecodeError> {
         if buf.len() > u32::MAX as usize {
-            return Err(DecodeError::FrameTooLong { limit: u32::MAX as usize });
+            return Err(DecodeError::FrameTooLong {
+                limit: u32::MAX as usize,
+            });
         }
         if !buf.starts_with(b"8=") {
             return Err(DecodeError::NotAFrame);
@@ -248,11 +259,22 @@ struct Indexer<'a> {
 impl Indexer<'_> {
     fn run(mut self, layout: &Layout) {
         let end = layout.trailer_start;
-        self.spans.push(span(tag::BEGIN_STRING, 0, 1, layout.begin_string_end));
+        self.spans
+            .push(span(tag::BEGIN_STRING, 0, 1, layout.begin_string_end));
         let length_start = layout.begin_string_end + 1;
-        self.spans.push(span(tag::BODY_LENGTH, length_start, length_start + 1, layout.body_length_end));
+        self.spans.push(span(
+            tag::BODY_LENGTH,
+            length_start,
+            length_start + 1,
+            layout.body_length_end,
+        ));
         let type_start = layout.body_length_end + 1;
-        self.spans.push(span(tag::MSG_TYPE, type_start, type_start + 2, layout.msg_type_end));
+        self.spans.push(span(
+            tag::MSG_TYPE,
+            type_start,
+            type_start + 2,
+            layout.msg_type_end,
+        ));
 
         // Tags below 1024 are checked for repeats with a bitmap; larger ones by a scan.
         let mut seen = [0u64; 16];
@@ -306,7 +328,8 @@ impl Indexer<'_> {
                 data = len.map(|len| (data_tag, usize::try_from(len).unwrap_or(usize::MAX)));
             }
         }
-        self.spans.push(span(tag::CHECK_SUM, end, end + 2, self.buf.len() - 1));
+        self.spans
+            .push(span(tag::CHECK_SUM, end, end + 2, self.buf.len() - 1));
     }
 
     /// Reads a tag starting at `pos`: returns its number (0 when invalid) and the position of the
@@ -377,5 +400,10 @@ impl Indexer<'_> {
 
 fn span(tag: u32, start: usize, eq: usize, end: usize) -> Span {
     // Frames are bounded far below 4 GiB by the decoder's size limit.
-    Span { tag, start: start as u32, eq: eq as u32, end: end as u32 }
+    Span {
+        tag,
+        start: start as u32,
+        eq: eq as u32,
+        end: end as u32,
+    }
 }

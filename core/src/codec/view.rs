@@ -19,12 +19,14 @@ pub(crate) struct Span {
 
 impl Span {
     fn raw_tag(self, buf: &[u8]) -> &[u8] {
-        buf.get(self.start as usize..self.eq as usize).unwrap_or_default()
+        buf.get(self.start as usize..self.eq as usize)
+            .unwrap_or_default()
     }
 
     fn value(self, buf: &[u8]) -> &[u8] {
         let end = self.end as usize;
-        buf.get((self.eq as usize + 1).min(end)..end).unwrap_or_default()
+        buf.get((self.eq as usize + 1).min(end)..end)
+            .unwrap_or_default()
     }
 }
 
@@ -98,7 +100,9 @@ impl<'a> FieldView<'a> {
     /// The fields in wire order.
     pub fn iter(&self) -> impl ExactSizeIterator<Item = Field<'a>> + 'a {
         let buf = self.buf;
-        self.spans.iter().map(move |&span| Self::new(buf, &[]).field(span))
+        self.spans
+            .iter()
+            .map(move |&span| Self::new(buf, &[]).field(span))
     }
 
     /// The index of the first field with `tag`.
@@ -168,7 +172,12 @@ impl<'a> FieldView<'a> {
     /// runs while the tags are in `spec.members`. A missing count field is an empty group.
     pub fn group(&self, spec: &GroupSpec<'_>) -> Result<Group<'a>, FieldError> {
         let Some(count_index) = self.position(spec.count_tag) else {
-            return Ok(Group { buf: self.buf, rest: &[], remaining: 0, delimiter: spec.delimiter });
+            return Ok(Group {
+                buf: self.buf,
+                rest: &[],
+                remaining: 0,
+                delimiter: spec.delimiter,
+            });
         };
         let declared = self.uint(spec.count_tag)?;
         let after = self.spans.get(count_index + 1..).unwrap_or_default();
@@ -179,7 +188,11 @@ impl<'a> FieldView<'a> {
             found += 1;
         }
         if found != declared {
-            return Err(FieldError::GroupCount { tag: spec.count_tag, declared, found });
+            return Err(FieldError::GroupCount {
+                tag: spec.count_tag,
+                declared,
+                found,
+            });
         }
         Ok(Group {
             buf: self.buf,
@@ -189,7 +202,11 @@ impl<'a> FieldView<'a> {
         })
     }
 
-    fn typed<T>(&self, tag: u32, parse: impl FnOnce(&'a [u8]) -> Option<T>) -> Result<T, FieldError> {
+    fn typed<T>(
+        &self,
+        tag: u32,
+        parse: impl FnOnce(&'a [u8]) -> Option<T>,
+    ) -> Result<T, FieldError> {
         let value = self.get(tag).ok_or(FieldError::Missing { tag })?;
         parse(value).ok_or(FieldError::InvalidFormat { tag })
     }
