@@ -1,1 +1,98 @@
-fn main() {}
+//! Codec benchmarks on the fixtures of `shared/research/perf-anchors.md` section 4.
+//!
+//! Names follow `shared/research/codec-anchors.md`, so that each line compares with the QuickFIX
+//! and fefix anchor of the same name measured in the same run:
+//! - `decode_*`: check BodyLength, CheckSum and the first three fields, and index every field
+//!   (QuickFIX `parse_*_nodd_chk`, fefix `decode_*`);
+//! - `decode_*_read3`: the same, then read ClOrdID, Symbol and OrderQty;
+//! - `stream_decode_*`: through the streaming decoder, copy into its buffer included;
+//! - `encode_*_str`: build the body from pre-formatted values and frame it with a fresh MsgSeqNum
+//!   (QuickFIX `build_serialize_er_str`, fefix `encode_er_str`).
+
+use std::hint::black_box;
+
+use bytes::{Bytes, BytesMut};
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use fixgate_core::codec::{
+    Decoded, Decoder, FieldWriter, HeaderField, Message, Value, encode_frame,
+};
+use fixgate_core::{TimestampPrecision, UtcTimestamp, tag};
+
+const NOS: &[u8] = include_bytes!("fixtures/new_order_single.fix");
+const ER: &[u8] = include_bytes!("fixtures/execution_report.fix");
+
+fn decode(c: &mut Criterion) {
+    for (name, fixture) in [("nos", NOS), ("er", ER)] {
+        let mut group = c.benchmark_group(format!("decode_{name}"));
+        group.throughput(Throughput::Bytes(fixture.len() as u64));
+        let frame = Bytes::from_static(fixture);
+        group.bench_function("parse", |b| {
+            b.iter(|| Message::parse(black_box(frame.clone())).unwrap())
+        });
+        group.bench_function("parse_read3", |b| {
+            b.iter(|| {
+                let msg = Message::parse(black_box(frame.clone())).unwrap();
+                let cl_ord_id = msg.str(tag::CL_ORD_ID).unwrap().len();
+                let symbol = msg.str(tag::SYMBOL).unwrap().len();
+                cl_ord_id + symbol + msg.uint(tag::ORDER_QTY).unwrap() as usize
+            })
+        });
+        group.bench_function("stream", |b| {
+            let mut decoder = Decoder::new();
+            b.iter(|| {
+                decoder.feed(black_box(fixture));
+                match decoder.decode() {
+                    Ok(Some(Decoded::Message(msg))) => msg,
+                    other => panic!("{other:?}"),
+                }
+            })
+        });
+        group.finish();
+    }
+}
+
+fn encode(c: &mut Criterion) {
+    let ts = UtcTimestamp::parse(b"20261126-14:36:27.123456").unwrap();
+    let micros = TimestampPrecision::Micros;
+    let mut group = c.benchmark_group("encode_er");
+    group.throughput(Throughput::Bytes(ER.len() as u64));
+    group.bench_function("str", |b| {
+        let mut body = FieldWriter::with_capacity(512);
+        let mut out = BytesMut::with_capacity(1024);
+        let mut seq = 1_234_567u64;
+        b.iter(|| {
+            body.clear();
+            out.clear();
+            body.str(37, "ORD-000000001234")
+                .str(11, "CLORD-000000001234")
+                .str(17, "EXEC-000000001234-1")
+                .str(150, "F")
+                .str(39, "2")
+                .str(1, "ACCOUNT01")
+                .str(55, "AAPL")
+                .str(54, "1")
+                .str(38, "100")
+                .str(40, "2")
+                .str(44, "187.25")
+                .str(59, "0")
+                .str(32, "100")
+                .str(31, "187.25")
+                .str(151, "0")
+                .str(14, "100")
+                .str(6, "187.25")
+                .str(60, "20261126-14:36:27.123456");
+            let mut header = [
+                HeaderField::new(tag::MSG_SEQ_NUM, Value::Uint(black_box(seq))),
+                HeaderField::new(tag::SENDER_COMP_ID, Value::Text(b"ACCEPTOR01")),
+                HeaderField::new(tag::SENDING_TIME, Value::Timestamp(ts, micros)),
+                HeaderField::new(tag::TARGET_COMP_ID, Value::Text(b"INITIATOR01")),
+            ];
+            seq += 1;
+            encode_frame(&mut out, b"FIX.4.4", b"8", &mut header, body.as_bytes()).len()
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, decode, encode);
+criterion_main!(benches);

@@ -24,6 +24,8 @@ const MAX_BODY_LENGTH_DIGITS: usize = 20;
 const TRAILER_ROOM: usize = 16;
 
 /// One result of [`Decoder::decode`].
+// Messages are the common case and boxing them would allocate per message; garbled frames are rare.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug)]
 pub enum Decoded {
     /// A well-framed message with a correct CheckSum.
