@@ -187,6 +187,55 @@ pub fn is_header(tag: u32) -> bool {
         .is_some_and(|word| word & (1 << (tag % 64)) != 0)
 }
 
+/// Where a tag belongs, as far as field order and Length/Data pairs are concerned.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Class {
+    /// A standard header field.
+    Header,
+    /// A standard trailer field (`SignatureLength <93>`, `Signature <89>`, `CheckSum <10>`).
+    Trailer,
+    /// A body field that gives the length of the data field after it.
+    Length,
+    /// Any other body field.
+    Body,
+}
+
+/// The class of every tag below 1280, which covers every header and trailer tag.
+const CLASSES: [Class; 1280] = {
+    let mut classes = [Class::Body; 1280];
+    let mut i = 0;
+    while i < HEADER_TAGS.len() {
+        classes[HEADER_TAGS[i] as usize] = Class::Header;
+        i += 1;
+    }
+    classes[BEGIN_STRING as usize] = Class::Header;
+    classes[BODY_LENGTH as usize] = Class::Header;
+    classes[MSG_TYPE as usize] = Class::Header;
+    classes[SIGNATURE_LENGTH as usize] = Class::Trailer;
+    classes[SIGNATURE as usize] = Class::Trailer;
+    classes[CHECK_SUM as usize] = Class::Trailer;
+    let pairs = crate::codec::LENGTH_DATA_PAIRS;
+    let mut i = 0;
+    while i < pairs.len() {
+        let length = pairs[i].0 as usize;
+        if length < 1280 && matches!(classes[length], Class::Body) {
+            classes[length] = Class::Length;
+        }
+        i += 1;
+    }
+    classes
+};
+
+/// Classifies a tag: one table load below 1280.
+#[inline(always)]
+pub(crate) fn class(tag: u32) -> Class {
+    match CLASSES.get(tag as usize) {
+        Some(&class) => class,
+        None if crate::codec::data_tag_for(tag).is_some() => Class::Length,
+        None => Class::Body,
+    }
+}
+
 /// Returns whether `tag` belongs to the standard trailer (`SignatureLength <93>`, `Signature <89>`,
 /// `CheckSum <10>`).
 pub fn is_trailer(tag: u32) -> bool {

@@ -169,25 +169,31 @@ impl UtcTimestamp {
         let days = self.secs.div_euclid(SECS_PER_DAY);
         let secs_of_day = self.secs.rem_euclid(SECS_PER_DAY) as u32;
         let (year, month, day) = civil_from_days(days);
-        let mut buf = [0u8; 27];
-        put2(&mut buf[0..2], (year / 100) as u32);
-        put2(&mut buf[2..4], (year % 100) as u32);
-        put2(&mut buf[4..6], month);
-        put2(&mut buf[6..8], day);
-        buf[8] = b'-';
-        put2(&mut buf[9..11], secs_of_day / 3600);
-        buf[11] = b':';
-        put2(&mut buf[12..14], secs_of_day / 60 % 60);
-        buf[14] = b':';
-        put2(&mut buf[15..17], secs_of_day % 60);
+        let year = year as u32;
+        let mut buf = *b"00000000-00:00:00.000000000";
+        put2(&mut buf, 0, year / 100);
+        put2(&mut buf, 2, year % 100);
+        put2(&mut buf, 4, month);
+        put2(&mut buf, 6, day);
+        put2(&mut buf, 9, secs_of_day / 3600);
+        put2(&mut buf, 12, secs_of_day / 60 % 60);
+        put2(&mut buf, 15, secs_of_day % 60);
         let digits = precision.digits();
-        if digits > 0 {
-            buf[17] = b'.';
-            let mut frac = self.nanos / 10u32.pow(9 - digits as u32);
-            for slot in buf[18..18 + digits].iter_mut().rev() {
-                *slot = b'0' + (frac % 10) as u8;
-                frac /= 10;
-            }
+        // The fraction, truncated to `digits`, written as pairs from the right.
+        let mut frac = match precision {
+            TimestampPrecision::Seconds => 0,
+            TimestampPrecision::Millis => self.nanos / 1_000_000,
+            TimestampPrecision::Micros => self.nanos / 1_000,
+            TimestampPrecision::Nanos => self.nanos,
+        };
+        let mut at = 18 + digits;
+        while at >= 20 {
+            at -= 2;
+            put2(&mut buf, at, frac % 100);
+            frac /= 100;
+        }
+        if at == 19 {
+            buf[18] = b'0' + frac as u8;
         }
         FormattedTimestamp {
             buf,
@@ -222,9 +228,12 @@ impl FormattedTimestamp {
     }
 }
 
-fn put2(out: &mut [u8], n: u32) {
-    out[0] = b'0' + (n / 10 % 10) as u8;
-    out[1] = b'0' + (n % 10) as u8;
+/// Writes `n` (below 100) as two digits at `at`.
+#[inline(always)]
+fn put2(buf: &mut [u8; 27], at: usize, n: u32) {
+    let pair = crate::codec::digit_pair(n);
+    buf[at] = pair[0];
+    buf[at + 1] = pair[1];
 }
 
 fn digits(bytes: &[u8]) -> Option<u32> {

@@ -2,7 +2,7 @@
 //! is read by the length that the field before it declares.
 
 /// `(length tag, data tag)` pairs from FIX 4.0 to 5.0 SP2, sorted by length tag.
-const PAIRS: &[(u32, u32)] = &[
+pub(crate) const PAIRS: &[(u32, u32)] = &[
     (90, 91),       // SecureDataLen / SecureData
     (93, 89),       // SignatureLength / Signature
     (95, 96),       // RawDataLength / RawData

@@ -104,7 +104,9 @@ pub fn encode_frame(
     header: &mut [HeaderField<'_>],
     body: &[u8],
 ) -> Range<usize> {
-    header.sort_unstable_by_key(|field| field.tag);
+    if !header.is_sorted_by_key(|field| field.tag) {
+        header.sort_unstable_by_key(|field| field.tag);
+    }
     let body_length = 4
         + msg_type.len()
         + header.iter().map(HeaderField::encoded_len).sum::<usize>()
@@ -166,21 +168,31 @@ impl FieldWriter {
 
     /// Appends `tag=value<SOH>`.
     pub fn field(&mut self, tag: u32, value: Value<'_>) -> &mut Self {
-        self.buf.reserve(12 + value.encoded_len());
-        put_tag(&mut self.buf, tag);
-        value.write(&mut self.buf);
-        self.buf.put_u8(SOH);
-        self
+        match value {
+            Value::Text(text) => self.bytes(tag, text),
+            value => {
+                self.buf.reserve(32);
+                put_tag(&mut self.buf, tag);
+                value.write(&mut self.buf);
+                self.buf.put_u8(SOH);
+                self
+            }
+        }
     }
 
     /// Appends a text field. `value` MUST NOT contain SOH.
     pub fn str(&mut self, tag: u32, value: &str) -> &mut Self {
-        self.field(tag, Value::Text(value.as_bytes()))
+        self.bytes(tag, value.as_bytes())
     }
 
     /// Appends a field of raw bytes. `value` MUST NOT contain SOH.
+    #[inline]
     pub fn bytes(&mut self, tag: u32, value: &[u8]) -> &mut Self {
-        self.field(tag, Value::Text(value))
+        self.buf.reserve(value.len() + 16);
+        put_tag(&mut self.buf, tag);
+        self.buf.put_slice(value);
+        self.buf.put_u8(SOH);
+        self
     }
 
     /// Appends an unsigned integer field.
@@ -253,10 +265,28 @@ const DIGIT_PAIRS: &[u8; 200] = b"\
 6061626364656667686970717273747576777879\
 8081828384858687888990919293949596979899";
 
-/// The number of decimal digits of `n`.
+/// The two ASCII digits of `n`, which must be below 100.
+#[inline(always)]
+pub(crate) fn digit_pair(n: u32) -> [u8; 2] {
+    let i = (n as usize % 100) * 2;
+    [DIGIT_PAIRS[i], DIGIT_PAIRS[i + 1]]
+}
+
+/// The number of decimal digits of `n`; small numbers (tags, lengths, sequence numbers) take
+/// the first comparisons.
 #[inline]
 pub(crate) fn uint_len(n: u64) -> usize {
-    n.checked_ilog10().map_or(1, |log| log as usize + 1)
+    if n < 10 {
+        1
+    } else if n < 100 {
+        2
+    } else if n < 1000 {
+        3
+    } else if n < 10_000 {
+        4
+    } else {
+        n.ilog10() as usize + 1
+    }
 }
 
 /// Writes `n` in decimal, two digits at a time.
@@ -281,16 +311,76 @@ pub(crate) fn put_uint(out: &mut BytesMut, mut n: u64) {
     out.put_slice(&buf[i..]);
 }
 
-/// Writes `tag=`.
-#[inline]
+/// `tag=` for every tag below 1024, padded to eight bytes, with its length in the last byte.
+const TAG_PREFIXES: [[u8; 8]; 1024] = {
+    let mut table = [[0u8; 8]; 1024];
+    let mut tag = 0;
+    while tag < 1024 {
+        let len = if tag < 10 {
+            1
+        } else if tag < 100 {
+            2
+        } else if tag < 1000 {
+            3
+        } else {
+            4
+        };
+        let mut n = tag;
+        let mut i = len;
+        while i > 0 {
+            i -= 1;
+            table[tag][i] = b'0' + (n % 10) as u8;
+            n /= 10;
+        }
+        table[tag][len] = b'=';
+        table[tag][7] = len as u8 + 1;
+        tag += 1;
+    }
+    table
+};
+
+/// Writes `tag=`. Common tags come from a table and are stored as one fixed-size copy (a plain
+/// store, not a `memcpy` call), then trimmed to their length.
+#[inline(always)]
 fn put_tag(out: &mut BytesMut, tag: u32) {
-    put_uint(out, u64::from(tag));
-    out.put_u8(b'=');
+    match TAG_PREFIXES.get(tag as usize) {
+        Some(prefix) => {
+            out.put_slice(prefix);
+            out.truncate(out.len() - 8 + usize::from(prefix[7]));
+        }
+        None => {
+            put_uint(out, u64::from(tag));
+            out.put_u8(b'=');
+        }
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tags_are_written_from_the_table_and_beyond() {
+        for tag in [
+            1u32,
+            9,
+            10,
+            99,
+            100,
+            999,
+            1000,
+            1023,
+            1024,
+            9999,
+            10_000,
+            5_000_000,
+            u32::MAX,
+        ] {
+            let mut w = FieldWriter::new();
+            w.str(tag, "x");
+            assert_eq!(w.as_bytes(), format!("{tag}=x\x01").as_bytes());
+        }
+    }
 
     #[test]
     fn integers_are_written_in_plain_decimal() {

@@ -1,5 +1,7 @@
 //! A decoded message: a zero-copy view over one checked frame.
 
+use std::ops::Range;
+
 use bytes::Bytes;
 use smallvec::SmallVec;
 
@@ -7,9 +9,9 @@ use super::data_fields::data_tag_for;
 use super::error::{DecodeError, FieldError, FieldIssue, FieldIssueKind};
 use super::value::parse_uint;
 use super::view::{Field, FieldView, Group, GroupSpec, Span};
-use super::{SOH, checksum};
+use super::{SOH, checksum, scan};
 use crate::SeqNum;
-use crate::tag;
+use crate::tag::{self, Class};
 use crate::time::UtcTimestamp;
 
 /// How many fields a message holds before its field index moves to the heap. A NewOrderSingle has
@@ -59,19 +61,19 @@ impl Message {
             Ok(layout) => layout,
             Err(error) => return Err((error, frame)),
         };
-        let mut spans = SmallVec::new();
-        let mut issues = SmallVec::new();
+        // Built in place, so that the index is not copied on the way out.
+        let mut msg = Self {
+            bytes: frame,
+            spans: SmallVec::new(),
+            issues: SmallVec::new(),
+        };
         Indexer {
-            buf: &frame,
-            spans: &mut spans,
-            issues: &mut issues,
+            buf: &msg.bytes,
+            spans: &mut msg.spans,
+            issues: &mut msg.issues,
         }
         .run(&layout);
-        Ok(Self {
-            bytes: frame,
-            spans,
-            issues,
-        })
+        Ok(msg)
     }
 
     /// The whole frame, as received.
@@ -191,6 +193,12 @@ impl Layout {
         let body_start = body_length_end + 1;
 
         let trailer_start = match buf.split_last() {
+            // The usual case, `<SOH>10=nnn<SOH>`, without a search.
+            Some((&SOH, rest))
+                if rest.len() >= 7 && rest[rest.len() - 7..].starts_with(b"\x0110=") =>
+            {
+                rest.len() - 6
+            }
             Some((&SOH, rest)) => memchr::memrchr(SOH, rest).map_or(0, |i| i + 1),
             _ => 0,
         };
@@ -238,15 +246,19 @@ pub(super) fn body_length(value: &[u8]) -> Result<u64, DecodeError> {
 }
 
 fn find(buf: &[u8], byte: u8, from: usize) -> Option<usize> {
-    memchr::memchr(byte, buf.get(from..)?).map(|i| from + i)
+    scan::find(buf, from, byte)
 }
 
-/// Which part of the message the previous field belonged to.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Region {
-    Header,
-    Body,
-    Trailer,
+/// What the indexer must remember from one field to the next.
+struct Walk {
+    /// The part of the message the fields so far belong to: `Header`, `Body` or `Trailer`.
+    region: Class,
+    /// Tags below 1024 seen so far, for the repeat check; larger ones are found by a scan.
+    seen: [u64; 16],
+    repeat_reported: bool,
+    /// The data tag that the previous field gave a length for, and that length (tag 0: none).
+    data_tag: u32,
+    data_len: usize,
 }
 
 /// Builds the field index of a checked frame and notes the issues of its fields.
@@ -259,82 +271,133 @@ struct Indexer<'a> {
 impl Indexer<'_> {
     fn run(mut self, layout: &Layout) {
         let end = layout.trailer_start;
-        self.spans
-            .push(span(tag::BEGIN_STRING, 0, 1, layout.begin_string_end));
         let length_start = layout.begin_string_end + 1;
-        self.spans.push(span(
-            tag::BODY_LENGTH,
-            length_start,
-            length_start + 1,
-            layout.body_length_end,
-        ));
         let type_start = layout.body_length_end + 1;
-        self.spans.push(span(
-            tag::MSG_TYPE,
-            type_start,
-            type_start + 2,
-            layout.msg_type_end,
-        ));
-
-        // Tags below 1024 are checked for repeats with a bitmap; larger ones by a scan.
-        let mut seen = [0u64; 16];
-        seen[0] = (1 << tag::BEGIN_STRING) | (1 << tag::BODY_LENGTH) | (1 << tag::MSG_TYPE);
-        let mut repeat_reported = false;
-        let mut region = Region::Header;
-        let mut data: Option<(u32, usize)> = None;
+        self.spans.extend([
+            span(tag::BEGIN_STRING, 0, 1, layout.begin_string_end),
+            span(
+                tag::BODY_LENGTH,
+                length_start,
+                length_start + 1,
+                layout.body_length_end,
+            ),
+            span(
+                tag::MSG_TYPE,
+                type_start,
+                type_start + 2,
+                layout.msg_type_end,
+            ),
+        ]);
+        let mut walk = Walk {
+            region: Class::Header,
+            seen: [0; 16],
+            repeat_reported: false,
+            data_tag: 0,
+            data_len: 0,
+        };
+        walk.seen[0] = (1 << tag::BEGIN_STRING) | (1 << tag::BODY_LENGTH) | (1 << tag::MSG_TYPE);
         let mut pos = layout.msg_type_end + 1;
         while pos < end {
-            let (tag, eq) = self.read_tag(pos, end);
-            let index = self.spans.len();
-            if eq >= end || self.buf[eq] == SOH {
-                // No `=` before the SOH: the whole field is the tag, with no value.
-                let soh = eq.min(end - 1);
-                self.spans.push(span(tag, pos, soh, soh));
-                self.issue(FieldIssueKind::MissingEquals, index);
-                pos = soh + 1;
-                data = None;
+            // The fast path covers a plain `digits=value` field; anything else takes the careful one.
+            let Some(field) = scan::field(self.buf, pos).filter(|_| walk.data_tag == 0) else {
+                pos = self.careful_field(pos, end, &mut walk);
                 continue;
-            }
-            let value_start = eq + 1;
-            let value_end = match data.take() {
-                Some((data_tag, len)) if data_tag == tag && tag != 0 => {
-                    let declared_end = value_start.saturating_add(len);
-                    if declared_end < end && self.buf[declared_end] == SOH {
-                        declared_end
-                    } else {
-                        self.issue(FieldIssueKind::DataLengthMismatch, index);
-                        self.find_soh(value_start, end)
-                    }
-                }
-                _ => self.find_soh(value_start, end),
+            };
+            let (tag, eq) = (field.tag, field.eq);
+            let value_end = match field.soh {
+                Some(soh) if soh < end => soh,
+                _ => self.find_soh(eq + 1, end),
             };
             self.spans.push(span(tag, pos, eq, value_end));
+            self.judge(tag, eq + 1..value_end, &mut walk);
             pos = value_end + 1;
-
-            if tag == 0 {
-                self.issue(FieldIssueKind::InvalidTag, index);
-                continue;
-            }
-            if value_end == value_start {
-                self.issue(FieldIssueKind::EmptyValue, index);
-            }
-            region = self.check_order(tag, region, index);
-            if !repeat_reported && self.is_repeat(tag, &mut seen) {
-                repeat_reported = true;
-                self.issue(FieldIssueKind::RepeatedTag, index);
-            }
-            if let Some(data_tag) = data_tag_for(tag) {
-                let len = parse_uint(&self.buf[value_start..value_end]);
-                data = len.map(|len| (data_tag, usize::try_from(len).unwrap_or(usize::MAX)));
-            }
         }
         self.spans
             .push(span(tag::CHECK_SUM, end, end + 2, self.buf.len() - 1));
     }
 
-    /// Reads a tag starting at `pos`: returns its number (0 when invalid) and the position of the
-    /// `=` or SOH that ends it.
-    #[inline]
+    /// Indexes the field at `pos` whatever its shape: an invalid tag, a missing `=`, or a data
+    /// field read by its length. Returns where the next field starts.
+    #[cold]
+    fn careful_field(&mut self, pos: usize, end: usize, walk: &mut Walk) -> usize {
+        let index = self.spans.len();
+        let (tag, eq) = self.read_tag(pos, end);
+        let (data_tag, data_len) = (walk.data_tag, walk.data_len);
+        walk.data_tag = 0;
+        if eq >= end || self.buf[eq] == SOH {
+            // No `=` before the SOH: the whole field is the tag, with no value.
+            let soh = eq.min(end - 1);
+            self.spans.push(span(tag, pos, soh, soh));
+            self.issue(FieldIssueKind::MissingEquals, index);
+            return soh + 1;
+        }
+        let value_start = eq + 1;
+        let value_end = if tag != 0 && tag == data_tag {
+            let declared_end = value_start.saturating_add(data_len);
+            if declared_end < end && self.buf[declared_end] == SOH {
+                declared_end
+            } else {
+                self.issue(FieldIssueKind::DataLengthMismatch, index);
+                self.find_soh(value_start, end)
+            }
+        } else {
+            self.find_soh(value_start, end)
+        };
+        self.spans.push(span(tag, pos, eq, value_end));
+        if tag == 0 {
+            self.issue(FieldIssueKind::InvalidTag, index);
+        } else {
+            self.judge(tag, value_start..value_end, walk);
+        }
+        value_end + 1
+    }
+
+    /// Notes the issues of the field just indexed, and remembers a length for the next field.
+    #[inline(always)]
+    fn judge(&mut self, tag: u32, value: Range<usize>, walk: &mut Walk) {
+        let index = self.spans.len() - 1;
+        if value.is_empty() {
+            self.issue(FieldIssueKind::EmptyValue, index);
+        }
+        // A header field in the header, or a plain body field in the body: nothing to do.
+        let class = tag::class(tag);
+        if class != walk.region {
+            self.judge_unusual(tag, class, value, walk);
+        }
+        if !walk.repeat_reported && self.is_repeat(tag, &mut walk.seen) {
+            walk.repeat_reported = true;
+            self.issue(FieldIssueKind::RepeatedTag, index);
+        }
+    }
+
+    /// The rarer cases of [`judge`](Self::judge): header and trailer fields, length fields, and the
+    /// first body field.
+    fn judge_unusual(&mut self, tag: u32, class: Class, value: Range<usize>, walk: &mut Walk) {
+        let in_order = match class {
+            Class::Header => walk.region == Class::Header,
+            Class::Trailer => {
+                walk.region = Class::Trailer;
+                true
+            }
+            Class::Body | Class::Length => {
+                let in_order = walk.region != Class::Trailer;
+                walk.region = Class::Body;
+                in_order
+            }
+        };
+        if !in_order {
+            self.issue(FieldIssueKind::OutOfOrder, self.spans.len() - 1);
+        }
+        if let Some(data_tag) = data_tag_for(tag)
+            && let Some(len) = parse_uint(&self.buf[value])
+        {
+            walk.data_tag = data_tag;
+            walk.data_len = usize::try_from(len).unwrap_or(usize::MAX);
+        }
+    }
+
+    /// Reads a tag starting at `pos` byte by byte: returns its number (0 when invalid) and the
+    /// position of the `=` or SOH that ends it.
     fn read_tag(&self, pos: usize, end: usize) -> (u32, usize) {
         let mut i = pos;
         let mut number: u64 = 0;
@@ -355,31 +418,12 @@ impl Indexer<'_> {
 
     /// The position of the SOH that ends a value starting at `from`. A checked frame always has
     /// one before `end` (the SOH before `10=`).
-    #[inline]
+    #[inline(always)]
     fn find_soh(&self, from: usize, end: usize) -> usize {
-        let window = &self.buf[from..end];
-        // Most values are short: a plain loop beats a memchr call for them.
-        let short = window.len().min(16);
-        match window[..short].iter().position(|&b| b == SOH) {
-            Some(i) => from + i,
-            None => memchr::memchr(SOH, &window[short..]).map_or(end - 1, |i| from + short + i),
-        }
+        scan::find(self.buf, from, SOH).map_or(end - 1, |i| i.min(end - 1))
     }
 
-    fn check_order(&mut self, tag: u32, region: Region, index: usize) -> Region {
-        let (next, in_order) = if tag::is_header(tag) {
-            (region, region == Region::Header)
-        } else if tag::is_trailer(tag) {
-            (Region::Trailer, true)
-        } else {
-            (Region::Body, region != Region::Trailer)
-        };
-        if !in_order {
-            self.issue(FieldIssueKind::OutOfOrder, index);
-        }
-        next
-    }
-
+    #[inline(always)]
     fn is_repeat(&self, tag: u32, seen: &mut [u64; 16]) -> bool {
         if let Some(word) = seen.get_mut(tag as usize / 64) {
             let bit = 1u64 << (tag % 64);

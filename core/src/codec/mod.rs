@@ -10,9 +10,12 @@ mod encode;
 mod error;
 mod frame;
 mod message;
+mod scan;
 mod value;
 mod view;
 
+pub(crate) use data_fields::{PAIRS as LENGTH_DATA_PAIRS, data_tag_for};
+pub(crate) use encode::digit_pair;
 pub use encode::{FieldWriter, HeaderField, Value, encode_frame};
 pub use error::{DecodeError, FieldError, FieldIssue, FieldIssueKind};
 pub use frame::{DEFAULT_MAX_MESSAGE_SIZE, Decoded, Decoder};
