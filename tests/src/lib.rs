@@ -3,6 +3,7 @@
 //! The fuzz targets in `fuzz/` call the bodies in [`fuzz`], so that a plain `cargo test` replays
 //! the committed corpus without a nightly toolchain.
 
+pub mod alloc;
 pub mod fixtures;
 pub mod fuzz;
 pub mod wire;
