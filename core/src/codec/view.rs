@@ -94,15 +94,13 @@ impl<'a> FieldView<'a> {
 
     /// The field at `index`, in wire order.
     pub fn at(&self, index: usize) -> Option<Field<'a>> {
-        self.spans.get(index).map(|&span| self.field(span))
+        self.spans.get(index).map(|&span| field(self.buf, span))
     }
 
     /// The fields in wire order.
     pub fn iter(&self) -> impl ExactSizeIterator<Item = Field<'a>> + 'a {
         let buf = self.buf;
-        self.spans
-            .iter()
-            .map(move |&span| Self::new(buf, &[]).field(span))
+        self.spans.iter().map(move |&span| field(buf, span))
     }
 
     /// The index of the first field with `tag`.
@@ -210,13 +208,13 @@ impl<'a> FieldView<'a> {
         let value = self.get(tag).ok_or(FieldError::Missing { tag })?;
         parse(value).ok_or(FieldError::InvalidFormat { tag })
     }
+}
 
-    fn field(&self, span: Span) -> Field<'a> {
-        Field {
-            raw_tag: span.raw_tag(self.buf),
-            tag: (span.tag != 0).then_some(span.tag),
-            value: span.value(self.buf),
-        }
+fn field(buf: &[u8], span: Span) -> Field<'_> {
+    Field {
+        raw_tag: span.raw_tag(buf),
+        tag: (span.tag != 0).then_some(span.tag),
+        value: span.value(buf),
     }
 }
 
