@@ -28,7 +28,7 @@ fn parsing_a_message_of_up_to_32_fields_does_not_allocate() {
 #[test]
 fn streaming_decoder_reuses_its_buffer_once_messages_are_dropped() {
     let mut decoder = Decoder::new();
-    let mut step = |decoder: &mut Decoder| {
+    let step = |decoder: &mut Decoder| {
         for fixture in [NEW_ORDER_SINGLE, EXECUTION_REPORT] {
             decoder.feed(fixture);
             let Some(Decoded::Message(msg)) = decoder.decode().unwrap() else {
