@@ -17,14 +17,27 @@
 #![forbid(unsafe_code)]
 #![cfg_attr(not(fuzzing), warn(missing_docs))]
 
+mod action;
 pub mod codec;
+mod config;
+mod error;
 mod msg_type;
+mod reject;
 mod seq_num;
+pub mod session;
+mod store;
 pub mod tag;
 mod time;
 mod version;
 
+pub use action::{Action, Delivered, DisconnectReason, Event, LogonRefusal};
+pub use config::{ConfigError, Role, SessionConfig, StorageDurability};
+pub use error::SendError;
+pub use reject::SessionRejectReason;
+pub use session::{OutboundMessage, Session, SessionState};
+pub use store::{MemoryStore, MessageStore, StoreError};
+
 pub use msg_type::MsgType;
 pub use seq_num::SeqNum;
-pub use time::{FormattedTimestamp, TimestampPrecision, UtcTimestamp};
+pub use time::{FormattedTimestamp, Now, TimestampPrecision, UtcTimestamp};
 pub use version::BeginString;

@@ -3,7 +3,28 @@
 //! Nothing here reads a clock: a timestamp is made from a [`SystemTime`] that the caller supplies.
 
 use std::fmt;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+/// The time, as the caller supplies it to every mutating call: a monotonic instant for timers and
+/// a wall-clock time for `SendingTime <52>`. Core never reads a clock.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Now {
+    /// Monotonic time, for timers.
+    pub mono: Instant,
+    /// Wall-clock time (UTC), for timestamps on the wire.
+    pub utc: SystemTime,
+}
+
+impl Now {
+    /// The same moment advanced by `by` on both clocks.
+    #[must_use]
+    pub fn after(self, by: Duration) -> Self {
+        Self {
+            mono: self.mono + by,
+            utc: self.utc + by,
+        }
+    }
+}
 
 const NANOS_PER_SEC: u32 = 1_000_000_000;
 const SECS_PER_DAY: i64 = 86_400;

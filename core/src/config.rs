@@ -1,0 +1,174 @@
+//! Session settings, named as in QuickFIX (DESIGN.md section 8).
+
+use std::time::Duration;
+
+use crate::codec::DEFAULT_MAX_MESSAGE_SIZE;
+use crate::time::TimestampPrecision;
+use crate::version::BeginString;
+
+/// Which side opens the connection.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Role {
+    /// Waits for the counterparty's Logon.
+    Acceptor,
+    /// Connects and sends the first Logon.
+    Initiator,
+}
+
+/// How durable a stored message is when its bytes are handed out (`StorageDurability`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum StorageDurability {
+    /// Survives a process crash: the store's append makes it visible to the OS. The default.
+    #[default]
+    Process,
+    /// Group commit: one `Action::Commit` before the sends that depend on the messages stored since
+    /// the last one.
+    Batch,
+    /// An `Action::Commit` before every stored message's send.
+    Each,
+}
+
+/// A setting with a value it cannot take.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// SenderCompID or TargetCompID is empty or holds a byte that cannot travel in a field.
+    #[error("{key} must be non-empty printable ASCII")]
+    InvalidCompId {
+        /// `SenderCompID` or `TargetCompID`.
+        key: &'static str,
+    },
+    /// A duration that must be positive is zero.
+    #[error("{key} must be positive")]
+    ZeroDuration {
+        /// The setting's name.
+        key: &'static str,
+    },
+    /// FIXT.1.1 needs the application version it defaults to.
+    #[error("DefaultApplVerID is required for FIXT.1.1")]
+    MissingDefaultApplVerId,
+}
+
+/// The settings of one session.
+///
+/// Fields are public; [`SessionConfig::validate`] checks them, and [`Session::new`]
+/// (crate::session::Session::new) refuses a configuration that fails it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SessionConfig {
+    /// `BeginString`.
+    pub begin_string: BeginString,
+    /// `SenderCompID`: our CompID.
+    pub sender_comp_id: String,
+    /// `TargetCompID`: the counterparty's CompID.
+    pub target_comp_id: String,
+    /// Acceptor or initiator.
+    pub role: Role,
+    /// `HeartBtInt`: the initiator proposes it; an acceptor adopts the value of the Logon.
+    pub heart_bt_int: Duration,
+    /// `LogonTimeout`: how long a Logon (or its reply) may take. Default 10 s.
+    pub logon_timeout: Duration,
+    /// `LogoutTimeout`: how long to wait for the reply to our Logout. Default 2 s.
+    pub logout_timeout: Duration,
+    /// `TestRequestId`: the `TestReqID <112>` of our TestRequests. Default `TEST`.
+    pub test_request_id: String,
+    /// `ResetOnLogon`: reset both sequence numbers at every Logon.
+    pub reset_on_logon: bool,
+    /// `ResetOnLogout`: reset both sequence numbers after a Logout exchange.
+    pub reset_on_logout: bool,
+    /// `ResetOnDisconnect`: reset both sequence numbers when the connection drops.
+    pub reset_on_disconnect: bool,
+    /// `CheckLatency` (FIX Antenna: `CheckSendingTimeAccuracy`): check SendingTime against our clock.
+    pub check_latency: bool,
+    /// `MaxLatency` (FIX Antenna: `ReasonableDelayInMs`): the SendingTime tolerance. Default 120 s.
+    pub max_latency: Duration,
+    /// `CheckCompID`: check that inbound CompIDs mirror ours.
+    pub check_comp_id: bool,
+    /// `ValidateFieldsHaveValues`: reject a tag without a value.
+    pub validate_fields_have_values: bool,
+    /// `ValidateFieldsOutOfOrder`: reject header fields after body fields.
+    pub validate_fields_out_of_order: bool,
+    /// `TimestampPrecision`: fraction digits of outbound timestamps; by default per version.
+    pub timestamp_precision: Option<TimestampPrecision>,
+    /// `MaxMessageSize`: the largest BodyLength accepted. Default 1 MiB.
+    pub max_message_size: usize,
+    /// `ResendRequestChunkSize`: messages resent per store read. Default 1000.
+    pub resend_request_chunk_size: u64,
+    /// `SendRedundantResendRequests`: ask again for a range already requested.
+    pub send_redundant_resend_requests: bool,
+    /// `SendLogoutOnInvalidLogon`: refuse a bad Logon with one Logout instead of closing silently.
+    pub send_logout_on_invalid_logon: bool,
+    /// The most out-of-order messages held while a gap is filled (`MaxOutOfOrderMessages`).
+    pub max_queued_messages: usize,
+    /// `StorageDurability`.
+    pub storage_durability: StorageDurability,
+    /// `DefaultApplVerID <1137>` for FIXT.1.1 sessions (for example `9` for FIX 5.0 SP2).
+    pub default_appl_ver_id: Option<String>,
+}
+
+impl SessionConfig {
+    /// The defaults for a session between `sender_comp_id` (us) and `target_comp_id`.
+    pub fn new(
+        begin_string: BeginString,
+        sender_comp_id: impl Into<String>,
+        target_comp_id: impl Into<String>,
+        role: Role,
+    ) -> Self {
+        Self {
+            begin_string,
+            sender_comp_id: sender_comp_id.into(),
+            target_comp_id: target_comp_id.into(),
+            role,
+            heart_bt_int: Duration::from_secs(30),
+            logon_timeout: Duration::from_secs(10),
+            logout_timeout: Duration::from_secs(2),
+            test_request_id: "TEST".into(),
+            reset_on_logon: false,
+            reset_on_logout: false,
+            reset_on_disconnect: false,
+            check_latency: true,
+            max_latency: Duration::from_secs(120),
+            check_comp_id: true,
+            validate_fields_have_values: true,
+            validate_fields_out_of_order: true,
+            timestamp_precision: None,
+            max_message_size: DEFAULT_MAX_MESSAGE_SIZE,
+            resend_request_chunk_size: 1000,
+            send_redundant_resend_requests: false,
+            send_logout_on_invalid_logon: false,
+            max_queued_messages: 10_000,
+            storage_durability: StorageDurability::Process,
+            default_appl_ver_id: None,
+        }
+    }
+
+    /// Checks the settings.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        for (key, id) in [
+            ("SenderCompID", &self.sender_comp_id),
+            ("TargetCompID", &self.target_comp_id),
+        ] {
+            if id.is_empty() || !id.bytes().all(|b| b.is_ascii_graphic() || b == b' ') {
+                return Err(ConfigError::InvalidCompId { key });
+            }
+        }
+        for (key, value) in [
+            ("HeartBtInt", self.heart_bt_int),
+            ("LogonTimeout", self.logon_timeout),
+            ("LogoutTimeout", self.logout_timeout),
+        ] {
+            if value.is_zero() {
+                return Err(ConfigError::ZeroDuration { key });
+            }
+        }
+        if self.begin_string == BeginString::Fixt11 && self.default_appl_ver_id.is_none() {
+            return Err(ConfigError::MissingDefaultApplVerId);
+        }
+        Ok(())
+    }
+
+    /// The precision of outbound timestamps.
+    pub fn precision(&self) -> TimestampPrecision {
+        self.timestamp_precision
+            .unwrap_or_else(|| self.begin_string.default_timestamp_precision())
+    }
+}

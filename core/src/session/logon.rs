@@ -1,0 +1,145 @@
+//! The Logon exchange: our Logon, and the checks on the counterparty's before it is accepted.
+
+use std::time::Duration;
+
+use super::{Session, SessionState};
+use crate::action::{DisconnectReason, Event, LogonRefusal};
+use crate::codec::{FieldIssueKind, Message};
+use crate::config::Role;
+use crate::version::BeginString;
+use crate::{SeqNum, tag};
+
+/// The fields of an acceptable Logon.
+struct Logon {
+    seq: SeqNum,
+    heart_bt_int: Duration,
+    reset: bool,
+}
+
+impl Session {
+    /// The initiator's side of a new connection: send our Logon.
+    pub(super) fn send_logon(&mut self) {
+        let reset = self.config.reset_on_logon;
+        if reset && let Err(error) = self.reset_sequences() {
+            return self.close(DisconnectReason::Store(error));
+        }
+        self.state = SessionState::LogonSent;
+        self.send_logon_message(reset);
+    }
+
+    /// The first message of a connection (acceptor), or the reply to our Logon (initiator).
+    /// A refused Logon changes no state: the checks come first, the reset after them.
+    pub(super) fn on_logon_candidate(&mut self, msg: &Message) {
+        let logon = match self.check_logon(msg) {
+            Ok(logon) => logon,
+            Err(refusal) => return self.refuse_logon(refusal),
+        };
+        let acceptor = self.config.role == Role::Acceptor;
+        let reset = logon.reset || (acceptor && self.config.reset_on_logon);
+        if acceptor
+            && reset
+            && let Err(error) = self.reset_sequences()
+        {
+            return self.close(DisconnectReason::Store(error));
+        }
+        let expected = self.next_target;
+        if logon.seq < expected {
+            return self.too_low(expected, logon.seq);
+        }
+        if acceptor {
+            self.heart_bt_int = logon.heart_bt_int;
+            self.send_logon_message(logon.reset);
+        }
+        self.state = SessionState::Active;
+        self.push_event(Event::LoggedOn { reset });
+        if logon.seq == expected {
+            self.take(logon.seq, true);
+        } else {
+            // The Logon's own number is in the gap: the counterparty's resend gap-fills it.
+            self.request_gap_fill(expected, logon.seq);
+        }
+    }
+
+    fn check_logon(&self, msg: &Message) -> Result<Logon, LogonRefusal> {
+        if msg.msg_type() != b"A" {
+            return Err(LogonRefusal::NotLogon);
+        }
+        if msg.begin_string() != self.config.begin_string.as_str().as_bytes() {
+            return Err(LogonRefusal::WrongBeginString);
+        }
+        if msg.get(tag::SENDER_COMP_ID) != Some(self.config.target_comp_id.as_bytes())
+            || msg.get(tag::TARGET_COMP_ID) != Some(self.config.sender_comp_id.as_bytes())
+        {
+            return Err(LogonRefusal::CompIdMismatch);
+        }
+        let malformed = msg.issues().iter().any(|issue| {
+            matches!(
+                issue.kind,
+                FieldIssueKind::InvalidTag
+                    | FieldIssueKind::MissingEquals
+                    | FieldIssueKind::EmptyValue
+                    | FieldIssueKind::DataLengthMismatch
+            )
+        });
+        let seq = msg
+            .seq_num(tag::MSG_SEQ_NUM)
+            .map_err(|_| LogonRefusal::Malformed)?;
+        let heart_bt_int = msg
+            .uint(tag::HEART_BT_INT)
+            .map_err(|_| LogonRefusal::Malformed)?;
+        msg.uint(tag::ENCRYPT_METHOD)
+            .map_err(|_| LogonRefusal::Malformed)?;
+        let reset = match msg.bool(tag::RESET_SEQ_NUM_FLAG) {
+            Ok(flag) => flag,
+            Err(crate::codec::FieldError::Missing { .. }) => false,
+            Err(_) => return Err(LogonRefusal::Malformed),
+        };
+        if malformed {
+            return Err(LogonRefusal::Malformed);
+        }
+        if !self
+            .sending_time_ok(msg)
+            .map_err(|()| LogonRefusal::Malformed)?
+        {
+            return Err(LogonRefusal::SendingTime);
+        }
+        if self.config.begin_string == BeginString::Fixt11
+            && !msg.fields().contains(tag::DEFAULT_APPL_VER_ID)
+        {
+            return Err(LogonRefusal::MissingDefaultApplVerId);
+        }
+        Ok(Logon {
+            seq,
+            heart_bt_int: Duration::from_secs(heart_bt_int),
+            reset,
+        })
+    }
+
+    /// Refuses a Logon: silently by default, or with one Logout that reveals nothing, is not
+    /// stored and consumes no sequence number (`SendLogoutOnInvalidLogon`).
+    pub(super) fn refuse_logon(&mut self, refusal: LogonRefusal) {
+        if self.config.role == Role::Acceptor && self.config.send_logout_on_invalid_logon {
+            let mut body = std::mem::take(&mut self.body);
+            body.clear();
+            body.str(tag::TEXT, "Logon rejected");
+            let seq = self.store.next_sender_seq();
+            let frame = self.encode(seq, b"5", &[], body.as_bytes(), None);
+            self.body = body;
+            self.send_unstored(frame);
+        }
+        self.close(DisconnectReason::LogonRefused(refusal));
+    }
+
+    /// Whether SendingTime is within `MaxLatency` of our clock (always true with `CheckLatency`
+    /// off); `Err` when it is missing or malformed.
+    pub(super) fn sending_time_ok(&self, msg: &Message) -> Result<bool, ()> {
+        let sent = msg.timestamp(tag::SENDING_TIME).map_err(|_| ())?;
+        if !self.config.check_latency {
+            return Ok(true);
+        }
+        let ours = self.now.utc;
+        let theirs = sent.to_system_time();
+        let skew = ours.duration_since(theirs).unwrap_or_else(|e| e.duration());
+        Ok(skew <= self.config.max_latency)
+    }
+}

@@ -1,0 +1,562 @@
+//! The FIX session layer: one [`Session`] per counterparty, as a sans-IO state machine.
+
+mod inbound;
+mod logon;
+mod outbound;
+mod resend;
+mod settle;
+mod timer;
+
+use std::collections::{BTreeMap, VecDeque};
+use std::time::{Duration, Instant};
+
+use bytes::{Bytes, BytesMut};
+
+use crate::action::{Action, Delivered, DisconnectReason, Event};
+use crate::codec::{Decoder, FieldWriter, HeaderField, Message};
+use crate::config::{ConfigError, Role, SessionConfig, StorageDurability};
+use crate::error::SendError;
+use crate::store::{MessageStore, StoreError};
+use crate::time::{Now, UtcTimestamp};
+use crate::{MsgType, SeqNum, tag};
+
+use self::resend::Resend;
+use self::settle::SettleWindow;
+use self::timer::{Timer, earliest, scaled};
+
+/// Where a session is, in FIX Antenna's vocabulary (DESIGN.md section 3).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum SessionState {
+    /// No connection; an initiator waits to connect.
+    Disconnected,
+    /// An acceptor waits for the counterparty's Logon (connected or not).
+    WaitForLogon,
+    /// An initiator sent its Logon and waits for the reply.
+    LogonSent,
+    /// Logged on.
+    Active,
+    /// We sent a Logout and wait for the reply.
+    LogoutSent,
+    /// Released for good: every command fails with [`SendError::Finalized`].
+    Finalized,
+}
+
+/// An application message for [`Session::send`]: its MsgType, optional extra header fields
+/// (OnBehalfOfCompID, DeliverToCompID, PossResend, ApplVerID…) and its encoded body.
+#[derive(Clone, Copy, Debug)]
+pub struct OutboundMessage<'a> {
+    msg_type: &'a [u8],
+    header: &'a [HeaderField<'a>],
+    body: &'a [u8],
+}
+
+impl<'a> OutboundMessage<'a> {
+    /// A message of type `msg_type` with the fields written into `body`.
+    pub fn new(msg_type: &'a [u8], body: &'a FieldWriter) -> Self {
+        Self::from_parts(msg_type, body.as_bytes())
+    }
+
+    /// A message from an already encoded body (`tag=value<SOH>` fields).
+    pub fn from_parts(msg_type: &'a [u8], body: &'a [u8]) -> Self {
+        Self {
+            msg_type,
+            header: &[],
+            body,
+        }
+    }
+
+    /// Adds header fields that the application owns.
+    #[must_use]
+    pub fn with_header(mut self, header: &'a [HeaderField<'a>]) -> Self {
+        self.header = header;
+        self
+    }
+}
+
+/// What waits in the action queue. A stored message's bytes carry their append number, so that a
+/// commit barrier can be placed in front of them; delivered messages wait in their own queue, so
+/// that the entries here stay small.
+#[derive(Debug)]
+enum Queued {
+    Send(Bytes),
+    Stored(Bytes, u64),
+    Deliver,
+    Event(Event),
+    Disconnect(DisconnectReason),
+}
+
+/// A FIX session: the session layer of one counterparty, driven by its caller.
+///
+/// It does no I/O and reads no clock. Its methods come in four groups:
+/// - **(A) getters**: [`state`](Self::state), [`next_sender_seq`](Self::next_sender_seq),
+///   [`next_target_seq`](Self::next_target_seq), [`is_connected`](Self::is_connected).
+/// - **(B) inputs**, which never fail (peer faults become actions):
+///   [`handle_connected`](Self::handle_connected), [`handle_input`](Self::handle_input),
+///   [`handle_timeout`](Self::handle_timeout), [`handle_disconnected`](Self::handle_disconnected).
+/// - **(C) commands**, which fail only on misuse or a store failure: [`send`](Self::send) (FIX
+///   Antenna's `put()`), [`reply`](Self::reply), [`ack`](Self::ack), [`logout`](Self::logout),
+///   [`disconnect`](Self::disconnect), [`reset_seq_num_local`](Self::reset_seq_num_local),
+///   [`finalize`](Self::finalize).
+/// - **(D) outputs**: [`poll_action`](Self::poll_action), to be drained until `None` after every
+///   input or command, and [`poll_timeout`](Self::poll_timeout), the next time to call
+///   [`handle_timeout`](Self::handle_timeout).
+///
+/// Every message is appended to the store before its bytes are handed out, so a message that
+/// [`send`](Self::send) accepted is either delivered or recoverable after a crash.
+pub struct Session {
+    config: SessionConfig,
+    store: Box<dyn MessageStore + Send>,
+    state: SessionState,
+    connected: bool,
+    decoder: Decoder,
+    queue: VecDeque<Queued>,
+    delivered: VecDeque<Delivered>,
+    now: Now,
+    /// The HeartBtInt in force: ours (initiator) or the counterparty's (acceptor).
+    heart_bt_int: Duration,
+    /// The next inbound MsgSeqNum expected on the wire.
+    next_target: SeqNum,
+    /// What has been settled, which is what the store's next-expected number follows.
+    settled: SettleWindow,
+    connected_at: Instant,
+    last_received: Instant,
+    last_sent: Instant,
+    logout_sent_at: Option<Instant>,
+    test_request_pending: bool,
+    /// Our ResendRequest is outstanding until the expected number passes this one.
+    awaiting_gap_fill: Option<SeqNum>,
+    /// Messages received ahead of a gap, waiting for it to be filled.
+    queued_inbound: BTreeMap<SeqNum, Message>,
+    /// The counterparty's ResendRequest being served.
+    resend: Option<Resend>,
+    /// New messages stored while a resend is served: they go out after it.
+    held: VecDeque<Bytes>,
+    appended: u64,
+    committed: u64,
+    body: FieldWriter,
+    out: BytesMut,
+}
+
+impl Session {
+    /// A session that continues from the sequence numbers in `store`. An acceptor starts in
+    /// [`SessionState::WaitForLogon`], an initiator in [`SessionState::Disconnected`].
+    pub fn new(
+        config: SessionConfig,
+        store: Box<dyn MessageStore + Send>,
+        now: Now,
+    ) -> Result<Self, ConfigError> {
+        config.validate()?;
+        let next_target = store.next_target_seq();
+        Ok(Self {
+            state: match config.role {
+                Role::Acceptor => SessionState::WaitForLogon,
+                Role::Initiator => SessionState::Disconnected,
+            },
+            connected: false,
+            decoder: Decoder::with_max_message_size(config.max_message_size),
+            queue: VecDeque::new(),
+            delivered: VecDeque::new(),
+            now,
+            heart_bt_int: config.heart_bt_int,
+            next_target,
+            settled: SettleWindow::new(next_target),
+            connected_at: now.mono,
+            last_received: now.mono,
+            last_sent: now.mono,
+            logout_sent_at: None,
+            test_request_pending: false,
+            awaiting_gap_fill: None,
+            queued_inbound: BTreeMap::new(),
+            resend: None,
+            held: VecDeque::new(),
+            appended: 0,
+            committed: 0,
+            body: FieldWriter::with_capacity(256),
+            out: BytesMut::new(),
+            store,
+            config,
+        })
+    }
+
+    // (A) getters
+
+    /// The current state.
+    pub fn state(&self) -> SessionState {
+        self.state
+    }
+
+    /// The settings.
+    pub fn config(&self) -> &SessionConfig {
+        &self.config
+    }
+
+    /// The MsgSeqNum our next message will carry.
+    pub fn next_sender_seq(&self) -> SeqNum {
+        self.store.next_sender_seq()
+    }
+
+    /// The MsgSeqNum expected next from the counterparty.
+    pub fn next_target_seq(&self) -> SeqNum {
+        self.next_target
+    }
+
+    /// Whether a connection is linked to the session.
+    pub fn is_connected(&self) -> bool {
+        self.connected
+    }
+
+    /// Delivered application messages not yet settled by `ack` or `reply`.
+    pub fn unsettled_count(&self) -> usize {
+        self.settled.unsettled()
+    }
+
+    /// The HeartBtInt in force.
+    pub fn heart_bt_int(&self) -> Duration {
+        self.heart_bt_int
+    }
+
+    // (B) inputs
+
+    /// A connection was linked to the session. An initiator sends its Logon; an acceptor waits for
+    /// one, up to LogonTimeout.
+    pub fn handle_connected(&mut self, now: Now) {
+        self.advance(now);
+        if self.state == SessionState::Finalized {
+            return;
+        }
+        self.reset_connection();
+        self.connected = true;
+        self.connected_at = self.now.mono;
+        self.last_received = self.now.mono;
+        self.last_sent = self.now.mono;
+        match self.config.role {
+            Role::Acceptor => self.state = SessionState::WaitForLogon,
+            Role::Initiator => self.send_logon(),
+        }
+    }
+
+    /// Bytes arrived, in any chunking.
+    pub fn handle_input(&mut self, now: Now, data: &[u8]) {
+        self.advance(now);
+        if !self.connected {
+            return;
+        }
+        self.decoder.feed(data);
+        while self.connected {
+            match self.decoder.decode() {
+                Ok(Some(decoded)) => self.on_decoded(decoded),
+                Ok(None) => break,
+                Err(error) => self.close(DisconnectReason::MessageTooLarge(error)),
+            }
+        }
+    }
+
+    /// Time passed. Spurious calls are harmless.
+    pub fn handle_timeout(&mut self, now: Now) {
+        self.advance(now);
+        while let Some((timer, at)) = self.next_timer() {
+            if at > self.now.mono {
+                break;
+            }
+            self.on_timer(timer);
+        }
+    }
+
+    /// The connection was closed (EOF or an I/O error seen by the caller). The session goes back
+    /// to waiting: its sequence numbers stay for the next connection.
+    pub fn handle_disconnected(&mut self, now: Now) {
+        self.advance(now);
+        if self.connected {
+            self.drop_connection();
+        }
+    }
+
+    // (C) commands
+
+    /// Sends an application message (`put()`): it gets the next MsgSeqNum and is stored before
+    /// anything else. While logged on it goes out at once (after any resend in progress);
+    /// otherwise it waits in the store, and the counterparty's ResendRequest after the next
+    /// Logon brings it (with PossDupFlag).
+    pub fn send(&mut self, now: Now, msg: OutboundMessage<'_>) -> Result<SeqNum, SendError> {
+        self.advance(now);
+        self.send_app(msg, None)
+    }
+
+    /// Sends `msg` as the answer to `delivered` and settles it: the reply's store record carries
+    /// the inbound number it answers, so that after a crash the request is not processed twice.
+    pub fn reply(
+        &mut self,
+        now: Now,
+        delivered: &Delivered,
+        msg: OutboundMessage<'_>,
+    ) -> Result<SeqNum, SendError> {
+        self.advance(now);
+        let seq = self.send_app(msg, Some(delivered.seq()))?;
+        self.settle(delivered.seq())?;
+        Ok(seq)
+    }
+
+    /// Settles a delivered message that needs no reply.
+    pub fn ack(&mut self, delivered: &Delivered) -> Result<(), SendError> {
+        self.check_not_finalized()?;
+        self.settle(delivered.seq())
+    }
+
+    /// Starts the Logout exchange; the connection closes when the reply comes, or after
+    /// LogoutTimeout.
+    pub fn logout(&mut self, now: Now, text: Option<&str>) -> Result<(), SendError> {
+        self.advance(now);
+        self.check_not_finalized()?;
+        if self.state != SessionState::Active {
+            return Err(SendError::NotLoggedOn);
+        }
+        self.send_logout(text.map(str::as_bytes));
+        self.state = SessionState::LogoutSent;
+        self.logout_sent_at = Some(self.now.mono);
+        Ok(())
+    }
+
+    /// Closes the connection without a Logout. The session keeps its state for the next one.
+    pub fn disconnect(&mut self, now: Now) -> Result<(), SendError> {
+        self.advance(now);
+        self.check_not_finalized()?;
+        if self.connected {
+            self.close(DisconnectReason::Requested);
+        }
+        Ok(())
+    }
+
+    /// Resets both sequence numbers to 1 and empties the store. Only while disconnected.
+    pub fn reset_seq_num_local(&mut self, now: Now) -> Result<(), SendError> {
+        self.advance(now);
+        self.check_not_finalized()?;
+        if self.connected {
+            return Err(SendError::Connected);
+        }
+        self.reset_sequences()?;
+        Ok(())
+    }
+
+    /// Releases the session for good: a connection is dropped, and every later command fails with
+    /// [`SendError::Finalized`].
+    pub fn finalize(&mut self, now: Now) {
+        self.advance(now);
+        if self.connected {
+            self.close(DisconnectReason::Requested);
+        }
+        self.state = SessionState::Finalized;
+    }
+
+    // (D) outputs
+
+    /// The next action, in order. Call until `None` after every input and command.
+    ///
+    /// A resend is produced here in chunks of `ResendRequestChunkSize`, each once the previous one
+    /// has been drained, so that a large resend never sits in memory whole.
+    #[must_use]
+    pub fn poll_action(&mut self) -> Option<Action> {
+        if self.queue.is_empty() && self.resend.is_some() {
+            self.continue_resend();
+        }
+        if let Some(Queued::Stored(_, index)) = self.queue.front() {
+            let index = *index;
+            let commit = match self.config.storage_durability {
+                StorageDurability::Process => None,
+                StorageDurability::Batch => (index > self.committed).then_some(self.appended),
+                StorageDurability::Each => (index > self.committed).then_some(index),
+            };
+            if let Some(committed) = commit {
+                self.committed = committed;
+                return Some(Action::Commit);
+            }
+        }
+        Some(match self.queue.pop_front()? {
+            Queued::Send(frame) | Queued::Stored(frame, _) => Action::Send(frame),
+            Queued::Deliver => Action::Deliver(self.delivered.pop_front()?),
+            Queued::Event(event) => Action::Event(event),
+            Queued::Disconnect(reason) => Action::Disconnect(reason),
+        })
+    }
+
+    /// When to call [`handle_timeout`](Self::handle_timeout) next; `None` when no timer is armed.
+    /// Changes after any input or command.
+    #[must_use]
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        self.next_timer().map(|(_, at)| at)
+    }
+
+    // Internals shared by the submodules.
+
+    /// Moves time forward, never back.
+    fn advance(&mut self, now: Now) {
+        if now.mono >= self.now.mono {
+            self.now = now;
+        } else {
+            self.now.utc = now.utc;
+        }
+    }
+
+    fn check_not_finalized(&self) -> Result<(), SendError> {
+        match self.state {
+            SessionState::Finalized => Err(SendError::Finalized),
+            _ => Ok(()),
+        }
+    }
+
+    fn is_logged_on(&self) -> bool {
+        matches!(self.state, SessionState::Active | SessionState::LogoutSent)
+    }
+
+    fn next_timer(&self) -> Option<(Timer, Instant)> {
+        if !self.connected {
+            return None;
+        }
+        let hbi = (!self.heart_bt_int.is_zero()).then_some(self.heart_bt_int);
+        let logged_on = self.is_logged_on();
+        earliest([
+            (
+                Timer::Logon,
+                matches!(
+                    self.state,
+                    SessionState::WaitForLogon | SessionState::LogonSent
+                )
+                .then(|| self.connected_at + self.config.logon_timeout),
+            ),
+            (
+                Timer::Logout,
+                self.logout_sent_at
+                    .map(|at| at + self.config.logout_timeout),
+            ),
+            (
+                Timer::Heartbeat,
+                hbi.filter(|_| logged_on).map(|hbi| self.last_sent + hbi),
+            ),
+            (
+                Timer::TestRequest,
+                hbi.filter(|_| logged_on && !self.test_request_pending)
+                    .map(|hbi| self.last_received + scaled(hbi, 12)),
+            ),
+            (
+                Timer::Silence,
+                hbi.filter(|_| logged_on && self.test_request_pending)
+                    .map(|hbi| self.last_received + scaled(hbi, 24)),
+            ),
+        ])
+    }
+
+    fn on_timer(&mut self, timer: Timer) {
+        match timer {
+            Timer::Logon => self.close(DisconnectReason::LogonTimeout),
+            Timer::Logout => self.close(DisconnectReason::LogoutTimeout),
+            Timer::Heartbeat => self.send_heartbeat(None),
+            Timer::TestRequest => self.send_test_request(),
+            // The acceptance suite (script 6) expects a silent close here, without a Logout.
+            Timer::Silence => self.close(DisconnectReason::HeartbeatTimeout),
+        }
+    }
+
+    /// Ends the connection after the bytes queued so far.
+    fn close(&mut self, reason: DisconnectReason) {
+        if !self.connected {
+            return;
+        }
+        self.queue.push_back(Queued::Disconnect(reason));
+        self.drop_connection();
+    }
+
+    /// Forgets the connection; the session waits for the next one.
+    fn drop_connection(&mut self) {
+        let after_logout = self.state == SessionState::LogoutSent;
+        self.connected = false;
+        self.state = match (self.state, self.config.role) {
+            (SessionState::Finalized, _) => SessionState::Finalized,
+            (_, Role::Acceptor) => SessionState::WaitForLogon,
+            (_, Role::Initiator) => SessionState::Disconnected,
+        };
+        self.reset_connection();
+        let reset =
+            self.config.reset_on_disconnect || (after_logout && self.config.reset_on_logout);
+        if reset && let Err(error) = self.reset_sequences() {
+            self.emit_store_failure(error);
+        }
+    }
+
+    /// Clears what belongs to one connection.
+    fn reset_connection(&mut self) {
+        self.decoder = Decoder::with_max_message_size(self.config.max_message_size);
+        self.logout_sent_at = None;
+        self.test_request_pending = false;
+        self.awaiting_gap_fill = None;
+        self.queued_inbound.clear();
+        self.resend = None;
+        // Held messages are in the store; the next Logon's resend brings them.
+        self.held.clear();
+    }
+
+    /// Both sequence numbers back to 1, store emptied.
+    fn reset_sequences(&mut self) -> Result<(), StoreError> {
+        self.store
+            .reset(UtcTimestamp::from_system_time(self.now.utc))?;
+        self.next_target = SeqNum::FIRST;
+        self.settled.reset(SeqNum::FIRST);
+        self.queued_inbound.clear();
+        self.awaiting_gap_fill = None;
+        Ok(())
+    }
+
+    /// Settles inbound message `seq` and persists the next-expected number if it moved.
+    fn settle(&mut self, seq: SeqNum) -> Result<(), SendError> {
+        if self.settled.settle(seq) {
+            self.store.set_next_target_seq(self.settled.base())?;
+        }
+        Ok(())
+    }
+
+    fn emit_store_failure(&mut self, error: StoreError) {
+        if self.connected {
+            self.close(DisconnectReason::Store(error));
+        }
+    }
+
+    fn send_app(
+        &mut self,
+        msg: OutboundMessage<'_>,
+        answers: Option<SeqNum>,
+    ) -> Result<SeqNum, SendError> {
+        self.check_not_finalized()?;
+        check_outbound(&msg)?;
+        let transmit = self.state == SessionState::Active;
+        Ok(self.store_and_send(msg.msg_type, msg.header, msg.body, answers, transmit)?)
+    }
+}
+
+/// The checks on an application's message that are cheap enough for every `put()`.
+fn check_outbound(msg: &OutboundMessage<'_>) -> Result<(), SendError> {
+    if msg.msg_type.is_empty() || !msg.msg_type.iter().all(u8::is_ascii_alphanumeric) {
+        return Err(SendError::InvalidMsgType);
+    }
+    if MsgType::from_bytes(msg.msg_type).is_admin() {
+        return Err(SendError::AdminMsgType(
+            String::from_utf8_lossy(msg.msg_type).into(),
+        ));
+    }
+    if !msg.body.is_empty() && msg.body.last() != Some(&crate::codec::SOH) {
+        return Err(SendError::MalformedBody);
+    }
+    const OWNED: [u32; 10] = [
+        tag::BEGIN_STRING,
+        tag::BODY_LENGTH,
+        tag::MSG_TYPE,
+        tag::MSG_SEQ_NUM,
+        tag::SENDER_COMP_ID,
+        tag::TARGET_COMP_ID,
+        tag::SENDING_TIME,
+        tag::POSS_DUP_FLAG,
+        tag::ORIG_SENDING_TIME,
+        tag::CHECK_SUM,
+    ];
+    match msg.header.iter().find(|f| OWNED.contains(&f.tag)) {
+        Some(field) => Err(SendError::SessionOwnedTag { tag: field.tag }),
+        None => Ok(()),
+    }
+}

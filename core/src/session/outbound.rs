@@ -1,0 +1,226 @@
+//! Writing messages: the header the session owns, the store before the wire, and one builder per
+//! session-level message.
+
+use bytes::Bytes;
+use smallvec::SmallVec;
+
+use super::{Queued, Session};
+use crate::action::Event;
+use crate::codec::{FieldWriter, HeaderField, Value, encode_frame};
+use crate::reject::SessionRejectReason;
+use crate::store::StoreError;
+use crate::time::UtcTimestamp;
+use crate::version::BeginString;
+use crate::{SeqNum, tag};
+
+/// What a session-level Reject refers to.
+pub(super) struct RejectRef<'a> {
+    pub(super) seq: SeqNum,
+    pub(super) msg_type: &'a [u8],
+    pub(super) reason: SessionRejectReason,
+    /// The tag at fault, as it was on the wire (`-1`, `0`, `55`…).
+    pub(super) tag: Option<&'a [u8]>,
+}
+
+impl Session {
+    /// Encodes a message with the next MsgSeqNum, appends it to the store, then queues its bytes
+    /// (or holds them behind a resend in progress, or, when `transmit` is false, leaves it in
+    /// the store for a later resend).
+    pub(super) fn store_and_send(
+        &mut self,
+        msg_type: &[u8],
+        extra_header: &[HeaderField<'_>],
+        body: &[u8],
+        answers: Option<SeqNum>,
+        transmit: bool,
+    ) -> Result<SeqNum, StoreError> {
+        let seq = self.store.next_sender_seq();
+        let frame = self.encode(seq, msg_type, extra_header, body, None);
+        self.store.append(seq, &frame, answers)?;
+        self.appended += 1;
+        if transmit {
+            if self.resend.is_some() {
+                self.held.push_back(frame);
+            } else {
+                self.queue.push_back(Queued::Stored(frame, self.appended));
+                self.last_sent = self.now.mono;
+            }
+        }
+        Ok(seq)
+    }
+
+    /// Encodes a message that is not stored: a resent copy or a GapFill under an old number, or
+    /// the Logout that refuses a Logon.
+    pub(super) fn send_unstored(&mut self, frame: Bytes) {
+        self.queue.push_back(Queued::Send(frame));
+        self.last_sent = self.now.mono;
+    }
+
+    /// Encodes one frame with the session's header: 34, 49, 52, 56, and for a resent copy
+    /// PossDupFlag and OrigSendingTime.
+    pub(super) fn encode(
+        &mut self,
+        seq: SeqNum,
+        msg_type: &[u8],
+        extra_header: &[HeaderField<'_>],
+        body: &[u8],
+        orig_sending_time: Option<&[u8]>,
+    ) -> Bytes {
+        let precision = self.config.precision();
+        let sending_time = UtcTimestamp::from_system_time(self.now.utc);
+        let mut header: SmallVec<[HeaderField<'_>; 8]> = SmallVec::new();
+        header.extend([
+            HeaderField::new(tag::MSG_SEQ_NUM, Value::Uint(seq.get())),
+            HeaderField::new(
+                tag::SENDER_COMP_ID,
+                Value::Text(self.config.sender_comp_id.as_bytes()),
+            ),
+            HeaderField::new(tag::SENDING_TIME, Value::Timestamp(sending_time, precision)),
+            HeaderField::new(
+                tag::TARGET_COMP_ID,
+                Value::Text(self.config.target_comp_id.as_bytes()),
+            ),
+        ]);
+        if let Some(orig) = orig_sending_time {
+            header.push(HeaderField::new(tag::POSS_DUP_FLAG, Value::Bool(true)));
+            header.push(HeaderField::new(tag::ORIG_SENDING_TIME, Value::Text(orig)));
+        }
+        header.extend_from_slice(extra_header);
+        let begin_string = self.config.begin_string.as_str().as_bytes();
+        encode_frame(&mut self.out, begin_string, msg_type, &mut header, body);
+        self.out.split().freeze()
+    }
+
+    /// Builds a session-level message's body with `build`, then stores and sends it. A store
+    /// failure ends the connection: the session cannot keep its promises without its store.
+    fn send_admin(&mut self, msg_type: &[u8], build: impl FnOnce(&mut FieldWriter)) {
+        let mut body = std::mem::take(&mut self.body);
+        body.clear();
+        build(&mut body);
+        let transmit = self.connected;
+        let sent = self.store_and_send(msg_type, &[], body.as_bytes(), None, transmit);
+        self.body = body;
+        if let Err(error) = sent {
+            self.emit_store_failure(error);
+        }
+    }
+
+    /// Our Logon: the initiator's first message, or the acceptor's reply (`reset` sets
+    /// ResetSeqNumFlag, echoing the counterparty's).
+    pub(super) fn send_logon_message(&mut self, reset: bool) {
+        let heart_bt_int = self.heart_bt_int.as_secs();
+        let appl_ver_id = self.config.default_appl_ver_id.clone();
+        self.send_admin(b"A", |body| {
+            body.uint(tag::ENCRYPT_METHOD, 0)
+                .uint(tag::HEART_BT_INT, heart_bt_int);
+            if reset {
+                body.bool(tag::RESET_SEQ_NUM_FLAG, true);
+            }
+            if let Some(version) = &appl_ver_id {
+                body.str(tag::DEFAULT_APPL_VER_ID, version);
+            }
+        });
+    }
+
+    /// A Heartbeat, answering a TestRequest when `test_req_id` is given.
+    pub(super) fn send_heartbeat(&mut self, test_req_id: Option<&[u8]>) {
+        self.send_admin(b"0", |body| {
+            if let Some(id) = test_req_id {
+                body.bytes(tag::TEST_REQ_ID, id);
+            }
+        });
+    }
+
+    /// A TestRequest with the configured `TestReqID`.
+    pub(super) fn send_test_request(&mut self) {
+        let id = std::mem::take(&mut self.config.test_request_id);
+        self.send_admin(b"1", |body| {
+            body.str(tag::TEST_REQ_ID, &id);
+        });
+        self.config.test_request_id = id;
+        self.test_request_pending = true;
+        self.push_event(Event::TestRequestSent);
+    }
+
+    /// A ResendRequest from `from` to the end (`EndSeqNo` 0, or 999999 before FIX 4.2).
+    pub(super) fn send_resend_request(&mut self, from: SeqNum) {
+        let infinity = match self.config.begin_string {
+            BeginString::Fix40 | BeginString::Fix41 => 999_999,
+            _ => 0,
+        };
+        self.send_admin(b"2", |body| {
+            body.uint(tag::BEGIN_SEQ_NO, from.get())
+                .uint(tag::END_SEQ_NO, infinity);
+        });
+    }
+
+    /// A Logout, with `Text <58>` when given.
+    pub(super) fn send_logout(&mut self, text: Option<&[u8]>) {
+        self.send_admin(b"5", |body| {
+            if let Some(text) = text {
+                body.bytes(tag::TEXT, text);
+            }
+        });
+    }
+
+    /// A session-level Reject. FIX 4.0 and 4.1 have no RefTagID, RefMsgType or
+    /// SessionRejectReason: the tag goes into the text instead, as QuickFIX writes it.
+    pub(super) fn send_reject(&mut self, reject: &RejectRef<'_>) {
+        let legacy = matches!(
+            self.config.begin_string,
+            BeginString::Fix40 | BeginString::Fix41
+        );
+        let text = reject.reason.text();
+        self.send_admin(b"3", |body| {
+            body.uint(tag::REF_SEQ_NUM, reject.seq.get());
+            match (legacy, reject.tag) {
+                (true, Some(tag)) => {
+                    let mut with_tag = Vec::with_capacity(text.len() + tag.len() + 3);
+                    with_tag.extend_from_slice(text.as_bytes());
+                    with_tag.extend_from_slice(b" (");
+                    with_tag.extend_from_slice(tag);
+                    with_tag.push(b')');
+                    body.bytes(tag::TEXT, &with_tag);
+                }
+                _ => {
+                    body.str(tag::TEXT, text);
+                }
+            }
+            if !legacy {
+                if let Some(tag) = reject.tag {
+                    body.bytes(tag::REF_TAG_ID, tag);
+                }
+                body.bytes(tag::REF_MSG_TYPE, reject.msg_type)
+                    .uint(tag::SESSION_REJECT_REASON, u64::from(reject.reason.code()));
+            }
+        });
+        self.push_event(Event::RejectSent {
+            ref_seq: reject.seq,
+            reason: reject.reason,
+            tag: reject
+                .tag
+                .and_then(crate::codec::parse_uint)
+                .and_then(|t| u32::try_from(t).ok()),
+        });
+    }
+
+    /// A SequenceReset-GapFill under the old number `seq`, moving the counterparty to `new_seq`.
+    pub(super) fn send_gap_fill(&mut self, seq: SeqNum, new_seq: SeqNum) {
+        let mut body = std::mem::take(&mut self.body);
+        body.clear();
+        // Ascending tag order, as QuickFIX writes it: NewSeqNo <36>, then GapFillFlag <123>.
+        body.uint(tag::NEW_SEQ_NO, new_seq.get())
+            .bool(tag::GAP_FILL_FLAG, true);
+        let sending_time =
+            UtcTimestamp::from_system_time(self.now.utc).format(self.config.precision());
+        let frame = self.encode(
+            seq,
+            b"4",
+            &[],
+            body.as_bytes(),
+            Some(sending_time.as_bytes()),
+        );
+        self.body = body;
+        self.send_unstored(frame);
+    }
+}

@@ -1,0 +1,163 @@
+//! Serving the counterparty's ResendRequest: application messages again with PossDupFlag, runs of
+//! session-level messages as one SequenceReset-GapFill each, in chunks pulled from the store.
+
+use bytes::Bytes;
+
+use super::{Queued, Session};
+use crate::action::{DisconnectReason, Event};
+use crate::codec::{HeaderField, Message, Value};
+use crate::version::BeginString;
+use crate::{MsgType, SeqNum, tag};
+
+/// A resend in progress.
+#[derive(Debug)]
+pub(super) struct Resend {
+    /// The next number to resend.
+    next: SeqNum,
+    /// The last number to resend.
+    end: SeqNum,
+    /// The first number of a run of session-level (or missing) messages not yet gap-filled.
+    gap_from: Option<SeqNum>,
+}
+
+/// Header fields the session writes itself, so a resent copy does not repeat them.
+const OWNED_HEADER: [u32; 10] = [
+    tag::BEGIN_STRING,
+    tag::BODY_LENGTH,
+    tag::MSG_TYPE,
+    tag::MSG_SEQ_NUM,
+    tag::SENDER_COMP_ID,
+    tag::TARGET_COMP_ID,
+    tag::SENDING_TIME,
+    tag::POSS_DUP_FLAG,
+    tag::ORIG_SENDING_TIME,
+    tag::CHECK_SUM,
+];
+
+impl Session {
+    /// A ResendRequest: serves `BeginSeqNo <7>` to `EndSeqNo <16>` (0, or 999999 before FIX 4.2,
+    /// meaning "to the end"). A resend already in progress gives way to the new request.
+    pub(super) fn on_resend_request(&mut self, msg: &Message, seq: SeqNum) {
+        let (Ok(begin), Ok(end)) = (msg.seq_num(tag::BEGIN_SEQ_NO), msg.seq_num(tag::END_SEQ_NO))
+        else {
+            let missing = if msg.seq_num(tag::BEGIN_SEQ_NO).is_err() {
+                &b"7"[..]
+            } else {
+                b"16"
+            };
+            let msg_type = msg.msg_type().to_vec();
+            return self.send_reject(&super::outbound::RejectRef {
+                seq,
+                msg_type: &msg_type,
+                reason: crate::SessionRejectReason::RequiredTagMissing,
+                tag: Some(missing),
+            });
+        };
+        let last = SeqNum::new(self.store.next_sender_seq().get().saturating_sub(1));
+        let legacy_infinity = matches!(
+            self.config.begin_string,
+            BeginString::Fix40 | BeginString::Fix41
+        ) && end.get() == 999_999;
+        let end = if end.get() == 0 || legacy_infinity || end > last {
+            last
+        } else {
+            end
+        };
+        let begin = begin.max(SeqNum::FIRST);
+        self.push_event(Event::ResendRequested {
+            from: begin,
+            to: end,
+        });
+        if begin > end {
+            return;
+        }
+        // A resend in progress gives way: what it left unsent is covered by the new request or
+        // no longer wanted. New messages held behind it stay held until this one is done.
+        self.resend = Some(Resend {
+            next: begin,
+            end,
+            gap_from: None,
+        });
+        self.continue_resend();
+    }
+
+    /// Produces the next chunk of the resend in progress.
+    pub(super) fn continue_resend(&mut self) {
+        let Some(mut resend) = self.resend.take() else {
+            return;
+        };
+        let chunk = self.config.resend_request_chunk_size.max(1);
+        let chunk_end = SeqNum::new(
+            resend
+                .end
+                .get()
+                .min(resend.next.get().saturating_add(chunk - 1)),
+        );
+        let mut stored: Vec<(SeqNum, Bytes)> = Vec::new();
+        let read = self
+            .store
+            .read_range(resend.next, chunk_end, &mut |seq, frame| {
+                stored.push((seq, Bytes::copy_from_slice(frame)));
+            });
+        if let Err(error) = read {
+            return self.close(DisconnectReason::Store(error));
+        }
+        let mut cursor = resend.next;
+        for (seq, frame) in stored {
+            if seq > cursor {
+                resend.gap_from.get_or_insert(cursor); // Numbers the store does not hold.
+            }
+            cursor = seq.next();
+            match Message::parse(frame) {
+                Ok(msg) if !MsgType::from_bytes(msg.msg_type()).is_admin() => {
+                    if let Some(from) = resend.gap_from.take() {
+                        self.send_gap_fill(from, seq);
+                    }
+                    self.resend_copy(&msg, seq);
+                }
+                _ => {
+                    resend.gap_from.get_or_insert(seq);
+                }
+            }
+        }
+        if cursor <= chunk_end {
+            resend.gap_from.get_or_insert(cursor);
+        }
+        if chunk_end < resend.end {
+            resend.next = chunk_end.next();
+            self.resend = Some(resend);
+            return;
+        }
+        if let Some(from) = resend.gap_from.take() {
+            self.send_gap_fill(from, resend.end.next());
+        }
+        // The resend is done: messages stored meanwhile go out now, in order.
+        let index = self.appended;
+        while let Some(frame) = self.held.pop_front() {
+            self.queue.push_back(Queued::Stored(frame, index));
+        }
+    }
+
+    /// Sends stored message `seq` again: PossDupFlag=Y, OrigSendingTime from its SendingTime, a
+    /// fresh SendingTime, the same number and content.
+    fn resend_copy(&mut self, msg: &Message, seq: SeqNum) {
+        let orig = msg.get(tag::SENDING_TIME).unwrap_or_default().to_vec();
+        let mut header: Vec<HeaderField<'_>> = Vec::new();
+        let mut body = std::mem::take(&mut self.body);
+        body.clear();
+        for field in msg.fields().iter() {
+            let Some(t) = field.tag() else { continue };
+            if OWNED_HEADER.contains(&t) || tag::is_trailer(t) {
+                continue;
+            }
+            if tag::is_header(t) {
+                header.push(HeaderField::new(t, Value::Text(field.value())));
+            } else {
+                body.bytes(t, field.value());
+            }
+        }
+        let frame = self.encode(seq, msg.msg_type(), &header, body.as_bytes(), Some(&orig));
+        self.body = body;
+        self.send_unstored(frame);
+    }
+}

@@ -1,0 +1,34 @@
+//! The session's timers, computed from the times they depend on rather than stored, so that none
+//! can be left armed by mistake.
+
+use std::time::{Duration, Instant};
+
+/// What a deadline is for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Timer {
+    /// No Logon (or Logon reply) yet on this connection.
+    Logon,
+    /// Our Logout has not been answered.
+    Logout,
+    /// Nothing sent for HeartBtInt: send a Heartbeat.
+    Heartbeat,
+    /// Nothing received for 1.2 × HeartBtInt: send a TestRequest.
+    TestRequest,
+    /// Nothing received for 2.4 × HeartBtInt despite the TestRequest: close.
+    Silence,
+}
+
+/// `HeartBtInt` scaled by `factor` tenths (12 for 1.2×, 24 for 2.4×).
+pub(crate) fn scaled(interval: Duration, tenths: u32) -> Duration {
+    interval * tenths / 10
+}
+
+/// The earliest of the deadlines given, with what it is for.
+pub(crate) fn earliest(
+    deadlines: impl IntoIterator<Item = (Timer, Option<Instant>)>,
+) -> Option<(Timer, Instant)> {
+    deadlines
+        .into_iter()
+        .filter_map(|(timer, at)| at.map(|at| (timer, at)))
+        .min_by_key(|&(_, at)| at)
+}
