@@ -4,6 +4,8 @@
 //! the committed corpus without a nightly toolchain.
 
 pub mod alloc;
+pub mod clock;
 pub mod fixtures;
 pub mod fuzz;
+pub mod peer;
 pub mod wire;

@@ -1,0 +1,274 @@
+//! FIX session test case 2: receiving messages after logon, and the sequence rules.
+
+use std::time::Duration;
+
+use fixgate_core::{BeginString, DisconnectReason, Event, SeqNum, SessionRejectReason};
+use fixgate_tests::peer::{ScriptedPeer, Seen, THEM, US};
+use fixgate_tests::wire::frame;
+
+fn logged_on() -> ScriptedPeer {
+    let mut peer = ScriptedPeer::acceptor(BeginString::Fix44);
+    peer.log_on();
+    peer
+}
+
+fn delivered(seen: &[Seen]) -> Vec<String> {
+    seen.iter()
+        .filter_map(|s| match s {
+            Seen::Delivered(m) => Some(m.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn tc_2a_expected_seq_num_is_delivered() {
+    let mut peer = logged_on();
+    let order = peer.message("D", "11=ID|21=1|55=X|54=1|60=20261126-12:00:00|40=1|");
+    peer.deliver(&order);
+    assert_eq!(
+        delivered(&peer.take()),
+        ["35=D|34=2|11=ID|21=1|55=X|54=1|60=20261126-12:00:00|40=1"]
+    );
+    assert_eq!(peer.session.next_target_seq(), SeqNum::new(3));
+}
+
+#[test]
+fn tc_2b_seq_num_too_high_is_queued_and_processed_after_the_gap_is_filled() {
+    let mut peer = logged_on();
+    let missing = peer.message("D", "11=A|");
+    let ahead = peer.message("D", "11=B|");
+    let further = peer.message("D", "11=C|");
+    peer.deliver(&ahead);
+    peer.deliver(&further);
+    assert_eq!(
+        peer.take(),
+        [
+            Seen::Event(Event::GapDetected {
+                from: SeqNum::new(2),
+                received: SeqNum::new(3)
+            }),
+            Seen::Sent("35=2|34=2|7=2|16=0".into()),
+            // One ResendRequest for the whole gap, not one per message.
+            Seen::Event(Event::GapDetected {
+                from: SeqNum::new(2),
+                received: SeqNum::new(4)
+            }),
+        ]
+    );
+    peer.deliver(&missing);
+    assert_eq!(
+        delivered(&peer.take()),
+        ["35=D|34=2|11=A", "35=D|34=3|11=B", "35=D|34=4|11=C"]
+    );
+    assert_eq!(peer.session.next_target_seq(), SeqNum::new(5));
+}
+
+#[test]
+fn tc_2c_seq_num_too_low_without_poss_dup_logs_out() {
+    let mut peer = logged_on();
+    let stale = peer.message_with_seq("0", 1, "");
+    peer.deliver(&stale);
+    assert_eq!(
+        peer.take(),
+        [
+            Seen::Sent("35=5|34=2|58=MsgSeqNum too low, expecting 2 but received 1".into()),
+            Seen::Disconnect(DisconnectReason::MsgSeqNumTooLow {
+                expected: SeqNum::new(2),
+                received: SeqNum::new(1)
+            }),
+        ]
+    );
+}
+
+#[test]
+fn tc_2d_garbled_message_is_ignored_without_a_seq_change() {
+    let mut peer = logged_on();
+    let mut garbled = peer.message_with_seq("0", 2, "");
+    let n = garbled.len();
+    garbled[n - 3] = if garbled[n - 3] == b'9' { b'0' } else { b'9' };
+    peer.deliver(&garbled);
+    assert!(matches!(&peer.take()[..], [Seen::Event(Event::Garbled(_))]));
+    assert_eq!(peer.session.next_target_seq(), SeqNum::new(2));
+    let good = peer.message("0", "");
+    peer.deliver(&good);
+    assert_eq!(peer.take(), []);
+    assert_eq!(peer.session.next_target_seq(), SeqNum::new(3));
+}
+
+#[test]
+fn tc_2e_poss_dup_with_a_lower_seq_num_is_ignored() {
+    let mut peer = logged_on();
+    let time = peer.timestamp(Duration::from_secs(1), true);
+    let dup = peer.message_with_seq("D", 1, &format!("43=Y|122={time}|11=ID|"));
+    peer.deliver(&dup);
+    assert_eq!(peer.take(), []);
+    assert!(peer.session.is_connected());
+}
+
+#[test]
+fn tc_2f_poss_dup_with_orig_sending_time_after_sending_time_is_rejected_then_logged_out() {
+    let mut peer = logged_on();
+    let later = peer.timestamp(Duration::from_secs(10), false);
+    let dup = peer.message("D", &format!("43=Y|122={later}|11=ID|"));
+    peer.deliver(&dup);
+    assert_eq!(
+        peer.take(),
+        [
+            Seen::Sent("35=3|34=2|45=2|58=SendingTime accuracy problem|372=D|373=10".into()),
+            Seen::Event(Event::RejectSent {
+                ref_seq: SeqNum::new(2),
+                reason: SessionRejectReason::SendingTimeAccuracy,
+                tag: None
+            }),
+            Seen::Sent("35=5|34=3|58=SendingTime accuracy problem".into()),
+            Seen::Disconnect(DisconnectReason::SendingTimeAccuracy),
+        ]
+    );
+}
+
+#[test]
+fn tc_2g_poss_dup_without_orig_sending_time_is_rejected_and_the_session_goes_on() {
+    let mut peer = logged_on();
+    let dup = peer.message("D", "43=Y|11=ID|");
+    peer.deliver(&dup);
+    assert_eq!(
+        peer.sent(),
+        ["35=3|34=2|45=2|58=Required tag missing|371=122|372=D|373=1"]
+    );
+    assert_eq!(peer.session.next_target_seq(), SeqNum::new(3));
+    let next = peer.message("D", "11=ID2|");
+    peer.deliver(&next);
+    assert_eq!(delivered(&peer.take()), ["35=D|34=3|11=ID2"]);
+}
+
+#[test]
+fn tc_2i_begin_string_mismatch_logs_out() {
+    let mut peer = logged_on();
+    let time = peer.timestamp(Duration::ZERO, false);
+    let wrong = frame(
+        "FIX.4.2",
+        &format!("35=0|34=2|49={THEM}|52={time}|56={US}|"),
+    );
+    peer.deliver(&wrong);
+    assert_eq!(
+        peer.take(),
+        [
+            Seen::Sent("35=5|34=2|58=Incorrect BeginString".into()),
+            Seen::Disconnect(DisconnectReason::IncorrectBeginString),
+        ]
+    );
+}
+
+#[test]
+fn tc_2k_comp_id_mismatch_is_rejected_then_logged_out() {
+    let mut peer = logged_on();
+    let time = peer.timestamp(Duration::ZERO, false);
+    let wrong = frame("FIX.4.4", &format!("35=0|34=2|49=OTHER|52={time}|56={US}|"));
+    peer.deliver(&wrong);
+    assert_eq!(
+        peer.sent(),
+        [
+            "35=3|34=2|45=2|58=CompID problem|372=0|373=9",
+            "35=5|34=3|58=CompID problem"
+        ]
+    );
+    assert!(!peer.session.is_connected());
+}
+
+#[test]
+fn tc_2o_sending_time_out_of_tolerance_is_rejected_then_logged_out() {
+    let mut peer = logged_on();
+    let early = peer.timestamp(Duration::from_secs(121), true);
+    let msg = frame(
+        "FIX.4.4",
+        &format!("35=0|34=2|49={THEM}|52={early}|56={US}|"),
+    );
+    peer.deliver(&msg);
+    assert_eq!(
+        peer.take(),
+        [
+            Seen::Sent("35=3|34=2|45=2|58=SendingTime accuracy problem|372=0|373=10".into()),
+            Seen::Event(Event::RejectSent {
+                ref_seq: SeqNum::new(2),
+                reason: SessionRejectReason::SendingTimeAccuracy,
+                tag: None
+            }),
+            Seen::Sent("35=5|34=3|58=SendingTime accuracy problem".into()),
+            Seen::Disconnect(DisconnectReason::SendingTimeAccuracy),
+        ]
+    );
+}
+
+#[test]
+fn tc_2q_invalid_msg_type_is_rejected() {
+    let mut peer = logged_on();
+    let msg = peer.message("*", "");
+    peer.deliver(&msg);
+    assert_eq!(
+        peer.sent(),
+        ["35=3|34=2|45=2|58=Invalid MsgType|372=*|373=11"]
+    );
+    assert_eq!(peer.session.next_target_seq(), SeqNum::new(3));
+}
+
+#[test]
+fn tc_2t_first_three_fields_out_of_order_are_garbled() {
+    let mut peer = logged_on();
+    let time = peer.timestamp(Duration::ZERO, false);
+    let wrong = frame(
+        "FIX.4.4",
+        &format!("34=2|35=0|49={THEM}|52={time}|56={US}|"),
+    );
+    peer.deliver(&wrong);
+    assert!(matches!(&peer.take()[..], [Seen::Event(Event::Garbled(_))]));
+    assert_eq!(peer.session.next_target_seq(), SeqNum::new(2));
+}
+
+#[test]
+fn logout_is_honoured_whatever_its_seq_num() {
+    let mut peer = logged_on();
+    let logout = peer.message_with_seq("5", 10, "");
+    peer.deliver(&logout);
+    let seen = peer.take();
+    assert_eq!(seen[1], Seen::Sent("35=5|34=2".into()), "{seen:?}");
+    assert_eq!(seen[2], Seen::Disconnect(DisconnectReason::LoggedOut));
+}
+
+#[test]
+fn message_too_large_disconnects_with_a_typed_reason() {
+    let mut peer = logged_on();
+    peer.deliver(b"8=FIX.4.4\x019=2147483648\x01");
+    let seen = peer.take();
+    assert!(
+        matches!(
+            &seen[..],
+            [Seen::Disconnect(DisconnectReason::MessageTooLarge(_))]
+        ),
+        "{seen:?}"
+    );
+}
+
+#[test]
+fn out_of_order_queue_is_bounded() {
+    let mut config = fixgate_core::SessionConfig::new(
+        BeginString::Fix44,
+        US,
+        THEM,
+        fixgate_core::Role::Acceptor,
+    );
+    config.max_queued_messages = 3;
+    let mut peer = ScriptedPeer::with_config(config);
+    peer.log_on();
+    peer.next_seq = 3;
+    for _ in 0..10 {
+        let msg = peer.message("D", "11=X|");
+        peer.deliver(&msg);
+    }
+    peer.take();
+    let gap = peer.message_with_seq("D", 2, "11=GAP|");
+    peer.deliver(&gap);
+    // Three queued messages come after the gap; the rest arrive again through the resend.
+    assert_eq!(delivered(&peer.take()).len(), 4);
+    assert_eq!(peer.session.next_target_seq(), SeqNum::new(6));
+}
