@@ -355,7 +355,8 @@ impl Session {
     /// has been drained, so that a large resend never sits in memory whole.
     #[must_use]
     pub fn poll_action(&mut self) -> Option<Action> {
-        if self.queue.is_empty() && self.resend.is_some() {
+        // A chunk of session-level messages only may queue nothing: go on to the next.
+        while self.queue.is_empty() && self.resend.is_some() {
             self.continue_resend();
         }
         if let Some(Queued::Stored(_, index)) = self.queue.front() {
