@@ -1,0 +1,305 @@
+//! FIX session test cases 15, 16 and 19, the application API (settling, replies), commit
+//! barriers, and command errors.
+
+use fixgate_core::codec::{FieldWriter, HeaderField, Value};
+use fixgate_core::{
+    BeginString, MemoryStore, MessageStore, OutboundMessage, Role, SendError, SeqNum,
+    SessionConfig, SessionState, StorageDurability, UtcTimestamp,
+};
+use fixgate_tests::clock::SimClock;
+use fixgate_tests::peer::{ScriptedPeer, Seen, THEM, US};
+
+fn order(id: &str) -> FieldWriter {
+    let mut body = FieldWriter::new();
+    body.str(11, id);
+    body
+}
+
+fn acceptor() -> SessionConfig {
+    SessionConfig::new(BeginString::Fix44, US, THEM, Role::Acceptor)
+}
+
+#[test]
+fn tc_15_app_message_is_stored_then_sent() {
+    let mut peer = ScriptedPeer::acceptor(BeginString::Fix44);
+    peer.log_on();
+    let seq = peer
+        .session
+        .send(peer.clock.now(), OutboundMessage::new(b"D", &order("A")))
+        .unwrap();
+    assert_eq!(seq, SeqNum::new(2));
+    assert_eq!(peer.sent(), ["35=D|34=2|11=A"]);
+}
+
+#[test]
+fn tc_15_app_header_fields_go_in_tag_order() {
+    let mut peer = ScriptedPeer::acceptor(BeginString::Fix44);
+    peer.log_on();
+    let header = [
+        HeaderField::new(128, Value::Text(b"DEST")),
+        HeaderField::new(115, Value::Text(b"CLIENT")),
+        HeaderField::new(97, Value::Bool(true)),
+    ];
+    let body = order("A");
+    peer.session
+        .send(
+            peer.clock.now(),
+            OutboundMessage::new(b"D", &body).with_header(&header),
+        )
+        .unwrap();
+    assert_eq!(peer.sent(), ["35=D|34=2|97=Y|115=CLIENT|128=DEST|11=A"]);
+}
+
+#[test]
+fn tc_16_put_while_disconnected_is_stored_and_resent_after_logon() {
+    let mut peer = ScriptedPeer::acceptor(BeginString::Fix44);
+    peer.log_on();
+    peer.session.disconnect(peer.clock.now()).unwrap();
+    peer.take();
+    let now = peer.clock.now();
+    assert_eq!(
+        peer.session
+            .send(now, OutboundMessage::new(b"D", &order("OFFLINE"))),
+        Ok(SeqNum::new(2))
+    );
+    assert_eq!(peer.take(), [], "nothing goes out while disconnected");
+    peer.session.handle_connected(now);
+    let logon = peer.logon(30);
+    peer.deliver(&logon);
+    assert_eq!(peer.sent(), ["35=A|34=3|98=0|108=30"]);
+    // The counterparty sees 3 where it expected 2 and asks for it.
+    let request = peer.message("2", "7=2|16=0|");
+    peer.deliver(&request);
+    assert_eq!(
+        peer.sent(),
+        [
+            "35=D|34=2|43=Y|122=*|11=OFFLINE",
+            "35=4|34=3|43=Y|122=*|36=4|123=Y"
+        ]
+    );
+}
+
+#[test]
+fn tc_19_poss_resend_is_visible_and_dedup_is_the_applications_job() {
+    let mut peer = ScriptedPeer::acceptor(BeginString::Fix44);
+    peer.log_on();
+    let first = peer.message("D", "11=ID|");
+    let again = peer.message("D", "97=Y|11=ID|");
+    peer.deliver(&[first, again].concat());
+    let delivered = peer.delivered_and_ack();
+    assert_eq!(delivered.len(), 2);
+    assert!(!delivered[0].is_poss_resend());
+    assert!(delivered[1].is_poss_resend());
+}
+
+#[test]
+fn persisted_target_follows_settled_messages_only() {
+    let clock = SimClock::new();
+    let store = MemoryStore::new(UtcTimestamp::from_system_time(clock.utc()));
+    let mut peer = ScriptedPeer::with_store(acceptor(), Box::new(store), clock);
+    peer.log_on();
+    let a = peer.message("D", "11=A|");
+    let b = peer.message("D", "11=B|");
+    peer.deliver(&[a, b].concat());
+    let delivered: Vec<_> = peer
+        .take_actions()
+        .into_iter()
+        .filter_map(|a| match a {
+            fixgate_core::Action::Deliver(d) => Some(d),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(peer.session.next_target_seq(), SeqNum::new(4));
+    assert_eq!(peer.session.unsettled_count(), 2);
+    // Settling the second first moves nothing; settling the first moves past both.
+    let now = peer.clock.now();
+    peer.session
+        .reply(now, &delivered[1], OutboundMessage::new(b"8", &order("B")))
+        .unwrap();
+    assert_eq!(peer.session.unsettled_count(), 1);
+    peer.session.ack(&delivered[0]).unwrap();
+    assert_eq!(peer.session.unsettled_count(), 0);
+}
+
+/// A store that shares its state with the test, to look inside after the session used it.
+#[derive(Clone)]
+struct SharedStore(std::sync::Arc<std::sync::Mutex<MemoryStore>>);
+
+impl MessageStore for SharedStore {
+    fn append(
+        &mut self,
+        seq: SeqNum,
+        frame: &[u8],
+        answers: Option<SeqNum>,
+    ) -> Result<(), fixgate_core::StoreError> {
+        self.0.lock().unwrap().append(seq, frame, answers)
+    }
+    fn next_sender_seq(&self) -> SeqNum {
+        self.0.lock().unwrap().next_sender_seq()
+    }
+    fn next_target_seq(&self) -> SeqNum {
+        self.0.lock().unwrap().next_target_seq()
+    }
+    fn set_next_sender_seq(&mut self, seq: SeqNum) -> Result<(), fixgate_core::StoreError> {
+        self.0.lock().unwrap().set_next_sender_seq(seq)
+    }
+    fn set_next_target_seq(&mut self, seq: SeqNum) -> Result<(), fixgate_core::StoreError> {
+        self.0.lock().unwrap().set_next_target_seq(seq)
+    }
+    fn read_range(
+        &self,
+        from: SeqNum,
+        to: SeqNum,
+        each: &mut dyn FnMut(SeqNum, &[u8]),
+    ) -> Result<(), fixgate_core::StoreError> {
+        self.0.lock().unwrap().read_range(from, to, each)
+    }
+    fn reset(&mut self, now: UtcTimestamp) -> Result<(), fixgate_core::StoreError> {
+        self.0.lock().unwrap().reset(now)
+    }
+    fn creation_time(&self) -> UtcTimestamp {
+        self.0.lock().unwrap().creation_time()
+    }
+}
+
+#[test]
+fn reply_record_carries_the_inbound_number_and_the_store_follows_settling() {
+    let clock = SimClock::new();
+    let store = SharedStore(std::sync::Arc::new(std::sync::Mutex::new(
+        MemoryStore::new(UtcTimestamp::from_system_time(clock.utc())),
+    )));
+    let mut peer = ScriptedPeer::with_store(acceptor(), Box::new(store.clone()), clock);
+    peer.log_on();
+    assert_eq!(
+        store.next_target_seq(),
+        SeqNum::new(2),
+        "the Logon is settled"
+    );
+    let a = peer.message("D", "11=A|");
+    peer.deliver(&a);
+    let delivered = match peer.take_actions().pop() {
+        Some(fixgate_core::Action::Deliver(d)) => d,
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(
+        store.next_target_seq(),
+        SeqNum::new(2),
+        "delivered is not processed"
+    );
+    let now = peer.clock.now();
+    let reply = peer
+        .session
+        .reply(now, &delivered, OutboundMessage::new(b"8", &order("A")))
+        .unwrap();
+    assert_eq!(store.next_target_seq(), SeqNum::new(3));
+    assert_eq!(store.0.lock().unwrap().answers(reply), Some(SeqNum::new(2)));
+}
+
+#[test]
+fn each_durability_puts_a_commit_before_every_stored_send() {
+    let mut config = acceptor();
+    config.storage_durability = StorageDurability::Each;
+    let mut peer = ScriptedPeer::with_config(config);
+    let logon = peer.logon(30);
+    peer.deliver(&logon);
+    peer.take();
+    let now = peer.clock.now();
+    peer.session
+        .send(now, OutboundMessage::new(b"D", &order("A")))
+        .unwrap();
+    peer.session
+        .send(now, OutboundMessage::new(b"D", &order("B")))
+        .unwrap();
+    assert_eq!(
+        peer.take(),
+        [
+            Seen::Commit,
+            Seen::Sent("35=D|34=2|11=A".into()),
+            Seen::Commit,
+            Seen::Sent("35=D|34=3|11=B".into()),
+        ]
+    );
+}
+
+#[test]
+fn batch_durability_commits_once_for_a_batch() {
+    let mut config = acceptor();
+    config.storage_durability = StorageDurability::Batch;
+    let mut peer = ScriptedPeer::with_config(config);
+    let logon = peer.logon(30);
+    peer.deliver(&logon);
+    peer.take();
+    let now = peer.clock.now();
+    peer.session
+        .send(now, OutboundMessage::new(b"D", &order("A")))
+        .unwrap();
+    peer.session
+        .send(now, OutboundMessage::new(b"D", &order("B")))
+        .unwrap();
+    assert_eq!(
+        peer.take(),
+        [
+            Seen::Commit,
+            Seen::Sent("35=D|34=2|11=A".into()),
+            Seen::Sent("35=D|34=3|11=B".into())
+        ]
+    );
+}
+
+#[test]
+fn commands_are_checked() {
+    let mut peer = ScriptedPeer::acceptor(BeginString::Fix44);
+    let now = peer.clock.now();
+    let body = order("A");
+    assert_eq!(
+        peer.session.send(now, OutboundMessage::new(b"0", &body)),
+        Err(SendError::AdminMsgType("0".into()))
+    );
+    assert_eq!(
+        peer.session.send(now, OutboundMessage::new(b"", &body)),
+        Err(SendError::InvalidMsgType)
+    );
+    let owned = [HeaderField::new(34, Value::Uint(7))];
+    assert_eq!(
+        peer.session
+            .send(now, OutboundMessage::new(b"D", &body).with_header(&owned)),
+        Err(SendError::SessionOwnedTag { tag: 34 })
+    );
+    assert_eq!(
+        peer.session
+            .send(now, OutboundMessage::from_parts(b"D", b"11=A")),
+        Err(SendError::MalformedBody)
+    );
+    assert_eq!(
+        peer.session.reset_seq_num_local(now),
+        Err(SendError::Connected)
+    );
+}
+
+#[test]
+fn finalize_is_sticky() {
+    let mut peer = ScriptedPeer::acceptor(BeginString::Fix44);
+    peer.log_on();
+    let now = peer.clock.now();
+    peer.session.finalize(now);
+    assert_eq!(peer.session.state(), SessionState::Finalized);
+    assert_eq!(
+        peer.session
+            .send(now, OutboundMessage::new(b"D", &order("A"))),
+        Err(SendError::Finalized)
+    );
+    assert_eq!(peer.session.logout(now, None), Err(SendError::Finalized));
+    peer.session.handle_connected(now);
+    assert!(!peer.session.is_connected());
+}
+
+#[test]
+fn reset_seq_num_local_while_disconnected() {
+    let mut peer = ScriptedPeer::acceptor(BeginString::Fix44);
+    peer.log_on();
+    let now = peer.clock.now();
+    peer.session.disconnect(now).unwrap();
+    peer.session.reset_seq_num_local(now).unwrap();
+    assert_eq!(peer.session.next_sender_seq(), SeqNum::new(1));
+    assert_eq!(peer.session.next_target_seq(), SeqNum::new(1));
+}
