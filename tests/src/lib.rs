@@ -7,5 +7,6 @@ pub mod alloc;
 pub mod clock;
 pub mod fixtures;
 pub mod fuzz;
+pub mod pair;
 pub mod peer;
 pub mod wire;

@@ -23,8 +23,8 @@ impl Session {
         if reset && let Err(error) = self.reset_sequences() {
             return self.close(DisconnectReason::Store(error));
         }
-        self.state = SessionState::LogonSent;
         self.send_logon_message(reset);
+        self.state = SessionState::LogonSent;
     }
 
     /// The first message of a connection (acceptor), or the reply to our Logon (initiator).
@@ -52,6 +52,8 @@ impl Session {
         }
         self.state = SessionState::Active;
         self.push_event(Event::LoggedOn { reset });
+        // What the application put while our Logon was unanswered goes out now.
+        self.release_held();
         if logon.seq == expected {
             self.take(logon.seq, true);
         } else {

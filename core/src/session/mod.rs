@@ -526,7 +526,9 @@ impl Session {
     ) -> Result<SeqNum, SendError> {
         self.check_not_finalized()?;
         check_outbound(&msg)?;
-        let transmit = self.state == SessionState::Active;
+        // After our Logout, new messages wait in the store for the next session's resend.
+        let transmit =
+            self.connected && matches!(self.state, SessionState::Active | SessionState::LogonSent);
         Ok(self.store_and_send(msg.msg_type, msg.header, msg.body, answers, transmit)?)
     }
 }

@@ -4,7 +4,7 @@
 use bytes::Bytes;
 use smallvec::SmallVec;
 
-use super::{Queued, Session};
+use super::{Queued, Session, SessionState};
 use crate::action::Event;
 use crate::codec::{FieldWriter, HeaderField, Value, encode_frame};
 use crate::reject::SessionRejectReason;
@@ -39,7 +39,8 @@ impl Session {
         self.store.append(seq, &frame, answers)?;
         self.appended += 1;
         if transmit {
-            if self.resend.is_some() {
+            // Behind a resend in progress, or behind our Logon until its reply: held, in order.
+            if self.resend.is_some() || self.state == SessionState::LogonSent {
                 self.held.push_back(frame);
             } else {
                 self.queue.push_back(Queued::Stored(frame, self.appended));

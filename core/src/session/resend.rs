@@ -131,10 +131,15 @@ impl Session {
         if let Some(from) = resend.gap_from.take() {
             self.send_gap_fill(from, resend.end.next());
         }
-        // The resend is done: messages stored meanwhile go out now, in order.
+        self.release_held();
+    }
+
+    /// Sends the messages held behind a resend or our Logon, in order.
+    pub(super) fn release_held(&mut self) {
         let index = self.appended;
         while let Some(frame) = self.held.pop_front() {
             self.queue.push_back(Queued::Stored(frame, index));
+            self.last_sent = self.now.mono;
         }
     }
 
