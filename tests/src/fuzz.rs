@@ -115,3 +115,70 @@ fn check_message(msg: &Message) {
         }
     }
 }
+
+/// Target `session_input`: an acceptor session fed arbitrary bytes and timer ticks.
+///
+/// The first byte picks the mode: bit 0 logs on first with a valid Logon, bit 1 reconnects after
+/// each disconnect. Then each byte below 192 feeds the next `byte % 64 + 1` input bytes, and each
+/// byte from 192 advances the clock by up to 32 s.
+/// - Nothing panics.
+/// - Every message the session sends is a valid frame with our CompIDs, and new messages carry
+///   strictly increasing MsgSeqNums (resent copies, with PossDupFlag, may go back).
+/// - `poll_timeout` is never in the past after `handle_timeout`.
+pub fn session_input(data: &[u8]) {
+    use fixgate_core::{Action, BeginString, Role, SessionConfig, tag};
+    use std::time::Duration;
+
+    use crate::peer::{ScriptedPeer, THEM, US};
+
+    let Some((&mode, mut rest)) = data.split_first() else {
+        return;
+    };
+    let mut config = SessionConfig::new(BeginString::Fix44, US, THEM, Role::Acceptor);
+    config.max_queued_messages = 16;
+    config.resend_request_chunk_size = 4;
+    let mut peer = ScriptedPeer::with_config(config);
+    if mode & 1 == 1 {
+        peer.log_on();
+    }
+    let mut last_new_seq = 0u64;
+    while let Some((&op, tail)) = rest.split_first() {
+        rest = tail;
+        if op < 192 {
+            let n = (usize::from(op) % 64 + 1).min(rest.len());
+            let (chunk, tail) = rest.split_at(n);
+            rest = tail;
+            peer.session.handle_input(peer.clock.now(), chunk);
+        } else {
+            let now = peer
+                .clock
+                .advance(Duration::from_millis(u64::from(op - 191) * 500));
+            peer.session.handle_timeout(now);
+            if let Some(at) = peer.session.poll_timeout() {
+                assert!(at > now.mono, "a timer due now was not fired");
+            }
+        }
+        for action in peer.take_actions() {
+            match action {
+                Action::Send(bytes) => {
+                    let msg = Message::parse(bytes).expect("the session sends valid frames");
+                    assert_eq!(msg.get(tag::SENDER_COMP_ID), Some(US.as_bytes()));
+                    assert_eq!(msg.get(tag::TARGET_COMP_ID), Some(THEM.as_bytes()));
+                    let seq = msg.seq_num(tag::MSG_SEQ_NUM).expect("MsgSeqNum").get();
+                    let resent = msg.bool(tag::POSS_DUP_FLAG) == Ok(true);
+                    let refusal =
+                        msg.msg_type() == b"5" && msg.get(tag::TEXT) == Some(b"Logon rejected");
+                    if !resent && !refusal {
+                        assert!(seq > last_new_seq, "MsgSeqNum {seq} after {last_new_seq}");
+                        last_new_seq = seq;
+                    }
+                }
+                Action::Deliver(delivered) => peer.session.ack(&delivered).expect("ack"),
+                _ => {}
+            }
+        }
+        if mode & 2 == 2 && !peer.session.is_connected() {
+            peer.session.handle_connected(peer.clock.now());
+        }
+    }
+}

@@ -28,3 +28,13 @@ fn decode_corpus_replays_cleanly() {
         assert!(result.is_ok(), "{} fails", path.display());
     }
 }
+
+#[test]
+fn session_input_corpus_replays_cleanly() {
+    let inputs = corpus("session_input");
+    assert!(inputs.len() >= 5, "the session_input corpus is missing");
+    for (path, bytes) in inputs {
+        let result = std::panic::catch_unwind(|| fixgate_tests::fuzz::session_input(&bytes));
+        assert!(result.is_ok(), "{} fails", path.display());
+    }
+}
