@@ -108,6 +108,13 @@ pub enum Event {
     },
     /// A TestRequest went out because the counterparty was silent.
     TestRequestSent,
+    /// A session-level message went in or out (with `report_admin_messages`).
+    AdminMessage {
+        /// Whether it was received (else sent).
+        inbound: bool,
+        /// The whole frame.
+        frame: Bytes,
+    },
     /// A Logout came from the counterparty.
     LogoutReceived {
         /// Its `Text <58>`, if any.
@@ -170,6 +177,6 @@ pub enum LogonRefusal {
     MissingDefaultApplVerId,
     /// The frame itself was garbled.
     Garbled,
-    /// The Logon reply (initiator) had a lower MsgSeqNum than expected.
-    MsgSeqNumTooLow,
+    /// The application's Logon check said no.
+    RefusedByApplication,
 }

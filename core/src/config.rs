@@ -103,6 +103,16 @@ pub struct SessionConfig {
     pub storage_durability: StorageDurability,
     /// `DefaultApplVerID <1137>` for FIXT.1.1 sessions (for example `9` for FIX 5.0 SP2).
     pub default_appl_ver_id: Option<String>,
+    /// The application MsgTypes this session accepts; `None` accepts all. Any other type is
+    /// answered by the session itself: BusinessMessageReject `380=3` from FIX 4.2 on, a session
+    /// Reject before.
+    pub supported_msg_types: Option<Vec<String>>,
+    /// Extra body fields for our Logon (Username <553>, Password <554>, venue fields…), written
+    /// after EncryptMethod and HeartBtInt.
+    pub logon_fields: Vec<(u32, String)>,
+    /// Raise [`Event::AdminMessage`](crate::Event::AdminMessage) for every session-level message
+    /// received and sent, for hooks and logs.
+    pub report_admin_messages: bool,
 }
 
 impl SessionConfig {
@@ -138,6 +148,9 @@ impl SessionConfig {
             max_queued_messages: 10_000,
             storage_durability: StorageDurability::Process,
             default_appl_ver_id: None,
+            supported_msg_types: None,
+            logon_fields: Vec::new(),
+            report_admin_messages: false,
         }
     }
 

@@ -115,7 +115,7 @@ pub use action::{Action, Delivered, DisconnectReason, Event, LogonRefusal};
 pub use config::{ConfigError, Role, SessionConfig, StorageDurability};
 pub use error::SendError;
 pub use reject::SessionRejectReason;
-pub use session::{OutboundMessage, Session, SessionState};
+pub use session::{LogonCheck, OutboundMessage, Session, SessionState};
 pub use store::{MemoryStore, MessageStore, StoreError};
 
 pub use msg_type::MsgType;

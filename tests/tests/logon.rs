@@ -361,3 +361,32 @@ fn tc_1b_initiator_disconnects_on_an_invalid_reply() {
         "{actions:?}"
     );
 }
+
+#[test]
+fn logon_carries_configured_extra_fields() {
+    let clock = SimClock::new();
+    let mut config = SessionConfig::new(BeginString::Fix44, US, THEM, Role::Initiator);
+    config.logon_fields = vec![(553, "user".into()), (554, "secret".into())];
+    let store = MemoryStore::new(UtcTimestamp::from_system_time(clock.utc()));
+    let mut session = Session::new(config, Box::new(store), clock.now()).unwrap();
+    session.handle_connected(clock.now());
+    assert_eq!(
+        sent(&mut session),
+        ["35=A|34=1|98=0|108=30|553=user|554=secret"]
+    );
+}
+
+#[test]
+fn application_logon_check_can_refuse() {
+    let mut peer = ScriptedPeer::acceptor(BeginString::Fix44);
+    peer.session
+        .set_logon_check(Box::new(|logon| logon.get(554) == Some(&b"secret"[..])));
+    let wrong = peer.message("A", "98=0|108=30|553=user|554=guess|");
+    peer.deliver(&wrong);
+    assert_eq!(peer.take(), refused(LogonRefusal::RefusedByApplication));
+    peer.session.handle_connected(peer.clock.now());
+    peer.next_seq = 1;
+    let right = peer.message("A", "98=0|108=30|553=user|554=secret|");
+    peer.deliver(&right);
+    assert_eq!(peer.sent(), ["35=A|34=1|98=0|108=30"]);
+}

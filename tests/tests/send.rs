@@ -303,3 +303,78 @@ fn reset_seq_num_local_while_disconnected() {
     assert_eq!(peer.session.next_sender_seq(), SeqNum::new(1));
     assert_eq!(peer.session.next_target_seq(), SeqNum::new(1));
 }
+
+#[test]
+fn tc_2r_unsupported_msg_type_gets_a_business_message_reject() {
+    let mut config = acceptor();
+    config.supported_msg_types = Some(vec!["D".into()]);
+    let mut peer = ScriptedPeer::with_config(config);
+    peer.log_on();
+    let report = peer.message("8", "37=X|");
+    peer.deliver(&report);
+    assert_eq!(
+        peer.sent(),
+        ["35=j|34=2|45=2|58=Unsupported Message Type|372=8|380=3"]
+    );
+    assert_eq!(peer.session.next_target_seq(), SeqNum::new(3));
+    assert_eq!(peer.session.unsettled_count(), 0);
+}
+
+#[test]
+fn tc_2r_fix40_unsupported_msg_type_gets_a_session_reject() {
+    let mut config = SessionConfig::new(BeginString::Fix40, US, THEM, Role::Acceptor);
+    config.supported_msg_types = Some(vec!["D".into()]);
+    let mut peer = ScriptedPeer::with_config(config);
+    peer.log_on();
+    let report = peer.message("8", "37=X|");
+    peer.deliver(&report);
+    assert_eq!(peer.sent(), ["35=3|34=2|45=2|58=Unsupported message type"]);
+}
+
+#[test]
+fn reject_business_settles_and_answers() {
+    let mut peer = ScriptedPeer::acceptor(BeginString::Fix44);
+    peer.log_on();
+    let order = peer.message("D", "11=ID|");
+    peer.deliver(&order);
+    let delivered = match peer.take_actions().pop() {
+        Some(fixgate_core::Action::Deliver(d)) => d,
+        other => panic!("{other:?}"),
+    };
+    let now = peer.clock.now();
+    peer.session
+        .reject_business(now, &delivered, 5, Some("Unknown security"))
+        .unwrap();
+    assert_eq!(
+        peer.sent(),
+        ["35=j|34=2|45=2|58=Unknown security|372=D|380=5"]
+    );
+    assert_eq!(peer.session.unsettled_count(), 0);
+}
+
+#[test]
+fn admin_messages_are_reported_both_ways_when_asked() {
+    let mut config = acceptor();
+    config.report_admin_messages = true;
+    let mut peer = ScriptedPeer::with_config(config);
+    let logon = peer.logon(30);
+    peer.deliver(&logon);
+    let seen = peer.take();
+    let reported: Vec<bool> = seen
+        .iter()
+        .filter_map(|s| match s {
+            Seen::Event(fixgate_core::Event::AdminMessage { inbound, .. }) => Some(*inbound),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(reported, [true, false], "their Logon, then our reply");
+    let hb = peer.message("0", "");
+    peer.deliver(&hb);
+    assert!(matches!(
+        &peer.take()[..],
+        [Seen::Event(fixgate_core::Event::AdminMessage {
+            inbound: true,
+            ..
+        })]
+    ));
+}

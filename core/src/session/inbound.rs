@@ -94,6 +94,7 @@ impl Session {
     /// the field checks, then its handler.
     fn process(&mut self, msg: Message, seq: SeqNum) {
         let msg_type = MsgType::from_bytes(msg.msg_type());
+        self.report_inbound_admin(&msg);
         if self.config.check_comp_id
             && (msg.get(tag::SENDER_COMP_ID) != Some(self.config.target_comp_id.as_bytes())
                 || msg.get(tag::TARGET_COMP_ID) != Some(self.config.sender_comp_id.as_bytes()))
@@ -200,12 +201,34 @@ impl Session {
             MsgType::Logout => self.on_logout(&msg),
             // A second Logon on a logged-on session changes nothing.
             MsgType::Logon => self.take(seq, true),
+            MsgType::App(_) if !self.supports(msg.msg_type()) => {
+                self.take(seq, true);
+                self.reject_unsupported(seq, msg.msg_type());
+            }
             MsgType::App(_) => {
                 self.take(seq, false);
                 self.delivered.push_back(Delivered { message: msg, seq });
                 self.queue.push_back(Queued::Deliver);
             }
         }
+    }
+
+    /// Raises [`Event::AdminMessage`] for an inbound session-level message, when configured.
+    pub(super) fn report_inbound_admin(&mut self, msg: &Message) {
+        if self.config.report_admin_messages && MsgType::from_bytes(msg.msg_type()).is_admin() {
+            let frame = msg.as_bytes().clone();
+            self.push_event(Event::AdminMessage {
+                inbound: true,
+                frame,
+            });
+        }
+    }
+
+    fn supports(&self, msg_type: &[u8]) -> bool {
+        self.config
+            .supported_msg_types
+            .as_ref()
+            .is_none_or(|types| types.iter().any(|t| t.as_bytes() == msg_type))
     }
 
     /// The first field problem worth a Reject, by the settings: the codec reports, this judges.

@@ -135,7 +135,12 @@ pub struct Session {
     committed: u64,
     body: FieldWriter,
     out: BytesMut,
+    /// The application's say on an inbound Logon, after the session's own checks.
+    logon_check: Option<LogonCheck>,
 }
+
+/// An application's check of an inbound Logon (credentials, custom tags): `true` accepts it.
+pub type LogonCheck = Box<dyn Fn(&Message) -> bool + Send>;
 
 impl Session {
     /// A session that continues from the sequence numbers in `store`. An acceptor starts in
@@ -173,6 +178,7 @@ impl Session {
             committed: 0,
             body: FieldWriter::with_capacity(256),
             out: BytesMut::new(),
+            logon_check: None,
             store,
             config,
         })
@@ -294,6 +300,36 @@ impl Session {
         let seq = self.send_app(msg, Some(delivered.seq()))?;
         self.settle(delivered.seq())?;
         Ok(seq)
+    }
+
+    /// Refuses a delivered application message and settles it: a BusinessMessageReject with
+    /// `BusinessRejectReason <380>` = `reason` from FIX 4.2 on, a session Reject with the text
+    /// before.
+    pub fn reject_business(
+        &mut self,
+        now: Now,
+        delivered: &Delivered,
+        reason: u32,
+        text: Option<&str>,
+    ) -> Result<SeqNum, SendError> {
+        self.advance(now);
+        self.check_not_finalized()?;
+        let msg_type = delivered.message().msg_type().to_vec();
+        let seq = self.send_business_reject(
+            delivered.seq(),
+            &msg_type,
+            reason,
+            text.map(str::as_bytes),
+            Some(delivered.seq()),
+        )?;
+        self.settle(delivered.seq())?;
+        Ok(seq)
+    }
+
+    /// Adds the application's check of inbound Logons, run after the session's own (DESIGN.md
+    /// section 7): a Logon it refuses is refused like any invalid one.
+    pub fn set_logon_check(&mut self, check: LogonCheck) {
+        self.logon_check = Some(check);
     }
 
     /// Settles a delivered message that needs no reply.

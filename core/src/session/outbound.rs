@@ -38,6 +38,7 @@ impl Session {
         let frame = self.encode(seq, msg_type, extra_header, body, None);
         self.store.append(seq, &frame, answers)?;
         self.appended += 1;
+        self.report_admin(msg_type, &frame);
         if transmit {
             // Behind a resend in progress, or behind our Logon until its reply: held, in order.
             if self.resend.is_some() || self.state == SessionState::LogonSent {
@@ -48,6 +49,17 @@ impl Session {
             }
         }
         Ok(seq)
+    }
+
+    /// Raises [`Event::AdminMessage`] for an outbound session-level message, when configured.
+    pub(super) fn report_admin(&mut self, msg_type: &[u8], frame: &Bytes) {
+        if self.config.report_admin_messages && crate::MsgType::from_bytes(msg_type).is_admin() {
+            let frame = frame.clone();
+            self.push_event(Event::AdminMessage {
+                inbound: false,
+                frame,
+            });
+        }
     }
 
     /// Encodes a message that is not stored: a resent copy or a GapFill under an old number, or
@@ -111,16 +123,21 @@ impl Session {
     pub(super) fn send_logon_message(&mut self, reset: bool) {
         let heart_bt_int = self.heart_bt_int.as_secs();
         let appl_ver_id = self.config.default_appl_ver_id.clone();
+        let extra = std::mem::take(&mut self.config.logon_fields);
         self.send_admin(b"A", |body| {
             body.uint(tag::ENCRYPT_METHOD, 0)
                 .uint(tag::HEART_BT_INT, heart_bt_int);
             if reset {
                 body.bool(tag::RESET_SEQ_NUM_FLAG, true);
             }
+            for (t, value) in &extra {
+                body.str(*t, value);
+            }
             if let Some(version) = &appl_ver_id {
                 body.str(tag::DEFAULT_APPL_VER_ID, version);
             }
         });
+        self.config.logon_fields = extra;
     }
 
     /// A Heartbeat, answering a TestRequest when `test_req_id` is given.
@@ -205,6 +222,55 @@ impl Session {
         });
     }
 
+    /// Answers an application message of a type the session does not support: a
+    /// BusinessMessageReject (380=3) from FIX 4.2 on, a session Reject before.
+    pub(super) fn reject_unsupported(&mut self, seq: SeqNum, msg_type: &[u8]) {
+        let text: &[u8] = if self.is_legacy() {
+            b"Unsupported message type"
+        } else {
+            b"Unsupported Message Type"
+        };
+        if let Err(error) = self.send_business_reject(seq, msg_type, 3, Some(text), None) {
+            self.emit_store_failure(error);
+        }
+    }
+
+    /// A BusinessMessageReject (FIX 4.2 and later) or, before FIX 4.2, a session Reject with the
+    /// text: the way to refuse an application message (DESIGN.md section 7). Stored like any
+    /// message; `answers` is the inbound number it settles.
+    pub(super) fn send_business_reject(
+        &mut self,
+        ref_seq: SeqNum,
+        ref_msg_type: &[u8],
+        reason: u32,
+        text: Option<&[u8]>,
+        answers: Option<SeqNum>,
+    ) -> Result<SeqNum, StoreError> {
+        let legacy = self.is_legacy();
+        let mut body = std::mem::take(&mut self.body);
+        body.clear();
+        body.uint(tag::REF_SEQ_NUM, ref_seq.get());
+        if let Some(text) = text {
+            body.bytes(tag::TEXT, text);
+        }
+        if !legacy {
+            body.bytes(tag::REF_MSG_TYPE, ref_msg_type)
+                .uint(tag::BUSINESS_REJECT_REASON, u64::from(reason));
+        }
+        let msg_type: &[u8] = if legacy { b"3" } else { b"j" };
+        let transmit = self.connected;
+        let sent = self.store_and_send(msg_type, &[], body.as_bytes(), answers, transmit);
+        self.body = body;
+        sent
+    }
+
+    fn is_legacy(&self) -> bool {
+        matches!(
+            self.config.begin_string,
+            BeginString::Fix40 | BeginString::Fix41
+        )
+    }
+
     /// A SequenceReset-GapFill under the old number `seq`, moving the counterparty to `new_seq`.
     pub(super) fn send_gap_fill(&mut self, seq: SeqNum, new_seq: SeqNum) {
         let mut body = std::mem::take(&mut self.body);
@@ -222,6 +288,7 @@ impl Session {
             Some(sending_time.as_bytes()),
         );
         self.body = body;
+        self.report_admin(b"4", &frame);
         self.send_unstored(frame);
     }
 }
