@@ -13,13 +13,12 @@ use std::hint::black_box;
 
 use bytes::{Bytes, BytesMut};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use fixgate_core::codec::{
-    Decoded, Decoder, FieldWriter, HeaderField, Message, Value, encode_frame,
-};
-use fixgate_core::{TimestampPrecision, UtcTimestamp, tag};
+use fixgate_core::codec::{Decoded, Decoder, FieldWriter, Message};
+use fixgate_core::{UtcTimestamp, tag};
 
-const NOS: &[u8] = include_bytes!("fixtures/new_order_single.fix");
-const ER: &[u8] = include_bytes!("fixtures/execution_report.fix");
+mod shared;
+
+use shared::{ER, NOS, encode_er};
 
 fn decode(c: &mut Criterion) {
     for (name, fixture) in [("nos", NOS), ("er", ER)] {
@@ -53,7 +52,6 @@ fn decode(c: &mut Criterion) {
 
 fn encode(c: &mut Criterion) {
     let ts = UtcTimestamp::parse(b"20261126-14:36:27.123456").unwrap();
-    let micros = TimestampPrecision::Micros;
     let mut group = c.benchmark_group("encode_er");
     group.throughput(Throughput::Bytes(ER.len() as u64));
     group.bench_function("str", |b| {
@@ -61,34 +59,8 @@ fn encode(c: &mut Criterion) {
         let mut out = BytesMut::with_capacity(1024);
         let mut seq = 1_234_567u64;
         b.iter(|| {
-            body.clear();
-            out.clear();
-            body.str(37, "ORD-000000001234")
-                .str(11, "CLORD-000000001234")
-                .str(17, "EXEC-000000001234-1")
-                .str(150, "F")
-                .str(39, "2")
-                .str(1, "ACCOUNT01")
-                .str(55, "AAPL")
-                .str(54, "1")
-                .str(38, "100")
-                .str(40, "2")
-                .str(44, "187.25")
-                .str(59, "0")
-                .str(32, "100")
-                .str(31, "187.25")
-                .str(151, "0")
-                .str(14, "100")
-                .str(6, "187.25")
-                .str(60, "20261126-14:36:27.123456");
-            let mut header = [
-                HeaderField::new(tag::MSG_SEQ_NUM, Value::Uint(black_box(seq))),
-                HeaderField::new(tag::SENDER_COMP_ID, Value::Text(b"ACCEPTOR01")),
-                HeaderField::new(tag::SENDING_TIME, Value::Timestamp(ts, micros)),
-                HeaderField::new(tag::TARGET_COMP_ID, Value::Text(b"INITIATOR01")),
-            ];
             seq += 1;
-            encode_frame(&mut out, b"FIX.4.4", b"8", &mut header, body.as_bytes()).len()
+            encode_er(&mut body, &mut out, seq, ts)
         })
     });
     group.finish();

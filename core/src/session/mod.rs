@@ -569,6 +569,21 @@ impl Session {
     }
 }
 
+/// The header fields the session writes itself: an application may not supply them, and a resent
+/// copy does not repeat them from the stored message.
+const SESSION_OWNED_TAGS: [u32; 10] = [
+    tag::BEGIN_STRING,
+    tag::BODY_LENGTH,
+    tag::MSG_TYPE,
+    tag::MSG_SEQ_NUM,
+    tag::SENDER_COMP_ID,
+    tag::TARGET_COMP_ID,
+    tag::SENDING_TIME,
+    tag::POSS_DUP_FLAG,
+    tag::ORIG_SENDING_TIME,
+    tag::CHECK_SUM,
+];
+
 /// The checks on an application's message that are cheap enough for every `put()`.
 fn check_outbound(msg: &OutboundMessage<'_>) -> Result<(), SendError> {
     if msg.msg_type.is_empty() || !msg.msg_type.iter().all(u8::is_ascii_alphanumeric) {
@@ -582,19 +597,11 @@ fn check_outbound(msg: &OutboundMessage<'_>) -> Result<(), SendError> {
     if !msg.body.is_empty() && msg.body.last() != Some(&crate::codec::SOH) {
         return Err(SendError::MalformedBody);
     }
-    const OWNED: [u32; 10] = [
-        tag::BEGIN_STRING,
-        tag::BODY_LENGTH,
-        tag::MSG_TYPE,
-        tag::MSG_SEQ_NUM,
-        tag::SENDER_COMP_ID,
-        tag::TARGET_COMP_ID,
-        tag::SENDING_TIME,
-        tag::POSS_DUP_FLAG,
-        tag::ORIG_SENDING_TIME,
-        tag::CHECK_SUM,
-    ];
-    match msg.header.iter().find(|f| OWNED.contains(&f.tag)) {
+    match msg
+        .header
+        .iter()
+        .find(|f| SESSION_OWNED_TAGS.contains(&f.tag))
+    {
         Some(field) => Err(SendError::SessionOwnedTag { tag: field.tag }),
         None => Ok(()),
     }

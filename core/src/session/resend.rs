@@ -20,20 +20,6 @@ pub(super) struct Resend {
     gap_from: Option<SeqNum>,
 }
 
-/// Header fields the session writes itself, so a resent copy does not repeat them.
-const OWNED_HEADER: [u32; 10] = [
-    tag::BEGIN_STRING,
-    tag::BODY_LENGTH,
-    tag::MSG_TYPE,
-    tag::MSG_SEQ_NUM,
-    tag::SENDER_COMP_ID,
-    tag::TARGET_COMP_ID,
-    tag::SENDING_TIME,
-    tag::POSS_DUP_FLAG,
-    tag::ORIG_SENDING_TIME,
-    tag::CHECK_SUM,
-];
-
 impl Session {
     /// A ResendRequest: serves `BeginSeqNo <7>` to `EndSeqNo <16>` (0, or 999999 before FIX 4.2,
     /// meaning "to the end"). A resend already in progress gives way to the new request.
@@ -152,7 +138,7 @@ impl Session {
         body.clear();
         for field in msg.fields().iter() {
             let Some(t) = field.tag() else { continue };
-            if OWNED_HEADER.contains(&t) || tag::is_trailer(t) {
+            if super::SESSION_OWNED_TAGS.contains(&t) || tag::is_trailer(t) {
                 continue;
             }
             if tag::is_header(t) {
