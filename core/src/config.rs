@@ -87,6 +87,8 @@ pub struct SessionConfig {
     pub validate_fields_have_values: bool,
     /// `ValidateFieldsOutOfOrder`: reject header fields after body fields.
     pub validate_fields_out_of_order: bool,
+    /// `ValidateLengthAndChecksum`: a wrong BodyLength or CheckSum garbles the frame.
+    pub validate_length_and_checksum: bool,
     /// `TimestampPrecision`: fraction digits of outbound timestamps; by default per version.
     pub timestamp_precision: Option<TimestampPrecision>,
     /// `MaxMessageSize`: the largest BodyLength accepted. Default 1 MiB.
@@ -140,6 +142,7 @@ impl SessionConfig {
             check_comp_id: true,
             validate_fields_have_values: true,
             validate_fields_out_of_order: true,
+            validate_length_and_checksum: true,
             timestamp_precision: None,
             max_message_size: DEFAULT_MAX_MESSAGE_SIZE,
             resend_request_chunk_size: 1000,

@@ -200,7 +200,7 @@ impl ScriptedPeer {
 pub fn summarise(action: &Action) -> Seen {
     match action {
         Action::Send(bytes) => Seen::Sent(brief(bytes)),
-        Action::Deliver(d) => Seen::Delivered(brief(d.message().as_bytes())),
+        Action::Deliver(d) => Seen::Delivered(brief_message(d.message())),
         Action::Event(e) => Seen::Event(e.clone()),
         Action::Commit => Seen::Commit,
         Action::Disconnect(r) => Seen::Disconnect(r.clone()),

@@ -272,3 +272,21 @@ fn out_of_order_queue_is_bounded() {
     assert_eq!(delivered(&peer.take()).len(), 4);
     assert_eq!(peer.session.next_target_seq(), SeqNum::new(6));
 }
+
+#[test]
+fn wrong_checksum_is_accepted_when_length_and_checksum_are_not_validated() {
+    let mut config = fixgate_core::SessionConfig::new(
+        BeginString::Fix44,
+        US,
+        THEM,
+        fixgate_core::Role::Acceptor,
+    );
+    config.validate_length_and_checksum = false;
+    let mut peer = ScriptedPeer::with_config(config);
+    peer.log_on();
+    let mut order = peer.message("D", "11=ID|");
+    let n = order.len();
+    order[n - 2] = if order[n - 2] == b'9' { b'0' } else { b'9' };
+    peer.deliver(&order);
+    assert_eq!(delivered(&peer.take()), ["35=D|34=2|11=ID"]);
+}

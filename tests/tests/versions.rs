@@ -37,7 +37,7 @@ fn every_version_logs_on_with_its_own_begin_string_and_timestamp_precision() {
         let sending_time = reply.get(tag::SENDING_TIME).unwrap();
         let expected_len = match begin_string {
             BeginString::Fix40 | BeginString::Fix41 => 17, // YYYYMMDD-HH:MM:SS
-            _ => 21,                                      // with milliseconds
+            _ => 21,                                       // with milliseconds
         };
         assert_eq!(sending_time.len(), expected_len, "{begin_string}");
         assert_eq!(
@@ -67,5 +67,8 @@ fn timestamp_precision_setting_overrides_the_version_default() {
 #[test]
 fn fixt_config_requires_default_appl_ver_id() {
     let config = SessionConfig::new(BeginString::Fixt11, US, THEM, Role::Acceptor);
-    assert_eq!(config.validate(), Err(fixgate_core::ConfigError::MissingDefaultApplVerId));
+    assert_eq!(
+        config.validate(),
+        Err(fixgate_core::ConfigError::MissingDefaultApplVerId)
+    );
 }

@@ -69,6 +69,8 @@ pub struct Decoder {
     /// Whether the buffer starts where a frame may start: at the stream's start, after a frame, or
     /// after garbage that ended with `<SOH>` before `8=`. Elsewhere `8=` is just bytes.
     at_boundary: bool,
+    /// Whether BodyLength and CheckSum must be right (`ValidateLengthAndChecksum`).
+    verify: bool,
 }
 
 /// A frame whose header has been read, waiting for its end. Offsets are from the buffer start,
@@ -110,7 +112,15 @@ impl Decoder {
             max_message_size: limit.min(1 << 30),
             failed: None,
             at_boundary: true,
+            verify: true,
         }
+    }
+
+    /// Whether a frame whose BodyLength or CheckSum is wrong is garbled (the default, and the
+    /// spec's rule) or accepted: QuickFIX's `ValidateLengthAndChecksum=N`, for counterparties
+    /// known to get them wrong. Frame boundaries are found the same way either way.
+    pub fn set_verify_length_and_checksum(&mut self, verify: bool) {
+        self.verify = verify;
     }
 
     /// The largest `BodyLength <9>` accepted.
@@ -156,7 +166,7 @@ impl Decoder {
                 self.frame = None;
                 self.at_boundary = true;
                 let frame = self.buf.split_to(len).freeze();
-                Ok(Some(match Message::parse_or_return(frame) {
+                Ok(Some(match Message::parse_or_return(frame, self.verify) {
                     Ok(msg) => Decoded::Message(msg),
                     Err((error, bytes)) => Decoded::Garbled { error, bytes },
                 }))

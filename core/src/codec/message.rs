@@ -52,12 +52,16 @@ impl Message {
     /// Checks and indexes one complete frame: `frame` must hold exactly one message, from `8=` to
     /// the SOH after `CheckSum <10>`.
     pub fn parse(frame: Bytes) -> Result<Self, DecodeError> {
-        Self::parse_or_return(frame).map_err(|(error, _)| error)
+        Self::parse_or_return(frame, true).map_err(|(error, _)| error)
     }
 
     /// [`Message::parse`], handing the frame back on failure so that it can be reported.
-    pub(super) fn parse_or_return(frame: Bytes) -> Result<Self, (DecodeError, Bytes)> {
-        let layout = match Layout::check(&frame) {
+    /// `verify` checks BodyLength and CheckSum (QuickFIX's `ValidateLengthAndChecksum`).
+    pub(super) fn parse_or_return(
+        frame: Bytes,
+        verify: bool,
+    ) -> Result<Self, (DecodeError, Bytes)> {
+        let layout = match Layout::check(&frame, verify) {
             Ok(layout) => layout,
             Err(error) => return Err((error, frame)),
         };
@@ -174,7 +178,7 @@ struct Layout {
 }
 
 impl Layout {
-    fn check(buf: &[u8]) -> Result<Self, DecodeError> {
+    fn check(buf: &[u8], verify: bool) -> Result<Self, DecodeError> {
         if buf.len() > u32::MAX as usize {
             return Err(DecodeError::FrameTooLong {
                 limit: u32::MAX as usize,
@@ -209,7 +213,7 @@ impl Layout {
             return Err(DecodeError::InvalidCheckSum);
         };
         let actual = trailer_start - body_start;
-        if declared != actual as u64 {
+        if verify && declared != actual as u64 {
             return Err(DecodeError::BodyLengthMismatch { declared, actual });
         }
         let found = match digits {
@@ -219,7 +223,7 @@ impl Layout {
             _ => return Err(DecodeError::InvalidCheckSum),
         };
         let computed = checksum(&buf[..trailer_start]);
-        if found != u16::from(computed) {
+        if verify && found != u16::from(computed) {
             return Err(DecodeError::CheckSumMismatch { found, computed });
         }
 

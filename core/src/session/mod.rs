@@ -158,7 +158,7 @@ impl Session {
                 Role::Initiator => SessionState::Disconnected,
             },
             connected: false,
-            decoder: Decoder::with_max_message_size(config.max_message_size),
+            decoder: new_decoder(&config),
             queue: VecDeque::new(),
             delivered: VecDeque::new(),
             now,
@@ -520,7 +520,7 @@ impl Session {
 
     /// Clears what belongs to one connection.
     fn reset_connection(&mut self) {
-        self.decoder = Decoder::with_max_message_size(self.config.max_message_size);
+        self.decoder = new_decoder(&self.config);
         self.logout_sent_at = None;
         self.test_request_pending = false;
         self.awaiting_gap_fill = None;
@@ -567,6 +567,13 @@ impl Session {
             self.connected && matches!(self.state, SessionState::Active | SessionState::LogonSent);
         Ok(self.store_and_send(msg.msg_type, msg.header, msg.body, answers, transmit)?)
     }
+}
+
+/// A decoder with the session's framing settings.
+fn new_decoder(config: &SessionConfig) -> Decoder {
+    let mut decoder = Decoder::with_max_message_size(config.max_message_size);
+    decoder.set_verify_length_and_checksum(config.validate_length_and_checksum);
+    decoder
 }
 
 /// The header fields the session writes itself: an application may not supply them, and a resent
