@@ -97,6 +97,9 @@ pub struct SessionConfig {
     pub resend_request_chunk_size: u64,
     /// `SendRedundantResendRequests`: ask again for a range already requested.
     pub send_redundant_resend_requests: bool,
+    /// `ResendRequestTimeout`: how long a gap may stay unfilled after our ResendRequest before
+    /// we ask again for what is still missing. Default 10 s.
+    pub resend_request_timeout: Duration,
     /// `SendLogoutOnInvalidLogon`: refuse a bad Logon with one Logout instead of closing silently.
     pub send_logout_on_invalid_logon: bool,
     /// The most out-of-order messages held while a gap is filled (`MaxOutOfOrderMessages`).
@@ -147,6 +150,7 @@ impl SessionConfig {
             max_message_size: DEFAULT_MAX_MESSAGE_SIZE,
             resend_request_chunk_size: 1000,
             send_redundant_resend_requests: false,
+            resend_request_timeout: Duration::from_secs(10),
             send_logout_on_invalid_logon: false,
             max_queued_messages: 10_000,
             storage_durability: StorageDurability::Process,
@@ -171,6 +175,7 @@ impl SessionConfig {
             ("HeartBtInt", self.heart_bt_int),
             ("LogonTimeout", self.logon_timeout),
             ("LogoutTimeout", self.logout_timeout),
+            ("ResendRequestTimeout", self.resend_request_timeout),
         ] {
             if value.is_zero() {
                 return Err(ConfigError::ZeroDuration { key });

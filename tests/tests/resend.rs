@@ -182,3 +182,21 @@ fn redundant_resend_requests_when_configured() {
         .collect();
     assert_eq!(requests, ["35=2|34=2|7=2|16=0", "35=2|34=3|7=2|16=0"]);
 }
+
+#[test]
+fn unfilled_gap_is_requested_again_from_what_is_still_missing() {
+    let mut peer = ScriptedPeer::acceptor(BeginString::Fix44);
+    peer.log_on();
+    let ahead = peer.message_with_seq("D", 6, "11=AHEAD|");
+    peer.deliver(&ahead);
+    assert!(peer.sent().contains(&"35=2|34=2|7=2|16=0".to_owned()));
+    // The counterparty fills only part of the gap.
+    let time = peer.timestamp(std::time::Duration::ZERO, false);
+    let partial = peer.message_with_seq("4", 2, &format!("43=Y|122={time}|36=4|123=Y|"));
+    peer.deliver(&partial);
+    peer.take();
+    peer.wait(std::time::Duration::from_secs(9));
+    assert!(!peer.sent().iter().any(|m| m.starts_with("35=2|")));
+    peer.wait(std::time::Duration::from_secs(1));
+    assert!(peer.sent().contains(&"35=2|34=3|7=4|16=0".to_owned()));
+}

@@ -356,6 +356,7 @@ impl Session {
             return;
         }
         self.awaiting_gap_fill = Some(received);
+        self.gap_requested_at = self.now.mono;
         self.send_resend_request(expected);
     }
 

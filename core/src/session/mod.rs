@@ -125,6 +125,8 @@ pub struct Session {
     test_request_pending: bool,
     /// Our ResendRequest is outstanding until the expected number passes this one.
     awaiting_gap_fill: Option<SeqNum>,
+    /// When our last ResendRequest went out.
+    gap_requested_at: Instant,
     /// Messages received ahead of a gap, waiting for it to be filled.
     queued_inbound: BTreeMap<SeqNum, Message>,
     /// The counterparty's ResendRequest being served.
@@ -171,6 +173,7 @@ impl Session {
             logout_sent_at: None,
             test_request_pending: false,
             awaiting_gap_fill: None,
+            gap_requested_at: now.mono,
             queued_inbound: BTreeMap::new(),
             resend: None,
             held: VecDeque::new(),
@@ -474,6 +477,12 @@ impl Session {
                     .map(|hbi| self.last_received + scaled(hbi, 12)),
             ),
             (
+                Timer::GapFill,
+                self.awaiting_gap_fill
+                    .filter(|_| logged_on)
+                    .map(|_| self.gap_requested_at + self.config.resend_request_timeout),
+            ),
+            (
                 Timer::Silence,
                 hbi.filter(|_| logged_on && self.test_request_pending)
                     .map(|hbi| self.last_received + scaled(hbi, 24)),
@@ -489,6 +498,11 @@ impl Session {
             Timer::TestRequest => self.send_test_request(),
             // The acceptance suite (script 6) expects a silent close here, without a Logout.
             Timer::Silence => self.close(DisconnectReason::HeartbeatTimeout),
+            Timer::GapFill => {
+                // Ask only for what the counterparty's resend has not filled yet.
+                self.gap_requested_at = self.now.mono;
+                self.send_resend_request(self.next_target);
+            }
         }
     }
 

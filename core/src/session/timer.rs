@@ -16,6 +16,8 @@ pub(crate) enum Timer {
     TestRequest,
     /// Nothing received for 2.4 × HeartBtInt despite the TestRequest: close.
     Silence,
+    /// A gap still unfilled a while after our ResendRequest: ask again for what is missing.
+    GapFill,
 }
 
 /// `HeartBtInt` scaled by `factor` tenths (12 for 1.2×, 24 for 2.4×).
