@@ -47,6 +47,20 @@ pub enum ConfigError {
     /// FIXT.1.1 needs the application version it defaults to.
     #[error("DefaultApplVerID is required for FIXT.1.1")]
     MissingDefaultApplVerId,
+    /// No setting has this name.
+    #[error("unknown setting {key}")]
+    UnknownSetting {
+        /// The name given.
+        key: String,
+    },
+    /// The setting cannot take this value.
+    #[error("{key} cannot be {value:?}")]
+    InvalidValue {
+        /// The setting's canonical name.
+        key: &'static str,
+        /// The value given.
+        value: String,
+    },
 }
 
 /// The settings of one session.

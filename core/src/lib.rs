@@ -106,6 +106,7 @@ mod msg_type;
 mod reject;
 mod seq_num;
 pub mod session;
+mod settings;
 mod store;
 pub mod tag;
 mod time;
@@ -116,6 +117,7 @@ pub use config::{ConfigError, Role, SessionConfig, StorageDurability};
 pub use error::SendError;
 pub use reject::SessionRejectReason;
 pub use session::{LogonCheck, OutboundMessage, Session, SessionState};
+pub use settings::{SESSION_SETTINGS, Setting};
 pub use store::{MemoryStore, MessageStore, StoreError};
 
 pub use msg_type::MsgType;

@@ -1,0 +1,250 @@
+//! Session settings by name: QuickFIX's keys, with FIX Antenna's names accepted as aliases
+//! (DESIGN.md section 8). `docs/settings.md` documents the same table, and a test keeps the two
+//! equal.
+
+use std::time::Duration;
+
+use crate::config::{ConfigError, Role, SessionConfig, StorageDurability};
+use crate::time::TimestampPrecision;
+use crate::version::BeginString;
+
+/// One session setting: its canonical name and the aliases that mean the same.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Setting {
+    /// The canonical (QuickFIX) name.
+    pub name: &'static str,
+    /// Other names accepted for it (FIX Antenna's).
+    pub aliases: &'static [&'static str],
+}
+
+const fn setting(name: &'static str, aliases: &'static [&'static str]) -> Setting {
+    Setting { name, aliases }
+}
+
+/// Every session setting [`SessionConfig::set`] understands.
+pub const SESSION_SETTINGS: &[Setting] = &[
+    setting("BeginString", &[]),
+    setting("SenderCompID", &[]),
+    setting("TargetCompID", &[]),
+    setting("ConnectionType", &[]),
+    setting("HeartBtInt", &["HeartbeatInterval"]),
+    setting("LogonTimeout", &[]),
+    setting("LogoutTimeout", &[]),
+    setting("TestRequestId", &[]),
+    setting("ResetOnLogon", &["ForceSeqNumReset"]),
+    setting("ResetOnLogout", &[]),
+    setting("ResetOnDisconnect", &[]),
+    setting("CheckLatency", &["CheckSendingTimeAccuracy"]),
+    setting("MaxLatency", &[]),
+    setting("ReasonableDelayInMs", &[]),
+    setting("CheckCompID", &[]),
+    setting("ValidateFieldsHaveValues", &[]),
+    setting("ValidateFieldsOutOfOrder", &[]),
+    setting("ValidateLengthAndChecksum", &[]),
+    setting("TimestampPrecision", &[]),
+    setting("MaxMessageSize", &[]),
+    setting("ResendRequestChunkSize", &[]),
+    setting("SendRedundantResendRequests", &[]),
+    setting("ResendRequestTimeout", &[]),
+    setting("SendLogoutOnInvalidLogon", &[]),
+    setting("MaxOutOfOrderMessages", &[]),
+    setting("StorageDurability", &[]),
+    setting("DefaultApplVerID", &[]),
+    setting("SupportedMsgTypes", &[]),
+];
+
+impl SessionConfig {
+    /// Sets one setting by name (canonical or alias, case-sensitive as in QuickFIX files).
+    /// Booleans take `Y`/`N` or `true`/`false`; durations are seconds, except
+    /// `ReasonableDelayInMs` (milliseconds, as in FIX Antenna).
+    pub fn set(&mut self, key: &str, value: &str) -> Result<(), ConfigError> {
+        let Some(setting) = SESSION_SETTINGS
+            .iter()
+            .find(|s| s.name == key || s.aliases.contains(&key))
+        else {
+            return Err(ConfigError::UnknownSetting {
+                key: key.to_owned(),
+            });
+        };
+        let name = setting.name;
+        let invalid = || ConfigError::InvalidValue {
+            key: name,
+            value: value.to_owned(),
+        };
+        let flag = || parse_bool(value).ok_or_else(invalid);
+        let number = || value.trim().parse::<u64>().map_err(|_| invalid());
+        let seconds = || number().map(Duration::from_secs);
+        match name {
+            "BeginString" => {
+                self.begin_string = BeginString::from_bytes(value.as_bytes()).ok_or_else(invalid)?
+            }
+            "SenderCompID" => self.sender_comp_id = value.to_owned(),
+            "TargetCompID" => self.target_comp_id = value.to_owned(),
+            "ConnectionType" => {
+                self.role = match value {
+                    "acceptor" => Role::Acceptor,
+                    "initiator" => Role::Initiator,
+                    _ => return Err(invalid()),
+                }
+            }
+            "HeartBtInt" => self.heart_bt_int = seconds()?,
+            "LogonTimeout" => self.logon_timeout = seconds()?,
+            "LogoutTimeout" => self.logout_timeout = seconds()?,
+            "TestRequestId" => self.test_request_id = value.to_owned(),
+            "ResetOnLogon" => self.reset_on_logon = flag()?,
+            "ResetOnLogout" => self.reset_on_logout = flag()?,
+            "ResetOnDisconnect" => self.reset_on_disconnect = flag()?,
+            "CheckLatency" => self.check_latency = flag()?,
+            "MaxLatency" => self.max_latency = seconds()?,
+            "ReasonableDelayInMs" => self.max_latency = Duration::from_millis(number()?),
+            "CheckCompID" => self.check_comp_id = flag()?,
+            "ValidateFieldsHaveValues" => self.validate_fields_have_values = flag()?,
+            "ValidateFieldsOutOfOrder" => self.validate_fields_out_of_order = flag()?,
+            "ValidateLengthAndChecksum" => self.validate_length_and_checksum = flag()?,
+            "TimestampPrecision" => {
+                let digits = u8::try_from(number()?).map_err(|_| invalid())?;
+                self.timestamp_precision =
+                    Some(TimestampPrecision::from_digits(digits).ok_or_else(invalid)?);
+            }
+            "MaxMessageSize" => {
+                self.max_message_size = usize::try_from(number()?).map_err(|_| invalid())?
+            }
+            "ResendRequestChunkSize" => self.resend_request_chunk_size = number()?,
+            "SendRedundantResendRequests" => self.send_redundant_resend_requests = flag()?,
+            "ResendRequestTimeout" => self.resend_request_timeout = seconds()?,
+            "SendLogoutOnInvalidLogon" => self.send_logout_on_invalid_logon = flag()?,
+            "MaxOutOfOrderMessages" => {
+                self.max_queued_messages = usize::try_from(number()?).map_err(|_| invalid())?
+            }
+            "StorageDurability" => {
+                self.storage_durability = match value {
+                    "process" => StorageDurability::Process,
+                    "batch" => StorageDurability::Batch,
+                    "each" => StorageDurability::Each,
+                    _ => return Err(invalid()),
+                }
+            }
+            "DefaultApplVerID" => {
+                self.default_appl_ver_id = Some(appl_ver_id(value).ok_or_else(invalid)?.to_owned())
+            }
+            "SupportedMsgTypes" => {
+                let types: Vec<String> = value
+                    .split(',')
+                    .map(|t| t.trim().to_owned())
+                    .filter(|t| !t.is_empty())
+                    .collect();
+                self.supported_msg_types = Some(types);
+            }
+            _ => {
+                return Err(ConfigError::UnknownSetting {
+                    key: key.to_owned(),
+                });
+            }
+        }
+        Ok(())
+    }
+}
+
+fn parse_bool(value: &str) -> Option<bool> {
+    match value.trim() {
+        "Y" | "y" | "true" | "TRUE" | "True" => Some(true),
+        "N" | "n" | "false" | "FALSE" | "False" => Some(false),
+        _ => None,
+    }
+}
+
+/// `DefaultApplVerID` as QuickFIX writes it (`FIX.5.0SP2`) or as it goes on the wire (`9`).
+fn appl_ver_id(value: &str) -> Option<&'static str> {
+    const VERSIONS: [(&str, &str); 10] = [
+        ("FIX.2.7", "0"),
+        ("FIX.3.0", "1"),
+        ("FIX.4.0", "2"),
+        ("FIX.4.1", "3"),
+        ("FIX.4.2", "4"),
+        ("FIX.4.3", "5"),
+        ("FIX.4.4", "6"),
+        ("FIX.5.0", "7"),
+        ("FIX.5.0SP1", "8"),
+        ("FIX.5.0SP2", "9"),
+    ];
+    VERSIONS
+        .iter()
+        .find(|(name, wire)| *name == value || *wire == value)
+        .map(|(_, wire)| *wire)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config() -> SessionConfig {
+        SessionConfig::new(BeginString::Fix44, "A", "B", Role::Acceptor)
+    }
+
+    #[test]
+    fn names_and_aliases_set_the_same_field() {
+        let mut a = config();
+        let mut b = config();
+        a.set("CheckLatency", "N").unwrap();
+        b.set("CheckSendingTimeAccuracy", "false").unwrap();
+        assert_eq!(a, b);
+        assert!(!a.check_latency);
+        a.set("ReasonableDelayInMs", "1500").unwrap();
+        assert_eq!(a.max_latency, Duration::from_millis(1500));
+        a.set("MaxLatency", "30").unwrap();
+        assert_eq!(a.max_latency, Duration::from_secs(30));
+    }
+
+    #[test]
+    fn values_are_checked() {
+        let mut c = config();
+        assert_eq!(
+            c.set("HeartBtInt", "soon"),
+            Err(ConfigError::InvalidValue {
+                key: "HeartBtInt",
+                value: "soon".into()
+            })
+        );
+        assert_eq!(
+            c.set("HeartBeat", "30"),
+            Err(ConfigError::UnknownSetting {
+                key: "HeartBeat".into()
+            })
+        );
+        assert!(c.set("TimestampPrecision", "4").is_err());
+        c.set("DefaultApplVerID", "FIX.5.0SP2").unwrap();
+        assert_eq!(c.default_appl_ver_id.as_deref(), Some("9"));
+        c.set("SupportedMsgTypes", "D, F,G").unwrap();
+        assert_eq!(
+            c.supported_msg_types,
+            Some(vec!["D".into(), "F".into(), "G".into()])
+        );
+    }
+
+    #[test]
+    fn every_setting_is_handled() {
+        let samples = [
+            ("BeginString", "FIX.4.2"),
+            ("ConnectionType", "initiator"),
+            ("TimestampPrecision", "6"),
+            ("StorageDurability", "batch"),
+            ("DefaultApplVerID", "9"),
+            ("SupportedMsgTypes", "D"),
+            ("SenderCompID", "X"),
+            ("TargetCompID", "Y"),
+            ("TestRequestId", "PING"),
+        ];
+        for setting in SESSION_SETTINGS {
+            // Numbers first; the flags and names fail on them and take the sample or `Y`.
+            let value = samples
+                .iter()
+                .find(|(k, _)| *k == setting.name)
+                .map_or("1", |(_, v)| *v);
+            let mut c = config();
+            let result = c
+                .set(setting.name, value)
+                .or_else(|_| c.set(setting.name, "Y"));
+            assert!(result.is_ok(), "{}: {result:?}", setting.name);
+        }
+    }
+}
