@@ -83,6 +83,13 @@ pub enum Event {
         /// The last number resent (EndSeqNo, or our last number when it was 0).
         to: SeqNum,
     },
+    /// A stored application message was gap-filled instead of resent (`GapFillMessageTypes`).
+    NotResent {
+        /// Its MsgSeqNum.
+        seq: SeqNum,
+        /// Its MsgType.
+        msg_type: crate::MsgType,
+    },
     /// The counterparty moved our expected inbound number with a SequenceReset.
     SequenceReset {
         /// The new expected number.

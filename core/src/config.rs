@@ -126,6 +126,9 @@ pub struct SessionConfig {
     /// answered by the session itself: BusinessMessageReject `380=3` from FIX 4.2 on, a session
     /// Reject before.
     pub supported_msg_types: Option<Vec<String>>,
+    /// `GapFillMessageTypes`: application MsgTypes that a resend replaces with a GapFill instead of
+    /// sending again (stale orders, for example), raising `Event::NotResent` for each.
+    pub gap_fill_msg_types: Vec<String>,
     /// Extra body fields for our Logon (Username <553>, Password <554>, venue fields…), written
     /// after EncryptMethod and HeartBtInt.
     pub logon_fields: Vec<(u32, String)>,
@@ -170,6 +173,7 @@ impl SessionConfig {
             storage_durability: StorageDurability::Process,
             default_appl_ver_id: None,
             supported_msg_types: None,
+            gap_fill_msg_types: Vec::new(),
             logon_fields: Vec::new(),
             report_admin_messages: false,
         }

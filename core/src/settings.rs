@@ -51,6 +51,7 @@ pub const SESSION_SETTINGS: &[Setting] = &[
     setting("StorageDurability", &[]),
     setting("DefaultApplVerID", &[]),
     setting("SupportedMsgTypes", &[]),
+    setting("GapFillMessageTypes", &[]),
 ];
 
 impl SessionConfig {
@@ -127,14 +128,8 @@ impl SessionConfig {
             "DefaultApplVerID" => {
                 self.default_appl_ver_id = Some(appl_ver_id(value).ok_or_else(invalid)?.to_owned())
             }
-            "SupportedMsgTypes" => {
-                let types: Vec<String> = value
-                    .split(',')
-                    .map(|t| t.trim().to_owned())
-                    .filter(|t| !t.is_empty())
-                    .collect();
-                self.supported_msg_types = Some(types);
-            }
+            "SupportedMsgTypes" => self.supported_msg_types = Some(msg_types(value)),
+            "GapFillMessageTypes" => self.gap_fill_msg_types = msg_types(value),
             _ => {
                 return Err(ConfigError::UnknownSetting {
                     key: key.to_owned(),
@@ -143,6 +138,16 @@ impl SessionConfig {
         }
         Ok(())
     }
+}
+
+/// A comma-separated list of MsgTypes.
+fn msg_types(value: &str) -> Vec<String> {
+    value
+        .split(',')
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .map(str::to_owned)
+        .collect()
 }
 
 fn parse_bool(value: &str) -> Option<bool> {
@@ -230,6 +235,7 @@ mod tests {
             ("StorageDurability", "batch"),
             ("DefaultApplVerID", "9"),
             ("SupportedMsgTypes", "D"),
+            ("GapFillMessageTypes", "D"),
             ("SenderCompID", "X"),
             ("TargetCompID", "Y"),
             ("TestRequestId", "PING"),

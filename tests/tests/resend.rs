@@ -200,3 +200,25 @@ fn unfilled_gap_is_requested_again_from_what_is_still_missing() {
     peer.wait(std::time::Duration::from_secs(1));
     assert!(peer.sent().contains(&"35=2|34=3|7=4|16=0".to_owned()));
 }
+
+#[test]
+fn gap_fill_policy_skips_configured_types_and_says_so() {
+    let mut config = acceptor();
+    config.gap_fill_msg_types = vec!["D".into()];
+    let mut peer = with_history(config);
+    let request = peer.message("2", "7=2|16=0|");
+    peer.deliver(&request);
+    let seen = peer.take();
+    let not_resent: Vec<u64> = seen
+        .iter()
+        .filter_map(|s| match s {
+            Seen::Event(Event::NotResent { seq, .. }) => Some(seq.get()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(not_resent, [2, 4, 5]);
+    assert!(
+        seen.contains(&Seen::Sent("35=4|34=2|43=Y|122=*|36=6|123=Y".into())),
+        "{seen:?}"
+    );
+}

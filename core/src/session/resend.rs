@@ -95,6 +95,11 @@ impl Session {
             }
             cursor = seq.next();
             match Message::parse(frame) {
+                Ok(msg) if self.gap_fills(msg.msg_type()) => {
+                    resend.gap_from.get_or_insert(seq);
+                    let msg_type = MsgType::from_bytes(msg.msg_type());
+                    self.push_event(Event::NotResent { seq, msg_type });
+                }
                 Ok(msg) if !MsgType::from_bytes(msg.msg_type()).is_admin() => {
                     if let Some(from) = resend.gap_from.take() {
                         self.send_gap_fill(from, seq);
@@ -127,6 +132,14 @@ impl Session {
             self.queue.push_back(Queued::Stored(frame, index));
             self.last_sent = self.now.mono;
         }
+    }
+
+    /// Whether the resend policy replaces messages of this type with a GapFill.
+    fn gap_fills(&self, msg_type: &[u8]) -> bool {
+        self.config
+            .gap_fill_msg_types
+            .iter()
+            .any(|t| t.as_bytes() == msg_type)
     }
 
     /// Sends stored message `seq` again: PossDupFlag=Y, OrigSendingTime from its SendingTime, a
