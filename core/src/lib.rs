@@ -101,6 +101,7 @@
 mod action;
 pub mod codec;
 mod config;
+pub mod engine;
 mod error;
 mod msg_type;
 mod reject;
@@ -114,6 +115,9 @@ mod version;
 
 pub use action::{Action, Delivered, DisconnectReason, Event, LogonRefusal};
 pub use config::{ConfigError, Role, SessionConfig, StorageDurability};
+pub use engine::{
+    CloseReason, ConnId, Credentials, Engine, EngineConfig, EngineError, Output, Refusal, SessionId,
+};
 pub use error::SendError;
 pub use reject::SessionRejectReason;
 pub use session::{LogonCheck, OutboundMessage, Session, SessionState};

@@ -1,0 +1,115 @@
+//! Session and connection identities.
+
+use std::fmt;
+
+/// Which session: our CompIDs and the counterparty's, with the optional Sub and Location IDs and
+/// a qualifier that tells apart several sessions between the same CompIDs.
+///
+/// It displays as `SENDER[/SUB[/LOCATION]]->TARGET[/SUB[/LOCATION]][:QUALIFIER]`, from our side:
+/// `ISLD->TW`, `BANK/DESK1->VENUE:2`. An empty Sub ID with a Location ID shows as `BANK//NY`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct SessionId {
+    /// Our `SenderCompID <49>`.
+    pub sender_comp_id: String,
+    /// Our `SenderSubID <50>`, when it takes part in matching.
+    pub sender_sub_id: Option<String>,
+    /// Our `SenderLocationID <142>`, when it takes part in matching.
+    pub sender_location_id: Option<String>,
+    /// The counterparty's CompID: our `TargetCompID <56>`.
+    pub target_comp_id: String,
+    /// Our `TargetSubID <57>`, when it takes part in matching.
+    pub target_sub_id: Option<String>,
+    /// Our `TargetLocationID <143>`, when it takes part in matching.
+    pub target_location_id: Option<String>,
+    /// A qualifier, carried on the Logon by the `LogonQualifierTag` field.
+    pub qualifier: Option<String>,
+}
+
+impl SessionId {
+    /// The session between our `sender` CompID and the counterparty's `target`.
+    pub fn new(sender: impl Into<String>, target: impl Into<String>) -> Self {
+        Self {
+            sender_comp_id: sender.into(),
+            target_comp_id: target.into(),
+            ..Self::default()
+        }
+    }
+
+    /// The same session with a qualifier.
+    #[must_use]
+    pub fn with_qualifier(mut self, qualifier: impl Into<String>) -> Self {
+        self.qualifier = Some(qualifier.into());
+        self
+    }
+
+    /// The same session with our Sub ID and the counterparty's.
+    #[must_use]
+    pub fn with_sub_ids(mut self, sender: Option<String>, target: Option<String>) -> Self {
+        self.sender_sub_id = sender;
+        self.target_sub_id = target;
+        self
+    }
+}
+
+impl fmt::Display for SessionId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fn side(
+            f: &mut fmt::Formatter<'_>,
+            comp: &str,
+            sub: &Option<String>,
+            location: &Option<String>,
+        ) -> fmt::Result {
+            f.write_str(comp)?;
+            match (sub, location) {
+                (None, None) => Ok(()),
+                (Some(sub), None) => write!(f, "/{sub}"),
+                (sub, Some(location)) => write!(f, "/{}/{location}", sub.as_deref().unwrap_or("")),
+            }
+        }
+        side(
+            f,
+            &self.sender_comp_id,
+            &self.sender_sub_id,
+            &self.sender_location_id,
+        )?;
+        f.write_str("->")?;
+        side(
+            f,
+            &self.target_comp_id,
+            &self.target_sub_id,
+            &self.target_location_id,
+        )?;
+        match &self.qualifier {
+            Some(qualifier) => write!(f, ":{qualifier}"),
+            None => Ok(()),
+        }
+    }
+}
+
+/// A connection, numbered by the adapter that owns its socket.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ConnId(pub u64);
+
+impl fmt::Display for ConnId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "conn#{}", self.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn displays_readably() {
+        assert_eq!(SessionId::new("ISLD", "TW").to_string(), "ISLD->TW");
+        let id = SessionId::new("BANK", "VENUE")
+            .with_sub_ids(Some("DESK1".into()), None)
+            .with_qualifier("2");
+        assert_eq!(id.to_string(), "BANK/DESK1->VENUE:2");
+        let mut located = SessionId::new("BANK", "VENUE");
+        located.sender_location_id = Some("NY".into());
+        assert_eq!(located.to_string(), "BANK//NY->VENUE");
+        assert_eq!(ConnId(7).to_string(), "conn#7");
+    }
+}

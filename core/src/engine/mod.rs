@@ -1,0 +1,584 @@
+//! The engine: every session of an application, and the routing of connections to them
+//! (DESIGN.md section 2). Like quinn-proto's `Endpoint`, it does no I/O: the adapter numbers
+//! connections ([`ConnId`]), feeds their bytes in, and carries out the [`Output`]s.
+
+mod auth;
+mod id;
+mod output;
+mod route;
+
+use std::collections::{HashMap, VecDeque};
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use bytes::BytesMut;
+
+use crate::SeqNum;
+use crate::action::{Action, Delivered, Event};
+use crate::codec::Decoder;
+use crate::config::{ConfigError, Role, SessionConfig};
+use crate::error::SendError;
+use crate::session::{OutboundMessage, Session};
+use crate::store::{MemoryStore, MessageStore};
+use crate::time::{Now, UtcTimestamp};
+use crate::version::BeginString;
+
+pub use auth::{
+    AcceptAll, Authenticator, ConfiguredCredentials, Credentials, SessionDecision, SessionsManager,
+};
+pub use id::{ConnId, SessionId};
+pub use output::{CloseReason, Output, Refusal};
+
+/// Engine-wide settings.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EngineConfig {
+    /// `CreateUnregisteredAcceptorSession`: whether a Logon for an unregistered session may
+    /// create one (the sessions manager decides). Default false.
+    pub create_unregistered_acceptor_session: bool,
+    /// `AcceptorCompIDs`: our CompIDs that unregistered sessions may claim; `None` allows any.
+    pub acceptor_comp_ids: Option<Vec<String>>,
+    /// `Session.Default`: the settings of sessions created for unregistered Logons (CompIDs,
+    /// BeginString and role come from the Logon).
+    pub default_session: SessionConfig,
+    /// How long a new connection may take to send its Logon. Default 10 s.
+    pub logon_timeout: Duration,
+    /// The most connections waiting for their Logon at once. Default 1,000.
+    pub max_pending_connections: usize,
+    /// The largest Logon accepted from a connection not yet linked. Default 64 KiB.
+    pub max_logon_size: usize,
+    /// `LogonQualifierTag`: the Logon field that carries a session qualifier, if any.
+    pub logon_qualifier_tag: Option<u32>,
+    /// `ReconnectInterval`: how long an initiator waits before connecting again. Default 30 s.
+    pub reconnect_interval: Duration,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        Self {
+            create_unregistered_acceptor_session: false,
+            acceptor_comp_ids: None,
+            default_session: SessionConfig::new(
+                BeginString::Fix44,
+                "DEFAULT",
+                "DEFAULT",
+                Role::Acceptor,
+            ),
+            logon_timeout: Duration::from_secs(10),
+            max_pending_connections: 1000,
+            max_logon_size: 64 * 1024,
+            logon_qualifier_tag: None,
+            reconnect_interval: Duration::from_secs(30),
+        }
+    }
+}
+
+/// A command the engine could not carry out.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum EngineError {
+    /// A session with this id exists already.
+    #[error("session {0} exists already")]
+    DuplicateSession(Box<SessionId>),
+    /// No session has this id.
+    #[error("no session {0}")]
+    UnknownSession(Box<SessionId>),
+    /// The command does not fit the session's role (an acceptor cannot initiate).
+    #[error("session {0} has the wrong role for this command")]
+    WrongRole(Box<SessionId>),
+    /// The settings are invalid.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// The session refused the command.
+    #[error(transparent)]
+    Send(#[from] SendError),
+}
+
+/// A session in the registry.
+struct Slot {
+    session: Session,
+    /// Registered as an acceptor: Logons may reach it.
+    registered: bool,
+    conn: Option<ConnId>,
+    credentials: Option<Credentials>,
+    /// Created for an unregistered Logon and not yet logged on: removed if that Logon fails.
+    provisional: bool,
+    initiator_addr: Option<SocketAddr>,
+    reconnect_at: Option<Instant>,
+}
+
+/// A connection the engine knows.
+enum Conn {
+    /// Waiting for its Logon: raw bytes kept for the session, and a decoder to find the Logon.
+    Pending {
+        opened: Instant,
+        raw: BytesMut,
+        decoder: Decoder,
+    },
+    /// Linked to a session.
+    Linked(SessionId),
+}
+
+/// Makes the store of a session created for an unregistered Logon.
+pub type StoreFactory =
+    Box<dyn FnMut(&SessionId, UtcTimestamp) -> Box<dyn MessageStore + Send> + Send>;
+
+/// All sessions of an application and the connections routed to them.
+///
+/// - **Inputs**, keyed by [`ConnId`]: [`handle_connection_opened`](Self::handle_connection_opened),
+///   [`handle_initiator_connected`](Self::handle_initiator_connected),
+///   [`handle_input`](Self::handle_input), [`handle_connection_closed`](Self::handle_connection_closed),
+///   and [`handle_timeout`](Self::handle_timeout).
+/// - **Commands**, keyed by [`SessionId`]: [`create_session`](Self::create_session),
+///   [`register_acceptor`](Self::register_acceptor), [`initiate`](Self::initiate),
+///   [`put`](Self::put), [`reply`](Self::reply), [`ack`](Self::ack), [`logout`](Self::logout),
+///   [`disconnect`](Self::disconnect), [`reset_seq_num_local`](Self::reset_seq_num_local),
+///   [`finalize`](Self::finalize).
+/// - **Outputs**: [`poll_output`](Self::poll_output) until `None` after every input or command,
+///   and [`poll_timeout`](Self::poll_timeout).
+pub struct Engine {
+    config: EngineConfig,
+    sessions: HashMap<SessionId, Slot>,
+    conns: HashMap<ConnId, Conn>,
+    outputs: VecDeque<Output>,
+    /// Sessions that may have actions to poll, in the order they were touched.
+    ready: VecDeque<SessionId>,
+    authenticator: Box<dyn Authenticator>,
+    manager: Box<dyn SessionsManager>,
+    store_factory: StoreFactory,
+    now: Now,
+}
+
+impl Engine {
+    /// An engine with no sessions, the default authenticator ([`ConfiguredCredentials`]), the
+    /// default sessions manager ([`AcceptAll`], consulted only when
+    /// `CreateUnregisteredAcceptorSession` is on) and memory stores for created sessions.
+    pub fn new(config: EngineConfig, now: Now) -> Self {
+        Self {
+            config,
+            sessions: HashMap::new(),
+            conns: HashMap::new(),
+            outputs: VecDeque::new(),
+            ready: VecDeque::new(),
+            authenticator: Box::new(ConfiguredCredentials),
+            manager: Box::new(AcceptAll),
+            store_factory: Box::new(|_, created| Box::new(MemoryStore::new(created))),
+            now,
+        }
+    }
+
+    /// Replaces the authenticator.
+    pub fn set_authenticator(&mut self, authenticator: Box<dyn Authenticator>) {
+        self.authenticator = authenticator;
+    }
+
+    /// Replaces the sessions manager.
+    pub fn set_sessions_manager(&mut self, manager: Box<dyn SessionsManager>) {
+        self.manager = manager;
+    }
+
+    /// Replaces how stores are made for sessions created for unregistered Logons.
+    pub fn set_store_factory(&mut self, factory: StoreFactory) {
+        self.store_factory = factory;
+    }
+
+    /// The engine's settings.
+    pub fn config(&self) -> &EngineConfig {
+        &self.config
+    }
+
+    /// The session `id`, for its getters.
+    pub fn session(&self, id: &SessionId) -> Option<&Session> {
+        self.sessions.get(id).map(|slot| &slot.session)
+    }
+
+    /// The ids of every session.
+    pub fn session_ids(&self) -> impl Iterator<Item = &SessionId> {
+        self.sessions.keys()
+    }
+
+    // Commands.
+
+    /// Creates session `id` with `config` (whose CompIDs are set from `id`) over `store`, in the
+    /// disconnected state: it takes no connection until registered or initiated.
+    pub fn create_session(
+        &mut self,
+        id: SessionId,
+        mut config: SessionConfig,
+        store: Box<dyn MessageStore + Send>,
+    ) -> Result<(), EngineError> {
+        if self.sessions.contains_key(&id) {
+            return Err(EngineError::DuplicateSession(Box::new(id)));
+        }
+        config.sender_comp_id.clone_from(&id.sender_comp_id);
+        config.target_comp_id.clone_from(&id.target_comp_id);
+        let session = Session::new(config, store, self.now)?;
+        self.sessions.insert(
+            id,
+            Slot {
+                session,
+                registered: false,
+                conn: None,
+                credentials: None,
+                provisional: false,
+                initiator_addr: None,
+                reconnect_at: None,
+            },
+        );
+        Ok(())
+    }
+
+    /// Sets the credentials a Logon for `id` must carry.
+    pub fn set_credentials(
+        &mut self,
+        id: &SessionId,
+        credentials: Credentials,
+    ) -> Result<(), EngineError> {
+        self.slot_mut(id)?.credentials = Some(credentials);
+        Ok(())
+    }
+
+    /// Registers `id` as an acceptor (FIX Antenna's `connect()` without arguments): from now on a
+    /// Logon with the mirrored CompIDs reaches it.
+    pub fn register_acceptor(&mut self, id: &SessionId) -> Result<(), EngineError> {
+        let slot = self.slot_mut(id)?;
+        if slot.session.config().role != Role::Acceptor {
+            return Err(EngineError::WrongRole(Box::new(id.clone())));
+        }
+        slot.registered = true;
+        Ok(())
+    }
+
+    /// Starts initiator `id` towards `addr`: the engine asks for a connection now, and again
+    /// after `ReconnectInterval` whenever one ends.
+    pub fn initiate(&mut self, id: &SessionId, addr: SocketAddr) -> Result<(), EngineError> {
+        let slot = self.slot_mut(id)?;
+        if slot.session.config().role != Role::Initiator {
+            return Err(EngineError::WrongRole(Box::new(id.clone())));
+        }
+        slot.initiator_addr = Some(addr);
+        slot.reconnect_at = None;
+        self.outputs.push_back(Output::Connect {
+            session: id.clone(),
+            addr,
+        });
+        Ok(())
+    }
+
+    /// Sends an application message on session `id` (FIX Antenna's `put()`).
+    pub fn put(
+        &mut self,
+        now: Now,
+        id: &SessionId,
+        msg: OutboundMessage<'_>,
+    ) -> Result<SeqNum, EngineError> {
+        self.with_session(now, id, |session, now| session.send(now, msg))
+    }
+
+    /// Answers a delivered message and settles it (see [`Session::reply`]).
+    pub fn reply(
+        &mut self,
+        now: Now,
+        id: &SessionId,
+        delivered: &Delivered,
+        msg: OutboundMessage<'_>,
+    ) -> Result<SeqNum, EngineError> {
+        self.with_session(now, id, |session, now| session.reply(now, delivered, msg))
+    }
+
+    /// Settles a delivered message that needs no reply.
+    pub fn ack(&mut self, id: &SessionId, delivered: &Delivered) -> Result<(), EngineError> {
+        let now = self.now;
+        self.with_session(now, id, |session, _| session.ack(delivered))
+    }
+
+    /// Starts the Logout exchange on session `id`.
+    pub fn logout(
+        &mut self,
+        now: Now,
+        id: &SessionId,
+        text: Option<&str>,
+    ) -> Result<(), EngineError> {
+        self.with_session(now, id, |session, now| session.logout(now, text))
+    }
+
+    /// Ends session `id`'s connection, with a Logout when logged on; its state stays for the next
+    /// connection.
+    pub fn disconnect(
+        &mut self,
+        now: Now,
+        id: &SessionId,
+        text: Option<&str>,
+    ) -> Result<(), EngineError> {
+        self.with_session(now, id, |session, now| match session.logout(now, text) {
+            Ok(()) => Ok(()),
+            Err(SendError::NotLoggedOn) => session.disconnect(now),
+            Err(error) => Err(error),
+        })
+    }
+
+    /// Resets session `id`'s sequence numbers to 1; an error while connected.
+    pub fn reset_seq_num_local(&mut self, now: Now, id: &SessionId) -> Result<(), EngineError> {
+        self.with_session(now, id, |session, now| session.reset_seq_num_local(now))
+    }
+
+    /// Releases session `id`: its connection closes and it leaves the registry.
+    pub fn finalize(&mut self, now: Now, id: &SessionId) -> Result<(), EngineError> {
+        self.with_session(now, id, |session, now| {
+            session.finalize(now);
+            Ok(())
+        })?;
+        // Drain what finalizing produced (the connection's close), then forget the session.
+        while let Some(output) = self.poll_session(id) {
+            self.outputs.push_back(output);
+        }
+        self.sessions.remove(id);
+        Ok(())
+    }
+
+    // Inputs.
+
+    /// A connection was accepted on the listening port; its first message must be a Logon.
+    pub fn handle_connection_opened(&mut self, conn: ConnId, now: Now) {
+        self.advance(now);
+        let pending = self
+            .conns
+            .values()
+            .filter(|c| matches!(c, Conn::Pending { .. }))
+            .count();
+        if pending >= self.config.max_pending_connections {
+            self.refuse(conn, Refusal::TooManyPendingConnections);
+            return;
+        }
+        let decoder = Decoder::with_max_message_size(self.config.max_logon_size);
+        self.conns.insert(
+            conn,
+            Conn::Pending {
+                opened: now.mono,
+                raw: BytesMut::new(),
+                decoder,
+            },
+        );
+    }
+
+    /// The connection the engine asked for with [`Output::Connect`] is open.
+    pub fn handle_initiator_connected(&mut self, conn: ConnId, id: &SessionId, now: Now) {
+        self.advance(now);
+        let Some(slot) = self.sessions.get_mut(id) else {
+            self.refuse(conn, Refusal::UnknownSession);
+            return;
+        };
+        if slot.conn.is_some() {
+            self.refuse(conn, Refusal::DuplicateIdentity);
+            return;
+        }
+        slot.conn = Some(conn);
+        slot.session.handle_connected(now);
+        self.conns.insert(conn, Conn::Linked(id.clone()));
+        self.ready.push_back(id.clone());
+    }
+
+    /// The connection the engine asked for could not be opened: try again later.
+    pub fn handle_connect_failed(&mut self, id: &SessionId, now: Now) {
+        self.advance(now);
+        let retry = now.mono + self.config.reconnect_interval;
+        if let Some(slot) = self.sessions.get_mut(id) {
+            slot.reconnect_at = slot.initiator_addr.map(|_| retry);
+        }
+    }
+
+    /// Bytes arrived on a connection.
+    pub fn handle_input(&mut self, conn: ConnId, now: Now, data: &[u8]) {
+        self.advance(now);
+        match self.conns.get_mut(&conn) {
+            Some(Conn::Linked(id)) => {
+                let id = id.clone();
+                if let Some(slot) = self.sessions.get_mut(&id) {
+                    slot.session.handle_input(now, data);
+                    self.ready.push_back(id);
+                }
+            }
+            Some(Conn::Pending { raw, decoder, .. }) => {
+                raw.extend_from_slice(data);
+                decoder.feed(data);
+                self.route(conn);
+            }
+            None => {}
+        }
+    }
+
+    /// A connection was closed by the peer or failed.
+    pub fn handle_connection_closed(&mut self, conn: ConnId, now: Now) {
+        self.advance(now);
+        let Some(Conn::Linked(id)) = self.conns.remove(&conn) else {
+            return;
+        };
+        let reconnect = now.mono + self.config.reconnect_interval;
+        let Some(slot) = self.sessions.get_mut(&id) else {
+            return;
+        };
+        if slot.conn == Some(conn) {
+            slot.conn = None;
+            slot.session.handle_disconnected(now);
+            slot.reconnect_at = slot.initiator_addr.map(|_| reconnect);
+            if slot.provisional {
+                self.sessions.remove(&id);
+                return;
+            }
+            self.ready.push_back(id);
+        }
+    }
+
+    /// Time passed: session timers, Logon timeouts of pending connections, initiator reconnects.
+    pub fn handle_timeout(&mut self, now: Now) {
+        self.advance(now);
+        let late: Vec<ConnId> = self
+            .conns
+            .iter()
+            .filter_map(|(conn, c)| match c {
+                Conn::Pending { opened, .. } if *opened + self.config.logon_timeout <= now.mono => {
+                    Some(*conn)
+                }
+                _ => None,
+            })
+            .collect();
+        for conn in late {
+            self.conns.remove(&conn);
+            self.refuse(conn, Refusal::LogonTimeout);
+        }
+        for (id, slot) in &mut self.sessions {
+            if slot.session.poll_timeout().is_some_and(|at| at <= now.mono) {
+                slot.session.handle_timeout(now);
+                self.ready.push_back(id.clone());
+            }
+            if slot.conn.is_none()
+                && let (Some(at), Some(addr)) = (slot.reconnect_at, slot.initiator_addr)
+                && at <= now.mono
+            {
+                slot.reconnect_at = None;
+                self.outputs.push_back(Output::Connect {
+                    session: id.clone(),
+                    addr,
+                });
+            }
+        }
+    }
+
+    // Outputs.
+
+    /// The next thing for the adapter to do. Call until `None` after every input and command.
+    #[must_use]
+    pub fn poll_output(&mut self) -> Option<Output> {
+        loop {
+            if let Some(output) = self.outputs.pop_front() {
+                return Some(output);
+            }
+            let id = self.ready.front()?.clone();
+            match self.poll_session(&id) {
+                Some(output) => return Some(output),
+                None => {
+                    self.ready.pop_front();
+                }
+            }
+        }
+    }
+
+    /// When to call [`handle_timeout`](Self::handle_timeout) next.
+    #[must_use]
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        let pending = self.conns.values().filter_map(|c| match c {
+            Conn::Pending { opened, .. } => Some(*opened + self.config.logon_timeout),
+            Conn::Linked(_) => None,
+        });
+        let sessions = self.sessions.values().flat_map(|slot| {
+            let reconnect = slot.reconnect_at.filter(|_| slot.conn.is_none());
+            [slot.session.poll_timeout(), reconnect]
+        });
+        pending.chain(sessions.flatten()).min()
+    }
+
+    // Internals.
+
+    fn advance(&mut self, now: Now) {
+        if now.mono >= self.now.mono {
+            self.now = now;
+        }
+    }
+
+    fn slot_mut(&mut self, id: &SessionId) -> Result<&mut Slot, EngineError> {
+        self.sessions
+            .get_mut(id)
+            .ok_or_else(|| EngineError::UnknownSession(Box::new(id.clone())))
+    }
+
+    fn with_session<T>(
+        &mut self,
+        now: Now,
+        id: &SessionId,
+        command: impl FnOnce(&mut Session, Now) -> Result<T, SendError>,
+    ) -> Result<T, EngineError> {
+        self.advance(now);
+        let slot = self.slot_mut(id)?;
+        let result = command(&mut slot.session, now);
+        self.ready.push_back(id.clone());
+        Ok(result?)
+    }
+
+    /// One action of session `id`, as an output; `None` when it has none.
+    fn poll_session(&mut self, id: &SessionId) -> Option<Output> {
+        loop {
+            let slot = self.sessions.get_mut(id)?;
+            let action = slot.session.poll_action()?;
+            let output = match action {
+                Action::Send(bytes) => match slot.conn {
+                    Some(conn) => Output::Send { conn, bytes },
+                    None => continue, // The connection is gone; the store keeps the message.
+                },
+                Action::Deliver(delivered) => Output::Deliver {
+                    session: id.clone(),
+                    delivered,
+                },
+                Action::Event(event) => {
+                    if matches!(event, Event::LoggedOn { .. }) {
+                        slot.provisional = false;
+                    }
+                    Output::Event {
+                        session: id.clone(),
+                        event,
+                    }
+                }
+                Action::Commit => Output::Commit {
+                    session: id.clone(),
+                },
+                Action::Disconnect(reason) => {
+                    let Some(conn) = slot.conn.take() else {
+                        continue;
+                    };
+                    self.conns.remove(&conn);
+                    slot.reconnect_at = slot
+                        .initiator_addr
+                        .map(|_| self.now.mono + self.config.reconnect_interval);
+                    if slot.provisional {
+                        self.sessions.remove(id);
+                    }
+                    Output::Close {
+                        conn,
+                        reason: CloseReason::Session {
+                            session: id.clone(),
+                            reason,
+                        },
+                    }
+                }
+            };
+            return Some(output);
+        }
+    }
+
+    /// Closes a connection that never reached a session, silently.
+    fn refuse(&mut self, conn: ConnId, refusal: Refusal) {
+        self.conns.remove(&conn);
+        self.outputs.push_back(Output::Close {
+            conn,
+            reason: CloseReason::Refused(refusal),
+        });
+    }
+}

@@ -1,0 +1,98 @@
+//! What the engine asks of its adapter.
+
+use std::net::SocketAddr;
+
+use bytes::Bytes;
+
+use crate::action::{Delivered, DisconnectReason, Event};
+
+use super::{ConnId, SessionId};
+
+/// One thing for the adapter to do, in order.
+// `Deliver` holds a message with its inline field index; boxing it would allocate per message.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Output {
+    /// Write these bytes on this connection.
+    Send {
+        /// The connection.
+        conn: ConnId,
+        /// One complete FIX message.
+        bytes: Bytes,
+    },
+    /// Close this connection, after the bytes sent on it before.
+    Close {
+        /// The connection.
+        conn: ConnId,
+        /// Why.
+        reason: CloseReason,
+    },
+    /// Make this session's store durable before the sends that follow.
+    Commit {
+        /// The session.
+        session: SessionId,
+    },
+    /// An application message for the application, which MUST settle it through the engine.
+    Deliver {
+        /// The session it came on.
+        session: SessionId,
+        /// The message.
+        delivered: Delivered,
+    },
+    /// Something that happened in a session.
+    Event {
+        /// The session.
+        session: SessionId,
+        /// What happened.
+        event: Event,
+    },
+    /// Open a connection for this initiator, then report it with
+    /// `Engine::handle_initiator_connected` (or `handle_connect_failed`).
+    Connect {
+        /// The initiator session.
+        session: SessionId,
+        /// Where to connect.
+        addr: SocketAddr,
+    },
+}
+
+/// Why the engine closes a connection.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum CloseReason {
+    /// The session on it ended the connection.
+    Session {
+        /// The session.
+        session: SessionId,
+        /// Why.
+        reason: DisconnectReason,
+    },
+    /// The connection was refused before it reached a session. The refusal is silent: nothing was
+    /// sent on it.
+    Refused(Refusal),
+}
+
+/// Why a connection was refused before it reached a session (DESIGN.md section 5).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Refusal {
+    /// The first message was not a Logon.
+    NotLogon,
+    /// The first frame was garbled, or too large.
+    Garbled,
+    /// No registered acceptor matches the Logon's CompIDs, and none may be created.
+    UnknownSession,
+    /// The Logon addresses one of our CompIDs that `AcceptorCompIDs` does not allow.
+    CompIdNotAllowed,
+    /// The sessions manager refused the unregistered session.
+    RefusedByManager,
+    /// The credentials did not match.
+    AuthenticationFailed,
+    /// The session already has a live connection (FIX test case 1S-b).
+    DuplicateIdentity,
+    /// No complete Logon within LogonTimeout.
+    LogonTimeout,
+    /// Too many connections waiting for their Logon.
+    TooManyPendingConnections,
+}

@@ -1,0 +1,513 @@
+//! The engine: routing connections to sessions by their Logon, unregistered acceptors,
+//! credentials, and the session lifecycle across connections.
+
+use std::time::Duration;
+
+use fixgate_core::engine::{SessionDecision, SessionsManager};
+use fixgate_core::{
+    BeginString, CloseReason, ConnId, Credentials, Engine, EngineConfig, MemoryStore, Output, Role,
+    SeqNum, SessionConfig, SessionId, SessionState, TimestampPrecision, UtcTimestamp,
+};
+use fixgate_tests::clock::SimClock;
+use fixgate_tests::peer::brief;
+use fixgate_tests::wire::frame;
+
+struct Harness {
+    engine: Engine,
+    clock: SimClock,
+}
+
+impl Harness {
+    fn new(config: EngineConfig) -> Self {
+        let clock = SimClock::new();
+        Self {
+            engine: Engine::new(config, clock.now()),
+            clock,
+        }
+    }
+
+    fn acceptor(&mut self, id: &SessionId) {
+        let config = SessionConfig::new(BeginString::Fix44, "", "", Role::Acceptor);
+        let store = MemoryStore::new(UtcTimestamp::from_system_time(self.clock.utc()));
+        self.engine
+            .create_session(id.clone(), config, Box::new(store))
+            .unwrap();
+        self.engine.register_acceptor(id).unwrap();
+    }
+
+    /// A message from the counterparty `them` to our `us`.
+    fn message(&self, them: &str, us: &str, msg_type: &str, seq: u64, fields: &str) -> Vec<u8> {
+        let time =
+            UtcTimestamp::from_system_time(self.clock.utc()).format(TimestampPrecision::Millis);
+        frame(
+            "FIX.4.4",
+            &format!(
+                "35={msg_type}|34={seq}|49={them}|52={}|56={us}|{fields}",
+                time.as_str()
+            ),
+        )
+    }
+
+    fn logon(&self, them: &str, us: &str, seq: u64, extra: &str) -> Vec<u8> {
+        self.message(them, us, "A", seq, &format!("98=0|108=30|{extra}"))
+    }
+
+    fn open(&mut self, conn: u64, bytes: &[u8]) -> Vec<String> {
+        let now = self.clock.now();
+        self.engine.handle_connection_opened(ConnId(conn), now);
+        self.input(conn, bytes)
+    }
+
+    fn input(&mut self, conn: u64, bytes: &[u8]) -> Vec<String> {
+        let now = self.clock.now();
+        self.engine.handle_input(ConnId(conn), now, bytes);
+        self.outputs()
+    }
+
+    /// The outputs since the last look, as readable strings.
+    fn outputs(&mut self) -> Vec<String> {
+        let mut seen = Vec::new();
+        while let Some(output) = self.engine.poll_output() {
+            seen.push(match output {
+                Output::Send { conn, bytes } => format!("send {} {}", conn.0, brief(&bytes)),
+                Output::Close {
+                    conn,
+                    reason: CloseReason::Refused(refusal),
+                } => {
+                    format!("close {} {refusal:?}", conn.0)
+                }
+                Output::Close {
+                    conn,
+                    reason: CloseReason::Session { reason, .. },
+                } => {
+                    format!("close {} {reason:?}", conn.0)
+                }
+                Output::Event { session, event } => format!("event {session} {event:?}"),
+                Output::Deliver { session, delivered } => {
+                    let text = brief(delivered.message().as_bytes());
+                    self.engine.ack(&session, &delivered).unwrap();
+                    format!("deliver {session} {text}")
+                }
+                Output::Commit { session } => format!("commit {session}"),
+                Output::Connect { session, addr } => format!("connect {session} {addr}"),
+                other => format!("{other:?}"),
+            });
+        }
+        seen
+    }
+
+    fn sends(outputs: &[String]) -> Vec<String> {
+        outputs
+            .iter()
+            .filter(|o| o.starts_with("send"))
+            .cloned()
+            .collect()
+    }
+}
+
+fn tw(n: u32) -> SessionId {
+    SessionId::new("ISLD", format!("TW{n}"))
+}
+
+#[test]
+fn two_registered_acceptors_each_get_their_own_logon() {
+    let mut h = Harness::new(EngineConfig::default());
+    h.acceptor(&tw(1));
+    h.acceptor(&tw(2));
+    let logon2 = h.logon("TW2", "ISLD", 1, "");
+    let out = h.open(2, &logon2);
+    assert_eq!(Harness::sends(&out), ["send 2 35=A|34=1|98=0|108=30"]);
+    let logon1 = h.logon("TW1", "ISLD", 1, "");
+    let out = h.open(1, &logon1);
+    assert_eq!(Harness::sends(&out), ["send 1 35=A|34=1|98=0|108=30"]);
+    assert_eq!(
+        h.engine.session(&tw(1)).unwrap().state(),
+        SessionState::Active
+    );
+    assert_eq!(
+        h.engine.session(&tw(2)).unwrap().state(),
+        SessionState::Active
+    );
+}
+
+#[test]
+fn unknown_comp_ids_are_refused_silently_by_default() {
+    let mut h = Harness::new(EngineConfig::default());
+    h.acceptor(&tw(1));
+    let logon = h.logon("STRANGER", "ISLD", 1, "");
+    assert_eq!(h.open(1, &logon), ["close 1 UnknownSession"]);
+    let logon = h.logon("TW1", "OTHER", 1, "");
+    assert_eq!(h.open(2, &logon), ["close 2 UnknownSession"]);
+    assert_eq!(h.engine.session_ids().count(), 1);
+}
+
+#[test]
+fn created_but_unregistered_session_takes_no_logon() {
+    let mut h = Harness::new(EngineConfig::default());
+    let config = SessionConfig::new(BeginString::Fix44, "", "", Role::Acceptor);
+    let store = MemoryStore::new(UtcTimestamp::from_system_time(h.clock.utc()));
+    h.engine
+        .create_session(tw(1), config, Box::new(store))
+        .unwrap();
+    let logon = h.logon("TW1", "ISLD", 1, "");
+    assert_eq!(h.open(1, &logon), ["close 1 UnknownSession"]);
+    assert_eq!(
+        h.engine.session(&tw(1)).unwrap().state(),
+        SessionState::WaitForLogon
+    );
+}
+
+#[test]
+fn unregistered_acceptor_is_created_when_enabled() {
+    let config = EngineConfig {
+        create_unregistered_acceptor_session: true,
+        ..EngineConfig::default()
+    };
+    let mut h = Harness::new(config);
+    let logon = h.logon("NEWCO", "ISLD", 1, "");
+    let out = h.open(1, &logon);
+    assert_eq!(Harness::sends(&out), ["send 1 35=A|34=1|98=0|108=30"]);
+    let id = SessionId::new("ISLD", "NEWCO");
+    assert_eq!(h.engine.session(&id).unwrap().state(), SessionState::Active);
+}
+
+#[test]
+fn acceptor_comp_ids_limit_what_unregistered_sessions_may_claim() {
+    let config = EngineConfig {
+        create_unregistered_acceptor_session: true,
+        acceptor_comp_ids: Some(vec!["ISLD".into()]),
+        ..EngineConfig::default()
+    };
+    let mut h = Harness::new(config);
+    let logon = h.logon("NEWCO", "NOTUS", 1, "");
+    assert_eq!(h.open(1, &logon), ["close 1 CompIdNotAllowed"]);
+    assert_eq!(h.engine.session_ids().count(), 0);
+}
+
+struct RefuseNewco;
+
+impl SessionsManager for RefuseNewco {
+    fn on_unregistered_logon(
+        &mut self,
+        id: &SessionId,
+        _logon: &fixgate_core::codec::Message,
+    ) -> SessionDecision {
+        if id.target_comp_id == "NEWCO" {
+            SessionDecision::Refuse
+        } else {
+            let mut config = SessionConfig::new(BeginString::Fix44, "", "", Role::Acceptor);
+            config.check_latency = false;
+            SessionDecision::AcceptWith(Box::new(config))
+        }
+    }
+}
+
+#[test]
+fn sessions_manager_refuses_or_accepts_with_settings() {
+    let config = EngineConfig {
+        create_unregistered_acceptor_session: true,
+        ..EngineConfig::default()
+    };
+    let mut h = Harness::new(config);
+    h.engine.set_sessions_manager(Box::new(RefuseNewco));
+    let logon = h.logon("NEWCO", "ISLD", 1, "");
+    assert_eq!(h.open(1, &logon), ["close 1 RefusedByManager"]);
+    let logon = h.logon("OTHERCO", "ISLD", 1, "");
+    let out = h.open(2, &logon);
+    assert_eq!(Harness::sends(&out).len(), 1);
+    let id = SessionId::new("ISLD", "OTHERCO");
+    assert!(!h.engine.session(&id).unwrap().config().check_latency);
+}
+
+#[test]
+fn provisional_session_is_removed_when_its_logon_fails() {
+    let config = EngineConfig {
+        create_unregistered_acceptor_session: true,
+        ..EngineConfig::default()
+    };
+    let mut h = Harness::new(config);
+    // HeartBtInt missing: the session refuses the Logon, and the session created for it goes.
+    let logon = h.message("NEWCO", "ISLD", "A", 1, "98=0|");
+    let out = h.open(1, &logon);
+    assert_eq!(out.len(), 1, "{out:?}");
+    assert!(out[0].starts_with("close 1 LogonRefused"), "{out:?}");
+    assert_eq!(h.engine.session_ids().count(), 0);
+}
+
+#[test]
+fn wrong_password_changes_nothing_and_the_right_one_continues_the_sequence() {
+    let mut h = Harness::new(EngineConfig::default());
+    h.acceptor(&tw(1));
+    let credentials = Credentials {
+        username: "trader".into(),
+        password: "s3cret".into(),
+    };
+    h.engine.set_credentials(&tw(1), credentials).unwrap();
+    let logon = h.logon("TW1", "ISLD", 1, "553=trader|554=s3cret|");
+    h.open(1, &logon);
+    let hb = h.message("TW1", "ISLD", "0", 2, "");
+    h.input(1, &hb);
+    h.engine.handle_connection_closed(ConnId(1), h.clock.now());
+    h.outputs();
+    let before = {
+        let s = h.engine.session(&tw(1)).unwrap();
+        (s.next_sender_seq(), s.next_target_seq())
+    };
+    for attempt in 0..5 {
+        let wrong = h.logon(
+            "TW1",
+            "ISLD",
+            3,
+            &format!("553=trader|554=guess{attempt}|141=Y|"),
+        );
+        assert_eq!(
+            h.open(10 + attempt, &wrong),
+            [format!("close {} AuthenticationFailed", 10 + attempt)]
+        );
+    }
+    let s = h.engine.session(&tw(1)).unwrap();
+    assert_eq!((s.next_sender_seq(), s.next_target_seq()), before);
+    let right = h.logon("TW1", "ISLD", 3, "553=trader|554=s3cret|");
+    let out = h.open(20, &right);
+    assert_eq!(Harness::sends(&out), ["send 20 35=A|34=2|98=0|108=30"]);
+    assert_eq!(
+        h.engine.session(&tw(1)).unwrap().next_target_seq(),
+        SeqNum::new(4)
+    );
+}
+
+#[test]
+fn unknown_comp_id_and_wrong_password_are_refused_alike() {
+    let mut h = Harness::new(EngineConfig::default());
+    h.acceptor(&tw(1));
+    h.engine
+        .set_credentials(
+            &tw(1),
+            Credentials {
+                username: "u".into(),
+                password: "p".into(),
+            },
+        )
+        .unwrap();
+    let unknown = h.logon("NOBODY", "ISLD", 1, "553=u|554=x|");
+    let wrong = h.logon("TW1", "ISLD", 1, "553=u|554=x|");
+    let a = h.open(1, &unknown);
+    let b = h.open(2, &wrong);
+    // Nothing is sent in either case: the counterparty sees the same silent close.
+    assert!(Harness::sends(&a).is_empty() && Harness::sends(&b).is_empty());
+    assert_eq!(a.len(), 1);
+    assert_eq!(b.len(), 1);
+}
+
+#[test]
+fn tc_1s_b_duplicate_logon_while_logged_on_is_closed_and_the_live_session_goes_on() {
+    let mut h = Harness::new(EngineConfig::default());
+    h.acceptor(&tw(1));
+    let logon = h.logon("TW1", "ISLD", 1, "");
+    h.open(1, &logon);
+    let again = h.logon("TW1", "ISLD", 1, "");
+    assert_eq!(h.open(2, &again), ["close 2 DuplicateIdentity"]);
+    let test_request = h.message("TW1", "ISLD", "1", 2, "112=STILL|");
+    let out = h.input(1, &test_request);
+    assert_eq!(Harness::sends(&out), ["send 1 35=0|34=2|112=STILL"]);
+}
+
+#[test]
+fn first_message_must_be_a_logon() {
+    let mut h = Harness::new(EngineConfig::default());
+    h.acceptor(&tw(1));
+    let hb = h.message("TW1", "ISLD", "0", 1, "");
+    assert_eq!(h.open(1, &hb), ["close 1 NotLogon"]);
+    assert_eq!(
+        h.open(2, b"garbage\x018=FIX.4.4\x019=5\x0135=0\x0110=000\x01"),
+        ["close 2 Garbled"]
+    );
+}
+
+#[test]
+fn pending_connection_is_closed_at_logon_timeout() {
+    let mut h = Harness::new(EngineConfig::default());
+    h.acceptor(&tw(1));
+    assert!(h.open(1, b"8=FIX.4.4\x019=").is_empty());
+    let now = h.clock.advance(Duration::from_secs(9));
+    h.engine.handle_timeout(now);
+    assert!(h.outputs().is_empty());
+    let now = h.clock.advance(Duration::from_secs(1));
+    assert_eq!(h.engine.poll_timeout(), Some(now.mono));
+    h.engine.handle_timeout(now);
+    assert_eq!(h.outputs(), ["close 1 LogonTimeout"]);
+}
+
+#[test]
+fn pending_connections_are_limited() {
+    let config = EngineConfig {
+        max_pending_connections: 2,
+        ..EngineConfig::default()
+    };
+    let mut h = Harness::new(config);
+    assert!(h.open(1, b"").is_empty());
+    assert!(h.open(2, b"").is_empty());
+    assert_eq!(h.open(3, b""), ["close 3 TooManyPendingConnections"]);
+}
+
+#[test]
+fn sub_ids_and_qualifier_take_part_in_the_match() {
+    let config = EngineConfig {
+        logon_qualifier_tag: Some(9001),
+        ..EngineConfig::default()
+    };
+    let mut h = Harness::new(config);
+    let desk = SessionId::new("ISLD", "TW1").with_sub_ids(None, Some("DESK".into()));
+    let second = SessionId::new("ISLD", "TW1").with_qualifier("2");
+    h.acceptor(&desk);
+    h.acceptor(&second);
+    let wrong_desk = h.logon("TW1", "ISLD", 1, "").replace_sender_sub("OTHER");
+    assert_eq!(h.open(1, &wrong_desk), ["close 1 UnknownSession"]);
+    let right_desk = h.logon("TW1", "ISLD", 1, "").replace_sender_sub("DESK");
+    assert_eq!(Harness::sends(&h.open(2, &right_desk)).len(), 1);
+    let qualified = h.logon("TW1", "ISLD", 1, "9001=2|");
+    assert_eq!(Harness::sends(&h.open(3, &qualified)).len(), 1);
+    assert_eq!(
+        h.engine.session(&desk).unwrap().state(),
+        SessionState::Active
+    );
+    assert_eq!(
+        h.engine.session(&second).unwrap().state(),
+        SessionState::Active
+    );
+}
+
+/// Adds `SenderSubID <50>` to a frame built by the harness.
+trait WithSenderSub {
+    fn replace_sender_sub(self, sub: &str) -> Vec<u8>;
+}
+
+impl WithSenderSub for Vec<u8> {
+    fn replace_sender_sub(self, sub: &str) -> Vec<u8> {
+        let text = fixgate_tests::wire::pipe(&self);
+        let body_start = text.find("|35=").unwrap() + 1;
+        let trailer = text.rfind("|10=").unwrap() + 1;
+        let body = text[body_start..trailer].replacen("|49=", &format!("|50={sub}|49="), 1);
+        frame("FIX.4.4", &body)
+    }
+}
+
+#[test]
+fn dropped_acceptor_waits_for_logon_and_continues_its_sequence() {
+    let mut h = Harness::new(EngineConfig::default());
+    h.acceptor(&tw(1));
+    let logon = h.logon("TW1", "ISLD", 1, "");
+    h.open(1, &logon);
+    let order = h.message("TW1", "ISLD", "D", 2, "11=A|");
+    let out = h.input(1, &order);
+    assert!(out.iter().any(|o| o.contains("deliver")), "{out:?}");
+    h.engine.handle_connection_closed(ConnId(1), h.clock.now());
+    h.outputs();
+    assert_eq!(
+        h.engine.session(&tw(1)).unwrap().state(),
+        SessionState::WaitForLogon
+    );
+    let logon = h.logon("TW1", "ISLD", 3, "");
+    let out = h.open(2, &logon);
+    assert_eq!(Harness::sends(&out), ["send 2 35=A|34=2|98=0|108=30"]);
+}
+
+#[test]
+fn disconnect_logs_out_and_keeps_the_state() {
+    let mut h = Harness::new(EngineConfig::default());
+    h.acceptor(&tw(1));
+    let logon = h.logon("TW1", "ISLD", 1, "");
+    h.open(1, &logon);
+    h.engine
+        .disconnect(h.clock.now(), &tw(1), Some("maintenance"))
+        .unwrap();
+    assert_eq!(h.outputs(), ["send 1 35=5|34=2|58=maintenance"]);
+    let reply = h.message("TW1", "ISLD", "5", 2, "");
+    let out = h.input(1, &reply);
+    assert!(
+        out.iter().any(|o| o.starts_with("close 1 LoggedOut")),
+        "{out:?}"
+    );
+    let s = h.engine.session(&tw(1)).unwrap();
+    assert_eq!(
+        (s.next_sender_seq(), s.next_target_seq()),
+        (SeqNum::new(3), SeqNum::new(3))
+    );
+    assert_eq!(
+        h.engine
+            .reset_seq_num_local(h.clock.now(), &tw(1))
+            .map(|()| h.engine.session(&tw(1)).unwrap().next_sender_seq()),
+        Ok(SeqNum::new(1))
+    );
+}
+
+#[test]
+fn reset_seq_num_local_is_refused_while_connected() {
+    let mut h = Harness::new(EngineConfig::default());
+    h.acceptor(&tw(1));
+    let logon = h.logon("TW1", "ISLD", 1, "");
+    h.open(1, &logon);
+    assert!(h.engine.reset_seq_num_local(h.clock.now(), &tw(1)).is_err());
+}
+
+#[test]
+fn finalize_closes_and_unregisters() {
+    let mut h = Harness::new(EngineConfig::default());
+    h.acceptor(&tw(1));
+    let logon = h.logon("TW1", "ISLD", 1, "");
+    h.open(1, &logon);
+    h.engine.finalize(h.clock.now(), &tw(1)).unwrap();
+    let out = h.outputs();
+    assert!(
+        out.iter().any(|o| o.starts_with("close 1 Requested")),
+        "{out:?}"
+    );
+    assert!(h.engine.session(&tw(1)).is_none());
+    assert!(h.engine.finalize(h.clock.now(), &tw(1)).is_err());
+    let logon = h.logon("TW1", "ISLD", 1, "");
+    assert_eq!(h.open(2, &logon), ["close 2 UnknownSession"]);
+}
+
+#[test]
+fn duplicate_session_is_an_error() {
+    let mut h = Harness::new(EngineConfig::default());
+    h.acceptor(&tw(1));
+    let config = SessionConfig::new(BeginString::Fix44, "", "", Role::Acceptor);
+    let store = MemoryStore::new(UtcTimestamp::from_system_time(h.clock.utc()));
+    assert!(matches!(
+        h.engine.create_session(tw(1), config, Box::new(store)),
+        Err(fixgate_core::EngineError::DuplicateSession(_))
+    ));
+}
+
+#[test]
+fn initiator_connects_and_reconnects_after_the_interval() {
+    let mut h = Harness::new(EngineConfig {
+        reconnect_interval: Duration::from_secs(5),
+        ..EngineConfig::default()
+    });
+    let id = SessionId::new("BANK", "VENUE");
+    let config = SessionConfig::new(BeginString::Fix44, "", "", Role::Initiator);
+    let store = MemoryStore::new(UtcTimestamp::from_system_time(h.clock.utc()));
+    h.engine
+        .create_session(id.clone(), config, Box::new(store))
+        .unwrap();
+    let addr: std::net::SocketAddr = "127.0.0.1:9876".parse().unwrap();
+    h.engine.initiate(&id, addr).unwrap();
+    assert_eq!(h.outputs(), ["connect BANK->VENUE 127.0.0.1:9876"]);
+    h.engine
+        .handle_initiator_connected(ConnId(1), &id, h.clock.now());
+    assert_eq!(h.outputs(), ["send 1 35=A|34=1|98=0|108=30"]);
+    h.engine.handle_connection_closed(ConnId(1), h.clock.now());
+    h.outputs();
+    let now = h.clock.advance(Duration::from_secs(5));
+    h.engine.handle_timeout(now);
+    assert_eq!(h.outputs(), ["connect BANK->VENUE 127.0.0.1:9876"]);
+    let acceptor = SessionId::new("ISLD", "TW");
+    let config = SessionConfig::new(BeginString::Fix44, "", "", Role::Acceptor);
+    let store = MemoryStore::new(UtcTimestamp::from_system_time(h.clock.utc()));
+    h.engine
+        .create_session(acceptor.clone(), config, Box::new(store))
+        .unwrap();
+    assert!(h.engine.initiate(&acceptor, addr).is_err());
+}
