@@ -182,3 +182,91 @@ pub fn session_input(data: &[u8]) {
         }
     }
 }
+
+/// Target `engine_route`: an engine with two registered acceptors (and unregistered sessions
+/// allowed) routes connections whose bytes are arbitrary.
+///
+/// Each input byte below 224 sends the next `byte % 32 + 1` bytes on connection `byte % 4`
+/// (opened on first use); 224-239 closes connection `byte % 4`; 240 and above advance the clock.
+/// - Nothing panics, and every output names a connection that was opened.
+/// - No connection ever gets bytes after it was closed.
+/// - The pending-connection and session counts stay bounded.
+pub fn engine_route(data: &[u8]) {
+    use std::collections::BTreeSet;
+    use std::time::Duration;
+
+    use fixgate_core::{
+        BeginString, ConnId, Engine, EngineConfig, MemoryStore, Output, Role, SessionConfig,
+        SessionId, UtcTimestamp,
+    };
+
+    use crate::clock::SimClock;
+
+    let mut clock = SimClock::new();
+    let config = EngineConfig {
+        create_unregistered_acceptor_session: true,
+        max_pending_connections: 3,
+        ..EngineConfig::default()
+    };
+    let mut engine = Engine::new(config, clock.now());
+    for target in ["TW", "TW2"] {
+        let id = SessionId::new("ISLD", target);
+        let store = MemoryStore::new(UtcTimestamp::from_system_time(clock.utc()));
+        let session = SessionConfig::new(BeginString::Fix44, "", "", Role::Acceptor);
+        engine
+            .create_session(id.clone(), session, Box::new(store))
+            .expect("new session");
+        engine.register_acceptor(&id).expect("acceptor");
+    }
+    let mut opened = BTreeSet::new();
+    let mut closed = BTreeSet::new();
+    let mut rest = data;
+    while let Some((&op, tail)) = rest.split_first() {
+        rest = tail;
+        let conn = ConnId(u64::from(op % 4));
+        match op {
+            0..=223 => {
+                let n = (usize::from(op) % 32 + 1).min(rest.len());
+                let (chunk, tail) = rest.split_at(n);
+                rest = tail;
+                if opened.insert(conn) {
+                    engine.handle_connection_opened(conn, clock.now());
+                }
+                if !closed.contains(&conn) {
+                    engine.handle_input(conn, clock.now(), chunk);
+                }
+            }
+            224..=239 => {
+                if opened.contains(&conn) && closed.insert(conn) {
+                    engine.handle_connection_closed(conn, clock.now());
+                }
+            }
+            _ => {
+                let now = clock.advance(Duration::from_secs(u64::from(op - 239)));
+                engine.handle_timeout(now);
+            }
+        }
+        while let Some(output) = engine.poll_output() {
+            match output {
+                Output::Send { conn, .. } => {
+                    assert!(
+                        opened.contains(&conn) && !closed.contains(&conn),
+                        "send on {conn}"
+                    );
+                }
+                Output::Close { conn, .. } => {
+                    assert!(opened.contains(&conn), "close of {conn}");
+                    closed.insert(conn);
+                }
+                Output::Deliver { session, delivered } => {
+                    engine.ack(&session, &delivered).expect("ack")
+                }
+                _ => {}
+            }
+        }
+        assert!(
+            engine.session_ids().count() <= 2 + 4,
+            "sessions grow without bound"
+        );
+    }
+}

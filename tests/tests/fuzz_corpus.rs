@@ -38,3 +38,13 @@ fn session_input_corpus_replays_cleanly() {
         assert!(result.is_ok(), "{} fails", path.display());
     }
 }
+
+#[test]
+fn engine_route_corpus_replays_cleanly() {
+    let inputs = corpus("engine_route");
+    assert!(inputs.len() >= 5, "the engine_route corpus is missing");
+    for (path, bytes) in inputs {
+        let result = std::panic::catch_unwind(|| fixgate_tests::fuzz::engine_route(&bytes));
+        assert!(result.is_ok(), "{} fails", path.display());
+    }
+}
