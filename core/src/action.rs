@@ -113,6 +113,14 @@ pub enum Event {
         /// The tag at fault, when one is.
         tag: Option<u32>,
     },
+    /// The sequence numbers were set by a command, a SequenceReset-Reset we sent, or a reset
+    /// Logon exchange (logged, because it changes what recovery means).
+    SequenceNumbersChanged {
+        /// Our next MsgSeqNum.
+        next_sender: SeqNum,
+        /// The next MsgSeqNum expected from the counterparty.
+        next_target: SeqNum,
+    },
     /// A TestRequest went out because the counterparty was silent.
     TestRequestSent,
     /// A session-level message went in or out (with `report_admin_messages`).

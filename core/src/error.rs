@@ -27,6 +27,14 @@ pub enum SendError {
     /// The command needs a logged-on session.
     #[error("the session is not logged on")]
     NotLoggedOn,
+    /// A SequenceReset-Reset must move our number forward.
+    #[error("the new MsgSeqNum {new_seq} is not above the next one, {next}")]
+    SeqNumNotAhead {
+        /// Our next MsgSeqNum.
+        next: crate::SeqNum,
+        /// The number asked for.
+        new_seq: crate::SeqNum,
+    },
     /// The command needs the session to be disconnected.
     #[error("the session is connected")]
     Connected,

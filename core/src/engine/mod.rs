@@ -321,6 +321,47 @@ impl Engine {
         self.with_session(now, id, |session, now| session.reset_seq_num_local(now))
     }
 
+    /// Resets session `id`'s sequence numbers through a Logon 141=Y exchange while logged on.
+    pub fn reset_seq_num(&mut self, now: Now, id: &SessionId) -> Result<(), EngineError> {
+        self.with_session(now, id, |session, now| session.reset_seq_num(now))
+    }
+
+    /// Sets session `id`'s next outbound MsgSeqNum.
+    pub fn set_next_sender_seq(
+        &mut self,
+        now: Now,
+        id: &SessionId,
+        seq: SeqNum,
+    ) -> Result<(), EngineError> {
+        self.with_session(now, id, |session, now| {
+            session.set_next_sender_seq(now, seq)
+        })
+    }
+
+    /// Sets the next inbound MsgSeqNum session `id` expects.
+    pub fn set_next_target_seq(
+        &mut self,
+        now: Now,
+        id: &SessionId,
+        seq: SeqNum,
+    ) -> Result<(), EngineError> {
+        self.with_session(now, id, |session, now| {
+            session.set_next_target_seq(now, seq)
+        })
+    }
+
+    /// Sends a SequenceReset-Reset to `new_seq` on session `id`.
+    pub fn send_sequence_reset(
+        &mut self,
+        now: Now,
+        id: &SessionId,
+        new_seq: SeqNum,
+    ) -> Result<(), EngineError> {
+        self.with_session(now, id, |session, now| {
+            session.send_sequence_reset(now, new_seq)
+        })
+    }
+
     /// Releases session `id`: its connection closes and it leaves the registry.
     pub fn finalize(&mut self, now: Now, id: &SessionId) -> Result<(), EngineError> {
         self.with_session(now, id, |session, now| {

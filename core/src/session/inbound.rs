@@ -39,6 +39,9 @@ impl Session {
             return self.close(DisconnectReason::ProtocolViolation);
         };
         let msg_type = MsgType::from_bytes(msg.msg_type());
+        if msg_type == MsgType::Logon && msg.bool(tag::RESET_SEQ_NUM_FLAG) == Ok(true) {
+            return self.on_reset_logon(&msg, seq);
+        }
         let expected = self.next_target;
         // A Logout is honoured whatever its number, and a SequenceReset-Reset ignores it.
         if msg_type == MsgType::Logout && seq != expected {
@@ -311,6 +314,20 @@ impl Session {
         }
         self.push_event(Event::SequenceReset { new_seq, gap_fill });
         self.drain_queued();
+    }
+
+    /// A Logon with ResetSeqNumFlag=Y while logged on: the counterparty resets both sequences.
+    /// It answers ours (which already reset them), or we reset and answer it.
+    fn on_reset_logon(&mut self, msg: &Message, seq: SeqNum) {
+        self.report_inbound_admin(msg);
+        if !std::mem::take(&mut self.awaiting_reset_reply) {
+            if let Err(error) = self.reset_sequences() {
+                return self.close(DisconnectReason::Store(error));
+            }
+            self.send_logon_message(true);
+            self.report_seq_change();
+        }
+        self.take(seq, true);
     }
 
     fn on_logout(&mut self, msg: &Message) {

@@ -127,6 +127,8 @@ pub struct Session {
     awaiting_gap_fill: Option<SeqNum>,
     /// When our last ResendRequest went out.
     gap_requested_at: Instant,
+    /// We sent a Logon with ResetSeqNumFlag=Y while logged on and wait for the counterparty's.
+    awaiting_reset_reply: bool,
     /// Messages received ahead of a gap, waiting for it to be filled.
     queued_inbound: BTreeMap<SeqNum, Message>,
     /// The counterparty's ResendRequest being served.
@@ -174,6 +176,7 @@ impl Session {
             test_request_pending: false,
             awaiting_gap_fill: None,
             gap_requested_at: now.mono,
+            awaiting_reset_reply: false,
             queued_inbound: BTreeMap::new(),
             resend: None,
             held: VecDeque::new(),
@@ -365,6 +368,63 @@ impl Session {
         Ok(())
     }
 
+    /// Sets our next outbound MsgSeqNum (an operator's command).
+    pub fn set_next_sender_seq(&mut self, now: Now, seq: SeqNum) -> Result<(), SendError> {
+        self.advance(now);
+        self.check_not_finalized()?;
+        self.store.set_next_sender_seq(seq)?;
+        self.report_seq_change();
+        Ok(())
+    }
+
+    /// Sets the next inbound MsgSeqNum we expect (an operator's command).
+    pub fn set_next_target_seq(&mut self, now: Now, seq: SeqNum) -> Result<(), SendError> {
+        self.advance(now);
+        self.check_not_finalized()?;
+        self.store.set_next_target_seq(seq)?;
+        self.next_target = seq;
+        self.settled.reset(seq);
+        self.queued_inbound.clear();
+        self.awaiting_gap_fill = None;
+        self.report_seq_change();
+        Ok(())
+    }
+
+    /// Sends a SequenceReset-Reset moving the counterparty's expected number to `new_seq`, which
+    /// becomes our next MsgSeqNum. Needs a logged-on session, and `new_seq` above our next one.
+    pub fn send_sequence_reset(&mut self, now: Now, new_seq: SeqNum) -> Result<(), SendError> {
+        self.advance(now);
+        self.check_not_finalized()?;
+        if self.state != SessionState::Active {
+            return Err(SendError::NotLoggedOn);
+        }
+        if new_seq <= self.store.next_sender_seq() {
+            return Err(SendError::SeqNumNotAhead {
+                next: self.store.next_sender_seq(),
+                new_seq,
+            });
+        }
+        self.send_reset(new_seq);
+        self.store.set_next_sender_seq(new_seq)?;
+        self.report_seq_change();
+        Ok(())
+    }
+
+    /// Resets both sequence numbers through a Logon with ResetSeqNumFlag=Y while logged on (the
+    /// FIX 4.4 way); the counterparty answers with its own.
+    pub fn reset_seq_num(&mut self, now: Now) -> Result<(), SendError> {
+        self.advance(now);
+        self.check_not_finalized()?;
+        if self.state != SessionState::Active {
+            return Err(SendError::NotLoggedOn);
+        }
+        self.reset_sequences()?;
+        self.send_logon_message(true);
+        self.awaiting_reset_reply = true;
+        self.report_seq_change();
+        Ok(())
+    }
+
     /// Resets both sequence numbers to 1 and empties the store. Only while disconnected.
     pub fn reset_seq_num_local(&mut self, now: Now) -> Result<(), SendError> {
         self.advance(now);
@@ -536,6 +596,7 @@ impl Session {
     fn reset_connection(&mut self) {
         self.decoder = new_decoder(&self.config);
         self.logout_sent_at = None;
+        self.awaiting_reset_reply = false;
         self.test_request_pending = false;
         self.awaiting_gap_fill = None;
         self.queued_inbound.clear();
@@ -561,6 +622,14 @@ impl Session {
             self.store.set_next_target_seq(self.settled.base())?;
         }
         Ok(())
+    }
+
+    fn report_seq_change(&mut self) {
+        let event = Event::SequenceNumbersChanged {
+            next_sender: self.store.next_sender_seq(),
+            next_target: self.next_target,
+        };
+        self.queue.push_back(Queued::Event(event));
     }
 
     fn emit_store_failure(&mut self, error: StoreError) {

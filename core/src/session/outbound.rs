@@ -271,6 +271,20 @@ impl Session {
         )
     }
 
+    /// A SequenceReset-Reset to `new_seq`, under our next number, which it does not consume (the
+    /// receiver ignores MsgSeqNum in Reset mode).
+    pub(super) fn send_reset(&mut self, new_seq: SeqNum) {
+        let mut body = std::mem::take(&mut self.body);
+        body.clear();
+        body.uint(tag::NEW_SEQ_NO, new_seq.get())
+            .bool(tag::GAP_FILL_FLAG, false);
+        let seq = self.store.next_sender_seq();
+        let frame = self.encode(seq, b"4", &[], body.as_bytes(), None);
+        self.body = body;
+        self.report_admin(b"4", &frame);
+        self.send_unstored(frame);
+    }
+
     /// A SequenceReset-GapFill under the old number `seq`, moving the counterparty to `new_seq`.
     pub(super) fn send_gap_fill(&mut self, seq: SeqNum, new_seq: SeqNum) {
         let mut body = std::mem::take(&mut self.body);
