@@ -122,7 +122,7 @@ pub use error::SendError;
 pub use reject::SessionRejectReason;
 pub use session::{LogonCheck, OutboundMessage, Session, SessionState};
 pub use settings::{SESSION_SETTINGS, Setting};
-pub use store::{MemoryStore, MessageStore, StoreError};
+pub use store::{MemoryStore, MessageStore, StoreError, SyncHandle};
 
 pub use msg_type::MsgType;
 pub use seq_num::SeqNum;

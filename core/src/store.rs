@@ -74,6 +74,19 @@ pub trait MessageStore {
 
     /// When the current sequence of messages began.
     fn creation_time(&self) -> UtcTimestamp;
+
+    /// A handle that makes what was appended so far durable, usable from another thread while
+    /// the session keeps the store: the adapter runs it off its executor when the session emits
+    /// `Action::Commit`. `None` for a store with nothing to sync (memory).
+    fn sync_handle(&self) -> Option<Box<dyn SyncHandle>> {
+        None
+    }
+}
+
+/// Makes a store's appended data durable (fsync, msync). See [`MessageStore::sync_handle`].
+pub trait SyncHandle: Send {
+    /// Blocks until everything appended before the call is on stable storage.
+    fn sync(&self) -> Result<(), StoreError>;
 }
 
 /// A [`MessageStore`] in memory: nothing survives the process. For tests, and for sessions whose

@@ -217,6 +217,11 @@ impl Session {
         self.connected
     }
 
+    /// A handle to sync the store off the caller's executor on `Action::Commit`.
+    pub fn sync_handle(&self) -> Option<Box<dyn crate::SyncHandle>> {
+        self.store.sync_handle()
+    }
+
     /// Delivered application messages not yet settled by `ack` or `reply`.
     pub fn unsettled_count(&self) -> usize {
         self.settled.unsettled()
