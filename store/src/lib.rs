@@ -204,7 +204,11 @@ impl FileStore {
                     }
                 }
                 Kind::NextSender => self.next_sender = record.seq,
-                Kind::NextTarget => self.next_target = record.seq,
+                Kind::NextTarget => {
+                    self.next_target = record.seq;
+                    // Replies below the new number are history; those above it still count.
+                    answered.retain(|&inbound| inbound >= record.seq);
+                }
             }
             self.recovery.records += 1;
             at += RECORD_HEADER_LEN + record.payload_len;
