@@ -104,6 +104,7 @@ mod config;
 pub mod engine;
 mod error;
 mod msg_type;
+pub mod properties;
 mod reject;
 mod seq_num;
 pub mod session;

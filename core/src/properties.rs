@@ -1,0 +1,362 @@
+//! `engine.properties`: `key = value` lines (DESIGN.md section 8). Engine keys are plain
+//! (`ListenPort`); session keys are `Session.Default.<Key>` and `Session.<name>.<Key>`. Parsing
+//! is pure: the caller reads the file and names it, and every error names the file, the line and
+//! the key.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use crate::config::{ConfigError, Role, SessionConfig};
+use crate::engine::{EngineConfig, SessionId};
+use crate::version::BeginString;
+
+/// Engine-wide keys: those the core's [`EngineConfig`] takes, and those the adapters and the
+/// `fixgate` binary read (address, port, storage, TLS).
+pub const ENGINE_SETTINGS: &[&str] = &[
+    "ListenAddress",
+    "ListenPort",
+    "CreateUnregisteredAcceptorSession",
+    "AcceptorCompIDs",
+    "LogonQualifierTag",
+    "MaxPendingConnections",
+    "PendingLogonTimeout",
+    "ReconnectInterval",
+    "StorageType",
+    "StorageDirectory",
+    "MessageLog",
+    "TlsCertificate",
+    "TlsPrivateKey",
+];
+
+/// Session keys that identify a session rather than configure it.
+const IDENTITY_KEYS: &[&str] = &[
+    "SenderSubID",
+    "SenderLocationID",
+    "TargetSubID",
+    "TargetLocationID",
+    "SessionQualifier",
+];
+
+/// A value and the line it came from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Entry {
+    value: String,
+    line: usize,
+}
+
+/// A parsed properties file.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Properties {
+    file: String,
+    engine: BTreeMap<String, Entry>,
+    defaults: BTreeMap<String, Entry>,
+    sessions: BTreeMap<String, BTreeMap<String, Entry>>,
+}
+
+/// What is wrong in a properties file, and where.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{file}:{line}: {key}: {kind}")]
+pub struct PropertiesError {
+    /// The file's name, as the caller gave it.
+    pub file: String,
+    /// The line, from 1 (0 when the problem is a missing key).
+    pub line: usize,
+    /// The key at fault.
+    pub key: String,
+    /// What is wrong.
+    pub kind: PropertiesErrorKind,
+}
+
+/// The kinds of [`PropertiesError`].
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum PropertiesErrorKind {
+    /// A line that is not `key = value`, a comment or blank.
+    #[error("expected `key = value`")]
+    Syntax,
+    /// A key that no setting has.
+    #[error("unknown key")]
+    UnknownKey,
+    /// The same key twice.
+    #[error("set twice (first on line {first})")]
+    Duplicate {
+        /// Where it was set first.
+        first: usize,
+    },
+    /// The setting refused the value.
+    #[error(transparent)]
+    Invalid(#[from] ConfigError),
+    /// A session without SenderCompID or TargetCompID.
+    #[error("required for every session")]
+    Missing,
+}
+
+impl Properties {
+    /// Parses `text`, the contents of the file named `file`. Lines starting with `#` or `;` and
+    /// blank lines are ignored.
+    pub fn parse(text: &str, file: &str) -> Result<Self, PropertiesError> {
+        let mut properties = Self {
+            file: file.to_owned(),
+            ..Self::default()
+        };
+        for (index, raw) in text.lines().enumerate() {
+            let line = index + 1;
+            let trimmed = raw.trim();
+            if trimmed.is_empty() || trimmed.starts_with('#') || trimmed.starts_with(';') {
+                continue;
+            }
+            let Some((key, value)) = trimmed.split_once('=') else {
+                return Err(properties.error(line, trimmed, PropertiesErrorKind::Syntax));
+            };
+            let (key, value) = (key.trim(), value.trim());
+            if key.is_empty() {
+                return Err(properties.error(line, key, PropertiesErrorKind::Syntax));
+            }
+            let entry = Entry {
+                value: value.to_owned(),
+                line,
+            };
+            let (map, name) = match key.strip_prefix("Session.") {
+                Some(rest) => {
+                    let Some((block, name)) = rest.split_once('.') else {
+                        return Err(properties.error(line, key, PropertiesErrorKind::Syntax));
+                    };
+                    if !is_session_key(name) {
+                        return Err(properties.error(line, key, PropertiesErrorKind::UnknownKey));
+                    }
+                    let map = match block {
+                        "Default" => &mut properties.defaults,
+                        block => properties.sessions.entry(block.to_owned()).or_default(),
+                    };
+                    (map, name)
+                }
+                None if ENGINE_SETTINGS.contains(&key) => (&mut properties.engine, key),
+                None => return Err(properties.error(line, key, PropertiesErrorKind::UnknownKey)),
+            };
+            if let Some(first) = map.insert(name.to_owned(), entry) {
+                let kind = PropertiesErrorKind::Duplicate { first: first.line };
+                return Err(properties.error(line, key, kind));
+            }
+        }
+        Ok(properties)
+    }
+
+    /// An engine-wide value, for the adapters' own keys (`ListenPort`, `StorageDirectory`…).
+    pub fn get(&self, key: &str) -> Option<&str> {
+        self.engine.get(key).map(|entry| entry.value.as_str())
+    }
+
+    /// The engine's settings, with `Session.Default` as the template of created sessions.
+    pub fn engine_config(&self) -> Result<EngineConfig, PropertiesError> {
+        let mut config = EngineConfig::default();
+        self.apply(
+            &mut config.default_session,
+            &self.defaults,
+            "Session.Default",
+        )?;
+        for (key, entry) in &self.engine {
+            let invalid = || {
+                let kind = PropertiesErrorKind::Invalid(ConfigError::InvalidValue {
+                    key: ENGINE_SETTINGS
+                        .iter()
+                        .find(|k| *k == key)
+                        .copied()
+                        .unwrap_or("?"),
+                    value: entry.value.clone(),
+                });
+                self.error(entry.line, key, kind)
+            };
+            let seconds = || {
+                entry
+                    .value
+                    .parse()
+                    .map(Duration::from_secs)
+                    .map_err(|_| invalid())
+            };
+            match key.as_str() {
+                "CreateUnregisteredAcceptorSession" => {
+                    config.create_unregistered_acceptor_session =
+                        parse_flag(&entry.value).ok_or_else(invalid)?;
+                }
+                "AcceptorCompIDs" => {
+                    let ids: Vec<String> = entry
+                        .value
+                        .split(',')
+                        .map(str::trim)
+                        .filter(|s| !s.is_empty() && *s != "*")
+                        .map(str::to_owned)
+                        .collect();
+                    config.acceptor_comp_ids = (!ids.is_empty()).then_some(ids);
+                }
+                "LogonQualifierTag" => {
+                    config.logon_qualifier_tag = Some(entry.value.parse().map_err(|_| invalid())?)
+                }
+                "MaxPendingConnections" => {
+                    config.max_pending_connections = entry.value.parse().map_err(|_| invalid())?
+                }
+                "PendingLogonTimeout" => config.logon_timeout = seconds()?,
+                "ReconnectInterval" => config.reconnect_interval = seconds()?,
+                _ => {} // The adapters' keys.
+            }
+        }
+        Ok(config)
+    }
+
+    /// Every named session: its id, and its settings (`Session.Default`, then its own keys).
+    pub fn sessions(&self) -> Result<Vec<(SessionId, SessionConfig)>, PropertiesError> {
+        let mut out = Vec::new();
+        for (name, keys) in &self.sessions {
+            let block = format!("Session.{name}");
+            let mut config = SessionConfig::new(BeginString::Fix44, "", "", Role::Acceptor);
+            self.apply(&mut config, &self.defaults, "Session.Default")?;
+            self.apply(&mut config, keys, &block)?;
+            for key in ["SenderCompID", "TargetCompID"] {
+                if !keys.contains_key(key) && !self.defaults.contains_key(key) {
+                    return Err(self.error(
+                        0,
+                        &format!("{block}.{key}"),
+                        PropertiesErrorKind::Missing,
+                    ));
+                }
+            }
+            let identity = |key: &str| {
+                keys.get(key)
+                    .or_else(|| self.defaults.get(key))
+                    .map(|e| e.value.clone())
+            };
+            let id = SessionId {
+                sender_comp_id: config.sender_comp_id.clone(),
+                sender_sub_id: identity("SenderSubID"),
+                sender_location_id: identity("SenderLocationID"),
+                target_comp_id: config.target_comp_id.clone(),
+                target_sub_id: identity("TargetSubID"),
+                target_location_id: identity("TargetLocationID"),
+                qualifier: identity("SessionQualifier"),
+            };
+            if let Err(error) = config.validate() {
+                return Err(self.error(0, &block, PropertiesErrorKind::Invalid(error)));
+            }
+            out.push((id, config));
+        }
+        Ok(out)
+    }
+
+    fn apply(
+        &self,
+        config: &mut SessionConfig,
+        keys: &BTreeMap<String, Entry>,
+        block: &str,
+    ) -> Result<(), PropertiesError> {
+        for (key, entry) in keys {
+            if IDENTITY_KEYS.contains(&key.as_str()) {
+                continue;
+            }
+            config.set(key, &entry.value).map_err(|error| {
+                self.error(
+                    entry.line,
+                    &format!("{block}.{key}"),
+                    PropertiesErrorKind::Invalid(error),
+                )
+            })?;
+        }
+        Ok(())
+    }
+
+    fn error(&self, line: usize, key: &str, kind: PropertiesErrorKind) -> PropertiesError {
+        PropertiesError {
+            file: self.file.clone(),
+            line,
+            key: key.to_owned(),
+            kind,
+        }
+    }
+}
+
+fn is_session_key(key: &str) -> bool {
+    IDENTITY_KEYS.contains(&key)
+        || crate::settings::SESSION_SETTINGS
+            .iter()
+            .any(|s| s.name == key || s.aliases.contains(&key))
+}
+
+fn parse_flag(value: &str) -> Option<bool> {
+    match value {
+        "Y" | "true" => Some(true),
+        "N" | "false" => Some(false),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SAMPLE: &str = "\
+# fixgate demo
+ListenPort = 9876
+CreateUnregisteredAcceptorSession = true
+AcceptorCompIDs = ISLD
+Session.Default.BeginString = FIX.4.2
+Session.Default.HeartBtInt = 20
+Session.Default.SenderCompID = ISLD
+Session.tw.TargetCompID = TW
+Session.tw.CheckSendingTimeAccuracy = false
+Session.tw44.BeginString = FIX.4.4
+Session.tw44.TargetCompID = TW44
+Session.tw44.TargetSubID = DESK
+";
+
+    #[test]
+    fn parses_engine_keys_defaults_and_sessions() {
+        let props = Properties::parse(SAMPLE, "demo.properties").unwrap();
+        assert_eq!(props.get("ListenPort"), Some("9876"));
+        let engine = props.engine_config().unwrap();
+        assert!(engine.create_unregistered_acceptor_session);
+        assert_eq!(engine.acceptor_comp_ids, Some(vec!["ISLD".to_owned()]));
+        assert_eq!(engine.default_session.heart_bt_int, Duration::from_secs(20));
+        let sessions = props.sessions().unwrap();
+        assert_eq!(sessions.len(), 2);
+        let (tw, tw_config) = &sessions[0];
+        assert_eq!(tw.to_string(), "ISLD->TW");
+        assert_eq!(tw_config.begin_string, BeginString::Fix42);
+        assert!(!tw_config.check_latency);
+        let (tw44, tw44_config) = &sessions[1];
+        assert_eq!(tw44.to_string(), "ISLD->TW44/DESK");
+        assert_eq!(tw44_config.begin_string, BeginString::Fix44);
+        assert_eq!(tw44_config.heart_bt_int, Duration::from_secs(20));
+    }
+
+    #[test]
+    fn errors_name_the_file_the_line_and_the_key() {
+        let error =
+            Properties::parse("ListenPort = 1\nListenPortt = 2\n", "a.properties").unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "a.properties:2: ListenPortt: unknown key"
+        );
+        let error = Properties::parse("just words\n", "b").unwrap_err();
+        assert_eq!((error.line, error.kind), (1, PropertiesErrorKind::Syntax));
+        let error = Properties::parse("ListenPort=1\nListenPort=2\n", "c").unwrap_err();
+        assert_eq!(error.kind, PropertiesErrorKind::Duplicate { first: 1 });
+        let text =
+            "Session.x.SenderCompID=A\nSession.x.TargetCompID=B\nSession.x.HeartBtInt=soon\n";
+        let error = Properties::parse(text, "d")
+            .unwrap()
+            .sessions()
+            .unwrap_err();
+        assert_eq!(
+            (error.line, error.key.as_str()),
+            (3, "Session.x.HeartBtInt")
+        );
+        let error = Properties::parse("Session.x.SenderCompID=A\n", "e")
+            .unwrap()
+            .sessions()
+            .unwrap_err();
+        assert_eq!(
+            (error.kind, error.key.as_str()),
+            (PropertiesErrorKind::Missing, "Session.x.TargetCompID")
+        );
+        let error = Properties::parse("Session.x.Bogus=1\n", "f").unwrap_err();
+        assert_eq!(error.kind, PropertiesErrorKind::UnknownKey);
+    }
+}
