@@ -270,3 +270,28 @@ pub fn engine_route(data: &[u8]) {
         );
     }
 }
+
+/// Target `properties`: arbitrary text as an `engine.properties` file.
+/// - Parsing, building the engine's settings and the sessions never panic.
+/// - Every error names the file, and a line within it (or 0 for a missing key).
+pub fn properties(data: &[u8]) {
+    use fixgate_core::properties::Properties;
+
+    let text = String::from_utf8_lossy(data);
+    let lines = text.lines().count();
+    let check = |error: &fixgate_core::properties::PropertiesError| {
+        assert_eq!(error.file, "fuzz.properties");
+        assert!(error.line <= lines, "line {} of {lines}", error.line);
+    };
+    match Properties::parse(&text, "fuzz.properties") {
+        Ok(props) => {
+            if let Err(error) = props.engine_config() {
+                check(&error);
+            }
+            if let Err(error) = props.sessions() {
+                check(&error);
+            }
+        }
+        Err(error) => check(&error),
+    }
+}

@@ -48,3 +48,13 @@ fn engine_route_corpus_replays_cleanly() {
         assert!(result.is_ok(), "{} fails", path.display());
     }
 }
+
+#[test]
+fn properties_corpus_replays_cleanly() {
+    let inputs = corpus("properties");
+    assert!(inputs.len() >= 5, "the properties corpus is missing");
+    for (path, bytes) in inputs {
+        let result = std::panic::catch_unwind(|| fixgate_tests::fuzz::properties(&bytes));
+        assert!(result.is_ok(), "{} fails", path.display());
+    }
+}
