@@ -194,4 +194,6 @@ pub enum LogonRefusal {
     Garbled,
     /// The application's Logon check said no.
     RefusedByApplication,
+    /// The session's schedule is closed.
+    OutsideSchedule,
 }

@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use crate::codec::DEFAULT_MAX_MESSAGE_SIZE;
+use crate::schedule::Schedule;
 use crate::time::TimestampPrecision;
 use crate::version::BeginString;
 
@@ -132,6 +133,9 @@ pub struct SessionConfig {
     /// Extra body fields for our Logon (Username <553>, Password <554>, venue fields…), written
     /// after EncryptMethod and HeartBtInt.
     pub logon_fields: Vec<(u32, String)>,
+    /// When the session runs (`StartTime`, `EndTime`, `StartDay`, `EndDay`, `TimeZone`,
+    /// `NonStopSession`); `None` is always open, never reset by time.
+    pub schedule: Option<Schedule>,
     /// Raise [`Event::AdminMessage`](crate::Event::AdminMessage) for every session-level message
     /// received and sent, for hooks and logs.
     pub report_admin_messages: bool,
@@ -176,6 +180,7 @@ impl SessionConfig {
             gap_fill_msg_types: Vec::new(),
             logon_fields: Vec::new(),
             report_admin_messages: false,
+            schedule: None,
         }
     }
 

@@ -106,6 +106,7 @@ mod error;
 mod msg_type;
 pub mod properties;
 mod reject;
+pub mod schedule;
 mod seq_num;
 pub mod session;
 mod settings;

@@ -5,6 +5,7 @@
 use std::time::Duration;
 
 use crate::config::{ConfigError, Role, SessionConfig, StorageDurability};
+use crate::schedule::{FixedOffset, Schedule, parse_day, parse_time_of_day};
 use crate::time::TimestampPrecision;
 use crate::version::BeginString;
 
@@ -52,6 +53,12 @@ pub const SESSION_SETTINGS: &[Setting] = &[
     setting("DefaultApplVerID", &[]),
     setting("SupportedMsgTypes", &[]),
     setting("GapFillMessageTypes", &[]),
+    setting("StartTime", &[]),
+    setting("EndTime", &[]),
+    setting("StartDay", &[]),
+    setting("EndDay", &[]),
+    setting("TimeZone", &[]),
+    setting("NonStopSession", &[]),
 ];
 
 impl SessionConfig {
@@ -130,6 +137,28 @@ impl SessionConfig {
             }
             "SupportedMsgTypes" => self.supported_msg_types = Some(msg_types(value)),
             "GapFillMessageTypes" => self.gap_fill_msg_types = msg_types(value),
+            "StartTime" => {
+                self.schedule_mut().start_time = parse_time_of_day(value).ok_or_else(invalid)?
+            }
+            "EndTime" => {
+                self.schedule_mut().end_time = parse_time_of_day(value).ok_or_else(invalid)?
+            }
+            "StartDay" | "EndDay" => {
+                let day = parse_day(value).ok_or_else(invalid)?;
+                let schedule = self.schedule_mut();
+                let (start, end) = schedule.days.unwrap_or((day, day));
+                schedule.days = Some(if name == "StartDay" {
+                    (day, end)
+                } else {
+                    (start, day)
+                });
+            }
+            "TimeZone" => {
+                // IANA names need zone rules from outside core: `Schedule::zone` takes them.
+                let zone = FixedOffset::parse(value).ok_or_else(invalid)?;
+                self.schedule_mut().zone = std::sync::Arc::new(zone);
+            }
+            "NonStopSession" => self.schedule_mut().non_stop = flag()?,
             _ => {
                 return Err(ConfigError::UnknownSetting {
                     key: key.to_owned(),
@@ -137,6 +166,13 @@ impl SessionConfig {
             }
         }
         Ok(())
+    }
+}
+
+impl SessionConfig {
+    /// The schedule, created (all day, UTC) by the first schedule key.
+    fn schedule_mut(&mut self) -> &mut Schedule {
+        self.schedule.get_or_insert_with(|| Schedule::daily(0, 0))
     }
 }
 
@@ -236,6 +272,11 @@ mod tests {
             ("DefaultApplVerID", "9"),
             ("SupportedMsgTypes", "D"),
             ("GapFillMessageTypes", "D"),
+            ("StartTime", "08:00:00"),
+            ("EndTime", "17:00:00"),
+            ("StartDay", "Mon"),
+            ("EndDay", "Fri"),
+            ("TimeZone", "+01:00"),
             ("SenderCompID", "X"),
             ("TargetCompID", "Y"),
             ("TestRequestId", "PING"),

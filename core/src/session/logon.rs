@@ -6,6 +6,7 @@ use super::{Session, SessionState};
 use crate::action::{DisconnectReason, Event, LogonRefusal};
 use crate::codec::{FieldIssueKind, Message};
 use crate::config::Role;
+use crate::time::UtcTimestamp;
 use crate::version::BeginString;
 use crate::{SeqNum, tag};
 
@@ -19,7 +20,12 @@ struct Logon {
 impl Session {
     /// The initiator's side of a new connection: send our Logon.
     pub(super) fn send_logon(&mut self) {
-        let reset = self.config.reset_on_logon;
+        if !self.schedule_open() {
+            return self.close(DisconnectReason::LogonRefused(
+                LogonRefusal::OutsideSchedule,
+            ));
+        }
+        let reset = self.config.reset_on_logon || self.new_period();
         if reset && let Err(error) = self.reset_sequences() {
             return self.close(DisconnectReason::Store(error));
         }
@@ -36,7 +42,7 @@ impl Session {
             Err(refusal) => return self.refuse_logon(refusal),
         };
         let acceptor = self.config.role == Role::Acceptor;
-        let reset = logon.reset || (acceptor && self.config.reset_on_logon);
+        let reset = logon.reset || (acceptor && (self.config.reset_on_logon || self.new_period()));
         if acceptor
             && reset
             && let Err(error) = self.reset_sequences()
@@ -111,6 +117,9 @@ impl Session {
         {
             return Err(LogonRefusal::MissingDefaultApplVerId);
         }
+        if !self.schedule_open() {
+            return Err(LogonRefusal::OutsideSchedule);
+        }
         if self.logon_check.as_ref().is_some_and(|check| !check(msg)) {
             return Err(LogonRefusal::RefusedByApplication);
         }
@@ -135,6 +144,24 @@ impl Session {
             self.send_unstored(frame);
         }
         self.close(DisconnectReason::LogonRefused(refusal));
+    }
+
+    /// Whether the schedule (if any) is open now.
+    pub(super) fn schedule_open(&self) -> bool {
+        let now = UtcTimestamp::from_system_time(self.now.utc);
+        self.config.schedule.as_ref().is_none_or(|s| s.is_open(now))
+    }
+
+    /// Whether a new schedule period has begun since the store's sequence began: the sequence
+    /// numbers reset at the boundary.
+    pub(super) fn new_period(&self) -> bool {
+        let now = UtcTimestamp::from_system_time(self.now.utc);
+        let period = self
+            .config
+            .schedule
+            .as_ref()
+            .and_then(|s| s.period_start(now));
+        period.is_some_and(|start| self.store.creation_time() < start)
     }
 
     /// Whether SendingTime is within `MaxLatency` of our clock (always true with `CheckLatency`

@@ -271,6 +271,12 @@ impl Session {
     /// Time passed. Spurious calls are harmless.
     pub fn handle_timeout(&mut self, now: Now) {
         self.advance(now);
+        // The schedule closed: log out (once), and let LogoutTimeout end the connection.
+        if self.state == SessionState::Active && !self.schedule_open() {
+            self.send_logout(Some(b"Session end"));
+            self.state = SessionState::LogoutSent;
+            self.logout_sent_at = Some(self.now.mono);
+        }
         while let Some((timer, at)) = self.next_timer() {
             if at > self.now.mono {
                 break;
