@@ -118,7 +118,8 @@ mod version;
 pub use action::{Action, Delivered, DisconnectReason, Event, LogonRefusal};
 pub use config::{ConfigError, Role, SessionConfig, StorageDurability};
 pub use engine::{
-    CloseReason, ConnId, Credentials, Engine, EngineConfig, EngineError, Output, Refusal, SessionId,
+    CloseReason, ConnId, Credentials, Engine, EngineConfig, EngineError, Lockout, Output, Refusal,
+    SessionId,
 };
 pub use error::SendError;
 pub use reject::SessionRejectReason;

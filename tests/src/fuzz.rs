@@ -230,7 +230,7 @@ pub fn engine_route(data: &[u8]) {
                 let (chunk, tail) = rest.split_at(n);
                 rest = tail;
                 if opened.insert(conn) {
-                    engine.handle_connection_opened(conn, clock.now());
+                    engine.handle_connection_opened(conn, None, clock.now());
                 }
                 if !closed.contains(&conn) {
                     engine.handle_input(conn, clock.now(), chunk);

@@ -15,6 +15,7 @@ use fixgate_tests::wire::frame;
 struct Harness {
     engine: Engine,
     clock: SimClock,
+    peer: std::net::IpAddr,
 }
 
 impl Harness {
@@ -23,6 +24,7 @@ impl Harness {
         Self {
             engine: Engine::new(config, clock.now()),
             clock,
+            peer: std::net::IpAddr::from([127, 0, 0, 1]),
         }
     }
 
@@ -54,7 +56,8 @@ impl Harness {
 
     fn open(&mut self, conn: u64, bytes: &[u8]) -> Vec<String> {
         let now = self.clock.now();
-        self.engine.handle_connection_opened(ConnId(conn), now);
+        self.engine
+            .handle_connection_opened(ConnId(conn), Some(self.peer), now);
         self.input(conn, bytes)
     }
 
@@ -510,4 +513,47 @@ fn initiator_connects_and_reconnects_after_the_interval() {
         .create_session(acceptor.clone(), config, Box::new(store))
         .unwrap();
     assert!(h.engine.initiate(&acceptor, addr).is_err());
+}
+
+#[test]
+fn lockout_after_repeated_failures_then_release() {
+    let lockout = fixgate_core::Lockout {
+        max_failures: 3,
+        base_delay: Duration::from_secs(60),
+        max_delay: Duration::from_secs(600),
+    };
+    let mut h = Harness::new(EngineConfig {
+        lockout: Some(lockout),
+        ..EngineConfig::default()
+    });
+    h.acceptor(&tw(1));
+    h.engine
+        .set_credentials(
+            &tw(1),
+            Credentials {
+                username: "u".into(),
+                password: "right".into(),
+            },
+        )
+        .unwrap();
+    for conn in 1..=3 {
+        let wrong = h.logon("TW1", "ISLD", 1, "553=u|554=wrong|");
+        assert_eq!(
+            h.open(conn, &wrong),
+            [format!("close {conn} AuthenticationFailed")]
+        );
+    }
+    // Locked out now, even with the right password, and from this address only.
+    let right = h.logon("TW1", "ISLD", 1, "553=u|554=right|");
+    assert_eq!(h.open(4, &right), ["close 4 LockedOut"]);
+    h.peer = std::net::IpAddr::from([127, 0, 0, 2]);
+    let out = h.open(5, &right);
+    assert!(out.iter().any(|o| o.starts_with("send 5 35=A")), "{out:?}");
+    h.engine.handle_connection_closed(ConnId(5), h.clock.now());
+    h.outputs();
+    h.peer = std::net::IpAddr::from([127, 0, 0, 1]);
+    h.clock.advance(Duration::from_secs(61));
+    let right = h.logon("TW1", "ISLD", 2, "553=u|554=right|");
+    let out = h.open(6, &right);
+    assert!(out.iter().any(|o| o.starts_with("send 6 35=A")), "{out:?}");
 }

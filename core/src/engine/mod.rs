@@ -4,11 +4,12 @@
 
 mod auth;
 mod id;
+mod lockout;
 mod output;
 mod route;
 
 use std::collections::{HashMap, VecDeque};
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, Instant};
 
 use bytes::BytesMut;
@@ -27,6 +28,7 @@ pub use auth::{
     AcceptAll, Authenticator, ConfiguredCredentials, Credentials, SessionDecision, SessionsManager,
 };
 pub use id::{ConnId, SessionId};
+pub use lockout::Lockout;
 pub use output::{CloseReason, Output, Refusal};
 
 /// Engine-wide settings.
@@ -50,6 +52,9 @@ pub struct EngineConfig {
     pub logon_qualifier_tag: Option<u32>,
     /// `ReconnectInterval`: how long an initiator waits before connecting again. Default 30 s.
     pub reconnect_interval: Duration,
+    /// The optional lockout after failed authentications, keyed by (source IP, CompID). Off by
+    /// default.
+    pub lockout: Option<Lockout>,
 }
 
 impl Default for EngineConfig {
@@ -68,6 +73,7 @@ impl Default for EngineConfig {
             max_logon_size: 64 * 1024,
             logon_qualifier_tag: None,
             reconnect_interval: Duration::from_secs(30),
+            lockout: None,
         }
     }
 }
@@ -111,6 +117,7 @@ enum Conn {
     /// Waiting for its Logon: raw bytes kept for the session, and a decoder to find the Logon.
     Pending {
         opened: Instant,
+        peer: Option<IpAddr>,
         raw: BytesMut,
         decoder: Decoder,
     },
@@ -145,6 +152,8 @@ pub struct Engine {
     authenticator: Box<dyn Authenticator>,
     manager: Box<dyn SessionsManager>,
     store_factory: StoreFactory,
+    /// Failed authentications per (source IP, CompID): the count and the end of the lockout.
+    failures: HashMap<(IpAddr, String), (u32, Instant)>,
     now: Now,
 }
 
@@ -162,6 +171,7 @@ impl Engine {
             authenticator: Box::new(ConfiguredCredentials),
             manager: Box::new(AcceptAll),
             store_factory: Box::new(|_, created| Box::new(MemoryStore::new(created))),
+            failures: HashMap::new(),
             now,
         }
     }
@@ -378,8 +388,9 @@ impl Engine {
 
     // Inputs.
 
-    /// A connection was accepted on the listening port; its first message must be a Logon.
-    pub fn handle_connection_opened(&mut self, conn: ConnId, now: Now) {
+    /// A connection was accepted on the listening port from `peer`; its first message must be a
+    /// Logon.
+    pub fn handle_connection_opened(&mut self, conn: ConnId, peer: Option<IpAddr>, now: Now) {
         self.advance(now);
         let pending = self
             .conns
@@ -395,6 +406,7 @@ impl Engine {
             conn,
             Conn::Pending {
                 opened: now.mono,
+                peer,
                 raw: BytesMut::new(),
                 decoder,
             },

@@ -95,4 +95,6 @@ pub enum Refusal {
     LogonTimeout,
     /// Too many connections waiting for their Logon.
     TooManyPendingConnections,
+    /// This source IP failed to authenticate as this CompID too often: it is locked out for now.
+    LockedOut,
 }

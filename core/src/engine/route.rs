@@ -23,9 +23,10 @@ enum Lookup {
 impl Engine {
     /// Tries to route a pending connection with the bytes it has sent so far.
     pub(super) fn route(&mut self, conn: ConnId) {
-        let Some(Conn::Pending { decoder, .. }) = self.conns.get_mut(&conn) else {
+        let Some(Conn::Pending { decoder, peer, .. }) = self.conns.get_mut(&conn) else {
             return;
         };
+        let peer = *peer;
         let logon = match decoder.decode() {
             Ok(None) => return,
             Ok(Some(Decoded::Message(msg))) => msg,
@@ -37,6 +38,9 @@ impl Engine {
             return self.refuse(conn, Refusal::NotLogon);
         }
         let wanted = self.identify(&logon);
+        if self.locked_out(peer, &wanted.target_comp_id) {
+            return self.refuse_unknown(conn, &logon, Refusal::LockedOut);
+        }
         let id = match self.lookup(&wanted) {
             Lookup::Registered(id) => id,
             Lookup::NotRegistered => {
@@ -62,8 +66,15 @@ impl Engine {
             if slot.provisional {
                 self.sessions.remove(&id);
             }
+            self.note_failure(peer, &id.target_comp_id);
             return self.refuse(conn, Refusal::AuthenticationFailed);
         }
+        if let Some(peer) = peer {
+            self.failures.remove(&(peer, id.target_comp_id.clone()));
+        }
+        let Some(slot) = self.sessions.get_mut(&id) else {
+            return self.refuse(conn, Refusal::UnknownSession);
+        };
         let Some(Conn::Pending { raw, .. }) = self.conns.remove(&conn) else {
             return;
         };
