@@ -13,6 +13,7 @@
 //! - a reply's record carries the inbound number it answers, so a recovered session does not ask
 //!   again for a message it already answered, even if it crashed before persisting the number.
 
+mod message_log;
 mod record;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -24,6 +25,8 @@ use std::path::{Path, PathBuf};
 use fixgate_core::{MessageStore, SeqNum, StoreError, SyncHandle, UtcTimestamp};
 
 use crate::record::{Damage, HEADER_LEN, Kind, RECORD_HEADER_LEN};
+
+pub use message_log::{Direction, MESSAGE_LOG_FILE, MessageLog};
 
 /// The log's file name inside the session's folder.
 pub const LOG_FILE: &str = "messages.log";
