@@ -557,3 +557,43 @@ fn lockout_after_repeated_failures_then_release() {
     let out = h.open(6, &right);
     assert!(out.iter().any(|o| o.starts_with("send 6 35=A")), "{out:?}");
 }
+
+#[test]
+fn restarted_engine_over_a_file_store_continues_the_sequence() {
+    let dir = tempfile::tempdir().unwrap();
+    let open_store = |h: &Harness| {
+        Box::new(
+            fixgate_store::FileStore::open(
+                dir.path(),
+                UtcTimestamp::from_system_time(h.clock.utc()),
+            )
+            .unwrap(),
+        )
+    };
+    let mut h = Harness::new(EngineConfig::default());
+    let config = SessionConfig::new(BeginString::Fix44, "", "", Role::Acceptor);
+    let store = open_store(&h);
+    h.engine
+        .create_session(tw(1), config.clone(), store)
+        .unwrap();
+    h.engine.register_acceptor(&tw(1)).unwrap();
+    let logon = h.logon("TW1", "ISLD", 1, "");
+    h.open(1, &logon);
+    let order = h.message("TW1", "ISLD", "D", 2, "11=A|");
+    h.input(1, &order); // delivered and acked by the harness
+    // The process dies: a new engine, a new store over the same folder.
+    let mut h2 = Harness::new(EngineConfig::default());
+    h2.clock = h.clock;
+    drop(h);
+    let store = open_store(&h2);
+    h2.engine.create_session(tw(1), config, store).unwrap();
+    h2.engine.register_acceptor(&tw(1)).unwrap();
+    let s = h2.engine.session(&tw(1)).unwrap();
+    assert_eq!(
+        (s.next_sender_seq(), s.next_target_seq()),
+        (SeqNum::new(2), SeqNum::new(3))
+    );
+    let logon = h2.logon("TW1", "ISLD", 3, "");
+    let out = h2.open(1, &logon);
+    assert_eq!(Harness::sends(&out), ["send 1 35=A|34=2|98=0|108=30"]);
+}

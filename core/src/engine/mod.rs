@@ -507,6 +507,14 @@ impl Engine {
                 && let (Some(at), Some(addr)) = (slot.reconnect_at, slot.initiator_addr)
                 && at <= now.mono
             {
+                // Outside its schedule an initiator waits, asking again after the interval.
+                if !slot
+                    .session
+                    .is_within_schedule(UtcTimestamp::from_system_time(now.utc))
+                {
+                    slot.reconnect_at = Some(now.mono + self.config.reconnect_interval);
+                    continue;
+                }
                 slot.reconnect_at = None;
                 self.outputs.push_back(Output::Connect {
                     session: id.clone(),

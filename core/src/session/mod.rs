@@ -222,6 +222,11 @@ impl Session {
         self.store.sync_handle()
     }
 
+    /// Whether the session's schedule (if any) is open at `utc`.
+    pub fn is_within_schedule(&self, utc: UtcTimestamp) -> bool {
+        self.config.schedule.as_ref().is_none_or(|s| s.is_open(utc))
+    }
+
     /// Delivered application messages not yet settled by `ack` or `reply`.
     pub fn unsettled_count(&self) -> usize {
         self.settled.unsettled()
