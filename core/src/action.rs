@@ -121,6 +121,12 @@ pub enum Event {
         /// The next MsgSeqNum expected from the counterparty.
         next_target: SeqNum,
     },
+    /// An application message came again that a stored reply already answers (settled out of
+    /// order before a restart): it was settled without being delivered a second time.
+    AlreadyProcessed {
+        /// Its MsgSeqNum.
+        seq: SeqNum,
+    },
     /// A TestRequest went out because the counterparty was silent.
     TestRequestSent,
     /// A session-level message went in or out (with `report_admin_messages`).

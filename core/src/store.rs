@@ -75,6 +75,14 @@ pub trait MessageStore {
     /// When the current sequence of messages began.
     fn creation_time(&self) -> UtcTimestamp;
 
+    /// The inbound MsgSeqNums at or above `from` that stored replies answer: messages already
+    /// processed although the next-expected number has not passed them (they were settled out of
+    /// order). A recovered session does not deliver them again.
+    fn answered_from(&self, from: SeqNum) -> Vec<SeqNum> {
+        let _ = from;
+        Vec::new()
+    }
+
     /// A handle that makes what was appended so far durable, usable from another thread while
     /// the session keeps the store: the adapter runs it off its executor when the session emits
     /// `Action::Commit`. `None` for a store with nothing to sync (memory).
@@ -184,5 +192,17 @@ impl MessageStore for MemoryStore {
 
     fn creation_time(&self) -> UtcTimestamp {
         self.created
+    }
+
+    fn answered_from(&self, from: SeqNum) -> Vec<SeqNum> {
+        let mut answered: Vec<SeqNum> = self
+            .messages
+            .values()
+            .filter_map(|(_, answers)| *answers)
+            .filter(|&inbound| inbound >= from)
+            .collect();
+        answered.sort_unstable();
+        answered.dedup();
+        answered
     }
 }

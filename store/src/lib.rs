@@ -88,6 +88,8 @@ pub struct FileStore {
     index: BTreeMap<SeqNum, (u64, u32)>,
     next_sender: SeqNum,
     next_target: SeqNum,
+    /// Inbound numbers answered by stored replies, at or above the last persisted target.
+    answered: BTreeSet<SeqNum>,
     created: UtcTimestamp,
     on_reset: OnReset,
     recovery: Recovery,
@@ -129,6 +131,7 @@ impl FileStore {
             index: BTreeMap::new(),
             next_sender: SeqNum::FIRST,
             next_target: SeqNum::FIRST,
+            answered: BTreeSet::new(),
             created,
             on_reset: OnReset::default(),
             recovery: Recovery::default(),
@@ -221,6 +224,8 @@ impl FileStore {
         while answered.contains(&self.next_target) {
             self.next_target = self.next_target.next();
         }
+        answered.retain(|&inbound| inbound >= self.next_target);
+        self.answered = answered;
         Ok(())
     }
 
@@ -260,6 +265,9 @@ impl MessageStore for FileStore {
         }
         let at = self.write_record(Kind::Message, seq, answers, frame)?;
         self.index.insert(seq, (at, frame.len() as u32));
+        if let Some(inbound) = answers {
+            self.answered.insert(inbound);
+        }
         self.next_sender = seq.next();
         Ok(())
     }
@@ -281,6 +289,7 @@ impl MessageStore for FileStore {
     fn set_next_target_seq(&mut self, seq: SeqNum) -> Result<(), StoreError> {
         self.write_record(Kind::NextTarget, seq, None, &[])?;
         self.next_target = seq;
+        self.answered.retain(|&inbound| inbound >= seq);
         Ok(())
     }
 
@@ -329,6 +338,7 @@ impl MessageStore for FileStore {
         self.file = file;
         self.len = HEADER_LEN as u64;
         self.index.clear();
+        self.answered.clear();
         self.next_sender = SeqNum::FIRST;
         self.next_target = SeqNum::FIRST;
         self.created = now;
@@ -337,6 +347,10 @@ impl MessageStore for FileStore {
 
     fn creation_time(&self) -> UtcTimestamp {
         self.created
+    }
+
+    fn answered_from(&self, from: SeqNum) -> Vec<SeqNum> {
+        self.answered.range(from..).copied().collect()
     }
 
     fn sync_handle(&self) -> Option<Box<dyn SyncHandle>> {
@@ -417,6 +431,20 @@ mod tests {
         drop(store);
         let store = FileStore::open(dir.path(), now()).unwrap();
         assert_eq!(store.next_target_seq(), SeqNum::new(7));
+    }
+
+    #[test]
+    fn replies_settled_out_of_order_are_remembered_across_a_restart() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = FileStore::open(dir.path(), now()).unwrap();
+        store.set_next_target_seq(SeqNum::new(5)).unwrap();
+        store
+            .append(SeqNum::new(1), &frame(1), Some(SeqNum::new(7)))
+            .unwrap();
+        drop(store);
+        let store = FileStore::open(dir.path(), now()).unwrap();
+        assert_eq!(store.next_target_seq(), SeqNum::new(5));
+        assert_eq!(store.answered_from(SeqNum::new(5)), [SeqNum::new(7)]);
     }
 
     #[test]

@@ -160,6 +160,9 @@ impl MessageStore for SharedStore {
     fn creation_time(&self) -> UtcTimestamp {
         self.0.lock().unwrap().creation_time()
     }
+    fn answered_from(&self, from: SeqNum) -> Vec<SeqNum> {
+        self.0.lock().unwrap().answered_from(from)
+    }
 }
 
 #[test]
@@ -377,4 +380,54 @@ fn admin_messages_are_reported_both_ways_when_asked() {
             ..
         })]
     ));
+}
+
+#[test]
+fn message_answered_out_of_order_before_a_restart_is_not_processed_again() {
+    let clock = SimClock::new();
+    let shared = SharedStore(std::sync::Arc::new(std::sync::Mutex::new(
+        MemoryStore::new(UtcTimestamp::from_system_time(clock.utc())),
+    )));
+    let mut peer = ScriptedPeer::with_store(acceptor(), Box::new(shared.clone()), clock);
+    peer.log_on();
+    let a = peer.message("D", "11=A|");
+    let b = peer.message("D", "11=B|");
+    peer.deliver(&[a, b].concat());
+    let delivered: Vec<_> = peer
+        .take_actions()
+        .into_iter()
+        .filter_map(|a| match a {
+            fixgate_core::Action::Deliver(d) => Some(d),
+            _ => None,
+        })
+        .collect();
+    // B (3) is answered; A (2) is still being worked on when the process dies.
+    let now = peer.clock.now();
+    peer.session
+        .reply(now, &delivered[1], OutboundMessage::new(b"8", &order("B")))
+        .unwrap();
+    assert_eq!(shared.next_target_seq(), SeqNum::new(2));
+    // Restart over the same store: A and B come again; only A reaches the application.
+    let clock = peer.clock;
+    drop(peer);
+    let mut peer = ScriptedPeer::with_store(acceptor(), Box::new(shared.clone()), clock);
+    peer.next_seq = 4;
+    let logon = peer.logon(30);
+    peer.deliver(&logon);
+    peer.take();
+    let time = peer.timestamp(std::time::Duration::from_secs(1), true);
+    let a_again = peer.message_with_seq("D", 2, &format!("43=Y|122={time}|11=A|"));
+    let b_again = peer.message_with_seq("D", 3, &format!("43=Y|122={time}|11=B|"));
+    peer.deliver(&[a_again, b_again].concat());
+    let seen = peer.take();
+    let delivered: Vec<_> = seen
+        .iter()
+        .filter(|s| matches!(s, Seen::Delivered(_)))
+        .collect();
+    assert_eq!(delivered.len(), 1, "{seen:?}");
+    assert!(
+        seen.contains(&Seen::Event(fixgate_core::Event::AlreadyProcessed {
+            seq: SeqNum::new(3)
+        }))
+    );
 }

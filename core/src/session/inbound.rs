@@ -208,6 +208,11 @@ impl Session {
                 self.take(seq, true);
                 self.reject_unsupported(seq, msg.msg_type());
             }
+            MsgType::App(_) if self.already_answered.remove(&seq) => {
+                // Answered before a restart: processing it again would execute it twice.
+                self.take(seq, true);
+                self.push_event(Event::AlreadyProcessed { seq });
+            }
             MsgType::App(_) => {
                 self.take(seq, false);
                 self.delivered.push_back(Delivered { message: msg, seq });

@@ -7,7 +7,7 @@ mod resend;
 mod settle;
 mod timer;
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
@@ -131,6 +131,9 @@ pub struct Session {
     awaiting_reset_reply: bool,
     /// Messages received ahead of a gap, waiting for it to be filled.
     queued_inbound: BTreeMap<SeqNum, Message>,
+    /// Inbound numbers that stored replies already answer (settled out of order before a
+    /// restart): when they come again they are settled, not delivered.
+    already_answered: BTreeSet<SeqNum>,
     /// The counterparty's ResendRequest being served.
     resend: Option<Resend>,
     /// New messages stored while a resend is served: they go out after it.
@@ -156,6 +159,7 @@ impl Session {
     ) -> Result<Self, ConfigError> {
         config.validate()?;
         let next_target = store.next_target_seq();
+        let already_answered = store.answered_from(next_target).into_iter().collect();
         Ok(Self {
             state: match config.role {
                 Role::Acceptor => SessionState::WaitForLogon,
@@ -178,6 +182,7 @@ impl Session {
             gap_requested_at: now.mono,
             awaiting_reset_reply: false,
             queued_inbound: BTreeMap::new(),
+            already_answered,
             resend: None,
             held: VecDeque::new(),
             appended: 0,
@@ -628,6 +633,7 @@ impl Session {
         self.next_target = SeqNum::FIRST;
         self.settled.reset(SeqNum::FIRST);
         self.queued_inbound.clear();
+        self.already_answered.clear();
         self.awaiting_gap_fill = None;
         Ok(())
     }
