@@ -506,6 +506,18 @@ fn initiator_connects_and_reconnects_after_the_interval() {
     let now = h.clock.advance(Duration::from_secs(5));
     h.engine.handle_timeout(now);
     assert_eq!(h.outputs(), ["connect BANK->VENUE 127.0.0.1:9876"]);
+    // Failed attempts back off: 5 s, then 10 s.
+    h.engine.handle_connect_failed(&id, h.clock.now());
+    let now = h.clock.advance(Duration::from_secs(5));
+    h.engine.handle_timeout(now);
+    assert_eq!(h.outputs(), ["connect BANK->VENUE 127.0.0.1:9876"]);
+    h.engine.handle_connect_failed(&id, h.clock.now());
+    let now = h.clock.advance(Duration::from_secs(5));
+    h.engine.handle_timeout(now);
+    assert!(h.outputs().is_empty(), "backing off");
+    let now = h.clock.advance(Duration::from_secs(5));
+    h.engine.handle_timeout(now);
+    assert_eq!(h.outputs(), ["connect BANK->VENUE 127.0.0.1:9876"]);
     let acceptor = SessionId::new("ISLD", "TW");
     let config = SessionConfig::new(BeginString::Fix44, "", "", Role::Acceptor);
     let store = MemoryStore::new(UtcTimestamp::from_system_time(h.clock.utc()));

@@ -110,6 +110,8 @@ struct Slot {
     provisional: bool,
     initiator_addr: Option<SocketAddr>,
     reconnect_at: Option<Instant>,
+    /// Connection attempts that failed since the last successful Logon: the backoff's exponent.
+    connect_failures: u32,
 }
 
 /// A connection the engine knows.
@@ -232,6 +234,7 @@ impl Engine {
                 provisional: false,
                 initiator_addr: None,
                 reconnect_at: None,
+                connect_failures: 0,
             },
         );
         Ok(())
@@ -430,12 +433,15 @@ impl Engine {
         self.ready.push_back(id.clone());
     }
 
-    /// The connection the engine asked for could not be opened: try again later.
+    /// The connection the engine asked for could not be opened: try again later, backing off
+    /// (`ReconnectInterval`, doubled per consecutive failure, at most 16 times as long).
     pub fn handle_connect_failed(&mut self, id: &SessionId, now: Now) {
         self.advance(now);
-        let retry = now.mono + self.config.reconnect_interval;
+        let interval = self.config.reconnect_interval;
         if let Some(slot) = self.sessions.get_mut(id) {
-            slot.reconnect_at = slot.initiator_addr.map(|_| retry);
+            slot.connect_failures = slot.connect_failures.saturating_add(1);
+            let backoff = interval.saturating_mul(1 << (slot.connect_failures - 1).min(4));
+            slot.reconnect_at = slot.initiator_addr.map(|_| now.mono + backoff);
         }
     }
 
@@ -601,6 +607,7 @@ impl Engine {
                 Action::Event(event) => {
                     if matches!(event, Event::LoggedOn { .. }) {
                         slot.provisional = false;
+                        slot.connect_failures = 0;
                     }
                     Output::Event {
                         session: id.clone(),

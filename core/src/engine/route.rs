@@ -173,6 +173,7 @@ impl Engine {
                 provisional: true,
                 initiator_addr: None,
                 reconnect_at: None,
+                connect_failures: 0,
             },
         );
         Ok(id)
