@@ -130,6 +130,9 @@ pub struct SessionConfig {
     /// `GapFillMessageTypes`: application MsgTypes that a resend replaces with a GapFill instead of
     /// sending again (stale orders, for example), raising `Event::NotResent` for each.
     pub gap_fill_msg_types: Vec<String>,
+    /// `SendNextExpectedMsgSeqNum`: put `NextExpectedMsgSeqNum <789>` (the next inbound number we
+    /// expect) on our Logon, FIX 4.4's recovery hint.
+    pub send_next_expected_msg_seq_num: bool,
     /// Extra body fields for our Logon (Username <553>, Password <554>, venue fields…), written
     /// after EncryptMethod and HeartBtInt.
     pub logon_fields: Vec<(u32, String)>,
@@ -178,6 +181,7 @@ impl SessionConfig {
             default_appl_ver_id: None,
             supported_msg_types: None,
             gap_fill_msg_types: Vec::new(),
+            send_next_expected_msg_seq_num: false,
             logon_fields: Vec::new(),
             report_admin_messages: false,
             schedule: None,

@@ -59,6 +59,7 @@ pub const SESSION_SETTINGS: &[Setting] = &[
     setting("EndDay", &[]),
     setting("TimeZone", &[]),
     setting("NonStopSession", &[]),
+    setting("SendNextExpectedMsgSeqNum", &[]),
 ];
 
 impl SessionConfig {
@@ -159,6 +160,7 @@ impl SessionConfig {
                 self.schedule_mut().zone = std::sync::Arc::new(zone);
             }
             "NonStopSession" => self.schedule_mut().non_stop = flag()?,
+            "SendNextExpectedMsgSeqNum" => self.send_next_expected_msg_seq_num = flag()?,
             _ => {
                 return Err(ConfigError::UnknownSetting {
                     key: key.to_owned(),

@@ -377,6 +377,18 @@ fn logon_carries_configured_extra_fields() {
 }
 
 #[test]
+fn logon_can_carry_next_expected_msg_seq_num() {
+    let clock = SimClock::new();
+    let mut config = SessionConfig::new(BeginString::Fix44, US, THEM, Role::Initiator);
+    config.set("SendNextExpectedMsgSeqNum", "Y").unwrap();
+    let mut store = MemoryStore::new(UtcTimestamp::from_system_time(clock.utc()));
+    fixgate_core::MessageStore::set_next_target_seq(&mut store, SeqNum::new(42)).unwrap();
+    let mut session = Session::new(config, Box::new(store), clock.now()).unwrap();
+    session.handle_connected(clock.now());
+    assert_eq!(sent(&mut session), ["35=A|34=1|98=0|108=30|789=42"]);
+}
+
+#[test]
 fn application_logon_check_can_refuse() {
     let mut peer = ScriptedPeer::acceptor(BeginString::Fix44);
     peer.session

@@ -124,6 +124,10 @@ impl Session {
         let heart_bt_int = self.heart_bt_int.as_secs();
         let appl_ver_id = self.config.default_appl_ver_id.clone();
         let extra = std::mem::take(&mut self.config.logon_fields);
+        let next_expected = self
+            .config
+            .send_next_expected_msg_seq_num
+            .then_some(self.next_target.get());
         self.send_admin(b"A", |body| {
             body.uint(tag::ENCRYPT_METHOD, 0)
                 .uint(tag::HEART_BT_INT, heart_bt_int);
@@ -132,6 +136,9 @@ impl Session {
             }
             for (t, value) in &extra {
                 body.str(*t, value);
+            }
+            if let Some(next) = next_expected {
+                body.uint(tag::NEXT_EXPECTED_MSG_SEQ_NUM, next);
             }
             if let Some(version) = &appl_ver_id {
                 body.str(tag::DEFAULT_APPL_VER_ID, version);
