@@ -127,9 +127,12 @@ enum Conn {
     Linked(SessionId),
 }
 
-/// Makes the store of a session created for an unregistered Logon.
-pub type StoreFactory =
-    Box<dyn FnMut(&SessionId, UtcTimestamp) -> Box<dyn MessageStore + Send> + Send>;
+/// Makes the store of a session created for an unregistered Logon. A failure refuses the Logon:
+/// a session never runs without the store it was configured with.
+pub type StoreFactory = Box<
+    dyn FnMut(&SessionId, UtcTimestamp) -> Result<Box<dyn MessageStore + Send>, crate::StoreError>
+        + Send,
+>;
 
 /// All sessions of an application and the connections routed to them.
 ///
@@ -172,7 +175,7 @@ impl Engine {
             ready: VecDeque::new(),
             authenticator: Box::new(ConfiguredCredentials),
             manager: Box::new(AcceptAll),
-            store_factory: Box::new(|_, created| Box::new(MemoryStore::new(created))),
+            store_factory: Box::new(|_, created| Ok(Box::new(MemoryStore::new(created)))),
             failures: HashMap::new(),
             now,
         }

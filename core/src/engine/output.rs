@@ -95,6 +95,8 @@ pub enum Refusal {
     LogonTimeout,
     /// Too many connections waiting for their Logon.
     TooManyPendingConnections,
+    /// The store of a session to be created for an unregistered Logon could not be opened.
+    StoreUnavailable,
     /// This source IP failed to authenticate as this CompID too often: it is locked out for now.
     LockedOut,
 }

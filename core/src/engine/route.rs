@@ -161,7 +161,8 @@ impl Engine {
             config.default_appl_ver_id =
                 logon.str(tag::DEFAULT_APPL_VER_ID).ok().map(str::to_owned);
         }
-        let store = (self.store_factory)(&id, UtcTimestamp::from_system_time(self.now.utc));
+        let store = (self.store_factory)(&id, UtcTimestamp::from_system_time(self.now.utc))
+            .map_err(|_| Refusal::StoreUnavailable)?;
         let session = Session::new(config, store, self.now).map_err(|_| Refusal::UnknownSession)?;
         self.sessions.insert(
             id.clone(),

@@ -1,0 +1,86 @@
+//! The binary started with no arguments: the shipped configuration accepts any counterparty on
+//! 127.0.0.1:9876 and the executor fills an order.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::process::{Command, Stdio};
+use std::time::{Duration, SystemTime};
+
+fn frame(body: &str) -> Vec<u8> {
+    let body = body.replace('|', "\x01");
+    let mut out = format!("8=FIX.4.4\x019={}\x01{body}", body.len()).into_bytes();
+    let sum = out.iter().fold(0u8, |s, &b| s.wrapping_add(b));
+    out.extend_from_slice(format!("10={sum:03}\x01").as_bytes());
+    out
+}
+
+fn now() -> String {
+    let secs = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    fixgate_core::UtcTimestamp::from_unix(secs, 0)
+        .unwrap()
+        .format(fixgate_core::TimestampPrecision::Seconds)
+        .as_str()
+        .to_owned()
+}
+
+/// Reads until a message containing `needle` has arrived; returns everything read.
+fn read_until(stream: &mut TcpStream, needle: &str) -> String {
+    let mut seen = String::new();
+    let mut buf = [0u8; 4096];
+    while !seen.contains(needle) {
+        let n = stream.read(&mut buf).expect("an answer before the timeout");
+        assert!(n > 0, "closed; got {seen:?}");
+        seen.push_str(&String::from_utf8_lossy(&buf[..n]).replace('\x01', "|"));
+    }
+    seen
+}
+
+#[test]
+fn default_configuration_fills_an_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_fixgate"))
+        .current_dir(dir.path())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("start fixgate");
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    stdout.read_line(&mut line).unwrap();
+    let addr = line
+        .trim()
+        .strip_prefix("fixgate listening on ")
+        .unwrap_or_else(|| panic!("{line:?}"))
+        .to_owned();
+    assert_eq!(addr, "127.0.0.1:9876");
+
+    let mut stream = TcpStream::connect(&addr).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    stream
+        .write_all(&frame(&format!(
+            "35=A|34=1|49=DEMO|52={}|56=FIXGATE|98=0|108=30|",
+            now()
+        )))
+        .unwrap();
+    read_until(&mut stream, "35=A|");
+    let order = format!(
+        "35=D|34=2|49=DEMO|52={}|56=FIXGATE|11=ORD1|55=AAPL|54=1|38=100|40=2|44=187.25|",
+        now()
+    );
+    stream.write_all(&frame(&order)).unwrap();
+    let report = read_until(&mut stream, "35=8|");
+    assert!(
+        report.contains("|11=ORD1|") && report.contains("|39=2|"),
+        "{report}"
+    );
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(
+        dir.path().join("fixgate-data").is_dir(),
+        "the file store is under ./fixgate-data"
+    );
+}

@@ -1,0 +1,408 @@
+//! The engine task and the connection tasks: I/O only. Every decision is the core engine's.
+
+use std::collections::HashMap;
+use std::io;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::SystemTime;
+
+use bytes::{Bytes, BytesMut};
+use fixgate_core::session::OutboundMessage;
+use fixgate_core::{
+    ConnId, Delivered, Engine, EngineConfig, EngineError, MessageStore, Now, Output, SeqNum,
+    SessionConfig, SessionId,
+};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{mpsc, oneshot};
+use tokio::task::JoinHandle;
+
+use crate::AppEvent;
+
+type Reply<T> = oneshot::Sender<Result<T, EngineError>>;
+
+/// A command from a handle to the engine task.
+pub(crate) enum Command {
+    Create {
+        id: SessionId,
+        config: SessionConfig,
+        store: Box<dyn MessageStore + Send>,
+        reply: Reply<()>,
+    },
+    With {
+        f: Box<dyn FnOnce(&mut Engine) + Send>,
+        reply: Reply<()>,
+    },
+    Register {
+        id: SessionId,
+        reply: Reply<()>,
+    },
+    Initiate {
+        id: SessionId,
+        addr: SocketAddr,
+        reply: Reply<()>,
+    },
+    Put {
+        id: SessionId,
+        msg_type: Vec<u8>,
+        body: Bytes,
+        reply: Reply<SeqNum>,
+    },
+    Ack {
+        session: SessionId,
+        delivered: Delivered,
+        reply: Reply<()>,
+    },
+    Reply {
+        session: SessionId,
+        delivered: Delivered,
+        msg_type: Vec<u8>,
+        body: Bytes,
+        reply: Reply<SeqNum>,
+    },
+    Disconnect {
+        id: SessionId,
+        reason: Option<String>,
+        reply: Reply<()>,
+    },
+    ResetLocal {
+        id: SessionId,
+        reply: Reply<()>,
+    },
+    Finalize {
+        id: SessionId,
+        reply: Reply<()>,
+    },
+    Shutdown {
+        reply: oneshot::Sender<()>,
+    },
+}
+
+/// What the socket tasks report to the engine task.
+enum Input {
+    Accepted {
+        conn: ConnId,
+        stream: TcpStream,
+        peer: SocketAddr,
+    },
+    Connected {
+        conn: ConnId,
+        session: SessionId,
+        stream: TcpStream,
+    },
+    ConnectFailed {
+        session: SessionId,
+    },
+    Data {
+        conn: ConnId,
+        bytes: Bytes,
+    },
+    Closed {
+        conn: ConnId,
+    },
+}
+
+/// A connection's tasks, as the engine task sees them.
+struct Connection {
+    writer: mpsc::UnboundedSender<Bytes>,
+    reader: JoinHandle<()>,
+}
+
+/// The engine task's state.
+pub(crate) struct Driver {
+    engine: Engine,
+    conns: HashMap<ConnId, Connection>,
+    inputs_tx: mpsc::UnboundedSender<Input>,
+    events: mpsc::UnboundedSender<AppEvent>,
+    next_conn: Arc<AtomicU64>,
+}
+
+/// The time, from tokio's clock (so that paused-time tests work) and the wall clock.
+fn now() -> Now {
+    Now {
+        mono: tokio::time::Instant::now().into_std(),
+        utc: SystemTime::now(),
+    }
+}
+
+impl Driver {
+    /// Binds the port, spawns the accept loop and the engine task.
+    pub(crate) async fn spawn(
+        config: EngineConfig,
+        listen: Option<SocketAddr>,
+    ) -> io::Result<(
+        mpsc::UnboundedSender<Command>,
+        mpsc::UnboundedReceiver<AppEvent>,
+        Option<SocketAddr>,
+    )> {
+        let (commands_tx, commands) = mpsc::unbounded_channel();
+        let (events, events_rx) = mpsc::unbounded_channel();
+        let (inputs_tx, inputs) = mpsc::unbounded_channel();
+        let next_conn = Arc::new(AtomicU64::new(1));
+        let mut local_addr = None;
+        if let Some(addr) = listen {
+            let listener = TcpListener::bind(addr).await?;
+            local_addr = Some(listener.local_addr()?);
+            tokio::spawn(accept_loop(listener, inputs_tx.clone(), next_conn.clone()));
+        }
+        let driver = Self {
+            engine: Engine::new(config, now()),
+            conns: HashMap::new(),
+            inputs_tx,
+            events,
+            next_conn,
+        };
+        tokio::spawn(driver.run(commands, inputs));
+        Ok((commands_tx, events_rx, local_addr))
+    }
+
+    async fn run(
+        mut self,
+        mut commands: mpsc::UnboundedReceiver<Command>,
+        mut inputs: mpsc::UnboundedReceiver<Input>,
+    ) {
+        loop {
+            self.drain().await;
+            let deadline = self
+                .engine
+                .poll_timeout()
+                .map(tokio::time::Instant::from_std);
+            tokio::select! {
+                input = inputs.recv() => match input {
+                    Some(input) => self.input(input),
+                    None => return,
+                },
+                command = commands.recv() => match command {
+                    Some(Command::Shutdown { reply }) => {
+                        self.shutdown().await;
+                        let _ = reply.send(());
+                        return;
+                    }
+                    Some(command) => self.command(command),
+                    None => return,
+                },
+                () = sleep_until(deadline) => self.engine.handle_timeout(now()),
+            }
+        }
+    }
+
+    /// Carries out the engine's outputs, in order.
+    async fn drain(&mut self) {
+        while let Some(output) = self.engine.poll_output() {
+            match output {
+                Output::Send { conn, bytes } => {
+                    if let Some(connection) = self.conns.get(&conn) {
+                        let _ = connection.writer.send(bytes);
+                    }
+                }
+                Output::Close { conn, reason } => {
+                    tracing::debug!(%conn, ?reason, "closing");
+                    // Dropping the writer's channel flushes what was queued, then shuts the socket.
+                    if let Some(connection) = self.conns.remove(&conn) {
+                        connection.reader.abort();
+                    }
+                }
+                Output::Commit { session } => {
+                    // fsync off the executor; the sends after it wait for it.
+                    if let Some(handle) =
+                        self.engine.session(&session).and_then(|s| s.sync_handle())
+                    {
+                        let synced = tokio::task::spawn_blocking(move || handle.sync()).await;
+                        if !matches!(synced, Ok(Ok(()))) {
+                            tracing::error!(%session, "store sync failed");
+                        }
+                    }
+                }
+                Output::Deliver { session, delivered } => {
+                    let _ = self.events.send(AppEvent::Deliver { session, delivered });
+                }
+                Output::Event { session, event } => {
+                    tracing::debug!(%session, ?event);
+                    let _ = self.events.send(AppEvent::Event { session, event });
+                }
+                Output::Connect { session, addr } => {
+                    let inputs = self.inputs_tx.clone();
+                    let conn = ConnId(self.next_conn.fetch_add(1, Ordering::Relaxed));
+                    tokio::spawn(async move {
+                        let input = match TcpStream::connect(addr).await {
+                            Ok(stream) => Input::Connected {
+                                conn,
+                                session,
+                                stream,
+                            },
+                            Err(_) => Input::ConnectFailed { session },
+                        };
+                        let _ = inputs.send(input);
+                    });
+                }
+                _ => {}
+            }
+        }
+    }
+
+    fn input(&mut self, input: Input) {
+        match input {
+            Input::Accepted { conn, stream, peer } => {
+                self.attach(conn, stream);
+                self.engine
+                    .handle_connection_opened(conn, Some(peer.ip()), now());
+            }
+            Input::Connected {
+                conn,
+                session,
+                stream,
+            } => {
+                self.attach(conn, stream);
+                self.engine
+                    .handle_initiator_connected(conn, &session, now());
+            }
+            Input::ConnectFailed { session } => self.engine.handle_connect_failed(&session, now()),
+            Input::Data { conn, bytes } => self.engine.handle_input(conn, now(), &bytes),
+            Input::Closed { conn } => {
+                if self.conns.remove(&conn).is_some() {
+                    self.engine.handle_connection_closed(conn, now());
+                }
+            }
+        }
+    }
+
+    fn command(&mut self, command: Command) {
+        let engine = &mut self.engine;
+        match command {
+            Command::Create {
+                id,
+                config,
+                store,
+                reply,
+            } => {
+                let _ = reply.send(engine.create_session(id, config, store));
+            }
+            Command::With { f, reply } => {
+                f(engine);
+                let _ = reply.send(Ok(()));
+            }
+            Command::Register { id, reply } => {
+                let _ = reply.send(engine.register_acceptor(&id));
+            }
+            Command::Initiate { id, addr, reply } => {
+                let _ = reply.send(engine.initiate(&id, addr));
+            }
+            Command::Put {
+                id,
+                msg_type,
+                body,
+                reply,
+            } => {
+                let _ = reply.send(engine.put(
+                    now(),
+                    &id,
+                    OutboundMessage::from_parts(&msg_type, &body),
+                ));
+            }
+            Command::Ack {
+                session,
+                delivered,
+                reply,
+            } => {
+                let _ = reply.send(engine.ack(&session, &delivered));
+            }
+            Command::Reply {
+                session,
+                delivered,
+                msg_type,
+                body,
+                reply,
+            } => {
+                let msg = OutboundMessage::from_parts(&msg_type, &body);
+                let _ = reply.send(engine.reply(now(), &session, &delivered, msg));
+            }
+            Command::Disconnect { id, reason, reply } => {
+                let _ = reply.send(engine.disconnect(now(), &id, reason.as_deref()));
+            }
+            Command::ResetLocal { id, reply } => {
+                let _ = reply.send(engine.reset_seq_num_local(now(), &id));
+            }
+            Command::Finalize { id, reply } => {
+                let _ = reply.send(engine.finalize(now(), &id));
+            }
+            Command::Shutdown { .. } => {}
+        }
+    }
+
+    /// Logs every session out, and waits until they are closed or LogoutTimeout has passed.
+    async fn shutdown(&mut self) {
+        let ids: Vec<SessionId> = self.engine.session_ids().cloned().collect();
+        for id in &ids {
+            let _ = self.engine.logout(now(), id, Some("Shutdown"));
+        }
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(3);
+        while !self.conns.is_empty() && tokio::time::Instant::now() < deadline {
+            self.drain().await;
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+            self.engine.handle_timeout(now());
+        }
+        self.drain().await;
+    }
+
+    /// Spawns the reader and the writer of a connection.
+    fn attach(&mut self, conn: ConnId, stream: TcpStream) {
+        let _ = stream.set_nodelay(true);
+        let (mut read, mut write) = stream.into_split();
+        let (writer, mut outgoing) = mpsc::unbounded_channel::<Bytes>();
+        tokio::spawn(async move {
+            while let Some(bytes) = outgoing.recv().await {
+                if write.write_all(&bytes).await.is_err() {
+                    return;
+                }
+            }
+            let _ = write.shutdown().await;
+        });
+        let inputs = self.inputs_tx.clone();
+        let reader = tokio::spawn(async move {
+            let mut buf = BytesMut::with_capacity(16 * 1024);
+            loop {
+                buf.reserve(16 * 1024);
+                match read.read_buf(&mut buf).await {
+                    Ok(0) | Err(_) => break,
+                    Ok(_) => {
+                        let bytes = buf.split().freeze();
+                        if inputs.send(Input::Data { conn, bytes }).is_err() {
+                            return;
+                        }
+                    }
+                }
+            }
+            let _ = inputs.send(Input::Closed { conn });
+        });
+        self.conns.insert(conn, Connection { writer, reader });
+    }
+}
+
+async fn accept_loop(
+    listener: TcpListener,
+    inputs: mpsc::UnboundedSender<Input>,
+    next_conn: Arc<AtomicU64>,
+) {
+    loop {
+        match listener.accept().await {
+            Ok((stream, peer)) => {
+                let conn = ConnId(next_conn.fetch_add(1, Ordering::Relaxed));
+                if inputs.send(Input::Accepted { conn, stream, peer }).is_err() {
+                    return;
+                }
+            }
+            Err(error) => {
+                tracing::warn!(%error, "accept failed");
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            }
+        }
+    }
+}
+
+async fn sleep_until(deadline: Option<tokio::time::Instant>) {
+    match deadline {
+        Some(deadline) => tokio::time::sleep_until(deadline).await,
+        None => std::future::pending().await,
+    }
+}
