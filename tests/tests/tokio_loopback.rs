@@ -90,3 +90,155 @@ async fn counterparty_logs_on_and_gets_its_order_echoed() {
     expect(&mut stream, &mut decoder, b"5").await;
     engine.shutdown().await;
 }
+
+/// A TCP proxy whose connections the test can cut.
+async fn cuttable_proxy(
+    target: std::net::SocketAddr,
+) -> (std::net::SocketAddr, tokio::sync::watch::Sender<u32>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (cut, cuts) = tokio::sync::watch::channel(0u32);
+    tokio::spawn(async move {
+        while let Ok((mut client, _)) = listener.accept().await {
+            let mut cuts = cuts.clone();
+            cuts.borrow_and_update();
+            tokio::spawn(async move {
+                let Ok(mut server) = TcpStream::connect(target).await else {
+                    return;
+                };
+                tokio::select! {
+                    _ = tokio::io::copy_bidirectional(&mut client, &mut server) => {}
+                    _ = cuts.changed() => {} // Both sockets drop here, mid-stream.
+                }
+            });
+        }
+    });
+    (addr, cut)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ten_thousand_messages_each_way_survive_a_cut_connection() {
+    use fixgate_core::{BeginString, MemoryStore, Role, SessionConfig, SessionId};
+    const COUNT: usize = 10_000;
+    let store = || {
+        Box::new(MemoryStore::new(UtcTimestamp::from_system_time(
+            std::time::SystemTime::now(),
+        )))
+    };
+
+    let (acceptor, mut acceptor_events) = FixEngine::start(
+        EngineConfig::default(),
+        Some("127.0.0.1:0".parse().unwrap()),
+    )
+    .await
+    .unwrap();
+    let venue = acceptor
+        .create_session(
+            SessionId::new("VENUE", "BANK"),
+            SessionConfig::new(BeginString::Fix44, "", "", Role::Acceptor),
+            store(),
+        )
+        .await
+        .unwrap();
+    venue.connect().await.unwrap();
+    let (proxy, cut) = cuttable_proxy(acceptor.local_addr().unwrap()).await;
+
+    let config = EngineConfig {
+        reconnect_interval: Duration::from_millis(200),
+        ..EngineConfig::default()
+    };
+    let (initiator, mut initiator_events) = FixEngine::start(config, None).await.unwrap();
+    let bank = initiator
+        .create_session(
+            SessionId::new("BANK", "VENUE"),
+            SessionConfig::new(BeginString::Fix44, "", "", Role::Initiator),
+            store(),
+        )
+        .await
+        .unwrap();
+    bank.connect_to(proxy).await.unwrap();
+
+    // Each side records the ClOrdIDs it receives and settles every message.
+    let collect = |engine: FixEngine,
+                   mut events: tokio::sync::mpsc::UnboundedReceiver<AppEvent>| {
+        let (done, received) = tokio::sync::oneshot::channel();
+        tokio::spawn(async move {
+            let mut ids = Vec::with_capacity(COUNT);
+            let mut logons = 0;
+            while let Some(event) = events.recv().await {
+                match event {
+                    AppEvent::Deliver { session, delivered } => {
+                        ids.push(delivered.message().str(11).unwrap().to_owned());
+                        engine.ack(session, delivered).await.unwrap();
+                        if ids.len() == COUNT {
+                            let _ = done.send((ids, logons));
+                            return;
+                        }
+                    }
+                    AppEvent::Event {
+                        event: fixgate_core::Event::LoggedOn { .. },
+                        ..
+                    } => logons += 1,
+                    _ => {}
+                }
+            }
+        });
+        received
+    };
+    let at_venue = collect(
+        acceptor.clone(),
+        std::mem::replace(
+            &mut acceptor_events,
+            tokio::sync::mpsc::unbounded_channel().1,
+        ),
+    );
+    let at_bank = collect(
+        initiator.clone(),
+        std::mem::replace(
+            &mut initiator_events,
+            tokio::sync::mpsc::unbounded_channel().1,
+        ),
+    );
+
+    for i in 0..COUNT {
+        bank.put(
+            b"D".to_vec(),
+            Bytes::from(format!("11=B{i}\x0155=X\x0154=1\x01")),
+        )
+        .await
+        .unwrap();
+        venue
+            .put(
+                b"8".to_vec(),
+                Bytes::from(format!("11=V{i}\x0155=X\x0154=1\x01")),
+            )
+            .await
+            .unwrap();
+        if i == COUNT / 2 {
+            cut.send_modify(|n| *n += 1);
+        }
+    }
+    let (at_venue, _) = tokio::time::timeout(Duration::from_secs(60), at_venue)
+        .await
+        .expect("all orders in time")
+        .unwrap();
+    let (at_bank, logons) = tokio::time::timeout(Duration::from_secs(60), at_bank)
+        .await
+        .expect("all reports in time")
+        .unwrap();
+    assert!(
+        logons >= 2,
+        "the cut must have forced a second Logon, saw {logons}"
+    );
+    assert_eq!(
+        at_venue,
+        (0..COUNT).map(|i| format!("B{i}")).collect::<Vec<_>>()
+    );
+    assert_eq!(
+        at_bank,
+        (0..COUNT).map(|i| format!("V{i}")).collect::<Vec<_>>()
+    );
+    bank.disconnect(None).await.unwrap();
+    initiator.shutdown().await;
+    acceptor.shutdown().await;
+}
