@@ -10,7 +10,21 @@ if ! command -v cargo >/dev/null; then
 fi
 
 log=$(mktemp)
-trap 'rm -f "$log"' EXIT
+work=$(mktemp -d)
+trap 'rm -rf "$log" "$work"' EXIT
+
+# The interop peer: QuickFIX/C++ from Debian's packages, built by ../shared's script into a
+# temporary folder. Without ../shared a developer's run skips the interop tests; CI fails.
+shared="${FIXGATE_SHARED:-$(cd .. && pwd)/shared}"
+if [ -x "$shared/peers/quickfix/build.sh" ]; then
+    "$shared/peers/quickfix/build.sh" "$work/qf-peer" >&2
+    export FIXGATE_QF_PEER="$work/qf-peer"
+elif [ "${CI:-}" = "true" ]; then
+    echo "test.sh: $shared/peers is missing; CI needs the QuickFIX interop peer" >&2
+    exit 1
+else
+    echo "test.sh: $shared/peers is missing; the interop tests will skip" >&2
+fi
 cargo test --workspace --all-targets 2>&1 | tee "$log"
 cargo test --workspace --doc 2>&1 | tee -a "$log"
 
