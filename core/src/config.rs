@@ -66,8 +66,8 @@ pub enum ConfigError {
 
 /// The settings of one session.
 ///
-/// Fields are public; [`SessionConfig::validate`] checks them, and [`Session::new`]
-/// (crate::session::Session::new) refuses a configuration that fails it.
+/// Fields are public; [`SessionConfig::validate`] checks them, and
+/// [`Session::new`](crate::Session::new) refuses a configuration that fails it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SessionConfig {
     /// `BeginString`.

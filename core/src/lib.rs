@@ -18,8 +18,12 @@
 //! - [`codec`]: the streaming [`codec::Decoder`] (frames exactly as QuickFIX's reader does) and
 //!   the zero-copy [`codec::Message`]; [`codec::FieldWriter`] and [`codec::encode_frame`] write.
 //! - [`Session`]: the FIX session layer (FIX 4.0 to 4.4 and FIXT.1.1), acceptor or initiator.
+//! - [`Engine`]: every session of an application and the routing of connections to them by
+//!   their Logon (FIX Antenna's acceptor model), keyed by the adapter's [`ConnId`]s.
 //! - [`MessageStore`]: where a session keeps its messages and sequence numbers;
-//!   [`MemoryStore`] is the in-memory one.
+//!   [`MemoryStore`] is the in-memory one (the durable one is in fixgate-store).
+//! - [`schedule`], [`properties`], [`SessionConfig::set`]: schedules, `engine.properties`, and
+//!   settings by their QuickFIX (and FIX Antenna) names.
 //!
 //! ## Driving a session from your own loop
 //!
