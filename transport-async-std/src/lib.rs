@@ -1,1 +1,270 @@
-//! The async-io/futures-io adapter for async-std and smol: it will wire fixgate-core's sans-IO engine to sockets and timers (issue "adapters"); it has no API yet.
+//! # fixgate-async-std
+//!
+//! The async-io/futures-io adapter: the sibling of fixgate-tokio, line for line, for async-std
+//! and smol (async-std is discontinued upstream in favour of smol; this adapter uses neither's
+//! own APIs, so it serves both). It wires fixgate-core's sans-IO
+//! [`Engine`](fixgate_core::Engine) to `async-io` sockets and timers, and holds no protocol,
+//! routing or timer rule of its own. The runtime's `spawn` is passed in as a [`Spawner`]; fsyncs
+//! run on `blocking`'s thread pool.
+//!
+//! ```no_run
+//! use fixgate_core::{BeginString, MemoryStore, Role, SessionConfig, SessionId, UtcTimestamp};
+//! use fixgate_async_std::{AppEvent, FixEngine};
+//!
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! // Under smol: `|task| smol::spawn(task).detach()`; under async-std: `|task| { async_std::task::spawn(task); }`.
+//! let spawner: fixgate_async_std::Spawner = std::sync::Arc::new(|task| {
+//!     std::thread::spawn(move || futures_lite::future::block_on(task));
+//! });
+//! let (engine, events) = FixEngine::start(Default::default(), Some("127.0.0.1:9876".parse()?), spawner).await?;
+//! let id = SessionId::new("ISLD", "TW");
+//! let config = SessionConfig::new(BeginString::Fix44, "", "", Role::Acceptor);
+//! let store = MemoryStore::new(UtcTimestamp::from_system_time(std::time::SystemTime::now()));
+//! let session = engine.create_session(id, config, Box::new(store)).await?;
+//! session.connect().await?; // an acceptor: Logons from TW to ISLD reach it
+//! while let Ok(event) = events.recv().await {
+//!     if let AppEvent::Deliver { session: from, delivered } = event {
+//!         // Echo it back, which settles it.
+//!         let msg_type = delivered.message().msg_type().to_vec();
+//!         engine.reply(from, delivered, msg_type, bytes::Bytes::new()).await?;
+//!     }
+//! }
+//! session.finalize().await?;
+//! # Ok(())
+//! # }
+//! ```
+
+mod driver;
+
+use std::io;
+use std::net::SocketAddr;
+
+use crate::driver::{Command, Driver};
+use bytes::Bytes;
+use fixgate_core::{
+    Delivered, EngineConfig, EngineError, Event, MessageStore, SeqNum, SessionConfig, SessionId,
+};
+
+pub use crate::driver::Spawner;
+
+/// Why a command failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The engine refused it.
+    #[error(transparent)]
+    Engine(#[from] EngineError),
+    /// The engine task is gone (shut down).
+    #[error("the engine has stopped")]
+    Stopped,
+}
+
+/// What the application receives.
+// `Deliver` holds a message with its inline field index; boxing it would allocate per message.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum AppEvent {
+    /// An application message, which MUST be settled with [`FixEngine::ack`] or
+    /// [`FixEngine::reply`].
+    Deliver {
+        /// The session it came on.
+        session: SessionId,
+        /// The message.
+        delivered: Delivered,
+    },
+    /// Something that happened in a session.
+    Event {
+        /// The session.
+        session: SessionId,
+        /// What happened.
+        event: Event,
+    },
+}
+
+/// A handle to the engine task. Cloning it is cheap.
+#[derive(Clone, Debug)]
+pub struct FixEngine {
+    commands: async_channel::Sender<Command>,
+    local_addr: Option<SocketAddr>,
+}
+
+/// The unique handle of one session: [`finalize`](Self::finalize) consumes it, so a session
+/// cannot be finalized twice.
+#[derive(Debug)]
+pub struct Session {
+    id: SessionId,
+    engine: FixEngine,
+}
+
+impl FixEngine {
+    /// Starts the engine task, listening on `listen` for acceptor sessions (one port serves them
+    /// all). Returns the handle and the stream of application events.
+    pub async fn start(
+        config: EngineConfig,
+        listen: Option<SocketAddr>,
+        spawner: Spawner,
+    ) -> io::Result<(Self, async_channel::Receiver<AppEvent>)> {
+        let (commands, events, local_addr) = Driver::spawn(config, listen, spawner).await?;
+        Ok((
+            Self {
+                commands,
+                local_addr,
+            },
+            events,
+        ))
+    }
+
+    /// The address the acceptor port is bound to.
+    pub fn local_addr(&self) -> Option<SocketAddr> {
+        self.local_addr
+    }
+
+    /// Creates a session (FIX Antenna's `createSession`); it takes no connection until
+    /// [`Session::connect`] or [`Session::connect_to`].
+    pub async fn create_session(
+        &self,
+        id: SessionId,
+        config: SessionConfig,
+        store: Box<dyn MessageStore + Send>,
+    ) -> Result<Session, Error> {
+        let session_id = id.clone();
+        self.call(|reply| Command::Create {
+            id,
+            config,
+            store,
+            reply,
+        })
+        .await?;
+        Ok(Session {
+            id: session_id,
+            engine: self.clone(),
+        })
+    }
+
+    /// Sets the engine's sessions manager, authenticator or store factory, and anything else the
+    /// core engine offers: `f` runs on the engine task.
+    pub async fn with_engine(
+        &self,
+        f: impl FnOnce(&mut fixgate_core::Engine) + Send + 'static,
+    ) -> Result<(), Error> {
+        self.call(|reply| Command::With {
+            f: Box::new(f),
+            reply,
+        })
+        .await
+    }
+
+    /// Settles a delivered message that needs no reply.
+    pub async fn ack(&self, session: SessionId, delivered: Delivered) -> Result<(), Error> {
+        self.call(|reply| Command::Ack {
+            session,
+            delivered,
+            reply,
+        })
+        .await
+    }
+
+    /// Answers a delivered message with `msg_type` and `body` (encoded fields), settling it.
+    pub async fn reply(
+        &self,
+        session: SessionId,
+        delivered: Delivered,
+        msg_type: Vec<u8>,
+        body: Bytes,
+    ) -> Result<SeqNum, Error> {
+        self.call(|reply| Command::Reply {
+            session,
+            delivered,
+            msg_type,
+            body,
+            reply,
+        })
+        .await
+    }
+
+    /// Sends every session's Logout, waits up to their LogoutTimeout, then stops the engine task.
+    pub async fn shutdown(&self) {
+        let (reply, done) = async_channel::bounded(1);
+        if self
+            .commands
+            .send(Command::Shutdown { reply })
+            .await
+            .is_ok()
+        {
+            let _ = done.recv().await;
+        }
+    }
+
+    async fn call<T>(
+        &self,
+        command: impl FnOnce(async_channel::Sender<Result<T, EngineError>>) -> Command,
+    ) -> Result<T, Error> {
+        let (reply, result) = async_channel::bounded(1);
+        self.commands
+            .send(command(reply))
+            .await
+            .map_err(|_| Error::Stopped)?;
+        Ok(result.recv().await.map_err(|_| Error::Stopped)??)
+    }
+}
+
+impl Session {
+    /// The session's id.
+    pub fn id(&self) -> &SessionId {
+        &self.id
+    }
+
+    /// Registers the session as an acceptor (FIX Antenna's `connect()` without arguments).
+    pub async fn connect(&self) -> Result<(), Error> {
+        let id = self.id.clone();
+        self.engine
+            .call(|reply| Command::Register { id, reply })
+            .await
+    }
+
+    /// Starts the session as an initiator towards `addr`, reconnecting as the engine decides.
+    pub async fn connect_to(&self, addr: SocketAddr) -> Result<(), Error> {
+        let id = self.id.clone();
+        self.engine
+            .call(|reply| Command::Initiate { id, addr, reply })
+            .await
+    }
+
+    /// Sends an application message (`put()`): stored, then sent when logged on.
+    pub async fn put(&self, msg_type: Vec<u8>, body: Bytes) -> Result<SeqNum, Error> {
+        let id = self.id.clone();
+        self.engine
+            .call(|reply| Command::Put {
+                id,
+                msg_type,
+                body,
+                reply,
+            })
+            .await
+    }
+
+    /// Ends the connection, with a Logout when logged on; the state stays for the next one.
+    pub async fn disconnect(&self, reason: Option<String>) -> Result<(), Error> {
+        let id = self.id.clone();
+        self.engine
+            .call(|reply| Command::Disconnect { id, reason, reply })
+            .await
+    }
+
+    /// Resets both sequence numbers to 1; an error while connected.
+    pub async fn reset_seq_num_local(&self) -> Result<(), Error> {
+        let id = self.id.clone();
+        self.engine
+            .call(|reply| Command::ResetLocal { id, reply })
+            .await
+    }
+
+    /// Releases the session: it leaves the engine, and this handle is gone.
+    pub async fn finalize(self) -> Result<(), Error> {
+        let id = self.id.clone();
+        self.engine
+            .call(|reply| Command::Finalize { id, reply })
+            .await
+    }
+}

@@ -1,0 +1,440 @@
+//! The engine task and the connection tasks: I/O only. Every decision is the core engine's. The
+//! sibling of fixgate-tokio's driver, on async-io sockets and timers and a caller-given spawner.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::io;
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant, SystemTime};
+
+use async_io::{Async, Timer};
+use bytes::Bytes;
+use fixgate_core::session::OutboundMessage;
+use fixgate_core::{
+    ConnId, Delivered, Engine, EngineConfig, EngineError, MessageStore, Now, Output, SeqNum,
+    SessionConfig, SessionId,
+};
+use futures_lite::{AsyncReadExt, AsyncWriteExt, future};
+
+use crate::AppEvent;
+
+type Reply<T> = async_channel::Sender<Result<T, EngineError>>;
+
+/// The runtime's `spawn`: under smol `Arc::new(|task| smol::spawn(task).detach())`, under
+/// async-std `Arc::new(|task| { async_std::task::spawn(task); })`.
+pub type Spawner = Arc<dyn Fn(Pin<Box<dyn Future<Output = ()> + Send>>) + Send + Sync>;
+
+/// A command from a handle to the engine task.
+pub(crate) enum Command {
+    Create {
+        id: SessionId,
+        config: SessionConfig,
+        store: Box<dyn MessageStore + Send>,
+        reply: Reply<()>,
+    },
+    With {
+        f: Box<dyn FnOnce(&mut Engine) + Send>,
+        reply: Reply<()>,
+    },
+    Register {
+        id: SessionId,
+        reply: Reply<()>,
+    },
+    Initiate {
+        id: SessionId,
+        addr: SocketAddr,
+        reply: Reply<()>,
+    },
+    Put {
+        id: SessionId,
+        msg_type: Vec<u8>,
+        body: Bytes,
+        reply: Reply<SeqNum>,
+    },
+    Ack {
+        session: SessionId,
+        delivered: Delivered,
+        reply: Reply<()>,
+    },
+    Reply {
+        session: SessionId,
+        delivered: Delivered,
+        msg_type: Vec<u8>,
+        body: Bytes,
+        reply: Reply<SeqNum>,
+    },
+    Disconnect {
+        id: SessionId,
+        reason: Option<String>,
+        reply: Reply<()>,
+    },
+    ResetLocal {
+        id: SessionId,
+        reply: Reply<()>,
+    },
+    Finalize {
+        id: SessionId,
+        reply: Reply<()>,
+    },
+    Shutdown {
+        reply: async_channel::Sender<()>,
+    },
+}
+
+/// What the socket tasks report to the engine task.
+enum Input {
+    Accepted {
+        conn: ConnId,
+        stream: Async<TcpStream>,
+        peer: SocketAddr,
+    },
+    Connected {
+        conn: ConnId,
+        session: SessionId,
+        stream: Async<TcpStream>,
+    },
+    ConnectFailed {
+        session: SessionId,
+    },
+    Data {
+        conn: ConnId,
+        bytes: Bytes,
+    },
+    Closed {
+        conn: ConnId,
+    },
+}
+
+/// A connection's tasks, as the engine task sees them.
+struct Connection {
+    writer: async_channel::Sender<Bytes>,
+    stream: Arc<Async<TcpStream>>,
+}
+
+/// What woke the engine task. One value per wake-up, moved once: its size does not matter.
+#[allow(clippy::large_enum_variant)]
+enum Wake {
+    Input(Option<Input>),
+    Command(Option<Command>),
+    Timeout,
+}
+
+/// The engine task's state.
+pub(crate) struct Driver {
+    engine: Engine,
+    conns: HashMap<ConnId, Connection>,
+    inputs_tx: async_channel::Sender<Input>,
+    events: async_channel::Sender<AppEvent>,
+    next_conn: Arc<AtomicU64>,
+    spawner: Spawner,
+}
+
+/// The time: the monotonic clock async-io's timers use, and the wall clock.
+fn now() -> Now {
+    Now {
+        mono: Instant::now(),
+        utc: SystemTime::now(),
+    }
+}
+
+impl Driver {
+    /// Binds the port, spawns the accept loop and the engine task.
+    pub(crate) async fn spawn(
+        config: EngineConfig,
+        listen: Option<SocketAddr>,
+        spawner: Spawner,
+    ) -> io::Result<(
+        async_channel::Sender<Command>,
+        async_channel::Receiver<AppEvent>,
+        Option<SocketAddr>,
+    )> {
+        let (commands_tx, commands) = async_channel::unbounded();
+        let (events, events_rx) = async_channel::unbounded();
+        let (inputs_tx, inputs) = async_channel::unbounded();
+        let next_conn = Arc::new(AtomicU64::new(1));
+        let mut local_addr = None;
+        if let Some(addr) = listen {
+            let listener = Async::<TcpListener>::bind(addr)?;
+            local_addr = Some(listener.get_ref().local_addr()?);
+            spawner(Box::pin(accept_loop(
+                listener,
+                inputs_tx.clone(),
+                next_conn.clone(),
+            )));
+        }
+        let driver = Self {
+            engine: Engine::new(config, now()),
+            conns: HashMap::new(),
+            inputs_tx,
+            events,
+            next_conn,
+            spawner: spawner.clone(),
+        };
+        spawner(Box::pin(driver.run(commands, inputs)));
+        Ok((commands_tx, events_rx, local_addr))
+    }
+
+    async fn run(
+        mut self,
+        commands: async_channel::Receiver<Command>,
+        inputs: async_channel::Receiver<Input>,
+    ) {
+        loop {
+            self.drain().await;
+            let deadline = self.engine.poll_timeout();
+            let input = async { Wake::Input(inputs.recv().await.ok()) };
+            let command = async { Wake::Command(commands.recv().await.ok()) };
+            let timeout = async {
+                sleep_until(deadline).await;
+                Wake::Timeout
+            };
+            match future::or(input, future::or(command, timeout)).await {
+                Wake::Input(Some(input)) => self.input(input),
+                Wake::Command(Some(Command::Shutdown { reply })) => {
+                    self.shutdown().await;
+                    let _ = reply.send(()).await;
+                    return;
+                }
+                Wake::Command(Some(command)) => self.command(command),
+                Wake::Timeout => self.engine.handle_timeout(now()),
+                Wake::Input(None) | Wake::Command(None) => return,
+            }
+        }
+    }
+
+    /// Carries out the engine's outputs, in order.
+    async fn drain(&mut self) {
+        while let Some(output) = self.engine.poll_output() {
+            match output {
+                Output::Send { conn, bytes } => {
+                    if let Some(connection) = self.conns.get(&conn) {
+                        let _ = connection.writer.try_send(bytes);
+                    }
+                }
+                Output::Close { conn, reason } => {
+                    tracing::debug!(%conn, ?reason, "closing");
+                    // Closing the writer's channel flushes what was queued, then shuts the socket;
+                    // shutting the read side ends the reader.
+                    if let Some(connection) = self.conns.remove(&conn) {
+                        connection.writer.close();
+                        let _ = connection
+                            .stream
+                            .get_ref()
+                            .shutdown(std::net::Shutdown::Read);
+                    }
+                }
+                Output::Commit { session } => {
+                    // fsync on blocking's thread pool; the sends after it wait for it.
+                    if let Some(handle) =
+                        self.engine.session(&session).and_then(|s| s.sync_handle())
+                        && blocking::unblock(move || handle.sync()).await.is_err()
+                    {
+                        tracing::error!(%session, "store sync failed");
+                    }
+                }
+                Output::Deliver { session, delivered } => {
+                    let _ = self
+                        .events
+                        .try_send(AppEvent::Deliver { session, delivered });
+                }
+                Output::Event { session, event } => {
+                    tracing::debug!(%session, ?event);
+                    let _ = self.events.try_send(AppEvent::Event { session, event });
+                }
+                Output::Connect { session, addr } => {
+                    let inputs = self.inputs_tx.clone();
+                    let conn = ConnId(self.next_conn.fetch_add(1, Ordering::Relaxed));
+                    (self.spawner)(Box::pin(async move {
+                        let input = match Async::<TcpStream>::connect(addr).await {
+                            Ok(stream) => Input::Connected {
+                                conn,
+                                session,
+                                stream,
+                            },
+                            Err(_) => Input::ConnectFailed { session },
+                        };
+                        let _ = inputs.send(input).await;
+                    }));
+                }
+                _ => {}
+            }
+        }
+    }
+
+    fn input(&mut self, input: Input) {
+        match input {
+            Input::Accepted { conn, stream, peer } => {
+                self.attach(conn, stream);
+                self.engine
+                    .handle_connection_opened(conn, Some(peer.ip()), now());
+            }
+            Input::Connected {
+                conn,
+                session,
+                stream,
+            } => {
+                self.attach(conn, stream);
+                self.engine
+                    .handle_initiator_connected(conn, &session, now());
+            }
+            Input::ConnectFailed { session } => self.engine.handle_connect_failed(&session, now()),
+            Input::Data { conn, bytes } => self.engine.handle_input(conn, now(), &bytes),
+            Input::Closed { conn } => {
+                if self.conns.remove(&conn).is_some() {
+                    self.engine.handle_connection_closed(conn, now());
+                }
+            }
+        }
+    }
+
+    fn command(&mut self, command: Command) {
+        let engine = &mut self.engine;
+        match command {
+            Command::Create {
+                id,
+                config,
+                store,
+                reply,
+            } => {
+                let _ = reply.try_send(engine.create_session(id, config, store));
+            }
+            Command::With { f, reply } => {
+                f(engine);
+                let _ = reply.try_send(Ok(()));
+            }
+            Command::Register { id, reply } => {
+                let _ = reply.try_send(engine.register_acceptor(&id));
+            }
+            Command::Initiate { id, addr, reply } => {
+                let _ = reply.try_send(engine.initiate(&id, addr));
+            }
+            Command::Put {
+                id,
+                msg_type,
+                body,
+                reply,
+            } => {
+                let _ = reply.try_send(engine.put(
+                    now(),
+                    &id,
+                    OutboundMessage::from_parts(&msg_type, &body),
+                ));
+            }
+            Command::Ack {
+                session,
+                delivered,
+                reply,
+            } => {
+                let _ = reply.try_send(engine.ack(&session, &delivered));
+            }
+            Command::Reply {
+                session,
+                delivered,
+                msg_type,
+                body,
+                reply,
+            } => {
+                let msg = OutboundMessage::from_parts(&msg_type, &body);
+                let _ = reply.try_send(engine.reply(now(), &session, &delivered, msg));
+            }
+            Command::Disconnect { id, reason, reply } => {
+                let _ = reply.try_send(engine.disconnect(now(), &id, reason.as_deref()));
+            }
+            Command::ResetLocal { id, reply } => {
+                let _ = reply.try_send(engine.reset_seq_num_local(now(), &id));
+            }
+            Command::Finalize { id, reply } => {
+                let _ = reply.try_send(engine.finalize(now(), &id));
+            }
+            Command::Shutdown { .. } => {}
+        }
+    }
+
+    /// Logs every session out, and waits until they are closed or LogoutTimeout has passed.
+    async fn shutdown(&mut self) {
+        let ids: Vec<SessionId> = self.engine.session_ids().cloned().collect();
+        for id in &ids {
+            let _ = self.engine.logout(now(), id, Some("Shutdown"));
+        }
+        let deadline = Instant::now() + Duration::from_secs(3);
+        while !self.conns.is_empty() && Instant::now() < deadline {
+            self.drain().await;
+            Timer::after(Duration::from_millis(10)).await;
+            self.engine.handle_timeout(now());
+        }
+        self.drain().await;
+    }
+
+    /// Spawns the reader and the writer of a connection.
+    fn attach(&mut self, conn: ConnId, stream: Async<TcpStream>) {
+        let _ = stream.get_ref().set_nodelay(true);
+        let stream = Arc::new(stream);
+        let (writer, outgoing) = async_channel::unbounded::<Bytes>();
+        let write = stream.clone();
+        (self.spawner)(Box::pin(async move {
+            let mut write = &*write;
+            while let Ok(bytes) = outgoing.recv().await {
+                if write.write_all(&bytes).await.is_err() {
+                    return;
+                }
+            }
+            let _ = write.get_ref().shutdown(std::net::Shutdown::Write);
+        }));
+        let inputs = self.inputs_tx.clone();
+        let read = stream.clone();
+        (self.spawner)(Box::pin(async move {
+            let mut read = &*read;
+            let mut buf = vec![0u8; 16 * 1024];
+            loop {
+                match read.read(&mut buf).await {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => {
+                        let bytes = Bytes::copy_from_slice(&buf[..n]);
+                        if inputs.send(Input::Data { conn, bytes }).await.is_err() {
+                            return;
+                        }
+                    }
+                }
+            }
+            let _ = inputs.send(Input::Closed { conn }).await;
+        }));
+        self.conns.insert(conn, Connection { writer, stream });
+    }
+}
+
+async fn accept_loop(
+    listener: Async<TcpListener>,
+    inputs: async_channel::Sender<Input>,
+    next_conn: Arc<AtomicU64>,
+) {
+    loop {
+        match listener.accept().await {
+            Ok((stream, peer)) => {
+                let conn = ConnId(next_conn.fetch_add(1, Ordering::Relaxed));
+                if inputs
+                    .send(Input::Accepted { conn, stream, peer })
+                    .await
+                    .is_err()
+                {
+                    return;
+                }
+            }
+            Err(error) => {
+                tracing::warn!(%error, "accept failed");
+                Timer::after(Duration::from_millis(50)).await;
+            }
+        }
+    }
+}
+
+async fn sleep_until(deadline: Option<Instant>) {
+    match deadline {
+        Some(deadline) => {
+            Timer::at(deadline).await;
+        }
+        None => future::pending().await,
+    }
+}
