@@ -106,3 +106,163 @@ fn runs_under_async_std() {
     });
     async_std::task::block_on(order_is_echoed(spawner));
 }
+
+/// A TCP proxy on plain threads (so that it belongs to no runtime) whose connections the test can
+/// cut: `cut()` shuts every connection it carries, mid-stream.
+struct ThreadProxy {
+    addr: std::net::SocketAddr,
+    live: Arc<std::sync::Mutex<Vec<TcpStream>>>,
+}
+
+impl ThreadProxy {
+    fn start(target: std::net::SocketAddr) -> Self {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let live: Arc<std::sync::Mutex<Vec<TcpStream>>> = Arc::default();
+        let registry = live.clone();
+        std::thread::spawn(move || {
+            for client in listener.incoming().flatten() {
+                let Ok(server) = TcpStream::connect(target) else {
+                    continue;
+                };
+                let mut registry = registry.lock().unwrap();
+                registry.push(client.try_clone().unwrap());
+                registry.push(server.try_clone().unwrap());
+                for (mut from, mut to) in [
+                    (client.try_clone().unwrap(), server.try_clone().unwrap()),
+                    (server.try_clone().unwrap(), client.try_clone().unwrap()),
+                ] {
+                    std::thread::spawn(move || {
+                        let _ = std::io::copy(&mut from, &mut to);
+                        let _ = to.shutdown(std::net::Shutdown::Both);
+                    });
+                }
+            }
+        });
+        Self { addr, live }
+    }
+
+    fn cut(&self) {
+        for stream in self.live.lock().unwrap().drain(..) {
+            let _ = stream.shutdown(std::net::Shutdown::Both);
+        }
+    }
+}
+
+#[test]
+fn ten_thousand_messages_each_way_survive_a_cut_connection_under_async_std() {
+    use fixgate_core::{BeginString, MemoryStore, Role, SessionConfig, SessionId};
+    const COUNT: usize = 10_000;
+    let spawner: Spawner = Arc::new(|task| {
+        async_std::task::spawn(task);
+    });
+    async_std::task::block_on(async move {
+        let store = || {
+            Box::new(MemoryStore::new(UtcTimestamp::from_system_time(
+                std::time::SystemTime::now(),
+            )))
+        };
+        let (acceptor, acceptor_events) = FixEngine::start(
+            EngineConfig::default(),
+            Some("127.0.0.1:0".parse().unwrap()),
+            spawner.clone(),
+        )
+        .await
+        .unwrap();
+        let venue = acceptor
+            .create_session(
+                SessionId::new("VENUE", "BANK"),
+                SessionConfig::new(BeginString::Fix44, "", "", Role::Acceptor),
+                store(),
+            )
+            .await
+            .unwrap();
+        venue.connect().await.unwrap();
+        let proxy = ThreadProxy::start(acceptor.local_addr().unwrap());
+        let config = EngineConfig {
+            reconnect_interval: Duration::from_millis(200),
+            ..EngineConfig::default()
+        };
+        let (initiator, initiator_events) = FixEngine::start(config, None, spawner.clone())
+            .await
+            .unwrap();
+        let bank = initiator
+            .create_session(
+                SessionId::new("BANK", "VENUE"),
+                SessionConfig::new(BeginString::Fix44, "", "", Role::Initiator),
+                store(),
+            )
+            .await
+            .unwrap();
+        bank.connect_to(proxy.addr).await.unwrap();
+
+        let collect = |engine: FixEngine, events: async_channel::Receiver<AppEvent>| {
+            let (done, received) = async_channel::bounded(1);
+            spawner(Box::pin(async move {
+                let (mut ids, mut logons) = (Vec::with_capacity(COUNT), 0);
+                while let Ok(event) = events.recv().await {
+                    match event {
+                        AppEvent::Deliver { session, delivered } => {
+                            ids.push(delivered.message().str(11).unwrap().to_owned());
+                            engine.ack(session, delivered).await.unwrap();
+                            if ids.len() == COUNT {
+                                let _ = done.send((ids, logons)).await;
+                                return;
+                            }
+                        }
+                        AppEvent::Event {
+                            event: fixgate_core::Event::LoggedOn { .. },
+                            ..
+                        } => logons += 1,
+                        _ => {}
+                    }
+                }
+            }));
+            received
+        };
+        let at_venue = collect(acceptor.clone(), acceptor_events);
+        let at_bank = collect(initiator.clone(), initiator_events);
+        for i in 0..COUNT {
+            bank.put(
+                b"D".to_vec(),
+                Bytes::from(format!("11=B{i}\x0155=X\x0154=1\x01")),
+            )
+            .await
+            .unwrap();
+            venue
+                .put(
+                    b"8".to_vec(),
+                    Bytes::from(format!("11=V{i}\x0155=X\x0154=1\x01")),
+                )
+                .await
+                .unwrap();
+            if i == COUNT / 2 {
+                proxy.cut();
+            }
+        }
+        let within = |received: async_channel::Receiver<(Vec<String>, u32)>| async move {
+            future::or(async { received.recv().await.ok() }, async {
+                Timer::after(Duration::from_secs(60)).await;
+                None
+            })
+            .await
+            .expect("everything in time")
+        };
+        let (at_venue, _) = within(at_venue).await;
+        let (at_bank, logons) = within(at_bank).await;
+        assert!(
+            logons >= 2,
+            "the cut must have forced a second Logon, saw {logons}"
+        );
+        assert_eq!(
+            at_venue,
+            (0..COUNT).map(|i| format!("B{i}")).collect::<Vec<_>>()
+        );
+        assert_eq!(
+            at_bank,
+            (0..COUNT).map(|i| format!("V{i}")).collect::<Vec<_>>()
+        );
+        initiator.shutdown().await;
+        acceptor.shutdown().await;
+    });
+}
