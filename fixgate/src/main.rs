@@ -4,6 +4,7 @@
 //! on 127.0.0.1, any counterparty may log on, file stores under `./fixgate-data`.
 
 mod apps;
+mod initiate;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -37,16 +38,31 @@ struct Args {
     /// Where sessions keep their messages and sequence numbers (overrides StorageType).
     #[arg(long, value_parser = ["memory", "file"])]
     store: Option<String>,
+    #[command(subcommand)]
+    command: Option<Subcommand>,
+}
+
+#[derive(Debug, clap::Subcommand)]
+enum Subcommand {
+    /// Log on to an acceptor as an initiator, send orders, and report throughput and latency.
+    Initiate(initiate::InitiateArgs),
 }
 
 #[tokio::main]
 async fn main() -> ExitCode {
+    // Logs go to stderr; stdout carries only what scripts read (the address, initiate's report).
     tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
         )
         .init();
-    match run(Args::parse()).await {
+    let args = Args::parse();
+    let result = match args.command {
+        Some(Subcommand::Initiate(initiate)) => initiate::run(initiate).await,
+        None => run(args).await,
+    };
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("fixgate: {error}");

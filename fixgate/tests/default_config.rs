@@ -84,3 +84,59 @@ fn default_configuration_fills_an_order() {
         "the file store is under ./fixgate-data"
     );
 }
+
+#[test]
+fn initiate_sends_orders_to_an_acceptor_and_reports() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut acceptor = Command::new(env!("CARGO_BIN_EXE_fixgate"))
+        .current_dir(dir.path())
+        .args(["--port", "0", "--store", "memory"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("start fixgate");
+    let mut line = String::new();
+    BufReader::new(acceptor.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let port = line.trim().rsplit(':').next().unwrap().to_owned();
+    let output = Command::new(env!("CARGO_BIN_EXE_fixgate"))
+        .args([
+            "initiate", "--port", &port, "--sender", "LOAD", "--target", "FIXGATE",
+        ])
+        .args([
+            "--count",
+            "300",
+            "--window",
+            "50",
+            "--json",
+            "--timeout",
+            "60",
+        ])
+        .output()
+        .expect("run fixgate initiate");
+    acceptor.kill().unwrap();
+    acceptor.wait().unwrap();
+    let report = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{report} {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        report.starts_with("{\"sent\":300,\"received\":300,"),
+        "{report}"
+    );
+    for key in [
+        "seconds",
+        "msgs_per_s",
+        "p50_us",
+        "p99_us",
+        "p999_us",
+        "max_us",
+    ] {
+        assert!(
+            report.contains(&format!("\"{key}\":")),
+            "{key} missing: {report}"
+        );
+    }
+}
