@@ -23,6 +23,11 @@ use crate::AppEvent;
 
 type Reply<T> = async_channel::Sender<Result<T, EngineError>>;
 
+/// Inputs or commands taken per wake-up of the engine task, at most.
+const BATCH: usize = 256;
+/// Bytes a writer gathers into one write, at most.
+const WRITE_BATCH: usize = 64 * 1024;
+
 /// The runtime's `spawn`: under smol `Arc::new(|task| smol::spawn(task).detach())`, under
 /// async-std `Arc::new(|task| { async_std::task::spawn(task); })`.
 pub type Spawner = Arc<dyn Fn(Pin<Box<dyn Future<Output = ()> + Send>>) + Send + Sync>;
@@ -202,6 +207,25 @@ impl Driver {
                 Wake::Timeout => self.engine.handle_timeout(now()),
                 Wake::Input(None) | Wake::Command(None) => return,
             }
+            // Take what else is already waiting before carrying out the outputs: one wake-up
+            // then serves a burst.
+            for _ in 0..BATCH {
+                match inputs.try_recv() {
+                    Ok(input) => self.input(input),
+                    Err(_) => break,
+                }
+            }
+            for _ in 0..BATCH {
+                match commands.try_recv() {
+                    Ok(Command::Shutdown { reply }) => {
+                        self.shutdown().await;
+                        let _ = reply.send(()).await;
+                        return;
+                    }
+                    Ok(command) => self.command(command),
+                    Err(_) => break,
+                }
+            }
         }
     }
 
@@ -376,10 +400,20 @@ impl Driver {
         let write = stream.clone();
         (self.spawner)(Box::pin(async move {
             let mut write = &*write;
+            let mut batch = Vec::new();
             while let Ok(bytes) = outgoing.recv().await {
-                if write.write_all(&bytes).await.is_err() {
+                // Gather what is already queued into one write.
+                batch.extend_from_slice(&bytes);
+                while batch.len() < WRITE_BATCH {
+                    match outgoing.try_recv() {
+                        Ok(more) => batch.extend_from_slice(&more),
+                        Err(_) => break,
+                    }
+                }
+                if write.write_all(&batch).await.is_err() {
                     return;
                 }
+                batch.clear();
             }
             let _ = write.get_ref().shutdown(std::net::Shutdown::Write);
         }));

@@ -22,6 +22,11 @@ use crate::AppEvent;
 
 type Reply<T> = oneshot::Sender<Result<T, EngineError>>;
 
+/// Inputs or commands taken per wake-up of the engine task, at most.
+const BATCH: usize = 256;
+/// Bytes a writer gathers into one write, at most.
+const WRITE_BATCH: usize = 64 * 1024;
+
 /// A command from a handle to the engine task.
 pub(crate) enum Command {
     Create {
@@ -183,6 +188,25 @@ impl Driver {
                     None => return,
                 },
                 () = sleep_until(deadline) => self.engine.handle_timeout(now()),
+            }
+            // Take what else is already waiting before carrying out the outputs: one wake-up
+            // then serves a burst.
+            for _ in 0..BATCH {
+                match inputs.try_recv() {
+                    Ok(input) => self.input(input),
+                    Err(_) => break,
+                }
+            }
+            for _ in 0..BATCH {
+                match commands.try_recv() {
+                    Ok(Command::Shutdown { reply }) => {
+                        self.shutdown().await;
+                        let _ = reply.send(());
+                        return;
+                    }
+                    Ok(command) => self.command(command),
+                    Err(_) => break,
+                }
             }
         }
     }
@@ -351,10 +375,20 @@ impl Driver {
         let (mut read, mut write) = stream.into_split();
         let (writer, mut outgoing) = mpsc::unbounded_channel::<Bytes>();
         tokio::spawn(async move {
+            let mut batch = BytesMut::new();
             while let Some(bytes) = outgoing.recv().await {
-                if write.write_all(&bytes).await.is_err() {
+                // Gather what is already queued into one write.
+                batch.extend_from_slice(&bytes);
+                while batch.len() < WRITE_BATCH {
+                    match outgoing.try_recv() {
+                        Ok(more) => batch.extend_from_slice(&more),
+                        Err(_) => break,
+                    }
+                }
+                if write.write_all(&batch).await.is_err() {
                     return;
                 }
+                batch.clear();
             }
             let _ = write.shutdown().await;
         });
