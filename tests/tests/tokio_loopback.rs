@@ -242,3 +242,44 @@ async fn ten_thousand_messages_each_way_survive_a_cut_connection() {
     initiator.shutdown().await;
     acceptor.shutdown().await;
 }
+
+#[tokio::test]
+async fn senders_put_until_the_session_is_finalized() {
+    use fixgate_core::{BeginString, MemoryStore, Role, SessionConfig, SessionId};
+    let (engine, _events) = FixEngine::start(EngineConfig::default(), None)
+        .await
+        .unwrap();
+    let store = Box::new(MemoryStore::new(UtcTimestamp::from_system_time(
+        std::time::SystemTime::now(),
+    )));
+    let config = SessionConfig::new(BeginString::Fix44, "", "", Role::Acceptor);
+    let session = engine
+        .create_session(SessionId::new("A", "B"), config, store)
+        .await
+        .unwrap();
+    let sender = session.sender();
+    let copy = sender.clone();
+    assert_eq!(
+        sender
+            .put(b"D".to_vec(), Bytes::from_static(b"11=1\x01"))
+            .await
+            .unwrap()
+            .get(),
+        1
+    );
+    assert_eq!(
+        copy.put(b"D".to_vec(), Bytes::from_static(b"11=2\x01"))
+            .await
+            .unwrap()
+            .get(),
+        2
+    );
+    session.finalize().await.unwrap();
+    assert!(
+        sender
+            .put(b"D".to_vec(), Bytes::from_static(b"11=3\x01"))
+            .await
+            .is_err()
+    );
+    engine.shutdown().await;
+}

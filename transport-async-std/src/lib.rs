@@ -209,7 +209,38 @@ impl FixEngine {
     }
 }
 
+/// A cloneable handle that can only `put()`, for the tasks that send on a session. After the
+/// session is finalized its `put()` fails.
+#[derive(Clone, Debug)]
+pub struct SessionSender {
+    id: SessionId,
+    engine: FixEngine,
+}
+
+impl SessionSender {
+    /// Sends an application message (`put()`): stored, then sent when logged on.
+    pub async fn put(&self, msg_type: Vec<u8>, body: Bytes) -> Result<SeqNum, Error> {
+        let id = self.id.clone();
+        self.engine
+            .call(|reply| Command::Put {
+                id,
+                msg_type,
+                body,
+                reply,
+            })
+            .await
+    }
+}
+
 impl Session {
+    /// A cloneable sender for this session.
+    pub fn sender(&self) -> SessionSender {
+        SessionSender {
+            id: self.id.clone(),
+            engine: self.engine.clone(),
+        }
+    }
+
     /// The session's id.
     pub fn id(&self) -> &SessionId {
         &self.id
