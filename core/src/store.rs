@@ -2,6 +2,7 @@
 //! session survives reconnects and crashes (DESIGN.md section 4).
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use bytes::Bytes;
 
@@ -86,13 +87,13 @@ pub trait MessageStore {
     /// A handle that makes what was appended so far durable, usable from another thread while
     /// the session keeps the store: the adapter runs it off its executor when the session emits
     /// `Action::Commit`. `None` for a store with nothing to sync (memory).
-    fn sync_handle(&self) -> Option<Box<dyn SyncHandle>> {
+    fn sync_handle(&self) -> Option<Arc<dyn SyncHandle>> {
         None
     }
 }
 
 /// Makes a store's appended data durable (fsync, msync). See [`MessageStore::sync_handle`].
-pub trait SyncHandle: Send {
+pub trait SyncHandle: Send + Sync {
     /// Blocks until everything appended before the call is on stable storage.
     fn sync(&self) -> Result<(), StoreError>;
 }

@@ -6,7 +6,7 @@
 //! replays the log (DESIGN.md section 4):
 //! - every `append` is one `write()` to the file before it returns, so a message whose `put()`
 //!   returned survives `kill -9` of the process, in every durability mode;
-//! - [`FileStore::sync_handle`] hands out a duplicated file descriptor that the adapter fsyncs off
+//! - [`FileStore::sync_handle`] shares the open log (no syscall) with the adapter, which fsyncs off
 //!   its executor when the session emits `Action::Commit` (`StorageDurability` batch and each);
 //! - a torn tail (a record cut short by a crash) is truncated and reported; a complete record is
 //!   never dropped, and damage before the tail refuses the open instead of losing data;
@@ -21,6 +21,7 @@ use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Write};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use fixgate_core::{MessageStore, SeqNum, StoreError, SyncHandle, UtcTimestamp};
 
@@ -82,7 +83,8 @@ pub struct Recovery {
 #[derive(Debug)]
 pub struct FileStore {
     dir: PathBuf,
-    file: File,
+    /// The open log, shared with the sync handles handed to the adapter.
+    file: Arc<LogFile>,
     len: u64,
     /// Where each stored message's record starts, and its payload length.
     index: BTreeMap<SeqNum, (u64, u32)>,
@@ -126,7 +128,7 @@ impl FileStore {
             .ok_or_else(|| OpenError::BadHeader { path: path.clone() })?;
         let mut store = Self {
             dir,
-            file,
+            file: Arc::new(LogFile(file)),
             len: HEADER_LEN as u64,
             index: BTreeMap::new(),
             next_sender: SeqNum::FIRST,
@@ -191,6 +193,7 @@ impl FileStore {
                     }
                     // A torn last record: cut it off, so that the next append starts clean.
                     self.file
+                        .0
                         .set_len(at as u64)
                         .map_err(|source| OpenError::Io {
                             path: path.to_path_buf(),
@@ -239,7 +242,7 @@ impl FileStore {
         self.scratch.clear();
         record::encode(&mut self.scratch, kind, seq, answers, payload);
         // One write() per record: once it returns, the record survives a crash of the process.
-        self.file.write_all(&self.scratch).map_err(io_error)?;
+        (&self.file.0).write_all(&self.scratch).map_err(io_error)?;
         let at = self.len;
         self.len += self.scratch.len() as u64;
         Ok(at)
@@ -307,6 +310,7 @@ impl MessageStore for FileStore {
         for (&seq, &(at, len)) in self.index.range(from..=to) {
             buf.resize(len as usize, 0);
             self.file
+                .0
                 .read_exact_at(&mut buf, at + RECORD_HEADER_LEN as u64)
                 .map_err(io_error)?;
             each(seq, &buf);
@@ -335,7 +339,7 @@ impl MessageStore for FileStore {
             .open(&path)
             .map_err(io_error)?;
         file.write_all(&record::header(now)).map_err(io_error)?;
-        self.file = file;
+        self.file = Arc::new(LogFile(file));
         self.len = HEADER_LEN as u64;
         self.index.clear();
         self.answered.clear();
@@ -353,16 +357,16 @@ impl MessageStore for FileStore {
         self.answered.range(from..).copied().collect()
     }
 
-    fn sync_handle(&self) -> Option<Box<dyn SyncHandle>> {
-        let file = self.file.try_clone().ok()?;
-        Some(Box::new(FileSync(file)))
+    fn sync_handle(&self) -> Option<Arc<dyn SyncHandle>> {
+        Some(self.file.clone())
     }
 }
 
-/// A duplicated descriptor of the log, synced from another thread.
-struct FileSync(File);
+/// The log's file, synced from another thread through the handles that share it.
+#[derive(Debug)]
+struct LogFile(File);
 
-impl SyncHandle for FileSync {
+impl SyncHandle for LogFile {
     fn sync(&self) -> Result<(), StoreError> {
         self.0.sync_data().map_err(io_error)
     }

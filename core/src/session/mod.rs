@@ -8,6 +8,7 @@ mod settle;
 mod timer;
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
@@ -223,7 +224,7 @@ impl Session {
     }
 
     /// A handle to sync the store off the caller's executor on `Action::Commit`.
-    pub fn sync_handle(&self) -> Option<Box<dyn crate::SyncHandle>> {
+    pub fn sync_handle(&self) -> Option<Arc<dyn crate::SyncHandle>> {
         self.store.sync_handle()
     }
 
