@@ -222,13 +222,13 @@ impl Properties {
             let identity = |key: &str| {
                 keys.get(key)
                     .or_else(|| self.defaults.get(key))
-                    .map(|e| e.value.clone())
+                    .map(|e| std::sync::Arc::<str>::from(e.value.as_str()))
             };
             let id = SessionId {
-                sender_comp_id: config.sender_comp_id.clone(),
+                sender_comp_id: config.sender_comp_id.as_str().into(),
                 sender_sub_id: identity("SenderSubID"),
                 sender_location_id: identity("SenderLocationID"),
-                target_comp_id: config.target_comp_id.clone(),
+                target_comp_id: config.target_comp_id.as_str().into(),
                 target_sub_id: identity("TargetSubID"),
                 target_location_id: identity("TargetLocationID"),
                 qualifier: identity("SessionQualifier"),

@@ -195,7 +195,7 @@ impl SessionsManager for RefuseNewco {
         id: &SessionId,
         _logon: &fixgate_core::codec::Message,
     ) -> SessionDecision {
-        if id.target_comp_id == "NEWCO" {
+        if &*id.target_comp_id == "NEWCO" {
             SessionDecision::Refuse
         } else {
             let mut config = SessionConfig::new(BeginString::Fix44, "", "", Role::Acceptor);

@@ -1,33 +1,36 @@
 //! Session and connection identities.
 
 use std::fmt;
+use std::sync::Arc;
 
 /// Which session: our CompIDs and the counterparty's, with the optional Sub and Location IDs and
 /// a qualifier that tells apart several sessions between the same CompIDs.
 ///
 /// It displays as `SENDER[/SUB[/LOCATION]]->TARGET[/SUB[/LOCATION]][:QUALIFIER]`, from our side:
 /// `ISLD->TW`, `BANK/DESK1->VENUE:2`. An empty Sub ID with a Location ID shows as `BANK//NY`.
+///
+/// Its texts are shared: a clone (one per output that names the session) allocates nothing.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct SessionId {
     /// Our `SenderCompID <49>`.
-    pub sender_comp_id: String,
+    pub sender_comp_id: Arc<str>,
     /// Our `SenderSubID <50>`, when it takes part in matching.
-    pub sender_sub_id: Option<String>,
+    pub sender_sub_id: Option<Arc<str>>,
     /// Our `SenderLocationID <142>`, when it takes part in matching.
-    pub sender_location_id: Option<String>,
+    pub sender_location_id: Option<Arc<str>>,
     /// The counterparty's CompID: our `TargetCompID <56>`.
-    pub target_comp_id: String,
+    pub target_comp_id: Arc<str>,
     /// Our `TargetSubID <57>`, when it takes part in matching.
-    pub target_sub_id: Option<String>,
+    pub target_sub_id: Option<Arc<str>>,
     /// Our `TargetLocationID <143>`, when it takes part in matching.
-    pub target_location_id: Option<String>,
+    pub target_location_id: Option<Arc<str>>,
     /// A qualifier, carried on the Logon by the `LogonQualifierTag` field.
-    pub qualifier: Option<String>,
+    pub qualifier: Option<Arc<str>>,
 }
 
 impl SessionId {
     /// The session between our `sender` CompID and the counterparty's `target`.
-    pub fn new(sender: impl Into<String>, target: impl Into<String>) -> Self {
+    pub fn new(sender: impl Into<Arc<str>>, target: impl Into<Arc<str>>) -> Self {
         Self {
             sender_comp_id: sender.into(),
             target_comp_id: target.into(),
@@ -37,7 +40,7 @@ impl SessionId {
 
     /// The same session with a qualifier.
     #[must_use]
-    pub fn with_qualifier(mut self, qualifier: impl Into<String>) -> Self {
+    pub fn with_qualifier(mut self, qualifier: impl Into<Arc<str>>) -> Self {
         self.qualifier = Some(qualifier.into());
         self
     }
@@ -45,8 +48,8 @@ impl SessionId {
     /// The same session with our Sub ID and the counterparty's.
     #[must_use]
     pub fn with_sub_ids(mut self, sender: Option<String>, target: Option<String>) -> Self {
-        self.sender_sub_id = sender;
-        self.target_sub_id = target;
+        self.sender_sub_id = sender.map(Arc::from);
+        self.target_sub_id = target.map(Arc::from);
         self
     }
 }
@@ -56,8 +59,8 @@ impl fmt::Display for SessionId {
         fn side(
             f: &mut fmt::Formatter<'_>,
             comp: &str,
-            sub: &Option<String>,
-            location: &Option<String>,
+            sub: &Option<Arc<str>>,
+            location: &Option<Arc<str>>,
         ) -> fmt::Result {
             f.write_str(comp)?;
             match (sub, location) {

@@ -224,8 +224,8 @@ impl Engine {
         if self.sessions.contains_key(&id) {
             return Err(EngineError::DuplicateSession(Box::new(id)));
         }
-        config.sender_comp_id.clone_from(&id.sender_comp_id);
-        config.target_comp_id.clone_from(&id.target_comp_id);
+        config.sender_comp_id = id.sender_comp_id.to_string();
+        config.target_comp_id = id.target_comp_id.to_string();
         let session = Session::new(config, store, self.now)?;
         self.sessions.insert(
             id,
@@ -453,10 +453,9 @@ impl Engine {
         self.advance(now);
         match self.conns.get_mut(&conn) {
             Some(Conn::Linked(id)) => {
-                let id = id.clone();
-                if let Some(slot) = self.sessions.get_mut(&id) {
+                if let Some(slot) = self.sessions.get_mut(id) {
                     slot.session.handle_input(now, data);
-                    self.ready.push_back(id);
+                    self.ready.push_back(id.clone());
                 }
             }
             Some(Conn::Pending { raw, decoder, .. }) => {
@@ -542,12 +541,11 @@ impl Engine {
             if let Some(output) = self.outputs.pop_front() {
                 return Some(output);
             }
-            let id = self.ready.front()?.clone();
-            match self.poll_session(&id) {
-                Some(output) => return Some(output),
-                None => {
-                    self.ready.pop_front();
-                }
+            // Taken out while polled, and put back while it still has actions: no clone per call.
+            let id = self.ready.pop_front()?;
+            if let Some(output) = self.poll_session(&id) {
+                self.ready.push_front(id);
+                return Some(output);
             }
         }
     }

@@ -1,6 +1,8 @@
 //! Routing a new connection: its first message must be a Logon, whose CompIDs (mirrored) name the
 //! session; the credentials are checked before the connection is linked (DESIGN.md section 2).
 
+use std::sync::Arc;
+
 use super::auth::constant_time_eq;
 use super::{Conn, ConnId, Engine, Refusal, SessionDecision, SessionId, Slot};
 use crate::codec::{Decoded, Message};
@@ -70,7 +72,7 @@ impl Engine {
             return self.refuse(conn, Refusal::AuthenticationFailed);
         }
         if let Some(peer) = peer {
-            self.failures.remove(&(peer, id.target_comp_id.clone()));
+            self.failures.remove(&(peer, id.target_comp_id.to_string()));
         }
         let Some(slot) = self.sessions.get_mut(&id) else {
             return self.refuse(conn, Refusal::UnknownSession);
@@ -88,7 +90,7 @@ impl Engine {
 
     /// The session a Logon asks for, from our side: its TargetCompID is our SenderCompID.
     fn identify(&self, logon: &Message) -> SessionId {
-        let text = |t| logon.str(t).ok().map(str::to_owned);
+        let text = |t| logon.str(t).ok().map(Arc::<str>::from);
         SessionId {
             sender_comp_id: text(tag::TARGET_COMP_ID).unwrap_or_default(),
             sender_sub_id: text(tag::TARGET_SUB_ID),
@@ -104,8 +106,9 @@ impl Engine {
     /// only when it has them; the qualifier always does.
     fn lookup(&self, wanted: &SessionId) -> Lookup {
         let matches = |id: &SessionId| {
-            let optional =
-                |ours: &Option<String>, theirs: &Option<String>| ours.is_none() || ours == theirs;
+            let optional = |ours: &Option<Arc<str>>, theirs: &Option<Arc<str>>| {
+                ours.is_none() || ours == theirs
+            };
             id.sender_comp_id == wanted.sender_comp_id
                 && id.target_comp_id == wanted.target_comp_id
                 && optional(&id.sender_sub_id, &wanted.sender_sub_id)
@@ -137,7 +140,7 @@ impl Engine {
             return Err(Refusal::UnknownSession);
         }
         if let Some(allowed) = &self.config.acceptor_comp_ids
-            && !allowed.contains(&wanted.sender_comp_id)
+            && !allowed.iter().any(|ours| **ours == *wanted.sender_comp_id)
         {
             return Err(Refusal::CompIdNotAllowed);
         }
@@ -153,8 +156,8 @@ impl Engine {
             SessionDecision::AcceptWith(config) => *config,
         };
         config.role = Role::Acceptor;
-        config.sender_comp_id.clone_from(&id.sender_comp_id);
-        config.target_comp_id.clone_from(&id.target_comp_id);
+        config.sender_comp_id = id.sender_comp_id.to_string();
+        config.target_comp_id = id.target_comp_id.to_string();
         config.begin_string =
             BeginString::from_bytes(logon.begin_string()).ok_or(Refusal::UnknownSession)?;
         if config.begin_string == BeginString::Fixt11 && config.default_appl_ver_id.is_none() {
