@@ -165,26 +165,10 @@ const HEADER_TAGS: &[u32] = &[
     347, 369, 370, 627, 628, 629, 630, 1128, 1129, 1156,
 ];
 
-/// One bit per tag below 1280 (every header tag is): a branch-free lookup on the decode path.
-const HEADER_BITS: [u64; 20] = {
-    let mut bits = [0u64; 20];
-    bits[0] |= (1 << 8) | (1 << 9) | (1 << 35);
-    let mut i = 0;
-    while i < HEADER_TAGS.len() {
-        let tag = HEADER_TAGS[i] as usize;
-        bits[tag / 64] |= 1 << (tag % 64);
-        i += 1;
-    }
-    bits
-};
-
 /// Returns whether `tag` belongs to the standard header (`BeginString <8>` … `ApplExtID <1156>`).
 #[inline]
 pub fn is_header(tag: u32) -> bool {
-    let tag = tag as usize;
-    HEADER_BITS
-        .get(tag / 64)
-        .is_some_and(|word| word & (1 << (tag % 64)) != 0)
+    class(tag) == Class::Header
 }
 
 /// Where a tag belongs, as far as field order and Length/Data pairs are concerned.
@@ -238,8 +222,9 @@ pub(crate) fn class(tag: u32) -> Class {
 
 /// Returns whether `tag` belongs to the standard trailer (`SignatureLength <93>`, `Signature <89>`,
 /// `CheckSum <10>`).
+#[inline]
 pub fn is_trailer(tag: u32) -> bool {
-    matches!(tag, SIGNATURE_LENGTH | SIGNATURE | CHECK_SUM)
+    class(tag) == Class::Trailer
 }
 
 #[cfg(test)]
