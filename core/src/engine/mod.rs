@@ -114,17 +114,13 @@ struct Slot {
     connect_failures: u32,
 }
 
-/// A connection the engine knows.
-enum Conn {
-    /// Waiting for its Logon: raw bytes kept for the session, and a decoder to find the Logon.
-    Pending {
-        opened: Instant,
-        peer: Option<IpAddr>,
-        raw: BytesMut,
-        decoder: Decoder,
-    },
-    /// Linked to a session.
-    Linked(SessionId),
+/// A connection waiting for its Logon: raw bytes kept for the session, and a decoder to find the
+/// Logon.
+struct Pending {
+    opened: Instant,
+    peer: Option<IpAddr>,
+    raw: BytesMut,
+    decoder: Decoder,
 }
 
 /// Makes the store of a session created for an unregistered Logon. A failure refuses the Logon:
@@ -150,7 +146,10 @@ pub type StoreFactory = Box<
 pub struct Engine {
     config: EngineConfig,
     sessions: HashMap<SessionId, Slot>,
-    conns: HashMap<ConnId, Conn>,
+    /// Connections waiting for their Logon.
+    pending: HashMap<ConnId, Pending>,
+    /// Connections linked to a session.
+    linked: HashMap<ConnId, SessionId>,
     outputs: VecDeque<Output>,
     /// Sessions that may have actions to poll, in the order they were touched.
     ready: VecDeque<SessionId>,
@@ -170,7 +169,8 @@ impl Engine {
         Self {
             config,
             sessions: HashMap::new(),
-            conns: HashMap::new(),
+            pending: HashMap::new(),
+            linked: HashMap::new(),
             outputs: VecDeque::new(),
             ready: VecDeque::new(),
             authenticator: Box::new(ConfiguredCredentials),
@@ -398,19 +398,14 @@ impl Engine {
     /// Logon.
     pub fn handle_connection_opened(&mut self, conn: ConnId, peer: Option<IpAddr>, now: Now) {
         self.advance(now);
-        let pending = self
-            .conns
-            .values()
-            .filter(|c| matches!(c, Conn::Pending { .. }))
-            .count();
-        if pending >= self.config.max_pending_connections {
+        if self.pending.len() >= self.config.max_pending_connections {
             self.refuse(conn, Refusal::TooManyPendingConnections);
             return;
         }
         let decoder = Decoder::with_max_message_size(self.config.max_logon_size);
-        self.conns.insert(
+        self.pending.insert(
             conn,
-            Conn::Pending {
+            Pending {
                 opened: now.mono,
                 peer,
                 raw: BytesMut::new(),
@@ -432,7 +427,7 @@ impl Engine {
         }
         slot.conn = Some(conn);
         slot.session.handle_connected(now);
-        self.conns.insert(conn, Conn::Linked(id.clone()));
+        self.linked.insert(conn, id.clone());
         self.ready.push_back(id.clone());
     }
 
@@ -451,26 +446,23 @@ impl Engine {
     /// Bytes arrived on a connection.
     pub fn handle_input(&mut self, conn: ConnId, now: Now, data: &[u8]) {
         self.advance(now);
-        match self.conns.get_mut(&conn) {
-            Some(Conn::Linked(id)) => {
-                if let Some(slot) = self.sessions.get_mut(id) {
-                    slot.session.handle_input(now, data);
-                    self.ready.push_back(id.clone());
-                }
+        if let Some(id) = self.linked.get(&conn) {
+            if let Some(slot) = self.sessions.get_mut(id) {
+                slot.session.handle_input(now, data);
+                self.ready.push_back(id.clone());
             }
-            Some(Conn::Pending { raw, decoder, .. }) => {
-                raw.extend_from_slice(data);
-                decoder.feed(data);
-                self.route(conn);
-            }
-            None => {}
+        } else if let Some(pending) = self.pending.get_mut(&conn) {
+            pending.raw.extend_from_slice(data);
+            pending.decoder.feed(data);
+            self.route(conn);
         }
     }
 
     /// A connection was closed by the peer or failed.
     pub fn handle_connection_closed(&mut self, conn: ConnId, now: Now) {
         self.advance(now);
-        let Some(Conn::Linked(id)) = self.conns.remove(&conn) else {
+        self.pending.remove(&conn);
+        let Some(id) = self.linked.remove(&conn) else {
             return;
         };
         let reconnect = now.mono + self.config.reconnect_interval;
@@ -492,18 +484,14 @@ impl Engine {
     /// Time passed: session timers, Logon timeouts of pending connections, initiator reconnects.
     pub fn handle_timeout(&mut self, now: Now) {
         self.advance(now);
+        let timeout = self.config.logon_timeout;
         let late: Vec<ConnId> = self
-            .conns
+            .pending
             .iter()
-            .filter_map(|(conn, c)| match c {
-                Conn::Pending { opened, .. } if *opened + self.config.logon_timeout <= now.mono => {
-                    Some(*conn)
-                }
-                _ => None,
-            })
+            .filter(|(_, pending)| pending.opened + timeout <= now.mono)
+            .map(|(&conn, _)| conn)
             .collect();
         for conn in late {
-            self.conns.remove(&conn);
             self.refuse(conn, Refusal::LogonTimeout);
         }
         for (id, slot) in &mut self.sessions {
@@ -553,10 +541,10 @@ impl Engine {
     /// When to call [`handle_timeout`](Self::handle_timeout) next.
     #[must_use]
     pub fn poll_timeout(&self) -> Option<Instant> {
-        let pending = self.conns.values().filter_map(|c| match c {
-            Conn::Pending { opened, .. } => Some(*opened + self.config.logon_timeout),
-            Conn::Linked(_) => None,
-        });
+        let pending = self
+            .pending
+            .values()
+            .map(|pending| pending.opened + self.config.logon_timeout);
         let sessions = self.sessions.values().flat_map(|slot| {
             let reconnect = slot.reconnect_at.filter(|_| slot.conn.is_none());
             [slot.session.poll_timeout(), reconnect]
@@ -622,7 +610,7 @@ impl Engine {
                     let Some(conn) = slot.conn.take() else {
                         continue;
                     };
-                    self.conns.remove(&conn);
+                    self.linked.remove(&conn);
                     slot.reconnect_at = slot
                         .initiator_addr
                         .map(|_| self.now.mono + self.config.reconnect_interval);
@@ -644,7 +632,7 @@ impl Engine {
 
     /// Closes a connection that never reached a session, silently.
     fn refuse(&mut self, conn: ConnId, refusal: Refusal) {
-        self.conns.remove(&conn);
+        self.pending.remove(&conn);
         self.outputs.push_back(Output::Close {
             conn,
             reason: CloseReason::Refused(refusal),

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use super::auth::constant_time_eq;
-use super::{Conn, ConnId, Engine, Refusal, SessionDecision, SessionId, Slot};
+use super::{ConnId, Engine, Refusal, SessionDecision, SessionId, Slot};
 use crate::codec::{Decoded, Message};
 use crate::config::Role;
 use crate::session::Session;
@@ -25,11 +25,11 @@ enum Lookup {
 impl Engine {
     /// Tries to route a pending connection with the bytes it has sent so far.
     pub(super) fn route(&mut self, conn: ConnId) {
-        let Some(Conn::Pending { decoder, peer, .. }) = self.conns.get_mut(&conn) else {
+        let Some(pending) = self.pending.get_mut(&conn) else {
             return;
         };
-        let peer = *peer;
-        let logon = match decoder.decode() {
+        let peer = pending.peer;
+        let logon = match pending.decoder.decode() {
             Ok(None) => return,
             Ok(Some(Decoded::Message(msg))) => msg,
             Ok(Some(Decoded::Garbled { .. })) | Err(_) => {
@@ -77,14 +77,14 @@ impl Engine {
         let Some(slot) = self.sessions.get_mut(&id) else {
             return self.refuse(conn, Refusal::UnknownSession);
         };
-        let Some(Conn::Pending { raw, .. }) = self.conns.remove(&conn) else {
+        let Some(raw) = self.pending.remove(&conn).map(|pending| pending.raw) else {
             return;
         };
         slot.conn = Some(conn);
         slot.session.handle_connected(self.now);
         // The session sees every byte from the Logon on and does its own Logon checks.
         slot.session.handle_input(self.now, &raw);
-        self.conns.insert(conn, Conn::Linked(id.clone()));
+        self.linked.insert(conn, id.clone());
         self.ready.push_back(id);
     }
 
