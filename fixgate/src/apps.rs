@@ -20,13 +20,13 @@ pub(crate) fn answer(
     app: App,
     delivered: &Delivered,
     executions: &mut u64,
-) -> Option<(Vec<u8>, Bytes)> {
+) -> Option<(Bytes, Bytes)> {
     let msg = delivered.message();
     match app {
-        App::Echo => Some((msg.msg_type().to_vec(), body_of(msg))),
+        App::Echo => Some((msg.as_bytes().slice_ref(msg.msg_type()), body_of(msg))),
         App::Executor if msg.msg_type() == b"D" => {
             *executions += 1;
-            Some((b"8".to_vec(), fill(msg, *executions)))
+            Some((Bytes::from_static(b"8"), fill(msg, *executions)))
         }
         App::Executor => None,
         App::Log => {

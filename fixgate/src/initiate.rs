@@ -112,7 +112,7 @@ pub(crate) async fn run(args: InitiateArgs) -> Result<(), String> {
             );
             intended.insert(sent, due);
             session
-                .put(b"D".to_vec(), Bytes::from(body))
+                .put(Bytes::from_static(b"D"), Bytes::from(body))
                 .await
                 .map_err(|e| e.to_string())?;
             sent += 1;

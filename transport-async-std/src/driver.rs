@@ -55,7 +55,7 @@ pub(crate) enum Command {
     },
     Put {
         id: SessionId,
-        msg_type: Vec<u8>,
+        msg_type: Bytes,
         body: Bytes,
         reply: Reply<SeqNum>,
     },
@@ -67,7 +67,7 @@ pub(crate) enum Command {
     Reply {
         session: SessionId,
         delivered: Delivered,
-        msg_type: Vec<u8>,
+        msg_type: Bytes,
         body: Bytes,
         reply: Reply<SeqNum>,
     },

@@ -170,9 +170,10 @@ impl FixEngine {
         &self,
         session: SessionId,
         delivered: Delivered,
-        msg_type: Vec<u8>,
+        msg_type: impl Into<Bytes>,
         body: Bytes,
     ) -> Result<SeqNum, Error> {
+        let msg_type = msg_type.into();
         self.call(|reply| Command::Reply {
             session,
             delivered,
@@ -194,6 +195,18 @@ impl FixEngine {
         {
             let _ = done.recv().await;
         }
+    }
+
+    /// `put()` on session `id`, for [`Session`] and [`SessionSender`].
+    async fn put(&self, id: &SessionId, msg_type: Bytes, body: Bytes) -> Result<SeqNum, Error> {
+        let id = id.clone();
+        self.call(|reply| Command::Put {
+            id,
+            msg_type,
+            body,
+            reply,
+        })
+        .await
     }
 
     async fn call<T>(
@@ -219,16 +232,8 @@ pub struct SessionSender {
 
 impl SessionSender {
     /// Sends an application message (`put()`): stored, then sent when logged on.
-    pub async fn put(&self, msg_type: Vec<u8>, body: Bytes) -> Result<SeqNum, Error> {
-        let id = self.id.clone();
-        self.engine
-            .call(|reply| Command::Put {
-                id,
-                msg_type,
-                body,
-                reply,
-            })
-            .await
+    pub async fn put(&self, msg_type: impl Into<Bytes>, body: Bytes) -> Result<SeqNum, Error> {
+        self.engine.put(&self.id, msg_type.into(), body).await
     }
 }
 
@@ -263,16 +268,8 @@ impl Session {
     }
 
     /// Sends an application message (`put()`): stored, then sent when logged on.
-    pub async fn put(&self, msg_type: Vec<u8>, body: Bytes) -> Result<SeqNum, Error> {
-        let id = self.id.clone();
-        self.engine
-            .call(|reply| Command::Put {
-                id,
-                msg_type,
-                body,
-                reply,
-            })
-            .await
+    pub async fn put(&self, msg_type: impl Into<Bytes>, body: Bytes) -> Result<SeqNum, Error> {
+        self.engine.put(&self.id, msg_type.into(), body).await
     }
 
     /// Ends the connection, with a Logout when logged on; the state stays for the next one.

@@ -50,7 +50,7 @@ pub(crate) enum Command {
     },
     Put {
         id: SessionId,
-        msg_type: Vec<u8>,
+        msg_type: Bytes,
         body: Bytes,
         reply: Reply<SeqNum>,
     },
@@ -62,7 +62,7 @@ pub(crate) enum Command {
     Reply {
         session: SessionId,
         delivered: Delivered,
-        msg_type: Vec<u8>,
+        msg_type: Bytes,
         body: Bytes,
         reply: Reply<SeqNum>,
     },
