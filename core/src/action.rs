@@ -178,6 +178,8 @@ pub enum DisconnectReason {
     Store(StoreError),
     /// The application asked for it.
     Requested,
+    /// The peer stopped reading: bytes waited unwritten for SlowConsumerTimeout.
+    SlowConsumer,
 }
 
 /// Why a Logon was refused.

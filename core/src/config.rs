@@ -121,6 +121,12 @@ pub struct SessionConfig {
     pub max_queued_messages: usize,
     /// `StorageDurability`.
     pub storage_durability: StorageDurability,
+    /// `MaxOutboundBytes`: bytes handed to the connection and not yet written, above which
+    /// `put()` meets backpressure. Default 4 MiB.
+    pub max_outbound_bytes: usize,
+    /// `SlowConsumerTimeout`: how long written bytes may make no progress before the connection
+    /// is closed as a slow consumer. Default 30 s.
+    pub slow_consumer_timeout: Duration,
     /// `DefaultApplVerID <1137>` for FIXT.1.1 sessions (for example `9` for FIX 5.0 SP2).
     pub default_appl_ver_id: Option<String>,
     /// The application MsgTypes this session accepts; `None` accepts all. Any other type is
@@ -178,6 +184,8 @@ impl SessionConfig {
             send_logout_on_invalid_logon: false,
             max_queued_messages: 10_000,
             storage_durability: StorageDurability::Process,
+            max_outbound_bytes: 4 << 20,
+            slow_consumer_timeout: Duration::from_secs(30),
             default_appl_ver_id: None,
             supported_msg_types: None,
             gap_fill_msg_types: Vec::new(),
@@ -203,6 +211,7 @@ impl SessionConfig {
             ("LogonTimeout", self.logon_timeout),
             ("LogoutTimeout", self.logout_timeout),
             ("ResendRequestTimeout", self.resend_request_timeout),
+            ("SlowConsumerTimeout", self.slow_consumer_timeout),
         ] {
             if value.is_zero() {
                 return Err(ConfigError::ZeroDuration { key });

@@ -50,6 +50,8 @@ pub const SESSION_SETTINGS: &[Setting] = &[
     setting("SendLogoutOnInvalidLogon", &[]),
     setting("MaxOutOfOrderMessages", &[]),
     setting("StorageDurability", &[]),
+    setting("MaxOutboundBytes", &[]),
+    setting("SlowConsumerTimeout", &[]),
     setting("DefaultApplVerID", &[]),
     setting("SupportedMsgTypes", &[]),
     setting("GapFillMessageTypes", &[]),
@@ -125,6 +127,10 @@ impl SessionConfig {
             "MaxOutOfOrderMessages" => {
                 self.max_queued_messages = usize::try_from(number()?).map_err(|_| invalid())?
             }
+            "MaxOutboundBytes" => {
+                self.max_outbound_bytes = usize::try_from(number()?).map_err(|_| invalid())?
+            }
+            "SlowConsumerTimeout" => self.slow_consumer_timeout = seconds()?,
             "StorageDurability" => {
                 self.storage_durability = match value {
                     "process" => StorageDurability::Process,

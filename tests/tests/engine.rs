@@ -4,9 +4,10 @@
 use std::time::Duration;
 
 use fixgate_core::engine::{SessionDecision, SessionsManager};
+use fixgate_core::session::OutboundMessage;
 use fixgate_core::{
-    BeginString, CloseReason, ConnId, Credentials, Engine, EngineConfig, MemoryStore, Output, Role,
-    SeqNum, SessionConfig, SessionId, SessionState, TimestampPrecision, UtcTimestamp,
+    BeginString, CloseReason, ConnId, Credentials, Engine, EngineConfig, EngineError, MemoryStore,
+    Output, Role, SeqNum, SessionConfig, SessionId, SessionState, TimestampPrecision, UtcTimestamp,
 };
 use fixgate_tests::clock::SimClock;
 use fixgate_tests::peer::brief;
@@ -30,6 +31,10 @@ impl Harness {
 
     fn acceptor(&mut self, id: &SessionId) {
         let config = SessionConfig::new(BeginString::Fix44, "", "", Role::Acceptor);
+        self.acceptor_with(id, config);
+    }
+
+    fn acceptor_with(&mut self, id: &SessionId, config: SessionConfig) {
         let store = MemoryStore::new(UtcTimestamp::from_system_time(self.clock.utc()));
         self.engine
             .create_session(id.clone(), config, Box::new(store))
@@ -97,6 +102,17 @@ impl Harness {
             });
         }
         seen
+    }
+
+    /// The bytes of the outputs since the last look that are sends.
+    fn sent_len(&mut self) -> usize {
+        let mut len = 0;
+        while let Some(output) = self.engine.poll_output() {
+            if let Output::Send { bytes, .. } = output {
+                len += bytes.len();
+            }
+        }
+        len
     }
 
     fn sends(outputs: &[String]) -> Vec<String> {
@@ -479,7 +495,7 @@ fn duplicate_session_is_an_error() {
     let store = MemoryStore::new(UtcTimestamp::from_system_time(h.clock.utc()));
     assert!(matches!(
         h.engine.create_session(tw(1), config, Box::new(store)),
-        Err(fixgate_core::EngineError::DuplicateSession(_))
+        Err(EngineError::DuplicateSession(_))
     ));
 }
 
@@ -608,4 +624,89 @@ fn restarted_engine_over_a_file_store_continues_the_sequence() {
     let logon = h2.logon("TW1", "ISLD", 3, "");
     let out = h2.open(1, &logon);
     assert_eq!(Harness::sends(&out), ["send 1 35=A|34=2|98=0|108=30"]);
+}
+
+#[test]
+fn put_meets_backpressure_until_the_adapter_reports_progress() {
+    let mut h = Harness::new(EngineConfig::default());
+    let mut config = SessionConfig::new(BeginString::Fix44, "", "", Role::Acceptor);
+    config.max_outbound_bytes = 1000;
+    h.acceptor_with(&tw(1), config);
+    let logon = h.logon("TW1", "ISLD", 1, "");
+    let now = h.clock.now();
+    h.engine
+        .handle_connection_opened(ConnId(1), Some(h.peer), now);
+    h.engine.handle_input(ConnId(1), now, &logon);
+    let mut unwritten = h.sent_len();
+    let order =
+        OutboundMessage::from_parts(b"D", b"11=ORDER\x0155=AAPL\x0154=1\x0138=100\x0140=1\x01");
+    let mut accepted = 0;
+    let refused = loop {
+        match h.engine.put(now, &tw(1), order) {
+            Ok(_) => accepted += 1,
+            Err(error) => break error,
+        }
+        let len = h.sent_len();
+        assert!(
+            unwritten < 1000,
+            "a put was taken while {unwritten} bytes were unwritten"
+        );
+        unwritten += len;
+    };
+    assert_eq!(refused, EngineError::Backpressure(Box::new(tw(1))));
+    assert!(accepted > 5, "only {accepted} puts before backpressure");
+    // The refused put took no sequence number: nothing of it was stored.
+    let session = h.engine.session(&tw(1)).unwrap();
+    assert_eq!(session.next_sender_seq(), SeqNum::new(accepted + 2));
+
+    // Writing all but a little is not enough; writing enough below the bound is.
+    h.engine.handle_written(ConnId(1), now, unwritten - 1000);
+    assert!(h.engine.put(now, &tw(1), order).is_err());
+    h.engine.handle_written(ConnId(1), now, 1);
+    assert!(h.engine.put(now, &tw(1), order).is_ok());
+}
+
+#[test]
+fn peer_that_stops_reading_is_closed_at_slow_consumer_timeout() {
+    let mut h = Harness::new(EngineConfig::default());
+    let mut config = SessionConfig::new(BeginString::Fix44, "", "", Role::Acceptor);
+    config.slow_consumer_timeout = Duration::from_secs(5);
+    config.heart_bt_int = Duration::from_secs(30);
+    h.acceptor_with(&tw(1), config);
+    let logon = h.logon("TW1", "ISLD", 1, "");
+    let now = h.clock.now();
+    h.engine
+        .handle_connection_opened(ConnId(1), Some(h.peer), now);
+    h.engine.handle_input(ConnId(1), now, &logon);
+    let logon_reply = h.sent_len();
+    // Written in full: no slow-consumer deadline remains.
+    h.engine.handle_written(ConnId(1), now, logon_reply);
+    assert!(h.engine.poll_timeout().unwrap() > now.mono + Duration::from_secs(29));
+
+    let order =
+        OutboundMessage::from_parts(b"D", b"11=ORDER\x0155=AAPL\x0154=1\x0138=100\x0140=1\x01");
+    h.engine.put(now, &tw(1), order).unwrap();
+    let unwritten = h.sent_len();
+    assert_eq!(
+        h.engine.poll_timeout(),
+        Some(now.mono + Duration::from_secs(5))
+    );
+    // Partial progress at 4 s restarts the clock.
+    let now = h.clock.advance(Duration::from_secs(4));
+    h.engine.handle_written(ConnId(1), now, unwritten / 2);
+    h.engine.handle_timeout(now);
+    assert!(h.outputs().is_empty());
+    let now = h.clock.advance(Duration::from_secs(4));
+    h.engine.handle_timeout(now);
+    assert!(h.outputs().is_empty());
+    let now = h.clock.advance(Duration::from_secs(1));
+    h.engine.handle_timeout(now);
+    let out = h.outputs();
+    assert!(out.contains(&"close 1 SlowConsumer".to_owned()), "{out:?}");
+    assert_eq!(
+        h.engine.session(&tw(1)).unwrap().state(),
+        SessionState::WaitForLogon
+    );
+    // Puts now wait in the store for the next connection: no backpressure without one.
+    assert!(h.engine.put(now, &tw(1), order).is_ok());
 }

@@ -1,7 +1,7 @@
 //! The engine task and the connection tasks: I/O only. Every decision is the core engine's. The
 //! sibling of fixgate-tokio's driver, on async-io sockets and timers and a caller-given spawner.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::future::Future;
 use std::io;
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -14,8 +14,8 @@ use async_io::{Async, Timer};
 use bytes::Bytes;
 use fixgate_core::session::OutboundMessage;
 use fixgate_core::{
-    ConnId, Delivered, Engine, EngineConfig, EngineError, MessageStore, Now, Output, SeqNum,
-    SessionConfig, SessionId,
+    CloseReason, ConnId, Delivered, Engine, EngineConfig, EngineError, MessageStore, Now, Output,
+    SeqNum, SessionConfig, SessionId,
 };
 use futures_lite::{AsyncReadExt, AsyncWriteExt, future};
 
@@ -57,6 +57,8 @@ pub(crate) enum Command {
         id: SessionId,
         msg_type: Bytes,
         body: Bytes,
+        /// Wait while the connection is full, instead of answering `Backpressure`.
+        wait: bool,
         reply: Reply<SeqNum>,
     },
     Ack {
@@ -89,6 +91,17 @@ pub(crate) enum Command {
     },
 }
 
+impl Command {
+    /// The session a put or a reply is for.
+    fn session(&self) -> Option<&SessionId> {
+        match self {
+            Self::Put { id, .. } => Some(id),
+            Self::Reply { session, .. } => Some(session),
+            _ => None,
+        }
+    }
+}
+
 /// What the socket tasks report to the engine task.
 enum Input {
     Accepted {
@@ -107,6 +120,10 @@ enum Input {
     Data {
         conn: ConnId,
         bytes: Bytes,
+    },
+    Written {
+        conn: ConnId,
+        len: usize,
     },
     Closed {
         conn: ConnId,
@@ -135,6 +152,8 @@ pub(crate) struct Driver {
     events: async_channel::Sender<AppEvent>,
     next_conn: Arc<AtomicU64>,
     spawner: Spawner,
+    /// Puts and replies that met backpressure and wait for the connection to drain, in order.
+    parked: VecDeque<Command>,
 }
 
 /// The time: the monotonic clock async-io's timers use, and the wall clock.
@@ -177,6 +196,7 @@ impl Driver {
             events,
             next_conn,
             spawner: spawner.clone(),
+            parked: VecDeque::new(),
         };
         spawner(Box::pin(driver.run(commands, inputs)));
         Ok((commands_tx, events_rx, local_addr))
@@ -226,6 +246,9 @@ impl Driver {
                     Err(_) => break,
                 }
             }
+            if !self.parked.is_empty() {
+                self.retry_parked();
+            }
         }
     }
 
@@ -240,14 +263,23 @@ impl Driver {
                 }
                 Output::Close { conn, reason } => {
                     tracing::debug!(%conn, ?reason, "closing");
+                    if let CloseReason::Session { session, reason } = &reason {
+                        let _ = self.events.try_send(AppEvent::Disconnected {
+                            session: session.clone(),
+                            reason: reason.clone(),
+                        });
+                    }
                     // Closing the writer's channel flushes what was queued, then shuts the socket;
-                    // shutting the read side ends the reader.
+                    // shutting the read side ends the reader. For a peer that stopped reading,
+                    // both sides shut now, which ends the writer too.
                     if let Some(connection) = self.conns.remove(&conn) {
                         connection.writer.close();
-                        let _ = connection
-                            .stream
-                            .get_ref()
-                            .shutdown(std::net::Shutdown::Read);
+                        let how = if reason.flushes() {
+                            std::net::Shutdown::Read
+                        } else {
+                            std::net::Shutdown::Both
+                        };
+                        let _ = connection.stream.get_ref().shutdown(how);
                     }
                 }
                 Output::Commit { session } => {
@@ -306,6 +338,7 @@ impl Driver {
             }
             Input::ConnectFailed { session } => self.engine.handle_connect_failed(&session, now()),
             Input::Data { conn, bytes } => self.engine.handle_input(conn, now(), &bytes),
+            Input::Written { conn, len } => self.engine.handle_written(conn, now(), len),
             Input::Closed { conn } => {
                 if self.conns.remove(&conn).is_some() {
                     self.engine.handle_connection_closed(conn, now());
@@ -317,6 +350,36 @@ impl Driver {
     fn command(&mut self, command: Command) {
         let engine = &mut self.engine;
         match command {
+            Command::Put {
+                id,
+                msg_type,
+                body,
+                wait,
+                reply,
+            } => {
+                // Behind puts of the same session that wait already, to keep their order.
+                let queued = wait && self.parked.iter().any(|p| p.session() == Some(&id));
+                let result = if queued {
+                    Err(EngineError::Backpressure(Box::new(id.clone())))
+                } else {
+                    let msg = OutboundMessage::from_parts(&msg_type, &body);
+                    engine.put(now(), &id, msg)
+                };
+                match result {
+                    Err(EngineError::Backpressure(_)) if wait => {
+                        self.parked.push_back(Command::Put {
+                            id,
+                            msg_type,
+                            body,
+                            wait,
+                            reply,
+                        });
+                    }
+                    result => {
+                        let _ = reply.try_send(result);
+                    }
+                }
+            }
             Command::Create {
                 id,
                 config,
@@ -335,18 +398,6 @@ impl Driver {
             Command::Initiate { id, addr, reply } => {
                 let _ = reply.try_send(engine.initiate(&id, addr));
             }
-            Command::Put {
-                id,
-                msg_type,
-                body,
-                reply,
-            } => {
-                let _ = reply.try_send(engine.put(
-                    now(),
-                    &id,
-                    OutboundMessage::from_parts(&msg_type, &body),
-                ));
-            }
             Command::Ack {
                 session,
                 delivered,
@@ -361,8 +412,27 @@ impl Driver {
                 body,
                 reply,
             } => {
-                let msg = OutboundMessage::from_parts(&msg_type, &body);
-                let _ = reply.try_send(engine.reply(now(), &session, &delivered, msg));
+                let queued = self.parked.iter().any(|p| p.session() == Some(&session));
+                let result = if queued {
+                    Err(EngineError::Backpressure(Box::new(session.clone())))
+                } else {
+                    let msg = OutboundMessage::from_parts(&msg_type, &body);
+                    engine.reply(now(), &session, &delivered, msg)
+                };
+                match result {
+                    Err(EngineError::Backpressure(_)) => {
+                        self.parked.push_back(Command::Reply {
+                            session,
+                            delivered,
+                            msg_type,
+                            body,
+                            reply,
+                        });
+                    }
+                    result => {
+                        let _ = reply.try_send(result);
+                    }
+                }
             }
             Command::Disconnect { id, reason, reply } => {
                 let _ = reply.try_send(engine.disconnect(now(), &id, reason.as_deref()));
@@ -374,6 +444,18 @@ impl Driver {
                 let _ = reply.try_send(engine.finalize(now(), &id));
             }
             Command::Shutdown { .. } => {}
+        }
+    }
+
+    /// Tries the waiting puts and replies again, in order: each goes back to waiting while its
+    /// connection is still full.
+    fn retry_parked(&mut self) {
+        for _ in 0..self.parked.len() {
+            if let Some(command) = self.parked.pop_front() {
+                // A command that meets backpressure again is parked behind the others, which
+                // keeps each session's order.
+                self.command(command);
+            }
         }
     }
 
@@ -398,6 +480,7 @@ impl Driver {
         let stream = Arc::new(stream);
         let (writer, outgoing) = async_channel::unbounded::<Bytes>();
         let write = stream.clone();
+        let written = self.inputs_tx.clone();
         (self.spawner)(Box::pin(async move {
             let mut write = &*write;
             let mut batch = Vec::new();
@@ -413,7 +496,9 @@ impl Driver {
                 if write.write_all(&batch).await.is_err() {
                     return;
                 }
+                let len = batch.len();
                 batch.clear();
+                let _ = written.send(Input::Written { conn, len }).await;
             }
             let _ = write.get_ref().shutdown(std::net::Shutdown::Write);
         }));

@@ -42,7 +42,8 @@ use std::net::SocketAddr;
 use crate::driver::{Command, Driver};
 use bytes::Bytes;
 use fixgate_core::{
-    Delivered, EngineConfig, EngineError, Event, MessageStore, SeqNum, SessionConfig, SessionId,
+    Delivered, DisconnectReason, EngineConfig, EngineError, Event, MessageStore, SeqNum,
+    SessionConfig, SessionId,
 };
 
 pub use crate::driver::Spawner;
@@ -79,6 +80,13 @@ pub enum AppEvent {
         session: SessionId,
         /// What happened.
         event: Event,
+    },
+    /// A session's connection ended; the session waits for the next one.
+    Disconnected {
+        /// The session.
+        session: SessionId,
+        /// Why.
+        reason: DisconnectReason,
     },
 }
 
@@ -197,13 +205,21 @@ impl FixEngine {
         }
     }
 
-    /// `put()` on session `id`, for [`Session`] and [`SessionSender`].
-    async fn put(&self, id: &SessionId, msg_type: Bytes, body: Bytes) -> Result<SeqNum, Error> {
+    /// `put()` on session `id`, for [`Session`] and [`SessionSender`]; `wait` waits out
+    /// backpressure instead of failing with it.
+    async fn put(
+        &self,
+        id: &SessionId,
+        msg_type: Bytes,
+        body: Bytes,
+        wait: bool,
+    ) -> Result<SeqNum, Error> {
         let id = id.clone();
         self.call(|reply| Command::Put {
             id,
             msg_type,
             body,
+            wait,
             reply,
         })
         .await
@@ -231,9 +247,17 @@ pub struct SessionSender {
 }
 
 impl SessionSender {
-    /// Sends an application message (`put()`): stored, then sent when logged on.
+    /// Sends an application message (`put()`): stored, then sent when logged on. While the
+    /// connection holds `MaxOutboundBytes` unwritten, it waits.
     pub async fn put(&self, msg_type: impl Into<Bytes>, body: Bytes) -> Result<SeqNum, Error> {
-        self.engine.put(&self.id, msg_type.into(), body).await
+        self.engine.put(&self.id, msg_type.into(), body, true).await
+    }
+
+    /// [`put`](Self::put) that fails with [`EngineError::Backpressure`] instead of waiting.
+    pub async fn try_put(&self, msg_type: impl Into<Bytes>, body: Bytes) -> Result<SeqNum, Error> {
+        self.engine
+            .put(&self.id, msg_type.into(), body, false)
+            .await
     }
 }
 
@@ -267,9 +291,17 @@ impl Session {
             .await
     }
 
-    /// Sends an application message (`put()`): stored, then sent when logged on.
+    /// Sends an application message (`put()`): stored, then sent when logged on. While the
+    /// connection holds `MaxOutboundBytes` unwritten, it waits.
     pub async fn put(&self, msg_type: impl Into<Bytes>, body: Bytes) -> Result<SeqNum, Error> {
-        self.engine.put(&self.id, msg_type.into(), body).await
+        self.engine.put(&self.id, msg_type.into(), body, true).await
+    }
+
+    /// [`put`](Self::put) that fails with [`EngineError::Backpressure`] instead of waiting.
+    pub async fn try_put(&self, msg_type: impl Into<Bytes>, body: Bytes) -> Result<SeqNum, Error> {
+        self.engine
+            .put(&self.id, msg_type.into(), body, false)
+            .await
     }
 
     /// Ends the connection, with a Logout when logged on; the state stays for the next one.

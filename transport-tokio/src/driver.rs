@@ -1,6 +1,6 @@
 //! The engine task and the connection tasks: I/O only. Every decision is the core engine's.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::io;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -10,8 +10,8 @@ use std::time::SystemTime;
 use bytes::{Bytes, BytesMut};
 use fixgate_core::session::OutboundMessage;
 use fixgate_core::{
-    ConnId, Delivered, Engine, EngineConfig, EngineError, MessageStore, Now, Output, SeqNum,
-    SessionConfig, SessionId,
+    CloseReason, ConnId, Delivered, Engine, EngineConfig, EngineError, MessageStore, Now, Output,
+    SeqNum, SessionConfig, SessionId,
 };
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -52,6 +52,8 @@ pub(crate) enum Command {
         id: SessionId,
         msg_type: Bytes,
         body: Bytes,
+        /// Wait while the connection is full, instead of answering `Backpressure`.
+        wait: bool,
         reply: Reply<SeqNum>,
     },
     Ack {
@@ -84,6 +86,17 @@ pub(crate) enum Command {
     },
 }
 
+impl Command {
+    /// The session a put or a reply is for.
+    fn session(&self) -> Option<&SessionId> {
+        match self {
+            Self::Put { id, .. } => Some(id),
+            Self::Reply { session, .. } => Some(session),
+            _ => None,
+        }
+    }
+}
+
 /// What the socket tasks report to the engine task.
 enum Input {
     Accepted {
@@ -103,6 +116,10 @@ enum Input {
         conn: ConnId,
         bytes: Bytes,
     },
+    Written {
+        conn: ConnId,
+        len: usize,
+    },
     Closed {
         conn: ConnId,
     },
@@ -112,6 +129,7 @@ enum Input {
 struct Connection {
     writer: mpsc::UnboundedSender<Bytes>,
     reader: JoinHandle<()>,
+    write_task: JoinHandle<()>,
 }
 
 /// The engine task's state.
@@ -121,6 +139,8 @@ pub(crate) struct Driver {
     inputs_tx: mpsc::UnboundedSender<Input>,
     events: mpsc::UnboundedSender<AppEvent>,
     next_conn: Arc<AtomicU64>,
+    /// Puts and replies that met backpressure and wait for the connection to drain, in order.
+    parked: VecDeque<Command>,
 }
 
 /// The time, from tokio's clock (so that paused-time tests work) and the wall clock.
@@ -157,6 +177,7 @@ impl Driver {
             inputs_tx,
             events,
             next_conn,
+            parked: VecDeque::new(),
         };
         tokio::spawn(driver.run(commands, inputs));
         Ok((commands_tx, events_rx, local_addr))
@@ -208,6 +229,9 @@ impl Driver {
                     Err(_) => break,
                 }
             }
+            if !self.parked.is_empty() {
+                self.retry_parked();
+            }
         }
     }
 
@@ -222,9 +246,19 @@ impl Driver {
                 }
                 Output::Close { conn, reason } => {
                     tracing::debug!(%conn, ?reason, "closing");
-                    // Dropping the writer's channel flushes what was queued, then shuts the socket.
+                    if let CloseReason::Session { session, reason } = &reason {
+                        let _ = self.events.send(AppEvent::Disconnected {
+                            session: session.clone(),
+                            reason: reason.clone(),
+                        });
+                    }
+                    // Dropping the writer's channel flushes what was queued, then shuts the socket;
+                    // for a peer that stopped reading, the writer is stopped too.
                     if let Some(connection) = self.conns.remove(&conn) {
                         connection.reader.abort();
+                        if !reason.flushes() {
+                            connection.write_task.abort();
+                        }
                     }
                 }
                 Output::Commit { session } => {
@@ -283,6 +317,7 @@ impl Driver {
             }
             Input::ConnectFailed { session } => self.engine.handle_connect_failed(&session, now()),
             Input::Data { conn, bytes } => self.engine.handle_input(conn, now(), &bytes),
+            Input::Written { conn, len } => self.engine.handle_written(conn, now(), len),
             Input::Closed { conn } => {
                 if self.conns.remove(&conn).is_some() {
                     self.engine.handle_connection_closed(conn, now());
@@ -294,6 +329,36 @@ impl Driver {
     fn command(&mut self, command: Command) {
         let engine = &mut self.engine;
         match command {
+            Command::Put {
+                id,
+                msg_type,
+                body,
+                wait,
+                reply,
+            } => {
+                // Behind puts of the same session that wait already, to keep their order.
+                let queued = wait && self.parked.iter().any(|p| p.session() == Some(&id));
+                let result = if queued {
+                    Err(EngineError::Backpressure(Box::new(id.clone())))
+                } else {
+                    let msg = OutboundMessage::from_parts(&msg_type, &body);
+                    engine.put(now(), &id, msg)
+                };
+                match result {
+                    Err(EngineError::Backpressure(_)) if wait => {
+                        self.parked.push_back(Command::Put {
+                            id,
+                            msg_type,
+                            body,
+                            wait,
+                            reply,
+                        });
+                    }
+                    result => {
+                        let _ = reply.send(result);
+                    }
+                }
+            }
             Command::Create {
                 id,
                 config,
@@ -312,18 +377,6 @@ impl Driver {
             Command::Initiate { id, addr, reply } => {
                 let _ = reply.send(engine.initiate(&id, addr));
             }
-            Command::Put {
-                id,
-                msg_type,
-                body,
-                reply,
-            } => {
-                let _ = reply.send(engine.put(
-                    now(),
-                    &id,
-                    OutboundMessage::from_parts(&msg_type, &body),
-                ));
-            }
             Command::Ack {
                 session,
                 delivered,
@@ -338,8 +391,27 @@ impl Driver {
                 body,
                 reply,
             } => {
-                let msg = OutboundMessage::from_parts(&msg_type, &body);
-                let _ = reply.send(engine.reply(now(), &session, &delivered, msg));
+                let queued = self.parked.iter().any(|p| p.session() == Some(&session));
+                let result = if queued {
+                    Err(EngineError::Backpressure(Box::new(session.clone())))
+                } else {
+                    let msg = OutboundMessage::from_parts(&msg_type, &body);
+                    engine.reply(now(), &session, &delivered, msg)
+                };
+                match result {
+                    Err(EngineError::Backpressure(_)) => {
+                        self.parked.push_back(Command::Reply {
+                            session,
+                            delivered,
+                            msg_type,
+                            body,
+                            reply,
+                        });
+                    }
+                    result => {
+                        let _ = reply.send(result);
+                    }
+                }
             }
             Command::Disconnect { id, reason, reply } => {
                 let _ = reply.send(engine.disconnect(now(), &id, reason.as_deref()));
@@ -351,6 +423,18 @@ impl Driver {
                 let _ = reply.send(engine.finalize(now(), &id));
             }
             Command::Shutdown { .. } => {}
+        }
+    }
+
+    /// Tries the waiting puts and replies again, in order: each goes back to waiting while its
+    /// connection is still full.
+    fn retry_parked(&mut self) {
+        for _ in 0..self.parked.len() {
+            if let Some(command) = self.parked.pop_front() {
+                // A command that meets backpressure again is parked behind the others, which
+                // keeps each session's order.
+                self.command(command);
+            }
         }
     }
 
@@ -374,7 +458,8 @@ impl Driver {
         let _ = stream.set_nodelay(true);
         let (mut read, mut write) = stream.into_split();
         let (writer, mut outgoing) = mpsc::unbounded_channel::<Bytes>();
-        tokio::spawn(async move {
+        let written = self.inputs_tx.clone();
+        let write_task = tokio::spawn(async move {
             let mut batch = BytesMut::new();
             while let Some(bytes) = outgoing.recv().await {
                 // Gather what is already queued into one write.
@@ -388,7 +473,9 @@ impl Driver {
                 if write.write_all(&batch).await.is_err() {
                     return;
                 }
+                let len = batch.len();
                 batch.clear();
+                let _ = written.send(Input::Written { conn, len });
             }
             let _ = write.shutdown().await;
         });
@@ -409,7 +496,14 @@ impl Driver {
             }
             let _ = inputs.send(Input::Closed { conn });
         });
-        self.conns.insert(conn, Connection { writer, reader });
+        self.conns.insert(
+            conn,
+            Connection {
+                writer,
+                reader,
+                write_task,
+            },
+        );
     }
 }
 

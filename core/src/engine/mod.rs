@@ -3,6 +3,7 @@
 //! connections ([`ConnId`]), feeds their bytes in, and carries out the [`Output`]s.
 
 mod auth;
+mod flow;
 mod id;
 mod lockout;
 mod output;
@@ -13,6 +14,8 @@ use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, Instant};
 
 use bytes::BytesMut;
+
+use self::flow::Outflow;
 
 use crate::SeqNum;
 use crate::action::{Action, Delivered, Event};
@@ -97,6 +100,10 @@ pub enum EngineError {
     /// The session refused the command.
     #[error(transparent)]
     Send(#[from] SendError),
+    /// The session's connection holds `MaxOutboundBytes` unwritten: try again once it drains.
+    /// Nothing was stored.
+    #[error("session {0}: the connection's outbound bytes are at MaxOutboundBytes")]
+    Backpressure(Box<SessionId>),
 }
 
 /// A session in the registry.
@@ -112,6 +119,8 @@ struct Slot {
     reconnect_at: Option<Instant>,
     /// Connection attempts that failed since the last successful Logon: the backoff's exponent.
     connect_failures: u32,
+    /// The connection's unwritten outbound bytes.
+    flow: Outflow,
 }
 
 /// A connection waiting for its Logon: raw bytes kept for the session, and a decoder to find the
@@ -233,6 +242,7 @@ impl Engine {
                 session,
                 registered: false,
                 conn: None,
+                flow: Outflow::default(),
                 credentials: None,
                 provisional: false,
                 initiator_addr: None,
@@ -287,6 +297,7 @@ impl Engine {
         id: &SessionId,
         msg: OutboundMessage<'_>,
     ) -> Result<SeqNum, EngineError> {
+        self.check_flow(id)?;
         self.with_session(now, id, |session, now| session.send(now, msg))
     }
 
@@ -298,6 +309,7 @@ impl Engine {
         delivered: &Delivered,
         msg: OutboundMessage<'_>,
     ) -> Result<SeqNum, EngineError> {
+        self.check_flow(id)?;
         self.with_session(now, id, |session, now| session.reply(now, delivered, msg))
     }
 
@@ -426,6 +438,7 @@ impl Engine {
             return;
         }
         slot.conn = Some(conn);
+        slot.flow.clear();
         slot.session.handle_connected(now);
         self.linked.insert(conn, id.clone());
         self.ready.push_back(id.clone());
@@ -458,6 +471,18 @@ impl Engine {
         }
     }
 
+    /// The adapter wrote `len` bytes of those sent on a connection: flow control's progress.
+    pub fn handle_written(&mut self, conn: ConnId, now: Now, len: usize) {
+        self.advance(now);
+        if let Some(slot) = self
+            .linked
+            .get(&conn)
+            .and_then(|id| self.sessions.get_mut(id))
+        {
+            slot.flow.written(len, now.mono);
+        }
+    }
+
     /// A connection was closed by the peer or failed.
     pub fn handle_connection_closed(&mut self, conn: ConnId, now: Now) {
         self.advance(now);
@@ -471,6 +496,7 @@ impl Engine {
         };
         if slot.conn == Some(conn) {
             slot.conn = None;
+            slot.flow.clear();
             slot.session.handle_disconnected(now);
             slot.reconnect_at = slot.initiator_addr.map(|_| reconnect);
             if slot.provisional {
@@ -495,6 +521,12 @@ impl Engine {
             self.refuse(conn, Refusal::LogonTimeout);
         }
         for (id, slot) in &mut self.sessions {
+            let slow = slot.session.config().slow_consumer_timeout;
+            if slot.conn.is_some() && slot.flow.deadline(slow).is_some_and(|at| at <= now.mono) {
+                slot.flow.clear();
+                slot.session.handle_slow_consumer(now);
+                self.ready.push_back(id.clone());
+            }
             if slot.session.poll_timeout().is_some_and(|at| at <= now.mono) {
                 slot.session.handle_timeout(now);
                 self.ready.push_back(id.clone());
@@ -547,7 +579,9 @@ impl Engine {
             .map(|pending| pending.opened + self.config.logon_timeout);
         let sessions = self.sessions.values().flat_map(|slot| {
             let reconnect = slot.reconnect_at.filter(|_| slot.conn.is_none());
-            [slot.session.poll_timeout(), reconnect]
+            let slow = slot.session.config().slow_consumer_timeout;
+            let stalled = slot.conn.and(slot.flow.deadline(slow));
+            [slot.session.poll_timeout(), reconnect, stalled]
         });
         pending.chain(sessions.flatten()).min()
     }
@@ -564,6 +598,19 @@ impl Engine {
         self.sessions
             .get_mut(id)
             .ok_or_else(|| EngineError::UnknownSession(Box::new(id.clone())))
+    }
+
+    /// `Err(Backpressure)` when session `id`'s connection is full.
+    fn check_flow(&self, id: &SessionId) -> Result<(), EngineError> {
+        match self.sessions.get(id) {
+            Some(slot)
+                if slot.conn.is_some()
+                    && slot.flow.is_full(slot.session.config().max_outbound_bytes) =>
+            {
+                Err(EngineError::Backpressure(Box::new(id.clone())))
+            }
+            _ => Ok(()),
+        }
     }
 
     fn with_session<T>(
@@ -586,7 +633,10 @@ impl Engine {
             let action = slot.session.poll_action()?;
             let output = match action {
                 Action::Send(bytes) => match slot.conn {
-                    Some(conn) => Output::Send { conn, bytes },
+                    Some(conn) => {
+                        slot.flow.sent(bytes.len(), self.now.mono);
+                        Output::Send { conn, bytes }
+                    }
                     None => continue, // The connection is gone; the store keeps the message.
                 },
                 Action::Deliver(delivered) => Output::Deliver {
@@ -610,6 +660,7 @@ impl Engine {
                     let Some(conn) = slot.conn.take() else {
                         continue;
                     };
+                    slot.flow.clear();
                     self.linked.remove(&conn);
                     slot.reconnect_at = slot
                         .initiator_addr

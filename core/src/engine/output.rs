@@ -73,6 +73,20 @@ pub enum CloseReason {
     Refused(Refusal),
 }
 
+impl CloseReason {
+    /// Whether the bytes sent before the close are still to be written. Not for a peer that
+    /// stopped reading: they never would be, and the socket must close now.
+    pub fn flushes(&self) -> bool {
+        !matches!(
+            self,
+            Self::Session {
+                reason: DisconnectReason::SlowConsumer,
+                ..
+            }
+        )
+    }
+}
+
 /// Why a connection was refused before it reached a session (DESIGN.md section 5).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]

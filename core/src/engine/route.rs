@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use super::auth::constant_time_eq;
-use super::{ConnId, Engine, Refusal, SessionDecision, SessionId, Slot};
+use super::{ConnId, Engine, Outflow, Refusal, SessionDecision, SessionId, Slot};
 use crate::codec::{Decoded, Message};
 use crate::config::Role;
 use crate::session::Session;
@@ -81,6 +81,7 @@ impl Engine {
             return;
         };
         slot.conn = Some(conn);
+        slot.flow.clear();
         slot.session.handle_connected(self.now);
         // The session sees every byte from the Logon on and does its own Logon checks.
         slot.session.handle_input(self.now, &raw);
@@ -173,6 +174,7 @@ impl Engine {
                 session,
                 registered: true,
                 conn: None,
+                flow: Outflow::default(),
                 credentials: None,
                 provisional: true,
                 initiator_addr: None,

@@ -390,6 +390,13 @@ impl Session {
         Ok(())
     }
 
+    /// The peer stopped reading (the engine measured it): the connection closes without a Logout,
+    /// which could not be written anyway.
+    pub fn handle_slow_consumer(&mut self, now: Now) {
+        self.advance(now);
+        self.close(DisconnectReason::SlowConsumer);
+    }
+
     /// Sets our next outbound MsgSeqNum (an operator's command).
     pub fn set_next_sender_seq(&mut self, now: Now, seq: SeqNum) -> Result<(), SendError> {
         self.advance(now);

@@ -1,0 +1,148 @@
+//! Backpressure and slow consumers over real loopback sockets (DESIGN.md section 5): a
+//! counterparty that logs on and then never reads.
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use fixgate_core::{
+    BeginString, DisconnectReason, EngineConfig, EngineError, MemoryStore, Role, SessionConfig,
+    SessionId, TimestampPrecision, UtcTimestamp,
+};
+use fixgate_tests::wire::frame;
+use fixgate_tokio::{AppEvent, Error, FixEngine};
+use tokio::io::AsyncWriteExt;
+use tokio::net::TcpSocket;
+use tokio::sync::mpsc::UnboundedReceiver;
+
+/// A generous bound between "works" and "hangs".
+const WITHIN: Duration = Duration::from_secs(10);
+const MAX_OUTBOUND: usize = 64 * 1024;
+
+fn logon() -> Vec<u8> {
+    let time = UtcTimestamp::from_system_time(std::time::SystemTime::now())
+        .format(TimestampPrecision::Millis);
+    frame(
+        "FIX.4.4",
+        &format!(
+            "35=A|34=1|49=CLIENT|52={}|56=ISLD|98=0|108=30|",
+            time.as_str()
+        ),
+    )
+}
+
+/// Waits for the first event that `want` picks.
+async fn wait_for<T>(
+    events: &mut UnboundedReceiver<AppEvent>,
+    mut want: impl FnMut(&AppEvent) -> Option<T>,
+) -> T {
+    tokio::time::timeout(WITHIN, async {
+        loop {
+            let event = events.recv().await.expect("the engine runs");
+            if let Some(found) = want(&event) {
+                return found;
+            }
+        }
+    })
+    .await
+    .expect("the event in time")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn peer_that_never_reads_meets_backpressure_then_is_cut_as_a_slow_consumer() {
+    let (engine, mut events) = FixEngine::start(
+        EngineConfig::default(),
+        Some("127.0.0.1:0".parse().unwrap()),
+    )
+    .await
+    .unwrap();
+    let mut config = SessionConfig::new(BeginString::Fix44, "ISLD", "CLIENT", Role::Acceptor);
+    config.max_outbound_bytes = MAX_OUTBOUND;
+    config.slow_consumer_timeout = Duration::from_secs(1);
+    let store = MemoryStore::new(UtcTimestamp::from_system_time(std::time::SystemTime::now()));
+    let id = SessionId::new("ISLD", "CLIENT");
+    let session = engine
+        .create_session(id.clone(), config, Box::new(store))
+        .await
+        .unwrap();
+    session.connect().await.unwrap();
+
+    // The counterparty: a small receive buffer, a Logon, then never a read.
+    let socket = TcpSocket::new_v4().unwrap();
+    socket.set_recv_buffer_size(4096).unwrap();
+    let mut peer = socket.connect(engine.local_addr().unwrap()).await.unwrap();
+    peer.write_all(&logon()).await.unwrap();
+    wait_for(&mut events, |e| {
+        matches!(
+            e,
+            AppEvent::Event {
+                event: fixgate_core::Event::LoggedOn { .. },
+                ..
+            }
+        )
+        .then_some(())
+    })
+    .await;
+
+    // try_put() is refused once the connection holds MaxOutboundBytes unwritten, and stays
+    // refused: the peer reads nothing, so the kernel's buffers fill and writes stop.
+    let body = Bytes::from(format!("11=ORDER|58={}|", "x".repeat(900)).replace('|', "\x01"));
+    let mut accepted = 0u64;
+    let mut refusals_in_a_row = 0;
+    while refusals_in_a_row < 3 {
+        match session.try_put(&b"D"[..], body.clone()).await {
+            Ok(_) => {
+                accepted += 1;
+                refusals_in_a_row = 0;
+            }
+            Err(Error::Engine(EngineError::Backpressure(_))) => {
+                refusals_in_a_row += 1;
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            Err(error) => panic!("{error}"),
+        }
+        assert!(
+            accepted < 50_000,
+            "no backpressure after {accepted} KiB-sized puts"
+        );
+    }
+    println!(
+        "accepted {accepted} messages of ~1 KiB before backpressure held (MaxOutboundBytes {MAX_OUTBOUND}, the rest in kernel buffers)"
+    );
+
+    // put() waits instead ...
+    let sender = session.sender();
+    let waiting = tokio::spawn({
+        let body = body.clone();
+        async move { sender.put(&b"D"[..], body).await }
+    });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(!waiting.is_finished(), "put() did not wait");
+
+    // ... until SlowConsumerTimeout cuts the peer; then it is stored for the next connection.
+    let reason = wait_for(&mut events, |e| match e {
+        AppEvent::Disconnected { reason, .. } => Some(reason.clone()),
+        _ => None,
+    })
+    .await;
+    assert_eq!(reason, DisconnectReason::SlowConsumer);
+    let seq = tokio::time::timeout(WITHIN, waiting)
+        .await
+        .expect("the waiting put() completes")
+        .unwrap()
+        .unwrap();
+    assert_eq!(seq.get(), accepted + 2, "the Logon reply took number 1");
+
+    // The socket really closed: reading drains what was written, then sees the end.
+    let mut drained = 0usize;
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        use tokio::io::AsyncReadExt;
+        match tokio::time::timeout(WITHIN, peer.read(&mut buf)).await {
+            Ok(Ok(0)) | Ok(Err(_)) => break,
+            Ok(Ok(n)) => drained += n,
+            Err(_) => panic!("the connection stayed open"),
+        }
+    }
+    println!("the peer drained {drained} bytes after the cut");
+    engine.shutdown().await;
+}
