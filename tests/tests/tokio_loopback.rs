@@ -283,3 +283,87 @@ async fn senders_put_until_the_session_is_finalized() {
     );
     engine.shutdown().await;
 }
+
+/// An engine with one registered acceptor, ISLD ← CLIENT, whose LogoutTimeout is `logout_timeout`.
+async fn acceptor_engine(
+    logout_timeout: Duration,
+) -> (FixEngine, tokio::sync::mpsc::UnboundedReceiver<AppEvent>) {
+    use fixgate_core::{BeginString, MemoryStore, Role, SessionConfig, SessionId};
+    let (engine, events) = FixEngine::start(
+        EngineConfig::default(),
+        Some("127.0.0.1:0".parse().unwrap()),
+    )
+    .await
+    .unwrap();
+    let mut config = SessionConfig::new(BeginString::Fix44, "ISLD", "CLIENT", Role::Acceptor);
+    config.logout_timeout = logout_timeout;
+    let store = MemoryStore::new(UtcTimestamp::from_system_time(std::time::SystemTime::now()));
+    let session = engine
+        .create_session(SessionId::new("ISLD", "CLIENT"), config, Box::new(store))
+        .await
+        .unwrap();
+    session.connect().await.unwrap();
+    (engine, events)
+}
+
+#[tokio::test]
+async fn shutdown_logs_out_and_ends_at_the_reply_without_waiting_for_the_timeout() {
+    let (engine, _events) = acceptor_engine(Duration::from_secs(30)).await;
+    let addr = engine.local_addr().unwrap();
+    let mut stream = TcpStream::connect(addr).await.unwrap();
+    let mut decoder = Decoder::new();
+    stream
+        .write_all(&message("A", 1, "98=0|108=30|"))
+        .await
+        .unwrap();
+    expect(&mut stream, &mut decoder, b"A").await;
+
+    let stopping = tokio::spawn({
+        let engine = engine.clone();
+        async move { engine.shutdown().await }
+    });
+    let logout = expect(&mut stream, &mut decoder, b"5").await;
+    assert_eq!(logout.str(58), Ok("Shutdown"));
+    // While it stops, new connections are refused.
+    let mut late = TcpStream::connect(addr).await.unwrap();
+    late.write_all(&message("A", 1, "98=0|108=30|"))
+        .await
+        .unwrap();
+    let mut buf = [0u8; 256];
+    let n = tokio::time::timeout(WITHIN, late.read(&mut buf))
+        .await
+        .expect("the late connection is closed")
+        .unwrap_or(0);
+    assert_eq!(n, 0, "a connection during shutdown got an answer");
+
+    stream.write_all(&message("5", 2, "")).await.unwrap();
+    // Well before the 30 s LogoutTimeout.
+    tokio::time::timeout(WITHIN, stopping)
+        .await
+        .expect("shutdown ends at the Logout reply")
+        .unwrap();
+}
+
+#[tokio::test]
+async fn shutdown_ends_at_logout_timeout_when_the_peer_does_not_answer() {
+    let (engine, _events) = acceptor_engine(Duration::from_secs(1)).await;
+    let mut stream = TcpStream::connect(engine.local_addr().unwrap())
+        .await
+        .unwrap();
+    let mut decoder = Decoder::new();
+    stream
+        .write_all(&message("A", 1, "98=0|108=30|"))
+        .await
+        .unwrap();
+    expect(&mut stream, &mut decoder, b"A").await;
+    let started = std::time::Instant::now();
+    tokio::time::timeout(WITHIN, engine.shutdown())
+        .await
+        .expect("shutdown ends at LogoutTimeout");
+    assert!(
+        started.elapsed() >= Duration::from_millis(900),
+        "shutdown did not wait for the Logout reply: {:?}",
+        started.elapsed()
+    );
+    expect(&mut stream, &mut decoder, b"5").await;
+}

@@ -154,6 +154,8 @@ pub(crate) struct Driver {
     spawner: Spawner,
     /// Puts and replies that met backpressure and wait for the connection to drain, in order.
     parked: VecDeque<Command>,
+    /// The callers of `shutdown()`, answered when it is complete.
+    stopping: Vec<async_channel::Sender<()>>,
 }
 
 /// The time: the monotonic clock async-io's timers use, and the wall clock.
@@ -197,6 +199,7 @@ impl Driver {
             next_conn,
             spawner: spawner.clone(),
             parked: VecDeque::new(),
+            stopping: Vec::new(),
         };
         spawner(Box::pin(driver.run(commands, inputs)));
         Ok((commands_tx, events_rx, local_addr))
@@ -209,6 +212,10 @@ impl Driver {
     ) {
         loop {
             self.drain().await;
+            if !self.stopping.is_empty() && !self.engine.has_connections() {
+                self.finish_shutdown().await;
+                return;
+            }
             let deadline = self.engine.poll_timeout();
             let input = async { Wake::Input(inputs.recv().await.ok()) };
             let command = async { Wake::Command(commands.recv().await.ok()) };
@@ -218,11 +225,6 @@ impl Driver {
             };
             match future::or(input, future::or(command, timeout)).await {
                 Wake::Input(Some(input)) => self.input(input),
-                Wake::Command(Some(Command::Shutdown { reply })) => {
-                    self.shutdown().await;
-                    let _ = reply.send(()).await;
-                    return;
-                }
                 Wake::Command(Some(command)) => self.command(command),
                 Wake::Timeout => self.engine.handle_timeout(now()),
                 Wake::Input(None) | Wake::Command(None) => return,
@@ -237,11 +239,6 @@ impl Driver {
             }
             for _ in 0..BATCH {
                 match commands.try_recv() {
-                    Ok(Command::Shutdown { reply }) => {
-                        self.shutdown().await;
-                        let _ = reply.send(()).await;
-                        return;
-                    }
                     Ok(command) => self.command(command),
                     Err(_) => break,
                 }
@@ -443,7 +440,12 @@ impl Driver {
             Command::Finalize { id, reply } => {
                 let _ = reply.try_send(engine.finalize(now(), &id));
             }
-            Command::Shutdown { .. } => {}
+            Command::Shutdown { reply } => {
+                if self.stopping.is_empty() {
+                    engine.shutdown(now());
+                }
+                self.stopping.push(reply);
+            }
         }
     }
 
@@ -459,19 +461,22 @@ impl Driver {
         }
     }
 
-    /// Logs every session out, and waits until they are closed or LogoutTimeout has passed.
-    async fn shutdown(&mut self) {
-        let ids: Vec<SessionId> = self.engine.session_ids().cloned().collect();
-        for id in &ids {
-            let _ = self.engine.logout(now(), id, Some("Shutdown"));
+    /// Ends a graceful shutdown once every connection has closed: the stores are made durable,
+    /// and the callers of `shutdown()` are answered.
+    async fn finish_shutdown(&mut self) {
+        let handles: Vec<_> = self
+            .engine
+            .session_ids()
+            .filter_map(|id| self.engine.session(id).and_then(|s| s.sync_handle()))
+            .collect();
+        for handle in handles {
+            if blocking::unblock(move || handle.sync()).await.is_err() {
+                tracing::error!("store sync failed at shutdown");
+            }
         }
-        let deadline = Instant::now() + Duration::from_secs(3);
-        while !self.conns.is_empty() && Instant::now() < deadline {
-            self.drain().await;
-            Timer::after(Duration::from_millis(10)).await;
-            self.engine.handle_timeout(now());
+        for reply in self.stopping.drain(..) {
+            let _ = reply.try_send(());
         }
-        self.drain().await;
     }
 
     /// Spawns the reader and the writer of a connection.

@@ -141,6 +141,8 @@ pub(crate) struct Driver {
     next_conn: Arc<AtomicU64>,
     /// Puts and replies that met backpressure and wait for the connection to drain, in order.
     parked: VecDeque<Command>,
+    /// The callers of `shutdown()`, answered when it is complete.
+    stopping: Vec<oneshot::Sender<()>>,
 }
 
 /// The time, from tokio's clock (so that paused-time tests work) and the wall clock.
@@ -178,6 +180,7 @@ impl Driver {
             events,
             next_conn,
             parked: VecDeque::new(),
+            stopping: Vec::new(),
         };
         tokio::spawn(driver.run(commands, inputs));
         Ok((commands_tx, events_rx, local_addr))
@@ -190,6 +193,10 @@ impl Driver {
     ) {
         loop {
             self.drain().await;
+            if !self.stopping.is_empty() && !self.engine.has_connections() {
+                self.finish_shutdown().await;
+                return;
+            }
             let deadline = self
                 .engine
                 .poll_timeout()
@@ -200,11 +207,6 @@ impl Driver {
                     None => return,
                 },
                 command = commands.recv() => match command {
-                    Some(Command::Shutdown { reply }) => {
-                        self.shutdown().await;
-                        let _ = reply.send(());
-                        return;
-                    }
                     Some(command) => self.command(command),
                     None => return,
                 },
@@ -220,11 +222,6 @@ impl Driver {
             }
             for _ in 0..BATCH {
                 match commands.try_recv() {
-                    Ok(Command::Shutdown { reply }) => {
-                        self.shutdown().await;
-                        let _ = reply.send(());
-                        return;
-                    }
                     Ok(command) => self.command(command),
                     Err(_) => break,
                 }
@@ -422,7 +419,12 @@ impl Driver {
             Command::Finalize { id, reply } => {
                 let _ = reply.send(engine.finalize(now(), &id));
             }
-            Command::Shutdown { .. } => {}
+            Command::Shutdown { reply } => {
+                if self.stopping.is_empty() {
+                    engine.shutdown(now());
+                }
+                self.stopping.push(reply);
+            }
         }
     }
 
@@ -438,19 +440,25 @@ impl Driver {
         }
     }
 
-    /// Logs every session out, and waits until they are closed or LogoutTimeout has passed.
-    async fn shutdown(&mut self) {
-        let ids: Vec<SessionId> = self.engine.session_ids().cloned().collect();
-        for id in &ids {
-            let _ = self.engine.logout(now(), id, Some("Shutdown"));
+    /// Ends a graceful shutdown once every connection has closed: the stores are made durable,
+    /// and the callers of `shutdown()` are answered.
+    async fn finish_shutdown(&mut self) {
+        let handles: Vec<_> = self
+            .engine
+            .session_ids()
+            .filter_map(|id| self.engine.session(id).and_then(|s| s.sync_handle()))
+            .collect();
+        for handle in handles {
+            if !matches!(
+                tokio::task::spawn_blocking(move || handle.sync()).await,
+                Ok(Ok(()))
+            ) {
+                tracing::error!("store sync failed at shutdown");
+            }
         }
-        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(3);
-        while !self.conns.is_empty() && tokio::time::Instant::now() < deadline {
-            self.drain().await;
-            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-            self.engine.handle_timeout(now());
+        for reply in self.stopping.drain(..) {
+            let _ = reply.send(());
         }
-        self.drain().await;
     }
 
     /// Spawns the reader and the writer of a connection.

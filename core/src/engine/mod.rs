@@ -22,7 +22,7 @@ use crate::action::{Action, Delivered, Event};
 use crate::codec::Decoder;
 use crate::config::{ConfigError, Role, SessionConfig};
 use crate::error::SendError;
-use crate::session::{OutboundMessage, Session};
+use crate::session::{OutboundMessage, Session, SessionState};
 use crate::store::{MemoryStore, MessageStore};
 use crate::time::{Now, UtcTimestamp};
 use crate::version::BeginString;
@@ -167,6 +167,8 @@ pub struct Engine {
     store_factory: StoreFactory,
     /// Failed authentications per (source IP, CompID): the count and the end of the lockout.
     failures: HashMap<(IpAddr, String), (u32, Instant)>,
+    /// A graceful shutdown began: no new connections, no reconnects.
+    stopping: bool,
     now: Now,
 }
 
@@ -186,6 +188,7 @@ impl Engine {
             manager: Box::new(AcceptAll),
             store_factory: Box::new(|_, created| Ok(Box::new(MemoryStore::new(created)))),
             failures: HashMap::new(),
+            stopping: false,
             now,
         }
     }
@@ -404,12 +407,47 @@ impl Engine {
         Ok(())
     }
 
+    /// Begins a graceful shutdown: every logged-on session sends its Logout and closes at the
+    /// reply or at LogoutTimeout; every other connection closes now; nothing new is accepted or
+    /// reconnected. The adapter goes on until [`has_connections`](Self::has_connections) is
+    /// false, then makes the stores durable.
+    pub fn shutdown(&mut self, now: Now) {
+        self.advance(now);
+        self.stopping = true;
+        let pending: Vec<ConnId> = self.pending.keys().copied().collect();
+        for conn in pending {
+            self.refuse(conn, Refusal::ShuttingDown);
+        }
+        for (id, slot) in &mut self.sessions {
+            slot.reconnect_at = None;
+            if slot.conn.is_none() {
+                continue;
+            }
+            // Both fail only for a finalized session, and those have left the registry.
+            let _ = match slot.session.state() {
+                SessionState::Active => slot.session.logout(now, Some("Shutdown")),
+                SessionState::LogoutSent => Ok(()),
+                _ => slot.session.disconnect(now),
+            };
+            self.ready.push_back(id.clone());
+        }
+    }
+
+    /// Whether any connection is still open (pending or linked to a session).
+    pub fn has_connections(&self) -> bool {
+        !self.pending.is_empty() || !self.linked.is_empty()
+    }
+
     // Inputs.
 
     /// A connection was accepted on the listening port from `peer`; its first message must be a
     /// Logon.
     pub fn handle_connection_opened(&mut self, conn: ConnId, peer: Option<IpAddr>, now: Now) {
         self.advance(now);
+        if self.stopping {
+            self.refuse(conn, Refusal::ShuttingDown);
+            return;
+        }
         if self.pending.len() >= self.config.max_pending_connections {
             self.refuse(conn, Refusal::TooManyPendingConnections);
             return;
@@ -532,6 +570,7 @@ impl Engine {
                 self.ready.push_back(id.clone());
             }
             if slot.conn.is_none()
+                && !self.stopping
                 && let (Some(at), Some(addr)) = (slot.reconnect_at, slot.initiator_addr)
                 && at <= now.mono
             {

@@ -113,4 +113,6 @@ pub enum Refusal {
     StoreUnavailable,
     /// This source IP failed to authenticate as this CompID too often: it is locked out for now.
     LockedOut,
+    /// The engine is shutting down.
+    ShuttingDown,
 }
