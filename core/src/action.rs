@@ -129,8 +129,9 @@ pub enum Event {
     },
     /// A TestRequest went out because the counterparty was silent.
     TestRequestSent,
-    /// A session-level message went in or out (with `report_admin_messages`).
-    AdminMessage {
+    /// A message went in or out, as `SessionConfig::report_messages` asks: for hooks on admin
+    /// traffic, and for message logs.
+    Message {
         /// Whether it was received (else sent).
         inbound: bool,
         /// The whole frame.

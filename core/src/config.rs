@@ -145,9 +145,33 @@ pub struct SessionConfig {
     /// When the session runs (`StartTime`, `EndTime`, `StartDay`, `EndDay`, `TimeZone`,
     /// `NonStopSession`); `None` is always open, never reset by time.
     pub schedule: Option<Schedule>,
-    /// Raise [`Event::AdminMessage`](crate::Event::AdminMessage) for every session-level message
-    /// received and sent, for hooks and logs.
-    pub report_admin_messages: bool,
+    /// Which messages raise [`Event::Message`](crate::Event::Message), received and sent: none,
+    /// the session-level ones (for hooks), or all (for a message log).
+    pub report_messages: MessageReport,
+}
+
+/// Which messages a session reports with [`Event::Message`](crate::Event::Message).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum MessageReport {
+    /// None.
+    #[default]
+    Off,
+    /// Session-level messages.
+    Admin,
+    /// Every message on the wire, resends included.
+    All,
+}
+
+impl MessageReport {
+    /// Whether a message of this MsgType is reported.
+    pub fn covers(self, msg_type: &[u8]) -> bool {
+        match self {
+            Self::Off => false,
+            Self::Admin => crate::MsgType::from_bytes(msg_type).is_admin(),
+            Self::All => true,
+        }
+    }
 }
 
 impl SessionConfig {
@@ -191,7 +215,7 @@ impl SessionConfig {
             gap_fill_msg_types: Vec::new(),
             send_next_expected_msg_seq_num: false,
             logon_fields: Vec::new(),
-            report_admin_messages: false,
+            report_messages: MessageReport::Off,
             schedule: None,
         }
     }

@@ -120,7 +120,7 @@ mod time;
 mod version;
 
 pub use action::{Action, Delivered, DisconnectReason, Event, LogonRefusal};
-pub use config::{ConfigError, Role, SessionConfig, StorageDurability};
+pub use config::{ConfigError, MessageReport, Role, SessionConfig, StorageDurability};
 pub use engine::{
     CloseReason, ConnId, Credentials, Engine, EngineConfig, EngineError, Lockout, Output, Refusal,
     SessionId,

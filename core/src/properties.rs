@@ -146,6 +146,38 @@ impl Properties {
         self.engine.get(key).map(|entry| entry.value.as_str())
     }
 
+    /// An engine-wide value parsed as `T`; a value that does not parse is an error that names
+    /// the file, the line and the key.
+    pub fn value<T: std::str::FromStr>(&self, key: &str) -> Result<Option<T>, PropertiesError> {
+        self.parsed(key, |value| value.parse().ok())
+    }
+
+    /// An engine-wide boolean (`Y`/`N`, `true`/`false`), like [`value`](Self::value).
+    pub fn flag(&self, key: &str) -> Result<Option<bool>, PropertiesError> {
+        self.parsed(key, parse_flag)
+    }
+
+    fn parsed<T>(
+        &self,
+        key: &str,
+        parse: impl FnOnce(&str) -> Option<T>,
+    ) -> Result<Option<T>, PropertiesError> {
+        let Some(entry) = self.engine.get(key) else {
+            return Ok(None);
+        };
+        parse(&entry.value).map(Some).ok_or_else(|| {
+            let kind = PropertiesErrorKind::Invalid(ConfigError::InvalidValue {
+                key: ENGINE_SETTINGS
+                    .iter()
+                    .find(|k| **k == key)
+                    .copied()
+                    .unwrap_or("?"),
+                value: entry.value.clone(),
+            });
+            self.error(entry.line, key, kind)
+        })
+    }
+
     /// The engine's settings, with `Session.Default` as the template of created sessions.
     pub fn engine_config(&self) -> Result<EngineConfig, PropertiesError> {
         let mut config = EngineConfig::default();

@@ -3,6 +3,7 @@
 //! Our load generator, and a debugging client.
 
 use std::collections::HashMap;
+use std::io::IsTerminal;
 use std::time::{Duration, Instant, SystemTime};
 
 use bytes::Bytes;
@@ -10,6 +11,7 @@ use fixgate_core::{
     BeginString, EngineConfig, MemoryStore, Role, SessionConfig, SessionId, UtcTimestamp,
 };
 use fixgate_tokio::{AppEvent, FixEngine};
+use indicatif::{ProgressBar, ProgressStyle};
 
 /// The options of `fixgate initiate`.
 #[derive(Debug, clap::Args)]
@@ -29,6 +31,12 @@ pub(crate) struct InitiateArgs {
     /// The BeginString.
     #[arg(long, default_value = "FIX.4.4")]
     begin: String,
+    /// `Username <553>` for our Logon.
+    #[arg(long)]
+    username: Option<String>,
+    /// `Password <554>` for our Logon.
+    #[arg(long)]
+    password: Option<String>,
     /// How many orders to send.
     #[arg(long, default_value_t = 1000)]
     count: u64,
@@ -63,6 +71,11 @@ pub(crate) async fn run(args: InitiateArgs) -> Result<(), String> {
         .map_err(|e| e.to_string())?;
     let mut session_config = SessionConfig::new(begin, "", "", Role::Initiator);
     session_config.reset_on_logon = true;
+    for (tag, value) in [(553, &args.username), (554, &args.password)] {
+        if let Some(value) = value {
+            session_config.logon_fields.push((tag, value.clone()));
+        }
+    }
     if begin == BeginString::Fixt11 {
         session_config.default_appl_ver_id = Some("9".into());
     }
@@ -92,6 +105,15 @@ pub(crate) async fn run(args: InitiateArgs) -> Result<(), String> {
         u64::MAX
     } else {
         args.window
+    };
+    // A progress bar on a terminal, never in `--json` output or a pipe.
+    let progress = if !args.json && std::io::stderr().is_terminal() {
+        ProgressBar::new(args.count).with_style(
+            ProgressStyle::with_template("{bar:40} {pos}/{len} reports, {per_sec}, ETA {eta}")
+                .map_err(|e| e.to_string())?,
+        )
+    } else {
+        ProgressBar::hidden()
     };
     let start = Instant::now();
     let mut intended: HashMap<u64, Instant> = HashMap::new();
@@ -153,8 +175,10 @@ pub(crate) async fn run(args: InitiateArgs) -> Result<(), String> {
             }
             Err(_) => {}
         }
+        progress.set_position(received);
     }
     let seconds = start.elapsed().as_secs_f64();
+    progress.finish_and_clear();
     session.disconnect(None).await.map_err(|e| e.to_string())?;
     engine.shutdown().await;
 

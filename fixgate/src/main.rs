@@ -5,19 +5,23 @@
 
 mod apps;
 mod initiate;
+mod message_logs;
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::SystemTime;
 
 use clap::Parser;
 use fixgate_core::properties::Properties;
-use fixgate_core::{MemoryStore, MessageStore, SessionId, UtcTimestamp};
+use fixgate_core::{
+    Delivered, Event, MemoryStore, MessageReport, MessageStore, SessionId, UtcTimestamp,
+};
 use fixgate_store::FileStore;
 use fixgate_tokio::{AppEvent, FixEngine};
 
-use crate::apps::{App, answer};
+use crate::apps::{App, Responder, Response};
+use crate::message_logs::MessageLogs;
 
 /// The default configuration, shipped with the binary.
 const DEFAULT_PROPERTIES: &str = include_str!("../fixgate.properties");
@@ -38,6 +42,9 @@ struct Args {
     /// Where sessions keep their messages and sequence numbers (overrides StorageType).
     #[arg(long, value_parser = ["memory", "file"])]
     store: Option<String>,
+    /// With the executor: report New (150=0) before each fill.
+    #[arg(long)]
+    report_new: bool,
     #[command(subcommand)]
     command: Option<Subcommand>,
 }
@@ -56,6 +63,7 @@ async fn main() -> ExitCode {
     // Logs go to stderr; stdout carries only what scripts read (the address, initiate's report).
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
         )
@@ -86,36 +94,48 @@ async fn run(args: Args) -> Result<(), String> {
         ),
     };
     let properties = Properties::parse(&text, &name).map_err(|e| e.to_string())?;
-    let config = properties.engine_config().map_err(|e| e.to_string())?;
-    let sessions = properties.sessions().map_err(|e| e.to_string())?;
-    let host = properties.get("ListenAddress").unwrap_or("127.0.0.1");
+    let setting = |e: fixgate_core::properties::PropertiesError| e.to_string();
+    let mut config = properties.engine_config().map_err(setting)?;
+    let mut sessions = properties.sessions().map_err(setting)?;
+    let host: IpAddr = properties
+        .value("ListenAddress")
+        .map_err(setting)?
+        .unwrap_or(IpAddr::from([127, 0, 0, 1]));
     let port = match args.port {
         Some(port) => port,
         None => properties
-            .get("ListenPort")
-            .unwrap_or("9876")
-            .parse()
-            .map_err(|_| format!("{name}: ListenPort: not a port"))?,
+            .value("ListenPort")
+            .map_err(setting)?
+            .unwrap_or(9876),
     };
-    let addr: SocketAddr = format!("{host}:{port}")
-        .parse()
-        .map_err(|e| format!("{name}: ListenAddress: {e}"))?;
-    let storage = args
-        .store
-        .as_deref()
-        .or(properties.get("StorageType"))
-        .unwrap_or("file")
-        .to_owned();
+    let addr = SocketAddr::new(host, port);
+    let storage = match args.store.as_deref() {
+        Some(kind) => kind.to_owned(),
+        None => properties
+            .value::<StorageType>("StorageType")
+            .map_err(setting)?
+            .unwrap_or(StorageType::File)
+            .as_str()
+            .to_owned(),
+    };
     let directory = PathBuf::from(
         properties
             .get("StorageDirectory")
             .unwrap_or("./fixgate-data"),
     );
-    if storage != "memory" && storage != "file" {
-        return Err(format!(
-            "{name}: StorageType: expected memory or file, not {storage}"
-        ));
+    // The log app records every message; the others do on request.
+    let message_log = args.app == App::Log
+        || properties
+            .flag("MessageLog")
+            .map_err(setting)?
+            .unwrap_or(false);
+    if message_log {
+        config.default_session.report_messages = MessageReport::All;
+        for (_, session) in &mut sessions {
+            session.report_messages = MessageReport::All;
+        }
     }
+    let logs = message_log.then(|| MessageLogs::spawn(directory.clone()));
 
     let (engine, mut events) = FixEngine::start(config, Some(addr))
         .await
@@ -154,31 +174,96 @@ async fn run(args: Args) -> Result<(), String> {
     println!("fixgate listening on {bound}");
     tracing::info!(%bound, app = ?args.app, store = %storage, "fixgate is listening");
 
-    let mut executions = 0u64;
+    let mut responder = Responder::new(args.app, args.report_new);
+    let mut stopping = false;
     loop {
         tokio::select! {
             event = events.recv() => match event {
                 Some(AppEvent::Deliver { session, delivered }) => {
-                    let result = match answer(args.app, &delivered, &mut executions) {
-                        Some((msg_type, body)) => engine.reply(session, delivered, msg_type, body).await.map(drop),
-                        None => engine.ack(session, delivered).await,
-                    };
-                    if let Err(error) = result {
-                        tracing::warn!(%error, "settling a message failed");
+                    let response = responder.respond(&delivered);
+                    if let Err(error) = settle(&engine, &session, delivered, response).await {
+                        let _span = tracing::info_span!("session", id = %session).entered();
+                        tracing::warn!(%error, "answering a message failed");
                     }
                 }
-                Some(AppEvent::Event { session, event }) => tracing::info!(%session, ?event),
+                Some(AppEvent::Event { session, event: Event::Message { inbound, frame } }) => {
+                    if let Some(logs) = &logs {
+                        logs.record(session, inbound, frame);
+                    }
+                }
+                Some(AppEvent::Event { session, event }) => {
+                    let _span = tracing::info_span!("session", id = %session).entered();
+                    tracing::info!(?event);
+                }
+                Some(AppEvent::Disconnected { session, reason }) => {
+                    let _span = tracing::info_span!("session", id = %session).entered();
+                    tracing::info!(?reason, "disconnected");
+                }
                 Some(_) => {}
                 None => break,
             },
-            _ = tokio::signal::ctrl_c() => {
+            _ = tokio::signal::ctrl_c(), if !stopping => {
+                // Events go on to the end (the Logouts reach the message log); the stream ends
+                // when the engine has stopped.
                 tracing::info!("shutting down: logging every session out");
-                engine.shutdown().await;
-                break;
+                stopping = true;
+                let engine = engine.clone();
+                tokio::spawn(async move { engine.shutdown().await });
             }
         }
     }
+    if let Some(logs) = logs {
+        logs.close();
+    }
     Ok(())
+}
+
+/// Sends the application's response to a delivered message: the first report, then the reply
+/// that settles the message (or an ack).
+async fn settle(
+    engine: &FixEngine,
+    session: &SessionId,
+    delivered: Delivered,
+    response: Response,
+) -> Result<(), fixgate_tokio::Error> {
+    if let Some((msg_type, body)) = response.first {
+        engine.sender(session.clone()).put(msg_type, body).await?;
+    }
+    match response.reply {
+        Some((msg_type, body)) => engine
+            .reply(session.clone(), delivered, msg_type, body)
+            .await
+            .map(drop),
+        None => engine.ack(session.clone(), delivered).await,
+    }
+}
+
+/// `StorageType`: where sessions keep their messages.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum StorageType {
+    Memory,
+    File,
+}
+
+impl StorageType {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Memory => "memory",
+            Self::File => "file",
+        }
+    }
+}
+
+impl std::str::FromStr for StorageType {
+    type Err = ();
+
+    fn from_str(value: &str) -> Result<Self, ()> {
+        match value {
+            "memory" => Ok(Self::Memory),
+            "file" => Ok(Self::File),
+            _ => Err(()),
+        }
+    }
 }
 
 /// A store for session `id`: in memory, or a file store in its own folder.
@@ -191,6 +276,10 @@ fn open_store(
     if kind == "memory" {
         return Ok(Box::new(MemoryStore::new(now)));
     }
-    let folder = dir.join(id.to_string().replace(['/', ':', '>'], "_"));
-    Ok(Box::new(FileStore::open(&folder, now)?))
+    Ok(Box::new(FileStore::open(session_folder(dir, id), now)?))
+}
+
+/// Session `id`'s folder under `dir`: its store and its message log.
+fn session_folder(dir: &Path, id: &SessionId) -> PathBuf {
+    dir.join(id.to_string().replace(['/', ':', '>'], "_"))
 }

@@ -140,3 +140,102 @@ fn initiate_sends_orders_to_an_acceptor_and_reports() {
         );
     }
 }
+
+/// Writes `text` to `name` in `dir`, for `--config`.
+fn config_file(dir: &std::path::Path, name: &str, text: &str) -> std::path::PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+#[test]
+fn configuration_error_names_the_file_the_line_and_the_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = config_file(
+        dir.path(),
+        "bad.properties",
+        "# a comment\nListenAddress = 127.0.0.1\nListenPort = ninety\n",
+    );
+    let output = Command::new(env!("CARGO_BIN_EXE_fixgate"))
+        .arg("--config")
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains(&format!("{}:3: ListenPort", path.display())),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn executor_reports_new_then_fill_logs_messages_and_logs_out_on_ctrl_c() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = config_file(
+        dir.path(),
+        "log.properties",
+        "ListenPort = 0\nCreateUnregisteredAcceptorSession = Y\nStorageType = memory\n\
+         StorageDirectory = ./data\nMessageLog = Y\n",
+    );
+    let mut child = Command::new(env!("CARGO_BIN_EXE_fixgate"))
+        .current_dir(dir.path())
+        .arg("--config")
+        .arg(&path)
+        .arg("--report-new")
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("start fixgate");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let addr = line.trim().rsplit(' ').next().unwrap().to_owned();
+    let mut stream = TcpStream::connect(&addr).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    stream
+        .write_all(&frame(&format!(
+            "35=A|34=1|49=DEMO|52={}|56=FIXGATE|98=0|108=30|",
+            now()
+        )))
+        .unwrap();
+    read_until(&mut stream, "35=A|");
+    let order = format!(
+        "35=D|34=2|49=DEMO|52={}|56=FIXGATE|11=ORD1|55=AAPL|54=1|38=100|40=2|44=187.25|",
+        now()
+    );
+    stream.write_all(&frame(&order)).unwrap();
+    let reports = read_until(&mut stream, "|150=F|");
+    let new = reports.find("|150=0|39=0|").expect("a New report");
+    assert!(new < reports.find("|150=F|39=2|").unwrap(), "{reports}");
+
+    // Ctrl-C: a Logout, and after our reply a clean exit.
+    let status = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let logout = read_until(&mut stream, "35=5|");
+    assert!(logout.contains("|58=Shutdown|"), "{logout}");
+    stream
+        .write_all(&frame(&format!(
+            "35=5|34=3|49=DEMO|52={}|56=FIXGATE|",
+            now()
+        )))
+        .unwrap();
+    assert!(child.wait().unwrap().success());
+
+    let log = std::fs::read_to_string(dir.path().join("data/FIXGATE-_DEMO/messages.txt"))
+        .expect("the message log");
+    for needle in [
+        " IN  8=FIX.4.4|",
+        "|35=D|",
+        " OUT 8=FIX.4.4|",
+        "|150=F|",
+        "|35=5|",
+    ] {
+        assert!(log.contains(needle), "{needle} missing from {log}");
+    }
+}

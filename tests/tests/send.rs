@@ -358,7 +358,7 @@ fn reject_business_settles_and_answers() {
 #[test]
 fn admin_messages_are_reported_both_ways_when_asked() {
     let mut config = acceptor();
-    config.report_admin_messages = true;
+    config.report_messages = fixgate_core::MessageReport::Admin;
     let mut peer = ScriptedPeer::with_config(config);
     let logon = peer.logon(30);
     peer.deliver(&logon);
@@ -366,7 +366,7 @@ fn admin_messages_are_reported_both_ways_when_asked() {
     let reported: Vec<bool> = seen
         .iter()
         .filter_map(|s| match s {
-            Seen::Event(fixgate_core::Event::AdminMessage { inbound, .. }) => Some(*inbound),
+            Seen::Event(fixgate_core::Event::Message { inbound, .. }) => Some(*inbound),
             _ => None,
         })
         .collect();
@@ -375,7 +375,7 @@ fn admin_messages_are_reported_both_ways_when_asked() {
     peer.deliver(&hb);
     assert!(matches!(
         &peer.take()[..],
-        [Seen::Event(fixgate_core::Event::AdminMessage {
+        [Seen::Event(fixgate_core::Event::Message {
             inbound: true,
             ..
         })]
@@ -429,5 +429,36 @@ fn message_answered_out_of_order_before_a_restart_is_not_processed_again() {
         seen.contains(&Seen::Event(fixgate_core::Event::AlreadyProcessed {
             seq: SeqNum::new(3)
         }))
+    );
+}
+
+#[test]
+fn every_message_is_reported_for_a_message_log_when_asked() {
+    let mut config = acceptor();
+    config.report_messages = fixgate_core::MessageReport::All;
+    let mut peer = ScriptedPeer::with_config(config);
+    peer.log_on();
+    peer.take();
+    let order_in = peer.message("D", "11=IN|55=X|54=1|38=1|40=1|");
+    peer.deliver(&order_in);
+    peer.session
+        .send(peer.clock.now(), OutboundMessage::new(b"8", &order("OUT")))
+        .unwrap();
+    peer.collect();
+    let reported: Vec<(bool, String)> = peer
+        .take()
+        .iter()
+        .filter_map(|s| match s {
+            Seen::Event(fixgate_core::Event::Message { inbound, frame }) => {
+                Some((*inbound, fixgate_tests::peer::brief(frame)))
+            }
+            _ => None,
+        })
+        .map(|(inbound, text)| (inbound, text.split('|').next().unwrap_or("").to_owned()))
+        .collect();
+    assert_eq!(
+        reported,
+        [(true, "35=D".to_owned()), (false, "35=8".to_owned())],
+        "the application messages too, both ways"
     );
 }

@@ -259,7 +259,14 @@ impl Driver {
                     }
                 }
                 Output::Close { conn, reason } => {
-                    tracing::debug!(%conn, ?reason, "closing");
+                    match &reason {
+                        CloseReason::Session { session, reason } => {
+                            tracing::debug_span!("session", id = %session).in_scope(|| {
+                                tracing::debug!(%conn, ?reason, "closing");
+                            });
+                        }
+                        refused => tracing::debug!(%conn, reason = ?refused, "closing"),
+                    }
                     if let CloseReason::Session { session, reason } = &reason {
                         let _ = self.events.try_send(AppEvent::Disconnected {
                             session: session.clone(),
@@ -285,7 +292,9 @@ impl Driver {
                         self.engine.session(&session).and_then(|s| s.sync_handle())
                         && blocking::unblock(move || handle.sync()).await.is_err()
                     {
-                        tracing::error!(%session, "store sync failed");
+                        tracing::error_span!("session", id = %session).in_scope(|| {
+                            tracing::error!("store sync failed");
+                        });
                     }
                 }
                 Output::Deliver { session, delivered } => {
@@ -294,7 +303,9 @@ impl Driver {
                         .try_send(AppEvent::Deliver { session, delivered });
                 }
                 Output::Event { session, event } => {
-                    tracing::debug!(%session, ?event);
+                    tracing::debug_span!("session", id = %session).in_scope(|| {
+                        tracing::debug!(?event);
+                    });
                     let _ = self.events.try_send(AppEvent::Event { session, event });
                 }
                 Output::Connect { session, addr } => {

@@ -163,6 +163,15 @@ impl FixEngine {
         .await
     }
 
+    /// A sender for session `id`, for any session: one created for an unregistered Logon, for
+    /// example. Its `put()` fails with `UnknownSession` while no such session exists.
+    pub fn sender(&self, id: SessionId) -> SessionSender {
+        SessionSender {
+            id,
+            engine: self.clone(),
+        }
+    }
+
     /// Settles a delivered message that needs no reply.
     pub async fn ack(&self, session: SessionId, delivered: Delivered) -> Result<(), Error> {
         self.call(|reply| Command::Ack {

@@ -242,7 +242,14 @@ impl Driver {
                     }
                 }
                 Output::Close { conn, reason } => {
-                    tracing::debug!(%conn, ?reason, "closing");
+                    match &reason {
+                        CloseReason::Session { session, reason } => {
+                            tracing::debug_span!("session", id = %session).in_scope(|| {
+                                tracing::debug!(%conn, ?reason, "closing");
+                            });
+                        }
+                        refused => tracing::debug!(%conn, reason = ?refused, "closing"),
+                    }
                     if let CloseReason::Session { session, reason } = &reason {
                         let _ = self.events.send(AppEvent::Disconnected {
                             session: session.clone(),
@@ -265,7 +272,9 @@ impl Driver {
                     {
                         let synced = tokio::task::spawn_blocking(move || handle.sync()).await;
                         if !matches!(synced, Ok(Ok(()))) {
-                            tracing::error!(%session, "store sync failed");
+                            tracing::error_span!("session", id = %session).in_scope(|| {
+                                tracing::error!("store sync failed");
+                            });
                         }
                     }
                 }
@@ -273,7 +282,9 @@ impl Driver {
                     let _ = self.events.send(AppEvent::Deliver { session, delivered });
                 }
                 Output::Event { session, event } => {
-                    tracing::debug!(%session, ?event);
+                    tracing::debug_span!("session", id = %session).in_scope(|| {
+                        tracing::debug!(?event);
+                    });
                     let _ = self.events.send(AppEvent::Event { session, event });
                 }
                 Output::Connect { session, addr } => {

@@ -97,7 +97,7 @@ impl Session {
     /// the field checks, then its handler.
     fn process(&mut self, msg: Message, seq: SeqNum) {
         let msg_type = MsgType::from_bytes(msg.msg_type());
-        self.report_inbound_admin(&msg);
+        self.report_inbound(&msg);
         if self.config.check_comp_id
             && (msg.get(tag::SENDER_COMP_ID) != Some(self.config.target_comp_id.as_bytes())
                 || msg.get(tag::TARGET_COMP_ID) != Some(self.config.sender_comp_id.as_bytes()))
@@ -221,11 +221,11 @@ impl Session {
         }
     }
 
-    /// Raises [`Event::AdminMessage`] for an inbound session-level message, when configured.
-    pub(super) fn report_inbound_admin(&mut self, msg: &Message) {
-        if self.config.report_admin_messages && MsgType::from_bytes(msg.msg_type()).is_admin() {
+    /// Raises [`Event::Message`] for an inbound message, when configured.
+    pub(super) fn report_inbound(&mut self, msg: &Message) {
+        if self.config.report_messages.covers(msg.msg_type()) {
             let frame = msg.as_bytes().clone();
-            self.push_event(Event::AdminMessage {
+            self.push_event(Event::Message {
                 inbound: true,
                 frame,
             });
@@ -324,7 +324,7 @@ impl Session {
     /// A Logon with ResetSeqNumFlag=Y while logged on: the counterparty resets both sequences.
     /// It answers ours (which already reset them), or we reset and answer it.
     fn on_reset_logon(&mut self, msg: &Message, seq: SeqNum) {
-        self.report_inbound_admin(msg);
+        self.report_inbound(msg);
         if !std::mem::take(&mut self.awaiting_reset_reply) {
             if let Err(error) = self.reset_sequences() {
                 return self.close(DisconnectReason::Store(error));

@@ -36,7 +36,7 @@ impl Session {
     /// The first message of a connection (acceptor), or the reply to our Logon (initiator).
     /// A refused Logon changes no state: the checks come first, the reset after them.
     pub(super) fn on_logon_candidate(&mut self, msg: &Message) {
-        self.report_inbound_admin(msg);
+        self.report_inbound(msg);
         let logon = match self.check_logon(msg) {
             Ok(logon) => logon,
             Err(refusal) => return self.refuse_logon(refusal),
@@ -140,7 +140,7 @@ impl Session {
             let seq = self.store.next_sender_seq();
             let frame = self.encode(seq, b"5", &[], body.as_bytes(), None);
             self.body = body;
-            self.report_admin(b"5", &frame);
+            self.report_outbound(b"5", &frame);
             self.send_unstored(frame);
         }
         self.close(DisconnectReason::LogonRefused(refusal));

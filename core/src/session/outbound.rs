@@ -7,6 +7,7 @@ use smallvec::SmallVec;
 use super::{Queued, Session, SessionState};
 use crate::action::Event;
 use crate::codec::{FieldWriter, HeaderField, Value, encode_frame};
+use crate::config::MessageReport;
 use crate::reject::SessionRejectReason;
 use crate::store::StoreError;
 use crate::time::UtcTimestamp;
@@ -38,7 +39,7 @@ impl Session {
         let frame = self.encode(seq, msg_type, extra_header, body, None);
         self.store.append(seq, &frame, answers)?;
         self.appended += 1;
-        self.report_admin(msg_type, &frame);
+        self.report_outbound(msg_type, &frame);
         if transmit {
             // Behind a resend in progress, or behind our Logon until its reply: held, in order.
             if self.resend.is_some() || self.state == SessionState::LogonSent {
@@ -51,11 +52,11 @@ impl Session {
         Ok(seq)
     }
 
-    /// Raises [`Event::AdminMessage`] for an outbound session-level message, when configured.
-    pub(super) fn report_admin(&mut self, msg_type: &[u8], frame: &Bytes) {
-        if self.config.report_admin_messages && crate::MsgType::from_bytes(msg_type).is_admin() {
+    /// Raises [`Event::Message`] for an outbound message, when configured.
+    pub(super) fn report_outbound(&mut self, msg_type: &[u8], frame: &Bytes) {
+        if self.config.report_messages.covers(msg_type) {
             let frame = frame.clone();
-            self.push_event(Event::AdminMessage {
+            self.push_event(Event::Message {
                 inbound: false,
                 frame,
             });
@@ -65,6 +66,12 @@ impl Session {
     /// Encodes a message that is not stored: a resent copy or a GapFill under an old number, or
     /// the Logout that refuses a Logon.
     pub(super) fn send_unstored(&mut self, frame: Bytes) {
+        if self.config.report_messages == MessageReport::All {
+            self.push_event(Event::Message {
+                inbound: false,
+                frame: frame.clone(),
+            });
+        }
         self.queue.push_back(Queued::Send(frame));
         self.last_sent = self.now.mono;
     }
@@ -288,7 +295,7 @@ impl Session {
         let seq = self.store.next_sender_seq();
         let frame = self.encode(seq, b"4", &[], body.as_bytes(), None);
         self.body = body;
-        self.report_admin(b"4", &frame);
+        self.report_outbound(b"4", &frame);
         self.send_unstored(frame);
     }
 
@@ -309,7 +316,7 @@ impl Session {
             Some(sending_time.as_bytes()),
         );
         self.body = body;
-        self.report_admin(b"4", &frame);
+        self.report_outbound(b"4", &frame);
         self.send_unstored(frame);
     }
 }

@@ -1,0 +1,84 @@
+//! The message logs of every session (`MessageLog=Y`, or `--app log`), written by a thread of
+//! their own so that file writes never stall the engine's runtime.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::mpsc;
+use std::thread::JoinHandle;
+use std::time::SystemTime;
+
+use bytes::Bytes;
+use fixgate_core::{SessionId, UtcTimestamp};
+use fixgate_store::{Direction, MessageLog};
+
+/// One message to record.
+struct Entry {
+    session: SessionId,
+    direction: Direction,
+    at: UtcTimestamp,
+    frame: Bytes,
+}
+
+/// The handle of the writer thread.
+pub(crate) struct MessageLogs {
+    entries: mpsc::Sender<Entry>,
+    writer: JoinHandle<()>,
+}
+
+impl MessageLogs {
+    /// Starts the writer; each session's log goes to its folder under `dir`.
+    pub(crate) fn spawn(dir: PathBuf) -> Self {
+        let (entries, received) = mpsc::channel();
+        let writer = std::thread::spawn(move || write_all(&dir, &received));
+        Self { entries, writer }
+    }
+
+    /// Records one message, stamped now.
+    pub(crate) fn record(&self, session: SessionId, inbound: bool, frame: Bytes) {
+        let direction = if inbound {
+            Direction::Inbound
+        } else {
+            Direction::Outbound
+        };
+        let at = UtcTimestamp::from_system_time(SystemTime::now());
+        let _ = self.entries.send(Entry {
+            session,
+            direction,
+            at,
+            frame,
+        });
+    }
+
+    /// Writes out what is queued and waits for the writer to finish.
+    pub(crate) fn close(self) {
+        drop(self.entries);
+        let _ = self.writer.join();
+    }
+}
+
+/// The writer thread: records entries as they come, and flushes whenever the queue is empty.
+fn write_all(dir: &std::path::Path, received: &mpsc::Receiver<Entry>) {
+    // `None`: the log could not be opened (reported once).
+    let mut logs: HashMap<SessionId, Option<MessageLog>> = HashMap::new();
+    while let Ok(first) = received.recv() {
+        let mut next = Some(first);
+        while let Some(entry) = next {
+            let log = logs.entry(entry.session.clone()).or_insert_with(|| {
+                MessageLog::open(crate::session_folder(dir, &entry.session))
+                    .inspect_err(|error| {
+                        tracing::error!(%error, session = %entry.session, "cannot open the message log");
+                    })
+                    .ok()
+            });
+            if let Some(log) = log
+                && let Err(error) = log.record(entry.direction, entry.at, &entry.frame)
+            {
+                tracing::error!(%error, session = %entry.session, "message log write failed");
+            }
+            next = received.try_recv().ok();
+        }
+        for log in logs.values_mut().flatten() {
+            let _ = log.flush();
+        }
+    }
+}
