@@ -37,6 +37,12 @@ pub(crate) struct InitiateArgs {
     /// `Password <554>` for our Logon.
     #[arg(long)]
     password: Option<String>,
+    /// Connect over TLS, trusting the certificates in this PEM file.
+    #[arg(long)]
+    tls_ca: Option<std::path::PathBuf>,
+    /// With --tls-ca: the name the acceptor's certificate must carry (default: its address).
+    #[arg(long, requires = "tls_ca")]
+    tls_name: Option<String>,
     /// How many orders to send.
     #[arg(long, default_value_t = 1000)]
     count: u64,
@@ -66,9 +72,14 @@ pub(crate) async fn run(args: InitiateArgs) -> Result<(), String> {
         reconnect_interval: Duration::from_millis(200),
         ..EngineConfig::default()
     };
-    let (engine, mut events) = FixEngine::start(config, None)
-        .await
-        .map_err(|e| e.to_string())?;
+    let started = match &args.tls_ca {
+        Some(ca) => {
+            let tls = crate::tls::client_config(ca, args.tls_name.as_deref())?;
+            FixEngine::start_tls(config, None, tls).await
+        }
+        None => FixEngine::start(config, None).await,
+    };
+    let (engine, mut events) = started.map_err(|e| e.to_string())?;
     let mut session_config = SessionConfig::new(begin, "", "", Role::Initiator);
     session_config.reset_on_logon = true;
     for (tag, value) in [(553, &args.username), (554, &args.password)] {

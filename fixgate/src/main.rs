@@ -6,6 +6,7 @@
 mod apps;
 mod initiate;
 mod message_logs;
+mod tls;
 
 use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
@@ -137,9 +138,13 @@ async fn run(args: Args) -> Result<(), String> {
     }
     let logs = message_log.then(|| MessageLogs::spawn(directory.clone()));
 
-    let (engine, mut events) = FixEngine::start(config, Some(addr))
-        .await
-        .map_err(|e| format!("listening on {addr}: {e}"))?;
+    let tls = tls::server_config(&properties, &name)?;
+    let secure = tls.is_some();
+    let started = match tls {
+        Some(tls) => FixEngine::start_tls(config, Some(addr), tls).await,
+        None => FixEngine::start(config, Some(addr)).await,
+    };
+    let (engine, mut events) = started.map_err(|e| format!("listening on {addr}: {e}"))?;
     let factory_storage = storage.clone();
     let factory_dir = directory.clone();
     engine
@@ -172,7 +177,7 @@ async fn run(args: Args) -> Result<(), String> {
     let bound = engine.local_addr().unwrap_or(addr);
     // One plain line on stdout, for scripts and tests that started us on port 0.
     println!("fixgate listening on {bound}");
-    tracing::info!(%bound, app = ?args.app, store = %storage, "fixgate is listening");
+    tracing::info!(%bound, app = ?args.app, store = %storage, tls = secure, "fixgate is listening");
 
     let mut responder = Responder::new(args.app, args.report_new);
     let mut stopping = false;

@@ -239,3 +239,81 @@ fn executor_reports_new_then_fill_logs_messages_and_logs_out_on_ctrl_c() {
         assert!(log.contains(needle), "{needle} missing from {log}");
     }
 }
+
+#[test]
+fn tls_listening_port_serves_initiate_over_tls() {
+    let dir = tempfile::tempdir().unwrap();
+    let certified = rcgen::generate_simple_self_signed(vec!["127.0.0.1".into()]).unwrap();
+    std::fs::write(dir.path().join("cert.pem"), certified.cert.pem()).unwrap();
+    std::fs::write(
+        dir.path().join("key.pem"),
+        certified.signing_key.serialize_pem(),
+    )
+    .unwrap();
+    let path = config_file(
+        dir.path(),
+        "tls.properties",
+        "ListenPort = 0\nCreateUnregisteredAcceptorSession = Y\nStorageType = memory\n\
+         TlsCertificate = cert.pem\nTlsPrivateKey = key.pem\n",
+    );
+    let mut acceptor = Command::new(env!("CARGO_BIN_EXE_fixgate"))
+        .current_dir(dir.path())
+        .arg("--config")
+        .arg(&path)
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("start fixgate");
+    let mut line = String::new();
+    BufReader::new(acceptor.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let port = line.trim().rsplit(':').next().unwrap().to_owned();
+    let output = Command::new(env!("CARGO_BIN_EXE_fixgate"))
+        .current_dir(dir.path())
+        .args(["initiate", "--port", &port, "--count", "20", "--json"])
+        .args(["--tls-ca", "cert.pem", "--timeout", "30"])
+        .output()
+        .expect("run fixgate initiate");
+    // Without TLS the same port gives nothing: the Logon never gets an answer.
+    let plain = Command::new(env!("CARGO_BIN_EXE_fixgate"))
+        .args([
+            "initiate",
+            "--port",
+            &port,
+            "--count",
+            "1",
+            "--timeout",
+            "2",
+        ])
+        .output()
+        .expect("run fixgate initiate");
+    acceptor.kill().unwrap();
+    acceptor.wait().unwrap();
+    let report = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        report.starts_with("{\"sent\":20,\"received\":20,"),
+        "{report} {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        !plain.status.success(),
+        "a plain client logged on to the TLS port"
+    );
+}
+
+#[test]
+fn tls_certificate_without_its_key_is_a_configuration_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = config_file(dir.path(), "half.properties", "TlsCertificate = cert.pem\n");
+    let output = Command::new(env!("CARGO_BIN_EXE_fixgate"))
+        .arg("--config")
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("half.properties: TlsCertificate and TlsPrivateKey go together"),
+        "{stderr}"
+    );
+}

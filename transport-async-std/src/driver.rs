@@ -20,6 +20,7 @@ use fixgate_core::{
 use futures_lite::{AsyncReadExt, AsyncWriteExt, future};
 
 use crate::AppEvent;
+use crate::stream::{ReadHalf, Security, Side, WriteHalf};
 
 type Reply<T> = async_channel::Sender<Result<T, EngineError>>;
 
@@ -156,6 +157,7 @@ pub(crate) struct Driver {
     parked: VecDeque<Command>,
     /// The callers of `shutdown()`, answered when it is complete.
     stopping: Vec<async_channel::Sender<()>>,
+    security: Security,
 }
 
 /// The time: the monotonic clock async-io's timers use, and the wall clock.
@@ -172,6 +174,7 @@ impl Driver {
         config: EngineConfig,
         listen: Option<SocketAddr>,
         spawner: Spawner,
+        security: Security,
     ) -> io::Result<(
         async_channel::Sender<Command>,
         async_channel::Receiver<AppEvent>,
@@ -200,6 +203,7 @@ impl Driver {
             spawner: spawner.clone(),
             parked: VecDeque::new(),
             stopping: Vec::new(),
+            security,
         };
         spawner(Box::pin(driver.run(commands, inputs)));
         Ok((commands_tx, events_rx, local_addr))
@@ -331,7 +335,7 @@ impl Driver {
     fn input(&mut self, input: Input) {
         match input {
             Input::Accepted { conn, stream, peer } => {
-                self.attach(conn, stream);
+                self.attach(conn, stream, Side::Accepted);
                 self.engine
                     .handle_connection_opened(conn, Some(peer.ip()), now());
             }
@@ -340,7 +344,7 @@ impl Driver {
                 session,
                 stream,
             } => {
-                self.attach(conn, stream);
+                self.attach(conn, stream, Side::Connected);
                 self.engine
                     .handle_initiator_connected(conn, &session, now());
             }
@@ -491,14 +495,17 @@ impl Driver {
     }
 
     /// Spawns the reader and the writer of a connection.
-    fn attach(&mut self, conn: ConnId, stream: Async<TcpStream>) {
+    fn attach(&mut self, conn: ConnId, stream: Async<TcpStream>, side: Side) {
         let _ = stream.get_ref().set_nodelay(true);
         let stream = Arc::new(stream);
         let (writer, outgoing) = async_channel::unbounded::<Bytes>();
-        let write = stream.clone();
+        // The reader completes the TLS handshake (if any) and hands the writing half over.
+        let (write_half, handed_over) = async_channel::bounded::<WriteHalf>(1);
         let written = self.inputs_tx.clone();
         (self.spawner)(Box::pin(async move {
-            let mut write = &*write;
+            let Ok(mut write) = handed_over.recv().await else {
+                return;
+            };
             let mut batch = Vec::new();
             while let Ok(bytes) = outgoing.recv().await {
                 // Gather what is already queued into one write.
@@ -516,27 +523,38 @@ impl Driver {
                 batch.clear();
                 let _ = written.send(Input::Written { conn, len }).await;
             }
-            let _ = write.get_ref().shutdown(std::net::Shutdown::Write);
+            let _ = write.close().await;
         }));
         let inputs = self.inputs_tx.clone();
-        let read = stream.clone();
+        let security = self.security.clone();
+        let socket = stream.clone();
         (self.spawner)(Box::pin(async move {
-            let mut read = &*read;
-            let mut buf = vec![0u8; 16 * 1024];
-            loop {
-                match read.read(&mut buf).await {
-                    Ok(0) | Err(_) => break,
-                    Ok(n) => {
-                        let bytes = Bytes::copy_from_slice(&buf[..n]);
-                        if inputs.send(Input::Data { conn, bytes }).await.is_err() {
-                            return;
-                        }
-                    }
+            match security.split(socket, side).await {
+                Ok((read, write)) => {
+                    let _ = write_half.try_send(write);
+                    read_all(conn, read, &inputs).await;
                 }
+                Err(error) => tracing::debug!(%conn, %error, "TLS handshake failed"),
             }
             let _ = inputs.send(Input::Closed { conn }).await;
         }));
         self.conns.insert(conn, Connection { writer, stream });
+    }
+}
+
+/// Reads a connection until it ends, passing the bytes to the engine task.
+async fn read_all(conn: ConnId, mut read: ReadHalf, inputs: &async_channel::Sender<Input>) {
+    let mut buf = vec![0u8; 16 * 1024];
+    loop {
+        match read.read(&mut buf).await {
+            Ok(0) | Err(_) => return,
+            Ok(n) => {
+                let bytes = Bytes::copy_from_slice(&buf[..n]);
+                if inputs.send(Input::Data { conn, bytes }).await.is_err() {
+                    return;
+                }
+            }
+        }
     }
 }
 

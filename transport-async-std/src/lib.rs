@@ -35,16 +35,23 @@
 //! ```
 
 mod driver;
+mod stream;
 
 use std::io;
 use std::net::SocketAddr;
 
 use crate::driver::{Command, Driver};
+use crate::stream::Security;
+#[cfg(feature = "tls")]
+pub use crate::stream::TlsConfig;
 use bytes::Bytes;
 use fixgate_core::{
     Delivered, DisconnectReason, EngineConfig, EngineError, Event, MessageStore, SeqNum,
     SessionConfig, SessionId,
 };
+/// The rustls crate this adapter's TLS is built on, for making [`TlsConfig`]s.
+#[cfg(feature = "tls")]
+pub use futures_rustls::rustls;
 
 pub use crate::driver::Spawner;
 
@@ -113,7 +120,29 @@ impl FixEngine {
         listen: Option<SocketAddr>,
         spawner: Spawner,
     ) -> io::Result<(Self, async_channel::Receiver<AppEvent>)> {
-        let (commands, events, local_addr) = Driver::spawn(config, listen, spawner).await?;
+        Self::start_with(config, listen, spawner, Security::default()).await
+    }
+
+    /// [`start`](Self::start), with TLS on the listening port (`tls.server`) and on the
+    /// connections initiators open (`tls.client`).
+    #[cfg(feature = "tls")]
+    pub async fn start_tls(
+        config: EngineConfig,
+        listen: Option<SocketAddr>,
+        spawner: Spawner,
+        tls: TlsConfig,
+    ) -> io::Result<(Self, async_channel::Receiver<AppEvent>)> {
+        Self::start_with(config, listen, spawner, Security { tls }).await
+    }
+
+    async fn start_with(
+        config: EngineConfig,
+        listen: Option<SocketAddr>,
+        spawner: Spawner,
+        security: Security,
+    ) -> io::Result<(Self, async_channel::Receiver<AppEvent>)> {
+        let (commands, events, local_addr) =
+            Driver::spawn(config, listen, spawner, security).await?;
         Ok((
             Self {
                 commands,

@@ -19,6 +19,7 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
 use crate::AppEvent;
+use crate::stream::{ReadHalf, Security, Side, WriteHalf};
 
 type Reply<T> = oneshot::Sender<Result<T, EngineError>>;
 
@@ -143,6 +144,7 @@ pub(crate) struct Driver {
     parked: VecDeque<Command>,
     /// The callers of `shutdown()`, answered when it is complete.
     stopping: Vec<oneshot::Sender<()>>,
+    security: Security,
 }
 
 /// The time, from tokio's clock (so that paused-time tests work) and the wall clock.
@@ -158,6 +160,7 @@ impl Driver {
     pub(crate) async fn spawn(
         config: EngineConfig,
         listen: Option<SocketAddr>,
+        security: Security,
     ) -> io::Result<(
         mpsc::UnboundedSender<Command>,
         mpsc::UnboundedReceiver<AppEvent>,
@@ -181,6 +184,7 @@ impl Driver {
             next_conn,
             parked: VecDeque::new(),
             stopping: Vec::new(),
+            security,
         };
         tokio::spawn(driver.run(commands, inputs));
         Ok((commands_tx, events_rx, local_addr))
@@ -310,7 +314,7 @@ impl Driver {
     fn input(&mut self, input: Input) {
         match input {
             Input::Accepted { conn, stream, peer } => {
-                self.attach(conn, stream);
+                self.attach(conn, stream, Side::Accepted);
                 self.engine
                     .handle_connection_opened(conn, Some(peer.ip()), now());
             }
@@ -319,7 +323,7 @@ impl Driver {
                 session,
                 stream,
             } => {
-                self.attach(conn, stream);
+                self.attach(conn, stream, Side::Connected);
                 self.engine
                     .handle_initiator_connected(conn, &session, now());
             }
@@ -473,12 +477,16 @@ impl Driver {
     }
 
     /// Spawns the reader and the writer of a connection.
-    fn attach(&mut self, conn: ConnId, stream: TcpStream) {
+    fn attach(&mut self, conn: ConnId, stream: TcpStream, side: Side) {
         let _ = stream.set_nodelay(true);
-        let (mut read, mut write) = stream.into_split();
         let (writer, mut outgoing) = mpsc::unbounded_channel::<Bytes>();
+        // The reader completes the TLS handshake (if any) and hands the writing half over.
+        let (write_half, handed_over) = oneshot::channel::<WriteHalf>();
         let written = self.inputs_tx.clone();
         let write_task = tokio::spawn(async move {
+            let Ok(mut write) = handed_over.await else {
+                return;
+            };
             let mut batch = BytesMut::new();
             while let Some(bytes) = outgoing.recv().await {
                 // Gather what is already queued into one write.
@@ -499,19 +507,14 @@ impl Driver {
             let _ = write.shutdown().await;
         });
         let inputs = self.inputs_tx.clone();
+        let security = self.security.clone();
         let reader = tokio::spawn(async move {
-            let mut buf = BytesMut::with_capacity(16 * 1024);
-            loop {
-                buf.reserve(16 * 1024);
-                match read.read_buf(&mut buf).await {
-                    Ok(0) | Err(_) => break,
-                    Ok(_) => {
-                        let bytes = buf.split().freeze();
-                        if inputs.send(Input::Data { conn, bytes }).is_err() {
-                            return;
-                        }
-                    }
+            match security.split(stream, side).await {
+                Ok((read, write)) => {
+                    let _ = write_half.send(write);
+                    read_all(conn, read, &inputs).await;
                 }
+                Err(error) => tracing::debug!(%conn, %error, "TLS handshake failed"),
             }
             let _ = inputs.send(Input::Closed { conn });
         });
@@ -523,6 +526,23 @@ impl Driver {
                 write_task,
             },
         );
+    }
+}
+
+/// Reads a connection until it ends, passing the bytes to the engine task.
+async fn read_all(conn: ConnId, mut read: ReadHalf, inputs: &mpsc::UnboundedSender<Input>) {
+    let mut buf = BytesMut::with_capacity(16 * 1024);
+    loop {
+        buf.reserve(16 * 1024);
+        match read.read_buf(&mut buf).await {
+            Ok(0) | Err(_) => return,
+            Ok(_) => {
+                let bytes = buf.split().freeze();
+                if inputs.send(Input::Data { conn, bytes }).is_err() {
+                    return;
+                }
+            }
+        }
     }
 }
 

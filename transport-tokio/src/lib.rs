@@ -29,6 +29,7 @@
 //! ```
 
 mod driver;
+mod stream;
 
 use std::io;
 use std::net::SocketAddr;
@@ -41,6 +42,12 @@ use fixgate_core::{
 use tokio::sync::{mpsc, oneshot};
 
 use crate::driver::{Command, Driver};
+use crate::stream::Security;
+#[cfg(feature = "tls")]
+pub use crate::stream::TlsConfig;
+/// The rustls crate this adapter's TLS is built on, for making [`TlsConfig`]s.
+#[cfg(feature = "tls")]
+pub use tokio_rustls::rustls;
 
 /// Why a command failed.
 #[derive(Debug, thiserror::Error)]
@@ -106,7 +113,26 @@ impl FixEngine {
         config: EngineConfig,
         listen: Option<SocketAddr>,
     ) -> io::Result<(Self, mpsc::UnboundedReceiver<AppEvent>)> {
-        let (commands, events, local_addr) = Driver::spawn(config, listen).await?;
+        Self::start_with(config, listen, Security::default()).await
+    }
+
+    /// [`start`](Self::start), with TLS on the listening port (`tls.server`) and on the
+    /// connections initiators open (`tls.client`).
+    #[cfg(feature = "tls")]
+    pub async fn start_tls(
+        config: EngineConfig,
+        listen: Option<SocketAddr>,
+        tls: TlsConfig,
+    ) -> io::Result<(Self, mpsc::UnboundedReceiver<AppEvent>)> {
+        Self::start_with(config, listen, Security { tls }).await
+    }
+
+    async fn start_with(
+        config: EngineConfig,
+        listen: Option<SocketAddr>,
+        security: Security,
+    ) -> io::Result<(Self, mpsc::UnboundedReceiver<AppEvent>)> {
+        let (commands, events, local_addr) = Driver::spawn(config, listen, security).await?;
         Ok((
             Self {
                 commands,

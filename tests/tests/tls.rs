@@ -1,0 +1,237 @@
+//! TLS over real loopback sockets, on both adapters: a certificate made in the test, an acceptor
+//! and an initiator of ours that log on and exchange a message through it, and a client that
+//! does not speak TLS, which gets nothing.
+
+use std::io::{Read, Write};
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use fixgate_core::{
+    BeginString, EngineConfig, Event, MemoryStore, Role, SessionConfig, SessionId,
+    TimestampPrecision, UtcTimestamp,
+};
+use fixgate_tests::wire::frame;
+use fixgate_tokio::rustls;
+use fixgate_tokio::rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
+
+/// A generous bound between "works" and "hangs".
+const WITHIN: Duration = Duration::from_secs(10);
+
+/// A self-signed certificate for 127.0.0.1, as a server config and a client config that trusts
+/// only it.
+fn configs() -> (Arc<rustls::ServerConfig>, Arc<rustls::ClientConfig>) {
+    let certified = rcgen::generate_simple_self_signed(vec!["127.0.0.1".into()]).unwrap();
+    let cert: CertificateDer<'static> = certified.cert.der().clone();
+    let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(
+        certified.signing_key.serialize_der(),
+    ));
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let server = rustls::ServerConfig::builder_with_provider(provider.clone())
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(vec![cert.clone()], key)
+        .unwrap();
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(cert).unwrap();
+    let client = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    (Arc::new(server), Arc::new(client))
+}
+
+fn session(role: Role) -> (SessionId, SessionConfig, Box<MemoryStore>) {
+    let (us, them) = match role {
+        Role::Acceptor => ("BROKER", "CLIENT"),
+        Role::Initiator => ("CLIENT", "BROKER"),
+    };
+    let store = MemoryStore::new(UtcTimestamp::from_system_time(std::time::SystemTime::now()));
+    (
+        SessionId::new(us, them),
+        SessionConfig::new(BeginString::Fix44, us, them, role),
+        Box::new(store),
+    )
+}
+
+/// A plain-TCP client that sends a Logon to a TLS port: it must get no FIX bytes back, and be
+/// closed.
+fn plain_client_gets_nothing(addr: std::net::SocketAddr) {
+    let mut stream = std::net::TcpStream::connect(addr).unwrap();
+    stream.set_read_timeout(Some(WITHIN)).unwrap();
+    let time = UtcTimestamp::from_system_time(std::time::SystemTime::now())
+        .format(TimestampPrecision::Millis);
+    let logon = frame(
+        "FIX.4.4",
+        &format!(
+            "35=A|34=1|49=CLIENT|52={}|56=BROKER|98=0|108=30|",
+            time.as_str()
+        ),
+    );
+    stream.write_all(&logon).unwrap();
+    let mut seen = Vec::new();
+    match stream.read_to_end(&mut seen) {
+        Ok(_) => {}
+        Err(error) if error.kind() == std::io::ErrorKind::ConnectionReset => {}
+        Err(error) => panic!("the connection was not closed: {error}"),
+    }
+    assert!(
+        !seen.windows(6).any(|w| w == b"8=FIX."),
+        "a plain client got FIX bytes from a TLS port"
+    );
+}
+
+#[tokio::test]
+async fn tokio_sessions_log_on_and_talk_over_tls() {
+    use fixgate_tokio::{AppEvent, FixEngine, TlsConfig};
+    let (server, client) = configs();
+    let server_tls = TlsConfig {
+        server: Some(server),
+        ..TlsConfig::default()
+    };
+    let (acceptor, mut acceptor_events) = FixEngine::start_tls(
+        EngineConfig::default(),
+        Some("127.0.0.1:0".parse().unwrap()),
+        server_tls,
+    )
+    .await
+    .unwrap();
+    let (id, config, store) = session(Role::Acceptor);
+    let registered = acceptor.create_session(id, config, store).await.unwrap();
+    registered.connect().await.unwrap();
+    let addr = acceptor.local_addr().unwrap();
+
+    let client_tls = TlsConfig {
+        client: Some(client),
+        ..TlsConfig::default()
+    };
+    let (initiator, mut initiator_events) =
+        FixEngine::start_tls(EngineConfig::default(), None, client_tls)
+            .await
+            .unwrap();
+    let (id, config, store) = session(Role::Initiator);
+    let outgoing = initiator.create_session(id, config, store).await.unwrap();
+    outgoing.connect_to(addr).await.unwrap();
+
+    let logged_on = |e: &AppEvent| {
+        matches!(
+            e,
+            AppEvent::Event {
+                event: Event::LoggedOn { .. },
+                ..
+            }
+        )
+    };
+    tokio::time::timeout(WITHIN, async {
+        while let Some(e) = initiator_events.recv().await {
+            if logged_on(&e) {
+                return;
+            }
+        }
+    })
+    .await
+    .expect("the initiator logs on over TLS");
+    outgoing
+        .put(
+            &b"D"[..],
+            Bytes::from_static(b"11=TLS1\x0155=X\x0154=1\x0138=1\x0140=1\x01"),
+        )
+        .await
+        .unwrap();
+    let delivered = tokio::time::timeout(WITHIN, async {
+        loop {
+            if let Some(AppEvent::Deliver { delivered, session }) = acceptor_events.recv().await {
+                return (session, delivered);
+            }
+        }
+    })
+    .await
+    .expect("the order arrives over TLS");
+    assert_eq!(delivered.1.message().str(11), Ok("TLS1"));
+    acceptor.ack(delivered.0, delivered.1).await.unwrap();
+
+    tokio::task::spawn_blocking(move || plain_client_gets_nothing(addr))
+        .await
+        .unwrap();
+    initiator.shutdown().await;
+    acceptor.shutdown().await;
+}
+
+#[test]
+fn async_io_sessions_log_on_and_talk_over_tls() {
+    use fixgate_async_std::{AppEvent, FixEngine, Spawner, TlsConfig};
+    let spawner: Spawner = Arc::new(|task| smol::spawn(task).detach());
+    smol::block_on(async {
+        let (server, client) = configs();
+        let server_tls = TlsConfig {
+            server: Some(server),
+            ..TlsConfig::default()
+        };
+        let (acceptor, acceptor_events) = FixEngine::start_tls(
+            EngineConfig::default(),
+            Some("127.0.0.1:0".parse().unwrap()),
+            spawner.clone(),
+            server_tls,
+        )
+        .await
+        .unwrap();
+        let (id, config, store) = session(Role::Acceptor);
+        let registered = acceptor.create_session(id, config, store).await.unwrap();
+        registered.connect().await.unwrap();
+        let addr = acceptor.local_addr().unwrap();
+
+        let client_tls = TlsConfig {
+            client: Some(client),
+            ..TlsConfig::default()
+        };
+        let (initiator, initiator_events) =
+            FixEngine::start_tls(EngineConfig::default(), None, spawner, client_tls)
+                .await
+                .unwrap();
+        let (id, config, store) = session(Role::Initiator);
+        let outgoing = initiator.create_session(id, config, store).await.unwrap();
+        outgoing.connect_to(addr).await.unwrap();
+
+        let within = async {
+            async_io::Timer::after(WITHIN).await;
+            panic!("no Logon over TLS in time");
+        };
+        futures_lite::future::or(
+            async {
+                while let Ok(e) = initiator_events.recv().await {
+                    if matches!(
+                        e,
+                        AppEvent::Event {
+                            event: Event::LoggedOn { .. },
+                            ..
+                        }
+                    ) {
+                        return;
+                    }
+                }
+            },
+            within,
+        )
+        .await;
+        outgoing
+            .put(
+                &b"D"[..],
+                Bytes::from_static(b"11=TLS2\x0155=X\x0154=1\x0138=1\x0140=1\x01"),
+            )
+            .await
+            .unwrap();
+        let (session, delivered) = loop {
+            if let Ok(AppEvent::Deliver { session, delivered }) = acceptor_events.recv().await {
+                break (session, delivered);
+            }
+        };
+        assert_eq!(delivered.message().str(11), Ok("TLS2"));
+        acceptor.ack(session, delivered).await.unwrap();
+
+        blocking::unblock(move || plain_client_gets_nothing(addr)).await;
+        initiator.shutdown().await;
+        acceptor.shutdown().await;
+    });
+}
