@@ -10,3 +10,8 @@ pub mod fuzz;
 pub mod pair;
 pub mod peer;
 pub mod wire;
+
+/// The README's examples, compiled (and the runnable ones run) as doc tests.
+#[doc = include_str!("../../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeExamples;
