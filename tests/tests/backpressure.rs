@@ -146,3 +146,75 @@ async fn peer_that_never_reads_meets_backpressure_then_is_cut_as_a_slow_consumer
     println!("the peer drained {drained} bytes after the cut");
     engine.shutdown().await;
 }
+
+#[test]
+fn async_io_peer_that_never_reads_meets_backpressure_then_is_cut_as_a_slow_consumer() {
+    use fixgate_async_std::{AppEvent, Error, FixEngine, Spawner};
+    use std::io::Write;
+    let spawner: Spawner = std::sync::Arc::new(|task| smol::spawn(task).detach());
+    smol::block_on(async {
+        let (engine, events) = FixEngine::start(
+            EngineConfig::default(),
+            Some("127.0.0.1:0".parse().unwrap()),
+            spawner,
+        )
+        .await
+        .unwrap();
+        let mut config = SessionConfig::new(BeginString::Fix44, "ISLD", "CLIENT", Role::Acceptor);
+        config.max_outbound_bytes = MAX_OUTBOUND;
+        config.slow_consumer_timeout = Duration::from_secs(1);
+        let store = MemoryStore::new(UtcTimestamp::from_system_time(std::time::SystemTime::now()));
+        let session = engine
+            .create_session(SessionId::new("ISLD", "CLIENT"), config, Box::new(store))
+            .await
+            .unwrap();
+        session.connect().await.unwrap();
+        // A blocking socket that logs on and never reads (it belongs to no runtime).
+        let mut peer = std::net::TcpStream::connect(engine.local_addr().unwrap()).unwrap();
+        peer.write_all(&logon()).unwrap();
+        loop {
+            let event = events.recv().await.unwrap();
+            if matches!(
+                event,
+                AppEvent::Event {
+                    event: fixgate_core::Event::LoggedOn { .. },
+                    ..
+                }
+            ) {
+                break;
+            }
+        }
+
+        let body = Bytes::from(format!("11=ORDER|58={}|", "x".repeat(900)).replace('|', "\x01"));
+        let mut accepted = 0u64;
+        let mut refusals_in_a_row = 0;
+        while refusals_in_a_row < 3 {
+            match session.try_put(&b"D"[..], body.clone()).await {
+                Ok(_) => {
+                    accepted += 1;
+                    refusals_in_a_row = 0;
+                }
+                Err(Error::Engine(EngineError::Backpressure(_))) => {
+                    refusals_in_a_row += 1;
+                    async_io::Timer::after(Duration::from_millis(100)).await;
+                }
+                Err(error) => panic!("{error}"),
+            }
+            assert!(accepted < 50_000, "no backpressure after {accepted} puts");
+        }
+        let sender = session.sender();
+        let waiting = smol::spawn(async move { sender.put(&b"D"[..], body).await });
+        async_io::Timer::after(Duration::from_millis(300)).await;
+        assert!(!waiting.is_finished(), "put() did not wait");
+        let reason = loop {
+            if let AppEvent::Disconnected { reason, .. } = events.recv().await.unwrap() {
+                break reason;
+            }
+        };
+        assert_eq!(reason, DisconnectReason::SlowConsumer);
+        let seq = waiting.await.unwrap();
+        assert_eq!(seq.get(), accepted + 2, "the Logon reply took number 1");
+        engine.shutdown().await;
+        drop(peer);
+    });
+}
