@@ -1,8 +1,11 @@
-//! The applications the binary can run behind its acceptor.
+//! The applications the binary can run behind its acceptor. They run on the engine task
+//! ([`fixgate_tokio::Application`]): no hop between tasks per message, no allocation per order.
 
-use bytes::Bytes;
 use fixgate_core::codec::{FieldWriter, Message};
-use fixgate_core::{Delivered, tag};
+use fixgate_core::{Delivered, DisconnectReason, Event, SessionId, tag};
+use fixgate_tokio::{Application, Context};
+
+use crate::message_logs::MessageLogs;
 
 /// What to do with each delivered application message.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -15,60 +18,94 @@ pub(crate) enum App {
     Log,
 }
 
-/// A message to send: its MsgType and body.
-pub(crate) type Outgoing = (Bytes, Bytes);
-
-/// How the application answers one delivered message.
-#[derive(Debug, Default)]
-pub(crate) struct Response {
-    /// Sent first, without settling the message (the executor's New report).
-    pub(crate) first: Option<Outgoing>,
-    /// The reply that settles it; `None` acknowledges it without one.
-    pub(crate) reply: Option<Outgoing>,
-}
-
-/// The application's state: which one it is, and the executor's counter.
-#[derive(Debug)]
+/// The application, with the executor's counter and a buffer reused for every answer.
 pub(crate) struct Responder {
     app: App,
     /// The executor reports New (150=0) before each fill.
     report_new: bool,
     executions: u64,
+    body: FieldWriter,
+    logs: Option<MessageLogs>,
 }
 
 impl Responder {
-    pub(crate) fn new(app: App, report_new: bool) -> Self {
+    pub(crate) fn new(app: App, report_new: bool, logs: Option<MessageLogs>) -> Self {
         Self {
             app,
             report_new,
             executions: 0,
+            body: FieldWriter::new(),
+            logs,
         }
     }
 
-    /// The answer to `delivered`.
-    pub(crate) fn respond(&mut self, delivered: &Delivered) -> Response {
+    /// Answers `delivered`, settling it.
+    fn respond(
+        &mut self,
+        ctx: &mut Context<'_>,
+        session: &SessionId,
+        delivered: Delivered,
+    ) -> Result<(), fixgate_core::EngineError> {
         let msg = delivered.message();
         match self.app {
-            App::Echo => Response {
-                first: None,
-                reply: Some((msg.as_bytes().slice_ref(msg.msg_type()), body_of(msg))),
-            },
+            App::Echo => {
+                self.body.clear();
+                body_of(msg, &mut self.body);
+                let msg_type = msg.as_bytes().slice_ref(msg.msg_type());
+                ctx.reply(session, delivered, &msg_type, self.body.as_bytes())
+            }
             App::Executor if msg.msg_type() == b"D" => {
                 self.executions += 1;
-                let report = |kind| (Bytes::from_static(b"8"), report(msg, self.executions, kind));
-                Response {
-                    first: self.report_new.then(|| report(Execution::New)),
-                    reply: Some(report(Execution::Fill)),
+                if self.report_new {
+                    self.body.clear();
+                    report(msg, self.executions, Execution::New, &mut self.body);
+                    ctx.put(session, b"8", self.body.as_bytes())?;
                 }
+                self.body.clear();
+                report(msg, self.executions, Execution::Fill, &mut self.body);
+                ctx.reply(session, delivered, b"8", self.body.as_bytes())
             }
-            App::Executor | App::Log => Response::default(),
+            App::Executor | App::Log => ctx.ack(session, &delivered),
         }
     }
 }
 
-/// The body fields of `msg`, in wire order: everything that is neither header nor trailer.
-fn body_of(msg: &Message) -> Bytes {
-    let mut body = FieldWriter::new();
+impl Application for Responder {
+    fn on_message(&mut self, ctx: &mut Context<'_>, session: &SessionId, delivered: Delivered) {
+        if let Err(error) = self.respond(ctx, session, delivered) {
+            let _span = tracing::info_span!("session", id = %session).entered();
+            tracing::warn!(%error, "answering a message failed");
+        }
+    }
+
+    fn on_event(&mut self, _: &mut Context<'_>, session: &SessionId, event: Event) {
+        match event {
+            Event::Message { inbound, frame } => {
+                if let Some(logs) = &self.logs {
+                    logs.record(session.clone(), inbound, frame);
+                }
+            }
+            event => {
+                let _span = tracing::info_span!("session", id = %session).entered();
+                tracing::info!(?event);
+            }
+        }
+    }
+
+    fn on_disconnected(
+        &mut self,
+        _: &mut Context<'_>,
+        session: &SessionId,
+        reason: DisconnectReason,
+    ) {
+        let _span = tracing::info_span!("session", id = %session).entered();
+        tracing::info!(?reason, "disconnected");
+    }
+}
+
+/// Writes the body fields of `msg` to `body`, in wire order: everything that is neither header
+/// nor trailer.
+fn body_of(msg: &Message, body: &mut FieldWriter) {
     for field in msg.fields().iter() {
         match field.tag() {
             Some(t) if !tag::is_header(t) && !tag::is_trailer(t) => {
@@ -77,7 +114,6 @@ fn body_of(msg: &Message) -> Bytes {
             _ => {}
         }
     }
-    body.split()
 }
 
 /// The kinds of ExecutionReport the executor sends.
@@ -89,20 +125,19 @@ enum Execution {
     Fill,
 }
 
-/// An ExecutionReport for `order` (FIX 4.4 fields).
-fn report(order: &Message, execution: u64, kind: Execution) -> Bytes {
+/// Writes an ExecutionReport for `order` (FIX 4.4 fields) to `body`. OrderID is the order's
+/// number; ExecID is unique per report (odd for New, even for fills).
+fn report(order: &Message, execution: u64, kind: Execution, body: &mut FieldWriter) {
     let text = |t| order.get(t).unwrap_or_default();
     let price = order.get(44).unwrap_or(b"0");
     let qty = order.get(tag::ORDER_QTY).unwrap_or(b"0");
-    let (exec_type, filled, leaves, exec_id): (u8, &[u8], &[u8], _) = match kind {
-        Execution::New => (b'0', b"0", qty, format!("EXEC-{execution}-N")),
-        Execution::Fill => (b'F', qty, b"0", format!("EXEC-{execution}")),
+    let (exec_type, status, filled, leaves, exec_id): (u8, u8, &[u8], &[u8], u64) = match kind {
+        Execution::New => (b'0', b'0', b"0", qty, execution * 2 - 1),
+        Execution::Fill => (b'F', b'2', qty, b"0", execution * 2),
     };
-    let status = if kind == Execution::New { b'0' } else { b'2' };
-    let mut body = FieldWriter::new();
-    body.bytes(37, format!("ORD-{execution}").as_bytes())
+    body.uint(37, execution)
         .bytes(tag::CL_ORD_ID, text(tag::CL_ORD_ID))
-        .bytes(17, exec_id.as_bytes())
+        .uint(17, exec_id)
         .char(150, exec_type)
         .char(39, status)
         .bytes(tag::SYMBOL, text(tag::SYMBOL))
@@ -114,5 +149,4 @@ fn report(order: &Message, execution: u64, kind: Execution) -> Bytes {
     body.bytes(151, leaves)
         .bytes(14, filled)
         .bytes(6, if kind == Execution::Fill { price } else { b"0" });
-    body.split()
 }

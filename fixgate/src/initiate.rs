@@ -1,17 +1,19 @@
 //! `fixgate initiate`: logs on as an initiator, sends orders (at most W outstanding, or paced at
 //! R per second), waits for their ExecutionReports, logs out, and prints throughput and latency.
-//! Our load generator, and a debugging client.
+//! Our load generator, and a debugging client. The orders go out and the reports are taken on the
+//! engine task ([`Application`]), as the acceptor's executor does.
 
-use std::collections::HashMap;
 use std::io::IsTerminal;
 use std::time::{Duration, Instant, SystemTime};
 
-use bytes::Bytes;
+use fixgate_core::codec::FieldWriter;
 use fixgate_core::{
-    BeginString, EngineConfig, MemoryStore, Role, SessionConfig, SessionId, UtcTimestamp,
+    BeginString, Delivered, EngineConfig, Event, MemoryStore, Role, SessionConfig, SessionId,
+    UtcTimestamp, tag,
 };
-use fixgate_tokio::{AppEvent, FixEngine};
+use fixgate_tokio::{Application, Context, FixEngine, TlsConfig};
 use indicatif::{ProgressBar, ProgressStyle};
+use tokio::sync::oneshot;
 
 /// The options of `fixgate initiate`.
 #[derive(Debug, clap::Args)]
@@ -72,14 +74,25 @@ pub(crate) async fn run(args: InitiateArgs) -> Result<(), String> {
         reconnect_interval: Duration::from_millis(200),
         ..EngineConfig::default()
     };
-    let started = match &args.tls_ca {
-        Some(ca) => {
-            let tls = crate::tls::client_config(ca, args.tls_name.as_deref())?;
-            FixEngine::start_tls(config, None, tls).await
-        }
-        None => FixEngine::start(config, None).await,
+    let tls = match &args.tls_ca {
+        Some(ca) => crate::tls::client_config(ca, args.tls_name.as_deref())?,
+        None => TlsConfig::default(),
     };
-    let (engine, mut events) = started.map_err(|e| e.to_string())?;
+    // A progress bar on a terminal, never in `--json` output or a pipe.
+    let progress = if !args.json && std::io::stderr().is_terminal() {
+        ProgressBar::new(args.count).with_style(
+            ProgressStyle::with_template("{bar:40} {pos}/{len} reports, {per_sec}, ETA {eta}")
+                .map_err(|e| e.to_string())?,
+        )
+    } else {
+        ProgressBar::hidden()
+    };
+    let (logged_on, started) = oneshot::channel();
+    let (done, finished) = oneshot::channel();
+    let load = Load::new(&args, progress.clone(), logged_on, done);
+    let engine = FixEngine::start_with_app(config, None, tls, load)
+        .await
+        .map_err(|e| e.to_string())?;
     let mut session_config = SessionConfig::new(begin, "", "", Role::Initiator);
     session_config.reset_on_logon = true;
     for (tag, value) in [(553, &args.username), (554, &args.password)] {
@@ -99,126 +112,230 @@ pub(crate) async fn run(args: InitiateArgs) -> Result<(), String> {
         .await
         .map_err(|e| e.to_string())?;
     session.connect_to(addr).await.map_err(|e| e.to_string())?;
-    // Wait for the Logon before the clock starts.
-    let deadline = Instant::now() + Duration::from_secs(args.timeout);
-    loop {
-        match tokio::time::timeout_at(deadline.into(), events.recv()).await {
-            Ok(Some(AppEvent::Event {
-                event: fixgate_core::Event::LoggedOn { .. },
-                ..
-            })) => break,
-            Ok(Some(_)) => {}
-            _ => return Err(format!("no Logon from {addr} in time")),
-        }
-    }
 
-    let window = if args.window == 0 {
-        u64::MAX
-    } else {
-        args.window
-    };
-    // A progress bar on a terminal, never in `--json` output or a pipe.
-    let progress = if !args.json && std::io::stderr().is_terminal() {
-        ProgressBar::new(args.count).with_style(
-            ProgressStyle::with_template("{bar:40} {pos}/{len} reports, {per_sec}, ETA {eta}")
-                .map_err(|e| e.to_string())?,
-        )
-    } else {
-        ProgressBar::hidden()
-    };
-    let start = Instant::now();
-    let mut intended: HashMap<u64, Instant> = HashMap::new();
-    let mut latencies_us: Vec<f64> = Vec::with_capacity(args.count as usize);
-    let (mut sent, mut received, mut rejects) = (0u64, 0u64, 0u64);
-    while received < args.count {
-        // Send what the window and the pace allow.
-        while sent < args.count && sent - received < window {
-            let due = match args.rate {
-                Some(rate) => start + Duration::from_secs_f64(sent as f64 / rate),
-                None => Instant::now(),
-            };
-            if due > Instant::now() {
-                break;
-            }
-            let body = format!(
-                "11={sent}\x0121=1\x0155=AAPL\x0154=1\x0160=20261126-12:00:00\x0138=100\x0140=1\x01"
-            );
-            intended.insert(sent, due);
-            session
-                .put(Bytes::from_static(b"D"), Bytes::from(body))
-                .await
-                .map_err(|e| e.to_string())?;
-            sent += 1;
-        }
-        let wait = match args.rate {
-            Some(rate) if sent < args.count => start + Duration::from_secs_f64(sent as f64 / rate),
-            _ => deadline,
-        };
-        let event = tokio::time::timeout_at(wait.min(deadline).into(), events.recv()).await;
-        match event {
-            Ok(Some(AppEvent::Deliver {
-                session: from,
-                delivered,
-            })) => {
-                let msg = delivered.message();
-                if msg.msg_type() == b"8" {
-                    if let Some(sent_at) = msg.uint(11).ok().and_then(|n| intended.remove(&n)) {
-                        latencies_us.push(sent_at.elapsed().as_secs_f64() * 1e6);
-                        received += 1;
-                    }
-                } else if msg.msg_type() == b"j" || msg.msg_type() == b"3" {
-                    rejects += 1;
-                    received += 1;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(args.timeout);
+    let start = tokio::time::timeout_at(deadline, started)
+        .await
+        .map_err(|_| format!("no Logon from {addr} in time"))?
+        .map_err(|_| "the engine stopped")?;
+    // Paced mode: order n is due at start + n / rate, whatever happened before (open loop).
+    if let Some(rate) = args.rate {
+        let sender = session.sender();
+        let count = args.count;
+        tokio::spawn(async move {
+            let mut body = FieldWriter::new();
+            for n in 0..count {
+                let due = start + Duration::from_secs_f64(n as f64 / rate);
+                tokio::time::sleep_until(due.into()).await;
+                body.clear();
+                order(n, &mut body);
+                if sender.put(&b"D"[..], body.split()).await.is_err() {
+                    return;
                 }
-                engine
-                    .ack(from, delivered)
-                    .await
-                    .map_err(|e| e.to_string())?;
             }
-            Ok(Some(AppEvent::Event {
-                event: fixgate_core::Event::RejectReceived { .. },
-                ..
-            })) => rejects += 1,
-            Ok(Some(_)) => {}
-            Ok(None) => return Err("the engine stopped".into()),
-            Err(_) if Instant::now() >= deadline => {
-                return Err(format!("timed out: {received} of {} reports", args.count));
-            }
-            Err(_) => {}
-        }
-        progress.set_position(received);
+        });
     }
-    let seconds = start.elapsed().as_secs_f64();
+    let report = tokio::time::timeout_at(deadline, finished)
+        .await
+        .map_err(|_| format!("timed out before {} reports", args.count))?
+        .map_err(|_| "the engine stopped")?;
     progress.finish_and_clear();
     session.disconnect(None).await.map_err(|e| e.to_string())?;
     engine.shutdown().await;
-
-    latencies_us.sort_by(f64::total_cmp);
-    let pct = |p: f64| {
-        latencies_us
-            .get(((latencies_us.len() as f64 - 1.0) * p).round() as usize)
-            .copied()
-            .unwrap_or(0.0)
-    };
-    let rate = received as f64 / seconds;
-    if args.json {
-        println!(
-            "{{\"sent\":{sent},\"received\":{received},\"seconds\":{seconds:.6},\"msgs_per_s\":{rate:.1},\"p50_us\":{:.1},\"p99_us\":{:.1},\"p999_us\":{:.1},\"max_us\":{:.1},\"window\":{},\"rejects\":{rejects}}}",
-            pct(0.5),
-            pct(0.99),
-            pct(0.999),
-            pct(1.0),
-            args.window
-        );
-    } else {
-        println!("{received} reports for {sent} orders in {seconds:.3} s: {rate:.0} round trips/s");
-        println!(
-            "latency p50 {:.1} us, p99 {:.1} us, p99.9 {:.1} us, max {:.1} us",
-            pct(0.5),
-            pct(0.99),
-            pct(0.999),
-            pct(1.0)
-        );
-    }
+    report.print(args.json, args.window);
     Ok(())
+}
+
+/// A NewOrderSingle's body; ClOrdID is its number.
+fn order(n: u64, body: &mut FieldWriter) {
+    body.uint(tag::CL_ORD_ID, n)
+        .char(21, b'1')
+        .bytes(tag::SYMBOL, b"AAPL")
+        .char(54, b'1')
+        .bytes(60, b"20261126-12:00:00")
+        .uint(tag::ORDER_QTY, 100)
+        .char(40, b'1');
+}
+
+/// The load generator, on the engine task: it sends orders (in window mode) and times reports.
+struct Load {
+    count: u64,
+    /// Orders outstanding at most; `None` when paced (a task sends them).
+    window: Option<u64>,
+    /// Paced: order n was due at start + n / rate.
+    rate: Option<f64>,
+    start: Option<Instant>,
+    sent: u64,
+    received: u64,
+    rejects: u64,
+    /// When order n went out (or was due, paced), or `None` once its report came.
+    sent_at: Vec<Option<Instant>>,
+    latencies_us: Vec<f64>,
+    body: FieldWriter,
+    progress: ProgressBar,
+    logged_on: Option<oneshot::Sender<Instant>>,
+    done: Option<oneshot::Sender<Report>>,
+}
+
+impl Load {
+    fn new(
+        args: &InitiateArgs,
+        progress: ProgressBar,
+        logged_on: oneshot::Sender<Instant>,
+        done: oneshot::Sender<Report>,
+    ) -> Self {
+        let count = usize::try_from(args.count).unwrap_or(usize::MAX);
+        Self {
+            count: args.count,
+            window: args.rate.is_none().then_some(if args.window == 0 {
+                u64::MAX
+            } else {
+                args.window
+            }),
+            rate: args.rate,
+            start: None,
+            sent: 0,
+            received: 0,
+            rejects: 0,
+            sent_at: vec![None; count],
+            latencies_us: Vec::with_capacity(count),
+            body: FieldWriter::new(),
+            progress,
+            logged_on: Some(logged_on),
+            done: Some(done),
+        }
+    }
+
+    /// Sends orders while the window allows.
+    fn fill_window(&mut self, ctx: &mut Context<'_>, session: &SessionId) {
+        let Some(window) = self.window else {
+            return;
+        };
+        while self.sent < self.count && self.sent - self.received < window {
+            self.body.clear();
+            order(self.sent, &mut self.body);
+            if ctx.put(session, b"D", self.body.as_bytes()).is_err() {
+                return;
+            }
+            self.sent_at[self.sent as usize] = Some(Instant::now());
+            self.sent += 1;
+        }
+    }
+
+    /// When order `n` was sent (or due), if its report is the first one (a New report before
+    /// a fill counts, the fill does not).
+    fn take_sent_at(&mut self, n: u64) -> Option<Instant> {
+        self.sent_at.get_mut(usize::try_from(n).ok()?)?.take()
+    }
+
+    fn finish_if_done(&mut self) {
+        if self.received < self.count {
+            return;
+        }
+        if let (Some(done), Some(start)) = (self.done.take(), self.start) {
+            let _ = done.send(Report {
+                sent: self.sent,
+                received: self.received,
+                rejects: self.rejects,
+                seconds: start.elapsed().as_secs_f64(),
+                latencies_us: std::mem::take(&mut self.latencies_us),
+            });
+        }
+    }
+}
+
+impl Application for Load {
+    fn on_message(&mut self, ctx: &mut Context<'_>, session: &SessionId, delivered: Delivered) {
+        let msg = delivered.message();
+        match msg.msg_type() {
+            b"8" => {
+                if let Some(sent_at) = msg
+                    .uint(tag::CL_ORD_ID)
+                    .ok()
+                    .and_then(|n| self.take_sent_at(n))
+                {
+                    self.latencies_us
+                        .push(sent_at.elapsed().as_secs_f64() * 1e6);
+                    self.received += 1;
+                }
+            }
+            b"j" | b"3" => {
+                self.rejects += 1;
+                self.received += 1;
+            }
+            _ => {}
+        }
+        let _ = ctx.ack(session, &delivered);
+        if self.received.is_multiple_of(1024) {
+            self.progress.set_position(self.received);
+        }
+        self.fill_window(ctx, session);
+        self.finish_if_done();
+    }
+
+    fn on_event(&mut self, ctx: &mut Context<'_>, session: &SessionId, event: Event) {
+        match event {
+            Event::LoggedOn { .. } if self.start.is_none() => {
+                let start = Instant::now();
+                self.start = Some(start);
+                if let Some(rate) = self.rate {
+                    for (n, due) in self.sent_at.iter_mut().enumerate() {
+                        *due = Some(start + Duration::from_secs_f64(n as f64 / rate));
+                    }
+                    self.sent = self.count;
+                }
+                if let Some(logged_on) = self.logged_on.take() {
+                    let _ = logged_on.send(start);
+                }
+                self.fill_window(ctx, session);
+            }
+            Event::RejectReceived { .. } => self.rejects += 1,
+            _ => {}
+        }
+    }
+}
+
+/// What a run measured.
+struct Report {
+    sent: u64,
+    received: u64,
+    rejects: u64,
+    seconds: f64,
+    latencies_us: Vec<f64>,
+}
+
+impl Report {
+    fn print(mut self, json: bool, window: u64) {
+        self.latencies_us.sort_by(f64::total_cmp);
+        let latencies = &self.latencies_us;
+        let pct = |p: f64| {
+            latencies
+                .get(((latencies.len() as f64 - 1.0) * p).round() as usize)
+                .copied()
+                .unwrap_or(0.0)
+        };
+        let (sent, received, seconds) = (self.sent, self.received, self.seconds);
+        let rate = received as f64 / seconds;
+        if json {
+            println!(
+                "{{\"sent\":{sent},\"received\":{received},\"seconds\":{seconds:.6},\"msgs_per_s\":{rate:.1},\"p50_us\":{:.1},\"p99_us\":{:.1},\"p999_us\":{:.1},\"max_us\":{:.1},\"window\":{window},\"rejects\":{}}}",
+                pct(0.5),
+                pct(0.99),
+                pct(0.999),
+                pct(1.0),
+                self.rejects
+            );
+        } else {
+            println!(
+                "{received} reports for {sent} orders in {seconds:.3} s: {rate:.0} round trips/s"
+            );
+            println!(
+                "latency p50 {:.1} us, p99 {:.1} us, p99.9 {:.1} us, max {:.1} us",
+                pct(0.5),
+                pct(0.99),
+                pct(0.999),
+                pct(1.0)
+            );
+        }
+    }
 }

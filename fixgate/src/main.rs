@@ -15,13 +15,11 @@ use std::time::SystemTime;
 
 use clap::Parser;
 use fixgate_core::properties::Properties;
-use fixgate_core::{
-    Delivered, Event, MemoryStore, MessageReport, MessageStore, SessionId, UtcTimestamp,
-};
+use fixgate_core::{MemoryStore, MessageReport, MessageStore, SessionId, UtcTimestamp};
 use fixgate_store::FileStore;
-use fixgate_tokio::{AppEvent, FixEngine};
+use fixgate_tokio::FixEngine;
 
-use crate::apps::{App, Responder, Response};
+use crate::apps::{App, Responder};
 use crate::message_logs::MessageLogs;
 
 /// The default configuration, shipped with the binary.
@@ -136,15 +134,20 @@ async fn run(args: Args) -> Result<(), String> {
             session.report_messages = MessageReport::All;
         }
     }
-    let logs = message_log.then(|| MessageLogs::spawn(directory.clone()));
+    let (logs, log_writer) = match message_log {
+        true => {
+            let (logs, writer) = MessageLogs::spawn(directory.clone());
+            (Some(logs), Some(writer))
+        }
+        false => (None, None),
+    };
 
     let tls = tls::server_config(&properties, &name)?;
     let secure = tls.is_some();
-    let started = match tls {
-        Some(tls) => FixEngine::start_tls(config, Some(addr), tls).await,
-        None => FixEngine::start(config, Some(addr)).await,
-    };
-    let (engine, mut events) = started.map_err(|e| format!("listening on {addr}: {e}"))?;
+    let responder = Responder::new(args.app, args.report_new, logs);
+    let engine = FixEngine::start_with_app(config, Some(addr), tls.unwrap_or_default(), responder)
+        .await
+        .map_err(|e| format!("listening on {addr}: {e}"))?;
     let factory_storage = storage.clone();
     let factory_dir = directory.clone();
     engine
@@ -179,68 +182,16 @@ async fn run(args: Args) -> Result<(), String> {
     println!("fixgate listening on {bound}");
     tracing::info!(%bound, app = ?args.app, store = %storage, tls = secure, "fixgate is listening");
 
-    let mut responder = Responder::new(args.app, args.report_new);
-    let mut stopping = false;
-    loop {
-        tokio::select! {
-            event = events.recv() => match event {
-                Some(AppEvent::Deliver { session, delivered }) => {
-                    let response = responder.respond(&delivered);
-                    if let Err(error) = settle(&engine, &session, delivered, response).await {
-                        let _span = tracing::info_span!("session", id = %session).entered();
-                        tracing::warn!(%error, "answering a message failed");
-                    }
-                }
-                Some(AppEvent::Event { session, event: Event::Message { inbound, frame } }) => {
-                    if let Some(logs) = &logs {
-                        logs.record(session, inbound, frame);
-                    }
-                }
-                Some(AppEvent::Event { session, event }) => {
-                    let _span = tracing::info_span!("session", id = %session).entered();
-                    tracing::info!(?event);
-                }
-                Some(AppEvent::Disconnected { session, reason }) => {
-                    let _span = tracing::info_span!("session", id = %session).entered();
-                    tracing::info!(?reason, "disconnected");
-                }
-                Some(_) => {}
-                None => break,
-            },
-            _ = tokio::signal::ctrl_c(), if !stopping => {
-                // Events go on to the end (the Logouts reach the message log); the stream ends
-                // when the engine has stopped.
-                tracing::info!("shutting down: logging every session out");
-                stopping = true;
-                let engine = engine.clone();
-                tokio::spawn(async move { engine.shutdown().await });
-            }
-        }
-    }
-    if let Some(logs) = logs {
-        logs.close();
+    tokio::signal::ctrl_c()
+        .await
+        .map_err(|e| format!("waiting for Ctrl-C: {e}"))?;
+    tracing::info!("shutting down: logging every session out");
+    engine.shutdown().await;
+    if let Some(writer) = log_writer {
+        // The application (and its recorder) ended with the engine: the writer drains and ends.
+        let _ = tokio::task::spawn_blocking(move || writer.join()).await;
     }
     Ok(())
-}
-
-/// Sends the application's response to a delivered message: the first report, then the reply
-/// that settles the message (or an ack).
-async fn settle(
-    engine: &FixEngine,
-    session: &SessionId,
-    delivered: Delivered,
-    response: Response,
-) -> Result<(), fixgate_tokio::Error> {
-    if let Some((msg_type, body)) = response.first {
-        engine.sender(session.clone()).put(msg_type, body).await?;
-    }
-    match response.reply {
-        Some((msg_type, body)) => engine
-            .reply(session.clone(), delivered, msg_type, body)
-            .await
-            .map(drop),
-        None => engine.ack(session.clone(), delivered).await,
-    }
 }
 
 /// `StorageType`: where sessions keep their messages.

@@ -19,18 +19,22 @@ struct Entry {
     frame: Bytes,
 }
 
-/// The handle of the writer thread.
+/// Where the application records messages: the writer thread's queue.
 pub(crate) struct MessageLogs {
     entries: mpsc::Sender<Entry>,
-    writer: JoinHandle<()>,
+}
+
+/// The writer thread: it ends once every [`MessageLogs`] is dropped and the queue is written.
+pub(crate) struct LogWriter {
+    thread: JoinHandle<()>,
 }
 
 impl MessageLogs {
     /// Starts the writer; each session's log goes to its folder under `dir`.
-    pub(crate) fn spawn(dir: PathBuf) -> Self {
+    pub(crate) fn spawn(dir: PathBuf) -> (Self, LogWriter) {
         let (entries, received) = mpsc::channel();
-        let writer = std::thread::spawn(move || write_all(&dir, &received));
-        Self { entries, writer }
+        let thread = std::thread::spawn(move || write_all(&dir, &received));
+        (Self { entries }, LogWriter { thread })
     }
 
     /// Records one message, stamped now.
@@ -48,11 +52,12 @@ impl MessageLogs {
             frame,
         });
     }
+}
 
-    /// Writes out what is queued and waits for the writer to finish.
-    pub(crate) fn close(self) {
-        drop(self.entries);
-        let _ = self.writer.join();
+impl LogWriter {
+    /// Waits until everything recorded is written (after the recorders are dropped).
+    pub(crate) fn join(self) {
+        let _ = self.thread.join();
     }
 }
 

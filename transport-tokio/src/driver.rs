@@ -1,6 +1,6 @@
 //! The engine task and the connection tasks: I/O only. Every decision is the core engine's.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 use std::io;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -8,10 +8,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::SystemTime;
 
 use bytes::{Bytes, BytesMut};
-use fixgate_core::session::OutboundMessage;
 use fixgate_core::{
     CloseReason, ConnId, Delivered, Engine, EngineConfig, EngineError, MessageStore, Now, Output,
-    SeqNum, SessionConfig, SessionId,
+    SessionConfig, SessionId,
 };
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -19,7 +18,9 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
 use crate::AppEvent;
+use crate::application::{Application, Context};
 use crate::stream::{ReadHalf, Security, Side, WriteHalf};
+use crate::waiting::{Outgoing, Waiting};
 
 type Reply<T> = oneshot::Sender<Result<T, EngineError>>;
 
@@ -49,25 +50,15 @@ pub(crate) enum Command {
         addr: SocketAddr,
         reply: Reply<()>,
     },
-    Put {
-        id: SessionId,
-        msg_type: Bytes,
-        body: Bytes,
-        /// Wait while the connection is full, instead of answering `Backpressure`.
+    /// A put or a reply; `wait` waits out backpressure instead of answering it.
+    Send {
+        out: Outgoing,
         wait: bool,
-        reply: Reply<SeqNum>,
     },
     Ack {
         session: SessionId,
         delivered: Delivered,
         reply: Reply<()>,
-    },
-    Reply {
-        session: SessionId,
-        delivered: Delivered,
-        msg_type: Bytes,
-        body: Bytes,
-        reply: Reply<SeqNum>,
     },
     Disconnect {
         id: SessionId,
@@ -85,17 +76,6 @@ pub(crate) enum Command {
     Shutdown {
         reply: oneshot::Sender<()>,
     },
-}
-
-impl Command {
-    /// The session a put or a reply is for.
-    fn session(&self) -> Option<&SessionId> {
-        match self {
-            Self::Put { id, .. } => Some(id),
-            Self::Reply { session, .. } => Some(session),
-            _ => None,
-        }
-    }
 }
 
 /// What the socket tasks report to the engine task.
@@ -141,7 +121,9 @@ pub(crate) struct Driver {
     events: mpsc::UnboundedSender<AppEvent>,
     next_conn: Arc<AtomicU64>,
     /// Puts and replies that met backpressure and wait for the connection to drain, in order.
-    parked: VecDeque<Command>,
+    waiting: Waiting,
+    /// The application on this task, if the engine was started with one.
+    app: Option<Box<dyn Application>>,
     /// The callers of `shutdown()`, answered when it is complete.
     stopping: Vec<oneshot::Sender<()>>,
     security: Security,
@@ -161,6 +143,7 @@ impl Driver {
         config: EngineConfig,
         listen: Option<SocketAddr>,
         security: Security,
+        app: Option<Box<dyn Application>>,
     ) -> io::Result<(
         mpsc::UnboundedSender<Command>,
         mpsc::UnboundedReceiver<AppEvent>,
@@ -182,7 +165,8 @@ impl Driver {
             inputs_tx,
             events,
             next_conn,
-            parked: VecDeque::new(),
+            waiting: Waiting::default(),
+            app,
             stopping: Vec::new(),
             security,
         };
@@ -230,8 +214,8 @@ impl Driver {
                     Err(_) => break,
                 }
             }
-            if !self.parked.is_empty() {
-                self.retry_parked();
+            if !self.waiting.is_empty() {
+                self.waiting.retry(&mut self.engine, now());
             }
         }
     }
@@ -255,10 +239,22 @@ impl Driver {
                         refused => tracing::debug!(%conn, reason = ?refused, "closing"),
                     }
                     if let CloseReason::Session { session, reason } = &reason {
-                        let _ = self.events.send(AppEvent::Disconnected {
-                            session: session.clone(),
-                            reason: reason.clone(),
-                        });
+                        match &mut self.app {
+                            Some(app) => {
+                                let mut ctx = Context {
+                                    engine: &mut self.engine,
+                                    waiting: &mut self.waiting,
+                                    now: now(),
+                                };
+                                app.on_disconnected(&mut ctx, session, reason.clone());
+                            }
+                            None => {
+                                let _ = self.events.send(AppEvent::Disconnected {
+                                    session: session.clone(),
+                                    reason: reason.clone(),
+                                });
+                            }
+                        }
                     }
                     // Dropping the writer's channel flushes what was queued, then shuts the socket;
                     // for a peer that stopped reading, the writer is stopped too.
@@ -282,14 +278,36 @@ impl Driver {
                         }
                     }
                 }
-                Output::Deliver { session, delivered } => {
-                    let _ = self.events.send(AppEvent::Deliver { session, delivered });
-                }
+                Output::Deliver { session, delivered } => match &mut self.app {
+                    Some(app) => {
+                        let mut ctx = Context {
+                            engine: &mut self.engine,
+                            waiting: &mut self.waiting,
+                            now: now(),
+                        };
+                        app.on_message(&mut ctx, &session, delivered);
+                    }
+                    None => {
+                        let _ = self.events.send(AppEvent::Deliver { session, delivered });
+                    }
+                },
                 Output::Event { session, event } => {
                     tracing::debug_span!("session", id = %session).in_scope(|| {
                         tracing::debug!(?event);
                     });
-                    let _ = self.events.send(AppEvent::Event { session, event });
+                    match &mut self.app {
+                        Some(app) => {
+                            let mut ctx = Context {
+                                engine: &mut self.engine,
+                                waiting: &mut self.waiting,
+                                now: now(),
+                            };
+                            app.on_event(&mut ctx, &session, event);
+                        }
+                        None => {
+                            let _ = self.events.send(AppEvent::Event { session, event });
+                        }
+                    }
                 }
                 Output::Connect { session, addr } => {
                     let inputs = self.inputs_tx.clone();
@@ -341,36 +359,6 @@ impl Driver {
     fn command(&mut self, command: Command) {
         let engine = &mut self.engine;
         match command {
-            Command::Put {
-                id,
-                msg_type,
-                body,
-                wait,
-                reply,
-            } => {
-                // Behind puts of the same session that wait already, to keep their order.
-                let queued = wait && self.parked.iter().any(|p| p.session() == Some(&id));
-                let result = if queued {
-                    Err(EngineError::Backpressure(Box::new(id.clone())))
-                } else {
-                    let msg = OutboundMessage::from_parts(&msg_type, &body);
-                    engine.put(now(), &id, msg)
-                };
-                match result {
-                    Err(EngineError::Backpressure(_)) if wait => {
-                        self.parked.push_back(Command::Put {
-                            id,
-                            msg_type,
-                            body,
-                            wait,
-                            reply,
-                        });
-                    }
-                    result => {
-                        let _ = reply.send(result);
-                    }
-                }
-            }
             Command::Create {
                 id,
                 config,
@@ -389,41 +377,13 @@ impl Driver {
             Command::Initiate { id, addr, reply } => {
                 let _ = reply.send(engine.initiate(&id, addr));
             }
+            Command::Send { out, wait } => self.waiting.submit(engine, now(), out, wait),
             Command::Ack {
                 session,
                 delivered,
                 reply,
             } => {
                 let _ = reply.send(engine.ack(&session, &delivered));
-            }
-            Command::Reply {
-                session,
-                delivered,
-                msg_type,
-                body,
-                reply,
-            } => {
-                let queued = self.parked.iter().any(|p| p.session() == Some(&session));
-                let result = if queued {
-                    Err(EngineError::Backpressure(Box::new(session.clone())))
-                } else {
-                    let msg = OutboundMessage::from_parts(&msg_type, &body);
-                    engine.reply(now(), &session, &delivered, msg)
-                };
-                match result {
-                    Err(EngineError::Backpressure(_)) => {
-                        self.parked.push_back(Command::Reply {
-                            session,
-                            delivered,
-                            msg_type,
-                            body,
-                            reply,
-                        });
-                    }
-                    result => {
-                        let _ = reply.send(result);
-                    }
-                }
             }
             Command::Disconnect { id, reason, reply } => {
                 let _ = reply.send(engine.disconnect(now(), &id, reason.as_deref()));
@@ -439,18 +399,6 @@ impl Driver {
                     engine.shutdown(now());
                 }
                 self.stopping.push(reply);
-            }
-        }
-    }
-
-    /// Tries the waiting puts and replies again, in order: each goes back to waiting while its
-    /// connection is still full.
-    fn retry_parked(&mut self) {
-        for _ in 0..self.parked.len() {
-            if let Some(command) = self.parked.pop_front() {
-                // A command that meets backpressure again is parked behind the others, which
-                // keeps each session's order.
-                self.command(command);
             }
         }
     }

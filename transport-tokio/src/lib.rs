@@ -28,8 +28,10 @@
 //! # }
 //! ```
 
+mod application;
 mod driver;
 mod stream;
+mod waiting;
 
 use std::io;
 use std::net::SocketAddr;
@@ -43,6 +45,9 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::driver::{Command, Driver};
 use crate::stream::Security;
+use crate::waiting::Outgoing;
+
+pub use crate::application::{Application, Context};
 #[cfg(feature = "tls")]
 pub use crate::stream::TlsConfig;
 /// The rustls crate this adapter's TLS is built on, for making [`TlsConfig`]s.
@@ -113,7 +118,24 @@ impl FixEngine {
         config: EngineConfig,
         listen: Option<SocketAddr>,
     ) -> io::Result<(Self, mpsc::UnboundedReceiver<AppEvent>)> {
-        Self::start_with(config, listen, Security::default()).await
+        Self::start_with(config, listen, Security::default(), None).await
+    }
+
+    /// [`start`](Self::start) with `app` running on the engine task: messages and events go to
+    /// its callbacks instead of the event stream (which stays empty), with no hop between tasks.
+    /// `tls` (feature `tls`) as in [`start_tls`](Self::start_tls).
+    pub async fn start_with_app(
+        config: EngineConfig,
+        listen: Option<SocketAddr>,
+        #[cfg(feature = "tls")] tls: TlsConfig,
+        app: impl Application,
+    ) -> io::Result<Self> {
+        let security = Security {
+            #[cfg(feature = "tls")]
+            tls,
+        };
+        let (engine, _) = Self::start_with(config, listen, security, Some(Box::new(app))).await?;
+        Ok(engine)
     }
 
     /// [`start`](Self::start), with TLS on the listening port (`tls.server`) and on the
@@ -124,15 +146,16 @@ impl FixEngine {
         listen: Option<SocketAddr>,
         tls: TlsConfig,
     ) -> io::Result<(Self, mpsc::UnboundedReceiver<AppEvent>)> {
-        Self::start_with(config, listen, Security { tls }).await
+        Self::start_with(config, listen, Security { tls }, None).await
     }
 
     async fn start_with(
         config: EngineConfig,
         listen: Option<SocketAddr>,
         security: Security,
+        app: Option<Box<dyn Application>>,
     ) -> io::Result<(Self, mpsc::UnboundedReceiver<AppEvent>)> {
-        let (commands, events, local_addr) = Driver::spawn(config, listen, security).await?;
+        let (commands, events, local_addr) = Driver::spawn(config, listen, security, app).await?;
         Ok((
             Self {
                 commands,
@@ -210,12 +233,15 @@ impl FixEngine {
         body: Bytes,
     ) -> Result<SeqNum, Error> {
         let msg_type = msg_type.into();
-        self.call(|reply| Command::Reply {
-            session,
-            delivered,
-            msg_type,
-            body,
-            reply,
+        self.call(|answer| Command::Send {
+            out: Outgoing::Reply {
+                session,
+                delivered,
+                msg_type,
+                body,
+                answer: Some(answer),
+            },
+            wait: true,
         })
         .await
     }
@@ -238,12 +264,14 @@ impl FixEngine {
         wait: bool,
     ) -> Result<SeqNum, Error> {
         let id = id.clone();
-        self.call(|reply| Command::Put {
-            id,
-            msg_type,
-            body,
+        self.call(|answer| Command::Send {
+            out: Outgoing::Put {
+                id,
+                msg_type,
+                body,
+                answer: Some(answer),
+            },
             wait,
-            reply,
         })
         .await
     }
