@@ -48,6 +48,17 @@ pub trait MessageStore {
         answers: Option<SeqNum>,
     ) -> Result<(), StoreError>;
 
+    /// [`append`](Self::append) of a frame the store may keep as it is: a store that holds
+    /// frames in memory shares it instead of copying it. The session appends this way.
+    fn append_shared(
+        &mut self,
+        seq: SeqNum,
+        frame: &Bytes,
+        answers: Option<SeqNum>,
+    ) -> Result<(), StoreError> {
+        self.append(seq, frame, answers)
+    }
+
     /// The next outbound MsgSeqNum.
     fn next_sender_seq(&self) -> SeqNum;
 
@@ -142,14 +153,22 @@ impl MessageStore for MemoryStore {
         frame: &[u8],
         answers: Option<SeqNum>,
     ) -> Result<(), StoreError> {
+        self.append_shared(seq, &Bytes::copy_from_slice(frame), answers)
+    }
+
+    fn append_shared(
+        &mut self,
+        seq: SeqNum,
+        frame: &Bytes,
+        answers: Option<SeqNum>,
+    ) -> Result<(), StoreError> {
         if seq != self.next_sender {
             return Err(StoreError::OutOfOrder {
                 seq,
                 expected: self.next_sender,
             });
         }
-        self.messages
-            .insert(seq, (Bytes::copy_from_slice(frame), answers));
+        self.messages.insert(seq, (frame.clone(), answers));
         self.next_sender = seq.next();
         Ok(())
     }

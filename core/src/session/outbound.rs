@@ -37,7 +37,7 @@ impl Session {
     ) -> Result<SeqNum, StoreError> {
         let seq = self.store.next_sender_seq();
         let frame = self.encode(seq, msg_type, extra_header, body, None);
-        self.store.append(seq, &frame, answers)?;
+        self.store.append_shared(seq, &frame, answers)?;
         self.appended += 1;
         self.report_outbound(msg_type, &frame);
         if transmit {
