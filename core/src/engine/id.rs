@@ -1,6 +1,7 @@
 //! Session and connection identities.
 
 use std::fmt;
+use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 
 /// Which session: our CompIDs and the counterparty's, with the optional Sub and Location IDs and
@@ -10,7 +11,7 @@ use std::sync::Arc;
 /// `ISLD->TW`, `BANK/DESK1->VENUE:2`. An empty Sub ID with a Location ID shows as `BANK//NY`.
 ///
 /// Its texts are shared: a clone (one per output that names the session) allocates nothing.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord)]
 pub struct SessionId {
     /// Our `SenderCompID <49>`.
     pub sender_comp_id: Arc<str>,
@@ -51,6 +52,15 @@ impl SessionId {
         self.sender_sub_id = sender.map(Arc::from);
         self.target_sub_id = target.map(Arc::from);
         self
+    }
+}
+
+// Hashes the two CompIDs only: ids that are equal have equal CompIDs, and sessions that differ
+// only by Sub/Location IDs or a qualifier are rare, so the hash stays short on the hot path.
+impl Hash for SessionId {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.sender_comp_id.hash(state);
+        self.target_comp_id.hash(state);
     }
 }
 

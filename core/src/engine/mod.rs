@@ -400,9 +400,7 @@ impl Engine {
             Ok(())
         })?;
         // Drain what finalizing produced (the connection's close), then forget the session.
-        while let Some(output) = self.poll_session(id) {
-            self.outputs.push_back(output);
-        }
+        self.drain_session(id);
         self.sessions.remove(id);
         Ok(())
     }
@@ -600,12 +598,8 @@ impl Engine {
             if let Some(output) = self.outputs.pop_front() {
                 return Some(output);
             }
-            // Taken out while polled, and put back while it still has actions: no clone per call.
             let id = self.ready.pop_front()?;
-            if let Some(output) = self.poll_session(&id) {
-                self.ready.push_front(id);
-                return Some(output);
-            }
+            self.drain_session(&id);
         }
     }
 
@@ -665,11 +659,13 @@ impl Engine {
         Ok(result?)
     }
 
-    /// One action of session `id`, as an output; `None` when it has none.
-    fn poll_session(&mut self, id: &SessionId) -> Option<Output> {
-        loop {
-            let slot = self.sessions.get_mut(id)?;
-            let action = slot.session.poll_action()?;
+    /// Moves every action of session `id` to the outputs, in order, with one lookup for all.
+    fn drain_session(&mut self, id: &SessionId) {
+        let Some(slot) = self.sessions.get_mut(id) else {
+            return;
+        };
+        let mut remove = false;
+        while let Some(action) = slot.session.poll_action() {
             let output = match action {
                 Action::Send(bytes) => match slot.conn {
                     Some(conn) => {
@@ -704,9 +700,8 @@ impl Engine {
                     slot.reconnect_at = slot
                         .initiator_addr
                         .map(|_| self.now.mono + self.config.reconnect_interval);
-                    if slot.provisional {
-                        self.sessions.remove(id);
-                    }
+                    // A session created for a Logon that failed goes with its connection.
+                    remove = slot.provisional;
                     Output::Close {
                         conn,
                         reason: CloseReason::Session {
@@ -716,7 +711,13 @@ impl Engine {
                     }
                 }
             };
-            return Some(output);
+            self.outputs.push_back(output);
+            if remove {
+                break;
+            }
+        }
+        if remove {
+            self.sessions.remove(id);
         }
     }
 
