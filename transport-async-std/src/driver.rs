@@ -1,7 +1,7 @@
 //! The engine task and the connection tasks: I/O only. Every decision is the core engine's. The
 //! sibling of fixgate-tokio's driver, on async-io sockets and timers and a caller-given spawner.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 use std::future::Future;
 use std::io;
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -12,10 +12,10 @@ use std::time::{Duration, Instant, SystemTime};
 
 use async_io::{Async, Timer};
 use bytes::Bytes;
-use fixgate_core::session::OutboundMessage;
+use fixgate_core::engine::{Application, Context, Outgoing, Waiting};
 use fixgate_core::{
     CloseReason, ConnId, Delivered, Engine, EngineConfig, EngineError, MessageStore, Now, Output,
-    SeqNum, SessionConfig, SessionId,
+    SessionConfig, SessionId,
 };
 use futures_lite::{AsyncReadExt, AsyncWriteExt, future};
 
@@ -54,25 +54,15 @@ pub(crate) enum Command {
         addr: SocketAddr,
         reply: Reply<()>,
     },
-    Put {
-        id: SessionId,
-        msg_type: Bytes,
-        body: Bytes,
-        /// Wait while the connection is full, instead of answering `Backpressure`.
+    /// A put or a reply; `wait` waits out backpressure instead of answering it.
+    Send {
+        out: Outgoing,
         wait: bool,
-        reply: Reply<SeqNum>,
     },
     Ack {
         session: SessionId,
         delivered: Delivered,
         reply: Reply<()>,
-    },
-    Reply {
-        session: SessionId,
-        delivered: Delivered,
-        msg_type: Bytes,
-        body: Bytes,
-        reply: Reply<SeqNum>,
     },
     Disconnect {
         id: SessionId,
@@ -90,17 +80,6 @@ pub(crate) enum Command {
     Shutdown {
         reply: async_channel::Sender<()>,
     },
-}
-
-impl Command {
-    /// The session a put or a reply is for.
-    fn session(&self) -> Option<&SessionId> {
-        match self {
-            Self::Put { id, .. } => Some(id),
-            Self::Reply { session, .. } => Some(session),
-            _ => None,
-        }
-    }
 }
 
 /// What the socket tasks report to the engine task.
@@ -154,7 +133,9 @@ pub(crate) struct Driver {
     next_conn: Arc<AtomicU64>,
     spawner: Spawner,
     /// Puts and replies that met backpressure and wait for the connection to drain, in order.
-    parked: VecDeque<Command>,
+    waiting: Waiting,
+    /// The application on this task, if the engine was started with one.
+    app: Option<Box<dyn Application>>,
     /// The callers of `shutdown()`, answered when it is complete.
     stopping: Vec<async_channel::Sender<()>>,
     security: Security,
@@ -175,6 +156,7 @@ impl Driver {
         listen: Option<SocketAddr>,
         spawner: Spawner,
         security: Security,
+        app: Option<Box<dyn Application>>,
     ) -> io::Result<(
         async_channel::Sender<Command>,
         async_channel::Receiver<AppEvent>,
@@ -201,7 +183,8 @@ impl Driver {
             events,
             next_conn,
             spawner: spawner.clone(),
-            parked: VecDeque::new(),
+            waiting: Waiting::default(),
+            app,
             stopping: Vec::new(),
             security,
         };
@@ -247,8 +230,8 @@ impl Driver {
                     Err(_) => break,
                 }
             }
-            if !self.parked.is_empty() {
-                self.retry_parked();
+            if !self.waiting.is_empty() {
+                self.waiting.retry(&mut self.engine, now());
             }
         }
     }
@@ -272,10 +255,19 @@ impl Driver {
                         refused => tracing::debug!(%conn, reason = ?refused, "closing"),
                     }
                     if let CloseReason::Session { session, reason } = &reason {
-                        let _ = self.events.try_send(AppEvent::Disconnected {
-                            session: session.clone(),
-                            reason: reason.clone(),
-                        });
+                        match &mut self.app {
+                            Some(app) => {
+                                let mut ctx =
+                                    Context::new(&mut self.engine, &mut self.waiting, now());
+                                app.on_disconnected(&mut ctx, session, reason.clone());
+                            }
+                            None => {
+                                let _ = self.events.try_send(AppEvent::Disconnected {
+                                    session: session.clone(),
+                                    reason: reason.clone(),
+                                });
+                            }
+                        }
                     }
                     // Closing the writer's channel flushes what was queued, then shuts the socket;
                     // shutting the read side ends the reader. For a peer that stopped reading,
@@ -301,16 +293,30 @@ impl Driver {
                         });
                     }
                 }
-                Output::Deliver { session, delivered } => {
-                    let _ = self
-                        .events
-                        .try_send(AppEvent::Deliver { session, delivered });
-                }
+                Output::Deliver { session, delivered } => match &mut self.app {
+                    Some(app) => {
+                        let mut ctx = Context::new(&mut self.engine, &mut self.waiting, now());
+                        app.on_message(&mut ctx, &session, delivered);
+                    }
+                    None => {
+                        let _ = self
+                            .events
+                            .try_send(AppEvent::Deliver { session, delivered });
+                    }
+                },
                 Output::Event { session, event } => {
                     tracing::debug_span!("session", id = %session).in_scope(|| {
                         tracing::debug!(?event);
                     });
-                    let _ = self.events.try_send(AppEvent::Event { session, event });
+                    match &mut self.app {
+                        Some(app) => {
+                            let mut ctx = Context::new(&mut self.engine, &mut self.waiting, now());
+                            app.on_event(&mut ctx, &session, event);
+                        }
+                        None => {
+                            let _ = self.events.try_send(AppEvent::Event { session, event });
+                        }
+                    }
                 }
                 Output::Connect { session, addr } => {
                     let inputs = self.inputs_tx.clone();
@@ -362,36 +368,7 @@ impl Driver {
     fn command(&mut self, command: Command) {
         let engine = &mut self.engine;
         match command {
-            Command::Put {
-                id,
-                msg_type,
-                body,
-                wait,
-                reply,
-            } => {
-                // Behind puts of the same session that wait already, to keep their order.
-                let queued = wait && self.parked.iter().any(|p| p.session() == Some(&id));
-                let result = if queued {
-                    Err(EngineError::Backpressure(Box::new(id.clone())))
-                } else {
-                    let msg = OutboundMessage::from_parts(&msg_type, &body);
-                    engine.put(now(), &id, msg)
-                };
-                match result {
-                    Err(EngineError::Backpressure(_)) if wait => {
-                        self.parked.push_back(Command::Put {
-                            id,
-                            msg_type,
-                            body,
-                            wait,
-                            reply,
-                        });
-                    }
-                    result => {
-                        let _ = reply.try_send(result);
-                    }
-                }
-            }
+            Command::Send { out, wait } => self.waiting.submit(engine, now(), out, wait),
             Command::Create {
                 id,
                 config,
@@ -417,35 +394,6 @@ impl Driver {
             } => {
                 let _ = reply.try_send(engine.ack(&session, &delivered));
             }
-            Command::Reply {
-                session,
-                delivered,
-                msg_type,
-                body,
-                reply,
-            } => {
-                let queued = self.parked.iter().any(|p| p.session() == Some(&session));
-                let result = if queued {
-                    Err(EngineError::Backpressure(Box::new(session.clone())))
-                } else {
-                    let msg = OutboundMessage::from_parts(&msg_type, &body);
-                    engine.reply(now(), &session, &delivered, msg)
-                };
-                match result {
-                    Err(EngineError::Backpressure(_)) => {
-                        self.parked.push_back(Command::Reply {
-                            session,
-                            delivered,
-                            msg_type,
-                            body,
-                            reply,
-                        });
-                    }
-                    result => {
-                        let _ = reply.try_send(result);
-                    }
-                }
-            }
             Command::Disconnect { id, reason, reply } => {
                 let _ = reply.try_send(engine.disconnect(now(), &id, reason.as_deref()));
             }
@@ -460,18 +408,6 @@ impl Driver {
                     engine.shutdown(now());
                 }
                 self.stopping.push(reply);
-            }
-        }
-    }
-
-    /// Tries the waiting puts and replies again, in order: each goes back to waiting while its
-    /// connection is still full.
-    fn retry_parked(&mut self) {
-        for _ in 0..self.parked.len() {
-            if let Some(command) = self.parked.pop_front() {
-                // A command that meets backpressure again is parked behind the others, which
-                // keeps each session's order.
-                self.command(command);
             }
         }
     }

@@ -45,6 +45,8 @@ use crate::stream::Security;
 #[cfg(feature = "tls")]
 pub use crate::stream::TlsConfig;
 use bytes::Bytes;
+use fixgate_core::engine::Outgoing;
+pub use fixgate_core::engine::{Application, Context};
 use fixgate_core::{
     Delivered, DisconnectReason, EngineConfig, EngineError, Event, MessageStore, SeqNum,
     SessionConfig, SessionId,
@@ -120,7 +122,26 @@ impl FixEngine {
         listen: Option<SocketAddr>,
         spawner: Spawner,
     ) -> io::Result<(Self, async_channel::Receiver<AppEvent>)> {
-        Self::start_with(config, listen, spawner, Security::default()).await
+        Self::start_with(config, listen, spawner, Security::default(), None).await
+    }
+
+    /// [`start`](Self::start) with `app` running on the engine task: messages and events go to
+    /// its callbacks instead of the event stream (which stays empty), with no hop between tasks.
+    /// `tls` (feature `tls`) as in [`start_tls`](Self::start_tls).
+    pub async fn start_with_app(
+        config: EngineConfig,
+        listen: Option<SocketAddr>,
+        spawner: Spawner,
+        #[cfg(feature = "tls")] tls: TlsConfig,
+        app: impl Application,
+    ) -> io::Result<Self> {
+        let security = Security {
+            #[cfg(feature = "tls")]
+            tls,
+        };
+        let (engine, _) =
+            Self::start_with(config, listen, spawner, security, Some(Box::new(app))).await?;
+        Ok(engine)
     }
 
     /// [`start`](Self::start), with TLS on the listening port (`tls.server`) and on the
@@ -132,7 +153,7 @@ impl FixEngine {
         spawner: Spawner,
         tls: TlsConfig,
     ) -> io::Result<(Self, async_channel::Receiver<AppEvent>)> {
-        Self::start_with(config, listen, spawner, Security { tls }).await
+        Self::start_with(config, listen, spawner, Security { tls }, None).await
     }
 
     async fn start_with(
@@ -140,9 +161,10 @@ impl FixEngine {
         listen: Option<SocketAddr>,
         spawner: Spawner,
         security: Security,
+        app: Option<Box<dyn Application>>,
     ) -> io::Result<(Self, async_channel::Receiver<AppEvent>)> {
         let (commands, events, local_addr) =
-            Driver::spawn(config, listen, spawner, security).await?;
+            Driver::spawn(config, listen, spawner, security, app).await?;
         Ok((
             Self {
                 commands,
@@ -220,12 +242,17 @@ impl FixEngine {
         body: Bytes,
     ) -> Result<SeqNum, Error> {
         let msg_type = msg_type.into();
-        self.call(|reply| Command::Reply {
-            session,
-            delivered,
-            msg_type,
-            body,
-            reply,
+        self.call(|answer| Command::Send {
+            out: Outgoing::Reply {
+                session,
+                delivered,
+                msg_type,
+                body,
+                answer: Some(Box::new(move |result| {
+                    let _ = answer.try_send(result);
+                })),
+            },
+            wait: true,
         })
         .await
     }
@@ -253,12 +280,16 @@ impl FixEngine {
         wait: bool,
     ) -> Result<SeqNum, Error> {
         let id = id.clone();
-        self.call(|reply| Command::Put {
-            id,
-            msg_type,
-            body,
+        self.call(|answer| Command::Send {
+            out: Outgoing::Put {
+                id,
+                msg_type,
+                body,
+                answer: Some(Box::new(move |result| {
+                    let _ = answer.try_send(result);
+                })),
+            },
             wait,
-            reply,
         })
         .await
     }

@@ -8,6 +8,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::SystemTime;
 
 use bytes::{Bytes, BytesMut};
+use fixgate_core::engine::{Application, Context, Outgoing, Waiting};
 use fixgate_core::{
     CloseReason, ConnId, Delivered, Engine, EngineConfig, EngineError, MessageStore, Now, Output,
     SessionConfig, SessionId,
@@ -18,9 +19,7 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
 use crate::AppEvent;
-use crate::application::{Application, Context};
 use crate::stream::{ReadHalf, Security, Side, WriteHalf};
-use crate::waiting::{Outgoing, Waiting};
 
 type Reply<T> = oneshot::Sender<Result<T, EngineError>>;
 
@@ -241,11 +240,8 @@ impl Driver {
                     if let CloseReason::Session { session, reason } = &reason {
                         match &mut self.app {
                             Some(app) => {
-                                let mut ctx = Context {
-                                    engine: &mut self.engine,
-                                    waiting: &mut self.waiting,
-                                    now: now(),
-                                };
+                                let mut ctx =
+                                    Context::new(&mut self.engine, &mut self.waiting, now());
                                 app.on_disconnected(&mut ctx, session, reason.clone());
                             }
                             None => {
@@ -280,11 +276,7 @@ impl Driver {
                 }
                 Output::Deliver { session, delivered } => match &mut self.app {
                     Some(app) => {
-                        let mut ctx = Context {
-                            engine: &mut self.engine,
-                            waiting: &mut self.waiting,
-                            now: now(),
-                        };
+                        let mut ctx = Context::new(&mut self.engine, &mut self.waiting, now());
                         app.on_message(&mut ctx, &session, delivered);
                     }
                     None => {
@@ -297,11 +289,7 @@ impl Driver {
                     });
                     match &mut self.app {
                         Some(app) => {
-                            let mut ctx = Context {
-                                engine: &mut self.engine,
-                                waiting: &mut self.waiting,
-                                now: now(),
-                            };
+                            let mut ctx = Context::new(&mut self.engine, &mut self.waiting, now());
                             app.on_event(&mut ctx, &session, event);
                         }
                         None => {

@@ -28,10 +28,8 @@
 //! # }
 //! ```
 
-mod application;
 mod driver;
 mod stream;
-mod waiting;
 
 use std::io;
 use std::net::SocketAddr;
@@ -45,11 +43,10 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::driver::{Command, Driver};
 use crate::stream::Security;
-use crate::waiting::Outgoing;
-
-pub use crate::application::{Application, Context};
 #[cfg(feature = "tls")]
 pub use crate::stream::TlsConfig;
+use fixgate_core::engine::Outgoing;
+pub use fixgate_core::engine::{Application, Context};
 /// The rustls crate this adapter's TLS is built on, for making [`TlsConfig`]s.
 #[cfg(feature = "tls")]
 pub use tokio_rustls::rustls;
@@ -239,7 +236,9 @@ impl FixEngine {
                 delivered,
                 msg_type,
                 body,
-                answer: Some(answer),
+                answer: Some(Box::new(move |result| {
+                    let _ = answer.send(result);
+                })),
             },
             wait: true,
         })
@@ -269,7 +268,9 @@ impl FixEngine {
                 id,
                 msg_type,
                 body,
-                answer: Some(answer),
+                answer: Some(Box::new(move |result| {
+                    let _ = answer.send(result);
+                })),
             },
             wait,
         })

@@ -2,12 +2,14 @@
 //! (DESIGN.md section 2). Like quinn-proto's `Endpoint`, it does no I/O: the adapter numbers
 //! connections ([`ConnId`]), feeds their bytes in, and carries out the [`Output`]s.
 
+mod app;
 mod auth;
 mod flow;
 mod id;
 mod lockout;
 mod output;
 mod route;
+mod waiting;
 
 use std::collections::{HashMap, VecDeque};
 use std::net::{IpAddr, SocketAddr};
@@ -27,12 +29,14 @@ use crate::store::{MemoryStore, MessageStore};
 use crate::time::{Now, UtcTimestamp};
 use crate::version::BeginString;
 
+pub use app::{Application, Context};
 pub use auth::{
     AcceptAll, Authenticator, ConfiguredCredentials, Credentials, SessionDecision, SessionsManager,
 };
 pub use id::{ConnId, SessionId};
 pub use lockout::Lockout;
 pub use output::{CloseReason, Output, Refusal};
+pub use waiting::{Answer, Outgoing, Waiting};
 
 /// Engine-wide settings.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -1,38 +1,60 @@
 //! Puts and replies that met backpressure wait here, in order, until their connection drains
 //! (DESIGN.md section 5). The engine decides when a connection is full; this only holds the
-//! messages and asks again.
+//! messages and asks again. Both adapters keep one, so that `put()` can wait without any rule of
+//! its own.
 
 use std::collections::VecDeque;
 
 use bytes::Bytes;
-use fixgate_core::session::OutboundMessage;
-use fixgate_core::{Delivered, Engine, EngineError, Now, SeqNum, SessionId};
-use tokio::sync::oneshot;
 
-/// Where the result of a put or a reply goes: a caller waiting on a channel, or nobody (the
-/// application on the engine task, which has moved on).
-pub(crate) type Answer = Option<oneshot::Sender<Result<SeqNum, EngineError>>>;
+use super::{Engine, EngineError, SessionId};
+use crate::session::OutboundMessage;
+use crate::{Delivered, Now, SeqNum};
+
+/// Where the result of a put or a reply goes: to a caller waiting on a channel, or to nobody (an
+/// [`Application`](super::Application) callback, which has moved on).
+pub type Answer = Option<Box<dyn FnOnce(Result<SeqNum, EngineError>) + Send>>;
 
 /// A put or a reply, with what it needs to be tried again.
 // `Reply` holds a message with its inline field index; boxing it would allocate per reply.
 #[allow(clippy::large_enum_variant)]
-#[derive(Debug)]
-pub(crate) enum Outgoing {
+pub enum Outgoing {
     /// `put()`.
     Put {
+        /// The session.
         id: SessionId,
+        /// Its MsgType.
         msg_type: Bytes,
+        /// Its body fields.
         body: Bytes,
+        /// Where the result goes.
         answer: Answer,
     },
     /// `reply()`.
     Reply {
+        /// The session.
         session: SessionId,
+        /// The message it answers and settles.
         delivered: Delivered,
+        /// Its MsgType.
         msg_type: Bytes,
+        /// Its body fields.
         body: Bytes,
+        /// Where the result goes.
         answer: Answer,
     },
+}
+
+impl std::fmt::Debug for Outgoing {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let (kind, session) = match self {
+            Self::Put { id, .. } => ("Put", id),
+            Self::Reply { session, .. } => ("Reply", session),
+        };
+        f.debug_struct(kind)
+            .field("session", session)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Outgoing {
@@ -46,26 +68,26 @@ impl Outgoing {
     fn answer(self, result: Result<SeqNum, EngineError>) {
         let (Self::Put { answer, .. } | Self::Reply { answer, .. }) = self;
         if let Some(answer) = answer {
-            let _ = answer.send(result);
+            answer(result);
         }
     }
 }
 
 /// The waiting puts and replies, oldest first.
 #[derive(Debug, Default)]
-pub(crate) struct Waiting {
+pub struct Waiting {
     queue: VecDeque<Outgoing>,
 }
 
 impl Waiting {
     /// Whether puts or replies of `session` wait: a new one must queue behind them.
-    pub(crate) fn holds(&self, session: &SessionId) -> bool {
+    pub fn holds(&self, session: &SessionId) -> bool {
         !self.queue.is_empty() && self.queue.iter().any(|o| o.session() == session)
     }
 
     /// Carries `out` out now, or queues it while its connection is full. With `wait` false a
     /// put answers `Backpressure` instead (`try_put`).
-    pub(crate) fn submit(&mut self, engine: &mut Engine, now: Now, out: Outgoing, wait: bool) {
+    pub fn submit(&mut self, engine: &mut Engine, now: Now, out: Outgoing, wait: bool) {
         let result = if self.holds(out.session()) {
             Err(EngineError::Backpressure(Box::new(out.session().clone())))
         } else {
@@ -78,22 +100,35 @@ impl Waiting {
     }
 
     /// Queues `out` behind the others of its session.
-    pub(crate) fn park(&mut self, out: Outgoing) {
+    pub(super) fn park(&mut self, out: Outgoing) {
         self.queue.push_back(out);
     }
 
-    /// Tries every waiting put and reply again, in order: one that meets backpressure again
-    /// goes back to the end, and so do the later ones of its session, which keeps their order.
-    pub(crate) fn retry(&mut self, engine: &mut Engine, now: Now) {
+    /// Tries every waiting put and reply again, in order. The first of a session that meets
+    /// backpressure again stops that session for this pass: it and the later ones of its session
+    /// go back to the end, in their order.
+    pub fn retry(&mut self, engine: &mut Engine, now: Now) {
+        let mut blocked: Vec<SessionId> = Vec::new();
         for _ in 0..self.queue.len() {
-            if let Some(out) = self.queue.pop_front() {
-                self.submit(engine, now, out, true);
+            let Some(out) = self.queue.pop_front() else {
+                break;
+            };
+            if blocked.contains(out.session()) {
+                self.queue.push_back(out);
+                continue;
+            }
+            match attempt(engine, now, &out) {
+                Err(EngineError::Backpressure(_)) => {
+                    blocked.push(out.session().clone());
+                    self.queue.push_back(out);
+                }
+                result => out.answer(result),
             }
         }
     }
 
     /// Whether nothing waits.
-    pub(crate) fn is_empty(&self) -> bool {
+    pub fn is_empty(&self) -> bool {
         self.queue.is_empty()
     }
 }

@@ -1,19 +1,18 @@
-//! An application that runs on the engine task itself: each message is handled where the engine
-//! produced it, with no hop between tasks. The fastest way to use the adapter.
+//! An application that an adapter calls where it drives the engine: each message is handled
+//! where the engine produced it, with no hop between tasks. The fastest way to use an adapter.
 
 use bytes::Bytes;
-use fixgate_core::session::OutboundMessage;
-use fixgate_core::{
-    Delivered, DisconnectReason, Engine, EngineError, Event, Now, SeqNum, SessionId,
-};
 
-use crate::waiting::{Outgoing, Waiting};
+use super::waiting::{Outgoing, Waiting};
+use super::{Engine, EngineError, SessionId};
+use crate::session::OutboundMessage;
+use crate::{Delivered, DisconnectReason, Event, Now, SeqNum};
 
-/// Callbacks on the engine task ([`FixEngine::start_with_app`](crate::FixEngine::start_with_app)).
-/// They must not block: the engine waits for them.
+/// Callbacks that an adapter makes on the task that drives the [`Engine`] (the adapters'
+/// `FixEngine::start_with_app`). They must not block: the engine waits for them.
 pub trait Application: Send + 'static {
     /// An application message. Settle it with [`Context::reply`] or [`Context::ack`] (or later,
-    /// through [`FixEngine::reply`](crate::FixEngine::reply)).
+    /// through the adapter's `FixEngine::reply`).
     fn on_message(&mut self, ctx: &mut Context<'_>, session: &SessionId, delivered: Delivered);
 
     /// Something happened in a session.
@@ -34,9 +33,20 @@ pub trait Application: Send + 'static {
 
 /// The engine, as an [`Application`] callback may use it.
 pub struct Context<'a> {
-    pub(crate) engine: &'a mut Engine,
-    pub(crate) waiting: &'a mut Waiting,
-    pub(crate) now: Now,
+    engine: &'a mut Engine,
+    waiting: &'a mut Waiting,
+    now: Now,
+}
+
+impl<'a> Context<'a> {
+    /// The context of one callback, at `now`: the adapter's engine and its waiting puts.
+    pub fn new(engine: &'a mut Engine, waiting: &'a mut Waiting, now: Now) -> Self {
+        Self {
+            engine,
+            waiting,
+            now,
+        }
+    }
 }
 
 impl Context<'_> {
