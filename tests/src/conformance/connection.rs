@@ -10,6 +10,9 @@ use super::script::SOH;
 /// How long `eDISCONNECT` waits for the acceptor to close.
 pub const DISCONNECT_WITHIN: Duration = Duration::from_secs(10);
 
+/// How long [`Connection::close`] waits for the acceptor's side of the close.
+pub const LINGER: Duration = Duration::from_secs(2);
+
 /// A connection to the acceptor and the bytes read but not yet consumed.
 #[derive(Debug)]
 pub struct Connection {
@@ -62,6 +65,22 @@ impl Connection {
                 .map(|p| body_end + p + 1)
         })?;
         Ok(self.buf.drain(..end).collect())
+    }
+
+    /// Closes our side, then waits (up to `LINGER`, discarding what arrives) until the acceptor
+    /// closes its side too, so that it has seen the close before the next script logs on to
+    /// the same session.
+    pub fn close(mut self) {
+        if self.closed || self.stream.shutdown(std::net::Shutdown::Write).is_err() {
+            return;
+        }
+        let deadline = Instant::now() + LINGER;
+        while let Ok(n) = self.read_some(deadline) {
+            if n == 0 {
+                break;
+            }
+            self.buf.clear();
+        }
     }
 
     /// Waits for the acceptor to close the connection, with nothing read before the close.

@@ -138,10 +138,13 @@ fn probe(addr: SocketAddr) -> Result<(), String> {
 pub fn run_script(config: &RunnerConfig, script: &Script) -> Result<(), String> {
     let dir = script.path.parent().unwrap_or(Path::new("."));
     let mut conns: [Option<Connection>; 10] = Default::default();
-    for (line, step) in &script.steps {
-        run_step(config, dir, &mut conns, step).map_err(|why| format!("line {line}: {why}"))?;
+    let result = script.steps.iter().try_for_each(|(line, step)| {
+        run_step(config, dir, &mut conns, step).map_err(|why| format!("line {line}: {why}"))
+    });
+    for conn in conns.into_iter().flatten() {
+        conn.close();
     }
-    Ok(())
+    result
 }
 
 fn run_step(
@@ -158,7 +161,11 @@ fn run_step(
             let opened = Connection::open(config.addr).map_err(|e| format!("connect: {e}"))?;
             conns[usize::from(*conn)] = Some(opened);
         }
-        Step::Disconnect { conn } => conns[usize::from(*conn)] = None,
+        Step::Disconnect { conn } => {
+            if let Some(open) = conns[usize::from(*conn)].take() {
+                open.close();
+            }
+        }
         Step::Send { conn, text } => {
             let bytes = message(text)?;
             open(conns, *conn)?.send(&bytes)?;

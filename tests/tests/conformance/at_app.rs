@@ -33,18 +33,19 @@ pub(crate) async fn serve(engine: FixEngine, mut events: UnboundedReceiver<AppEv
                     let cl_ord_id = msg.get(tag::CL_ORD_ID).unwrap_or_default().to_vec();
                     !ids.insert(cl_ord_id) && delivered.is_poss_resend()
                 };
+                // An answer to a message of an old sequence (the counterparty logged on again with a
+                // reset meanwhile) is refused by the session: StaleDelivery, which is fine here.
                 let result = if drop {
                     engine.ack(session, delivered).await
                 } else {
                     engine
                         .with_engine(move |engine| {
-                            if let Err(error) = echo(engine, &session, &delivered) {
-                                eprintln!("AT app: echo on {session} failed: {error}");
-                            }
+                            // A stale delivery (see above) is not answered; nothing else fails here.
+                            let _ = echo(engine, &session, &delivered);
                         })
                         .await
                 };
-                if result.is_err() {
+                if let Err(fixgate_tokio::Error::Stopped) = result {
                     return;
                 }
             }
