@@ -56,7 +56,9 @@ impl Connection {
             .filter(|d| !d.is_empty() && d.bytes().all(|b| b.is_ascii_digit()))
             .and_then(|d| d.parse().ok())
             .ok_or_else(|| format!("BodyLength is not a number: {:?}", show(digits)))?;
-        let body_end = length_end + 1 + length;
+        let body_end = (length_end + 1)
+            .checked_add(length)
+            .ok_or_else(|| format!("BodyLength {length} is too large"))?;
         self.fill_until(deadline, |buf| (buf.len() >= body_end).then_some(()))?;
         let end = self.fill_until(deadline, |buf| {
             buf[body_end..]
