@@ -477,3 +477,17 @@ fn answer_to_a_message_delivered_before_a_reset_is_refused() {
     assert_eq!(peer.sent(), Vec::<String>::new());
     assert_eq!(peer.session.next_sender_seq(), SeqNum::new(2));
 }
+
+#[test]
+fn business_message_reject_carries_the_reverse_route() {
+    let mut config = acceptor();
+    config.supported_msg_types = Some(vec!["D".into()]);
+    let mut peer = ScriptedPeer::with_config(config);
+    peer.log_on();
+    let report = peer.message("8", "115=JCD|129=CS|37=X|");
+    peer.deliver(&report);
+    assert_eq!(
+        peer.sent(),
+        ["35=j|34=2|116=CS|128=JCD|45=2|58=Unsupported Message Type|372=8|380=3"]
+    );
+}

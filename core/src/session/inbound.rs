@@ -202,7 +202,7 @@ impl Session {
             MsgType::Logon => self.take(seq, true),
             MsgType::App(_) if !self.supports(msg.msg_type()) => {
                 self.take(seq, true);
-                self.reject_unsupported(seq, msg.msg_type());
+                self.reject_unsupported(&msg, seq);
             }
             MsgType::App(_) if self.already_answered.remove(&seq) => {
                 // Answered before a restart: processing it again would execute it twice.

@@ -348,10 +348,9 @@ impl Session {
         self.advance(now);
         self.check_not_finalized()?;
         self.check_current(delivered)?;
-        let msg_type = delivered.message().msg_type().to_vec();
         let seq = self.send_business_reject(
+            delivered.message(),
             delivered.seq(),
-            &msg_type,
             reason,
             text.map(str::as_bytes),
             Some(delivered.seq()),

@@ -280,28 +280,31 @@ impl Session {
 
     /// Answers an application message of a type the session does not support: a
     /// BusinessMessageReject (380=3) from FIX 4.2 on, a session Reject before.
-    pub(super) fn reject_unsupported(&mut self, seq: SeqNum, msg_type: &[u8]) {
+    pub(super) fn reject_unsupported(&mut self, msg: &crate::codec::Message, seq: SeqNum) {
         let text: &[u8] = if self.is_legacy() {
             b"Unsupported message type"
         } else {
             b"Unsupported Message Type"
         };
-        if let Err(error) = self.send_business_reject(seq, msg_type, 3, Some(text), None) {
+        if let Err(error) = self.send_business_reject(msg, seq, 3, Some(text), None) {
             self.emit_store_failure(error);
         }
     }
 
     /// A BusinessMessageReject (FIX 4.2 and later) or, before FIX 4.2, a session Reject with the
     /// text: the way to refuse an application message (DESIGN.md section 7). Stored like any
-    /// message; `answers` is the inbound number it settles.
+    /// message; `answers` is the inbound number it settles. Like a session Reject it carries
+    /// the refused message's reverse route.
     pub(super) fn send_business_reject(
         &mut self,
+        refused: &crate::codec::Message,
         ref_seq: SeqNum,
-        ref_msg_type: &[u8],
         reason: u32,
         text: Option<&[u8]>,
         answers: Option<SeqNum>,
     ) -> Result<SeqNum, StoreError> {
+        let ref_msg_type = refused.msg_type();
+        let route = reverse_route(self.config.begin_string, refused);
         let legacy = self.is_legacy();
         let mut body = std::mem::take(&mut self.body);
         body.clear();
@@ -321,7 +324,7 @@ impl Session {
         }
         let msg_type: &[u8] = if legacy { b"3" } else { b"j" };
         let transmit = self.connected;
-        let sent = self.store_and_send(msg_type, &[], body.as_bytes(), answers, transmit);
+        let sent = self.store_and_send(msg_type, &route, body.as_bytes(), answers, transmit);
         self.body = body;
         sent
     }
