@@ -56,6 +56,11 @@ fn unknown_line_kinds_and_trailing_blanks_are_syntax_errors() {
         parse("eCONNECT\niCONNECT\n"),
         Err(ParseError::InitiatorScript)
     );
+    // An initiator script is skipped even with line kinds this runner does not know.
+    assert_eq!(
+        parse("R8=FIX.4.2|\ne1,CONNECT\n"),
+        Err(ParseError::InitiatorScript)
+    );
 }
 
 #[test]

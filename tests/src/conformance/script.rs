@@ -59,8 +59,14 @@ impl std::fmt::Display for ParseError {
 impl Script {
     /// Parses the bytes of a `.def` file.
     pub fn parse(path: &Path, bytes: &[u8]) -> Result<Self, ParseError> {
+        // Which side the script plays is decided before its lines are judged, so that an
+        // initiator script with line kinds we do not know is skipped, not failed.
+        match first_connect(bytes) {
+            None => return Err(ParseError::NoConnect),
+            Some(b'e') => return Err(ParseError::InitiatorScript),
+            Some(_) => {}
+        }
         let mut steps = Vec::new();
-        let mut first_connect = None;
         for (index, raw) in bytes.split(|&b| b == b'\n').enumerate() {
             let line = raw.strip_suffix(b"\r").unwrap_or(raw);
             let number = index + 1;
@@ -89,24 +95,27 @@ impl Script {
                     return Err(ParseError::Syntax(number, text));
                 }
             };
-            if first_connect.is_none() {
-                match step {
-                    Step::Connect { .. } => first_connect = Some(true),
-                    Step::ExpectConnect { .. } => first_connect = Some(false),
-                    _ => {}
-                }
-            }
             steps.push((number, step));
         }
-        match first_connect {
-            None => Err(ParseError::NoConnect),
-            Some(false) => Err(ParseError::InitiatorScript),
-            Some(true) => Ok(Self {
-                path: path.to_owned(),
-                steps,
-            }),
-        }
+        Ok(Self {
+            path: path.to_owned(),
+            steps,
+        })
     }
+}
+
+/// The kind (`i` or `e`) of the first line matching `^[ie]\d*,?CONNECT`, if any.
+fn first_connect(bytes: &[u8]) -> Option<u8> {
+    bytes.split(|&b| b == b'\n').find_map(|line| {
+        let (&kind, rest) = line.split_first()?;
+        if kind != b'i' && kind != b'e' {
+            return None;
+        }
+        let digits = rest.iter().take_while(|b| b.is_ascii_digit()).count();
+        let rest = &rest[digits..];
+        let rest = rest.strip_prefix(b",").unwrap_or(rest);
+        rest.starts_with(b"CONNECT").then_some(kind)
+    })
 }
 
 /// Splits an optional `<digit>,` connection prefix; without one the connection is 1.
