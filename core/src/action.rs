@@ -32,6 +32,9 @@ pub enum Action {
 pub struct Delivered {
     pub(crate) message: Message,
     pub(crate) seq: SeqNum,
+    /// The session's sequence epoch at delivery: a reset starts a new one, and a message of an
+    /// earlier epoch can no longer be answered or settled.
+    pub(crate) epoch: u64,
 }
 
 impl Delivered {

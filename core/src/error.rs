@@ -38,6 +38,10 @@ pub enum SendError {
     /// The command needs the session to be disconnected.
     #[error("the session is connected")]
     Connected,
+    /// The delivered message came before a sequence reset (ResetOnLogon, a reset Logon…): its
+    /// MsgSeqNum belongs to the old sequence, so it can no longer be answered or settled.
+    #[error("the message was delivered before a sequence reset")]
+    StaleDelivery,
     /// The store failed; the message was not accepted.
     #[error(transparent)]
     Store(#[from] StoreError),

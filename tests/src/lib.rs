@@ -5,6 +5,7 @@
 
 pub mod alloc;
 pub mod clock;
+pub mod conformance;
 pub mod fixtures;
 pub mod fuzz;
 pub mod pair;

@@ -98,3 +98,20 @@ fn poll_timeout_is_never_in_the_past_and_tracks_the_heartbeat() {
     peer.wait(Duration::from_secs(30));
     assert!(peer.session.poll_timeout().unwrap() > peer.clock.now().mono);
 }
+
+#[test]
+fn tc_6_no_heartbeat_while_our_test_request_is_unanswered() {
+    let mut peer = logged_on(6);
+    // Heartbeat at 6 s, TestRequest at 7.2 s (whole seconds here: 8 s).
+    peer.wait(Duration::from_secs(8));
+    assert_eq!(peer.sent(), ["35=0|34=2", "35=1|34=3|112=TEST"]);
+    // The counterparty stays silent: no Heartbeat at 6 s after the TestRequest, only the
+    // silent close at 2.4 × HeartBtInt (14.4 s).
+    peer.wait(Duration::from_secs(7));
+    let seen = peer.take();
+    assert_eq!(
+        seen,
+        [Seen::Disconnect(DisconnectReason::HeartbeatTimeout)],
+        "{seen:?}"
+    );
+}

@@ -222,3 +222,19 @@ fn gap_fill_policy_skips_configured_types_and_says_so() {
         "{seen:?}"
     );
 }
+
+#[test]
+fn tc_8_resend_request_below_the_expected_number_is_served_and_consumes_nothing() {
+    let mut peer = with_history(acceptor());
+    // The counterparty's numbers so far: 1 (Logon), 2 (TestRequest); 3 is expected.
+    let first = peer.message("2", "7=5|16=0|");
+    peer.deliver(&first);
+    assert_eq!(peer.sent(), ["35=D|34=5|43=Y|122=*|11=C|54=1"]);
+    // The same request again under its old number 3, without PossDupFlag: served again, and
+    // the expected number stays 4 (no "MsgSeqNum too low" Logout).
+    let again = peer.message_with_seq("2", 3, "7=5|16=0|");
+    peer.deliver(&again);
+    assert_eq!(peer.sent(), ["35=D|34=5|43=Y|122=*|11=C|54=1"]);
+    assert_eq!(peer.session.next_target_seq(), SeqNum::new(4));
+    assert!(peer.session.is_connected());
+}

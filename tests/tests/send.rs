@@ -462,3 +462,63 @@ fn every_message_is_reported_for_a_message_log_when_asked() {
         "the application messages too, both ways"
     );
 }
+
+#[test]
+fn tc_2r_fixt_business_message_reject_carries_default_appl_ver_id() {
+    let mut config = SessionConfig::new(BeginString::Fixt11, US, THEM, Role::Acceptor);
+    config.set("DefaultApplVerID", "FIX.5.0").unwrap();
+    config.supported_msg_types = Some(vec!["D".into()]);
+    let mut peer = ScriptedPeer::with_config(config);
+    peer.log_on();
+    let report = peer.message("8", "37=X|");
+    peer.deliver(&report);
+    assert_eq!(
+        peer.sent(),
+        ["35=j|34=2|45=2|58=Unsupported Message Type|372=8|380=3|1137=7"]
+    );
+}
+
+#[test]
+fn answer_to_a_message_delivered_before_a_reset_is_refused() {
+    let mut config = acceptor();
+    config.reset_on_logon = true;
+    let mut peer = ScriptedPeer::with_config(config);
+    peer.log_on();
+    let order = peer.message("D", "11=OLD|");
+    peer.deliver(&order);
+    let old = peer.take_actions().into_iter().find_map(|a| match a {
+        fixgate_core::Action::Deliver(d) => Some(d),
+        _ => None,
+    });
+    let old = old.expect("delivered");
+    // The connection drops and the counterparty logs on again: ResetOnLogon starts a new
+    // sequence, in which number 2 is a different message.
+    peer.session.handle_disconnected(peer.clock.now());
+    peer.session.handle_connected(peer.clock.now());
+    peer.next_seq = 1;
+    peer.log_on();
+    let now = peer.clock.now();
+    let answer = FieldWriter::new();
+    assert_eq!(
+        peer.session
+            .reply(now, &old, OutboundMessage::new(b"D", &answer)),
+        Err(SendError::StaleDelivery)
+    );
+    assert_eq!(peer.session.ack(&old), Err(SendError::StaleDelivery));
+    assert_eq!(peer.sent(), Vec::<String>::new());
+    assert_eq!(peer.session.next_sender_seq(), SeqNum::new(2));
+}
+
+#[test]
+fn business_message_reject_carries_the_reverse_route() {
+    let mut config = acceptor();
+    config.supported_msg_types = Some(vec!["D".into()]);
+    let mut peer = ScriptedPeer::with_config(config);
+    peer.log_on();
+    let report = peer.message("8", "115=JCD|129=CS|37=X|");
+    peer.deliver(&report);
+    assert_eq!(
+        peer.sent(),
+        ["35=j|34=2|116=CS|128=JCD|45=2|58=Unsupported Message Type|372=8|380=3"]
+    );
+}

@@ -1,7 +1,7 @@
 //! Receiving: the checks every message goes through after logon, the sequence rules, and one
 //! handler per session-level message type.
 
-use super::outbound::RejectRef;
+use super::outbound::{RejectRef, reverse_route};
 use super::{Queued, Session, SessionState};
 use crate::action::{Delivered, DisconnectReason, Event, LogonRefusal};
 use crate::codec::{Decoded, FieldError, FieldIssueKind, Message};
@@ -61,8 +61,18 @@ impl Session {
             return self.request_gap_fill(expected, seq);
         }
         if seq < expected {
+            // A ResendRequest is served whatever its number; a number below the expected one
+            // consumes nothing (QuickFIX checks neither too high nor too low for it; FIX test
+            // case 8: a repeated ResendRequest).
+            if msg_type == MsgType::ResendRequest {
+                self.report_inbound(&msg);
+                return self.on_resend_request(&msg, seq);
+            }
             if msg.bool(tag::POSS_DUP_FLAG) == Ok(true) {
-                return; // A duplicate of something already processed.
+                // A duplicate of something already processed: ignored, once its OrigSendingTime
+                // passes the PossDupFlag rules (FIX test cases 2f, 2g).
+                self.check_poss_dup(&msg, seq);
+                return;
             }
             return self.too_low(expected, seq);
         }
@@ -93,11 +103,30 @@ impl Session {
         }
     }
 
-    /// A message whose number is the expected one (or a SequenceReset-Reset): the header checks,
-    /// the field checks, then its handler.
+    /// A message whose number is the expected one (or a SequenceReset-Reset): the field checks,
+    /// the header checks, then its handler. Field problems come first, as QuickFIX validates a
+    /// message before it verifies its header: an empty or missing TargetCompID is "Tag
+    /// specified without a value" or "Required tag missing", not "CompID problem" (FIX test
+    /// cases 14b, 14d).
     fn process(&mut self, msg: Message, seq: SeqNum) {
         let msg_type = MsgType::from_bytes(msg.msg_type());
         self.report_inbound(&msg);
+        if let Some((reason, tag)) = self.field_problem(&msg, &msg_type) {
+            return self.reject(&msg, seq, reason, tag.as_deref());
+        }
+        for (required, raw) in [
+            (tag::SENDER_COMP_ID, &b"49"[..]),
+            (tag::TARGET_COMP_ID, b"56"),
+        ] {
+            if !msg.fields().contains(required) {
+                return self.reject(
+                    &msg,
+                    seq,
+                    SessionRejectReason::RequiredTagMissing,
+                    Some(raw),
+                );
+            }
+        }
         if self.config.check_comp_id
             && (msg.get(tag::SENDER_COMP_ID) != Some(self.config.target_comp_id.as_bytes())
                 || msg.get(tag::TARGET_COMP_ID) != Some(self.config.sender_comp_id.as_bytes()))
@@ -128,41 +157,8 @@ impl Session {
                 );
             }
         }
-        if msg.bool(tag::POSS_DUP_FLAG) == Ok(true) {
-            match msg.timestamp(tag::ORIG_SENDING_TIME) {
-                Err(FieldError::Missing { .. }) => {
-                    return self.reject(
-                        &msg,
-                        seq,
-                        SessionRejectReason::RequiredTagMissing,
-                        Some(b"122"),
-                    );
-                }
-                Err(_) => {
-                    return self.reject(
-                        &msg,
-                        seq,
-                        SessionRejectReason::IncorrectDataFormat,
-                        Some(b"122"),
-                    );
-                }
-                Ok(orig)
-                    if msg
-                        .timestamp(tag::SENDING_TIME)
-                        .is_ok_and(|sent| orig > sent) =>
-                {
-                    return self.reject_and_logout(
-                        &msg,
-                        seq,
-                        SessionRejectReason::SendingTimeAccuracy,
-                        DisconnectReason::SendingTimeAccuracy,
-                    );
-                }
-                Ok(_) => {}
-            }
-        }
-        if let Some((reason, tag)) = self.field_problem(&msg, &msg_type) {
-            return self.reject(&msg, seq, reason, tag.as_deref());
+        if msg.bool(tag::POSS_DUP_FLAG) == Ok(true) && !self.check_poss_dup(&msg, seq) {
+            return;
         }
         match msg_type {
             MsgType::Heartbeat => {
@@ -206,7 +202,7 @@ impl Session {
             MsgType::Logon => self.take(seq, true),
             MsgType::App(_) if !self.supports(msg.msg_type()) => {
                 self.take(seq, true);
-                self.reject_unsupported(seq, msg.msg_type());
+                self.reject_unsupported(&msg, seq);
             }
             MsgType::App(_) if self.already_answered.remove(&seq) => {
                 // Answered before a restart: processing it again would execute it twice.
@@ -215,9 +211,53 @@ impl Session {
             }
             MsgType::App(_) => {
                 self.take(seq, false);
-                self.delivered.push_back(Delivered { message: msg, seq });
+                self.delivered.push_back(Delivered {
+                    message: msg,
+                    seq,
+                    epoch: self.epoch,
+                });
                 self.queue.push_back(Queued::Deliver);
             }
+        }
+    }
+
+    /// The PossDupFlag rules, for a message with PossDupFlag=Y: without OrigSendingTime, Reject 1
+    /// (tag 122) and the session goes on; OrigSendingTime after SendingTime, Reject 10 then
+    /// Logout. Returns whether the message passed.
+    fn check_poss_dup(&mut self, msg: &Message, seq: SeqNum) -> bool {
+        match msg.timestamp(tag::ORIG_SENDING_TIME) {
+            Err(FieldError::Missing { .. }) => {
+                self.reject(
+                    msg,
+                    seq,
+                    SessionRejectReason::RequiredTagMissing,
+                    Some(b"122"),
+                );
+                false
+            }
+            Err(_) => {
+                self.reject(
+                    msg,
+                    seq,
+                    SessionRejectReason::IncorrectDataFormat,
+                    Some(b"122"),
+                );
+                false
+            }
+            Ok(orig)
+                if msg
+                    .timestamp(tag::SENDING_TIME)
+                    .is_ok_and(|sent| orig > sent) =>
+            {
+                self.reject_and_logout(
+                    msg,
+                    seq,
+                    SessionRejectReason::SendingTimeAccuracy,
+                    DisconnectReason::SendingTimeAccuracy,
+                );
+                false
+            }
+            Ok(_) => true,
         }
     }
 
@@ -399,21 +439,25 @@ impl Session {
     ) {
         self.take(seq, true);
         let msg_type = msg.msg_type().to_vec();
+        let route = reverse_route(self.config.begin_string, msg);
         self.send_reject(&RejectRef {
             seq,
             msg_type: &msg_type,
             reason,
             tag,
+            route: &route,
         });
     }
 
     fn reject_untagged(&mut self, msg: &Message, seq: SeqNum, reason: SessionRejectReason) {
         let msg_type = msg.msg_type().to_vec();
+        let route = reverse_route(self.config.begin_string, msg);
         self.send_reject(&RejectRef {
             seq,
             msg_type: &msg_type,
             reason,
             tag: None,
+            route: &route,
         });
     }
 
@@ -425,7 +469,9 @@ impl Session {
         why: DisconnectReason,
     ) {
         self.reject(msg, seq, reason, None);
-        self.send_logout(Some(reason.text().as_bytes()));
+        // The Reject carries the reason; the Logout after it has no text (as QuickFIX sends it;
+        // FIX test cases 2f, 2k, 2o).
+        self.send_logout(None);
         self.close(why);
     }
 

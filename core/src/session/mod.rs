@@ -145,6 +145,9 @@ pub struct Session {
     out: BytesMut,
     /// The application's say on an inbound Logon, after the session's own checks.
     logon_check: Option<LogonCheck>,
+    /// The sequence epoch: one more at every reset of the sequence numbers. Delivered messages
+    /// carry it, so that an answer to a message of an old sequence cannot settle a new one.
+    epoch: u64,
 }
 
 /// An application's check of an inbound Logon (credentials, custom tags): `true` accepts it.
@@ -191,6 +194,7 @@ impl Session {
             body: FieldWriter::with_capacity(256),
             out: BytesMut::new(),
             logon_check: None,
+            epoch: 0,
             store,
             config,
         })
@@ -325,6 +329,7 @@ impl Session {
         msg: OutboundMessage<'_>,
     ) -> Result<SeqNum, SendError> {
         self.advance(now);
+        self.check_current(delivered)?;
         let seq = self.send_app(msg, Some(delivered.seq()))?;
         self.settle(delivered.seq())?;
         Ok(seq)
@@ -342,10 +347,10 @@ impl Session {
     ) -> Result<SeqNum, SendError> {
         self.advance(now);
         self.check_not_finalized()?;
-        let msg_type = delivered.message().msg_type().to_vec();
+        self.check_current(delivered)?;
         let seq = self.send_business_reject(
+            delivered.message(),
             delivered.seq(),
-            &msg_type,
             reason,
             text.map(str::as_bytes),
             Some(delivered.seq()),
@@ -363,6 +368,7 @@ impl Session {
     /// Settles a delivered message that needs no reply.
     pub fn ack(&mut self, delivered: &Delivered) -> Result<(), SendError> {
         self.check_not_finalized()?;
+        self.check_current(delivered)?;
         self.settle(delivered.seq())
     }
 
@@ -532,6 +538,15 @@ impl Session {
         }
     }
 
+    /// A delivered message of an earlier sequence epoch can be neither answered nor settled.
+    fn check_current(&self, delivered: &Delivered) -> Result<(), SendError> {
+        if delivered.epoch == self.epoch {
+            Ok(())
+        } else {
+            Err(SendError::StaleDelivery)
+        }
+    }
+
     fn is_logged_on(&self) -> bool {
         matches!(self.state, SessionState::Active | SessionState::LogoutSent)
     }
@@ -556,9 +571,12 @@ impl Session {
                 self.logout_sent_at
                     .map(|at| at + self.config.logout_timeout),
             ),
+            // No Heartbeat while our TestRequest is unanswered: the counterparty is silent, and
+            // the next step is the close at 2.4 × HeartBtInt (QuickFIX's rule; FIX test case 6).
             (
                 Timer::Heartbeat,
-                hbi.filter(|_| logged_on).map(|hbi| self.last_sent + hbi),
+                hbi.filter(|_| logged_on && !self.test_request_pending)
+                    .map(|hbi| self.last_sent + hbi),
             ),
             (
                 Timer::TestRequest,
@@ -638,6 +656,7 @@ impl Session {
     fn reset_sequences(&mut self) -> Result<(), StoreError> {
         self.store
             .reset(UtcTimestamp::from_system_time(self.now.utc))?;
+        self.epoch += 1;
         self.next_target = SeqNum::FIRST;
         self.settled.reset(SeqNum::FIRST);
         self.queued_inbound.clear();

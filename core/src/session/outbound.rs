@@ -21,6 +21,39 @@ pub(super) struct RejectRef<'a> {
     pub(super) reason: SessionRejectReason,
     /// The tag at fault, as it was on the wire (`-1`, `0`, `55`…).
     pub(super) tag: Option<&'a [u8]>,
+    /// The rejected message's routing fields, reversed (see [`reverse_route`]).
+    pub(super) route: &'a [HeaderField<'a>],
+}
+
+/// The routing header fields of a message we answer, reversed as QuickFIX's `reverseRoute`
+/// does: OnBehalfOfCompID/SubID <115>/<116> come back as DeliverToCompID/SubID <128>/<129> and
+/// the other way round, and from FIX 4.1 on OnBehalfOfLocationID <144> and
+/// DeliverToLocationID <145> too. Empty values are not copied.
+pub(super) fn reverse_route<'a>(
+    begin_string: BeginString,
+    msg: &'a crate::codec::Message,
+) -> SmallVec<[HeaderField<'a>; 6]> {
+    const PAIRS: [(u32, u32); 6] = [
+        (tag::ON_BEHALF_OF_COMP_ID, tag::DELIVER_TO_COMP_ID),
+        (tag::DELIVER_TO_COMP_ID, tag::ON_BEHALF_OF_COMP_ID),
+        (tag::ON_BEHALF_OF_SUB_ID, tag::DELIVER_TO_SUB_ID),
+        (tag::DELIVER_TO_SUB_ID, tag::ON_BEHALF_OF_SUB_ID),
+        (tag::ON_BEHALF_OF_LOCATION_ID, tag::DELIVER_TO_LOCATION_ID),
+        (tag::DELIVER_TO_LOCATION_ID, tag::ON_BEHALF_OF_LOCATION_ID),
+    ];
+    let pairs = if begin_string == BeginString::Fix40 {
+        &PAIRS[..4]
+    } else {
+        &PAIRS[..]
+    };
+    pairs
+        .iter()
+        .filter_map(|&(from, to)| {
+            msg.get(from)
+                .filter(|value| !value.is_empty())
+                .map(|value| HeaderField::new(to, Value::Text(value)))
+        })
+        .collect()
 }
 
 impl Session {
@@ -114,11 +147,21 @@ impl Session {
     /// Builds a session-level message's body with `build`, then stores and sends it. A store
     /// failure ends the connection: the session cannot keep its promises without its store.
     fn send_admin(&mut self, msg_type: &[u8], build: impl FnOnce(&mut FieldWriter)) {
+        self.send_admin_routed(msg_type, &[], build);
+    }
+
+    /// [`send_admin`](Self::send_admin) with routing header fields (a Reject's reverse route).
+    fn send_admin_routed(
+        &mut self,
+        msg_type: &[u8],
+        header: &[HeaderField<'_>],
+        build: impl FnOnce(&mut FieldWriter),
+    ) {
         let mut body = std::mem::take(&mut self.body);
         body.clear();
         build(&mut body);
         let transmit = self.connected;
-        let sent = self.store_and_send(msg_type, &[], body.as_bytes(), None, transmit);
+        let sent = self.store_and_send(msg_type, header, body.as_bytes(), None, transmit);
         self.body = body;
         if let Err(error) = sent {
             self.emit_store_failure(error);
@@ -196,14 +239,18 @@ impl Session {
     }
 
     /// A session-level Reject. FIX 4.0 and 4.1 have no RefTagID, RefMsgType or
-    /// SessionRejectReason: the tag goes into the text instead, as QuickFIX writes it.
+    /// SessionRejectReason: the tag goes into the text instead, as QuickFIX writes it. FIX 4.2
+    /// defines SessionRejectReason values up to 11 (Invalid MsgType) only: a later reason is
+    /// given by the text alone.
     pub(super) fn send_reject(&mut self, reject: &RejectRef<'_>) {
         let legacy = matches!(
             self.config.begin_string,
             BeginString::Fix40 | BeginString::Fix41
         );
+        let with_reason = self.config.begin_string != BeginString::Fix42
+            || reject.reason.code() <= SessionRejectReason::InvalidMsgType.code();
         let text = reject.reason.text();
-        self.send_admin(b"3", |body| {
+        self.send_admin_routed(b"3", reject.route, |body| {
             body.uint(tag::REF_SEQ_NUM, reject.seq.get());
             match (legacy, reject.tag) {
                 (true, Some(tag)) => {
@@ -222,8 +269,10 @@ impl Session {
                 if let Some(tag) = reject.tag {
                     body.bytes(tag::REF_TAG_ID, tag);
                 }
-                body.bytes(tag::REF_MSG_TYPE, reject.msg_type)
-                    .uint(tag::SESSION_REJECT_REASON, u64::from(reject.reason.code()));
+                body.bytes(tag::REF_MSG_TYPE, reject.msg_type);
+                if with_reason {
+                    body.uint(tag::SESSION_REJECT_REASON, u64::from(reject.reason.code()));
+                }
             }
         });
         self.push_event(Event::RejectSent {
@@ -238,28 +287,31 @@ impl Session {
 
     /// Answers an application message of a type the session does not support: a
     /// BusinessMessageReject (380=3) from FIX 4.2 on, a session Reject before.
-    pub(super) fn reject_unsupported(&mut self, seq: SeqNum, msg_type: &[u8]) {
+    pub(super) fn reject_unsupported(&mut self, msg: &crate::codec::Message, seq: SeqNum) {
         let text: &[u8] = if self.is_legacy() {
             b"Unsupported message type"
         } else {
             b"Unsupported Message Type"
         };
-        if let Err(error) = self.send_business_reject(seq, msg_type, 3, Some(text), None) {
+        if let Err(error) = self.send_business_reject(msg, seq, 3, Some(text), None) {
             self.emit_store_failure(error);
         }
     }
 
     /// A BusinessMessageReject (FIX 4.2 and later) or, before FIX 4.2, a session Reject with the
     /// text: the way to refuse an application message (DESIGN.md section 7). Stored like any
-    /// message; `answers` is the inbound number it settles.
+    /// message; `answers` is the inbound number it settles. Like a session Reject it carries
+    /// the refused message's reverse route.
     pub(super) fn send_business_reject(
         &mut self,
+        refused: &crate::codec::Message,
         ref_seq: SeqNum,
-        ref_msg_type: &[u8],
         reason: u32,
         text: Option<&[u8]>,
         answers: Option<SeqNum>,
     ) -> Result<SeqNum, StoreError> {
+        let ref_msg_type = refused.msg_type();
+        let route = reverse_route(self.config.begin_string, refused);
         let legacy = self.is_legacy();
         let mut body = std::mem::take(&mut self.body);
         body.clear();
@@ -270,10 +322,16 @@ impl Session {
         if !legacy {
             body.bytes(tag::REF_MSG_TYPE, ref_msg_type)
                 .uint(tag::BUSINESS_REJECT_REASON, u64::from(reason));
+            // FIXT: the application version the reject is written in, as QuickFIX adds it.
+            if self.config.begin_string == BeginString::Fixt11
+                && let Some(version) = &self.config.default_appl_ver_id
+            {
+                body.str(tag::DEFAULT_APPL_VER_ID, version);
+            }
         }
         let msg_type: &[u8] = if legacy { b"3" } else { b"j" };
         let transmit = self.connected;
-        let sent = self.store_and_send(msg_type, &[], body.as_bytes(), answers, transmit);
+        let sent = self.store_and_send(msg_type, &route, body.as_bytes(), answers, transmit);
         self.body = body;
         sent
     }

@@ -32,11 +32,13 @@ impl Session {
                 b"16"
             };
             let msg_type = msg.msg_type().to_vec();
+            let route = super::outbound::reverse_route(self.config.begin_string, msg);
             return self.send_reject(&super::outbound::RejectRef {
                 seq,
                 msg_type: &msg_type,
                 reason: crate::SessionRejectReason::RequiredTagMissing,
                 tag: Some(missing),
+                route: &route,
             });
         };
         let last = SeqNum::new(self.store.next_sender_seq().get().saturating_sub(1));

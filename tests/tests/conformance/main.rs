@@ -1,0 +1,119 @@
+//! The QuickFIX acceptance suite against our acceptor: `tests/conformance/at.properties` on the
+//! tokio adapter (127.0.0.1, an ephemeral port) with the AT echo application, every normal-run
+//! folder of `../shared/conformance/quickfix` in parallel.
+//!
+//! `tests/conformance/expected-failures.txt` is a ratchet: a script that fails must be listed
+//! there with its reason, and a listed script that passes fails the test too, so that the list
+//! only shrinks. Without `../shared` a developer's run skips; under `CI=true` that is a failure.
+
+mod at_app;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
+
+use fixgate_core::properties::Properties;
+use fixgate_core::{MemoryStore, UtcTimestamp};
+use fixgate_tests::conformance::compare::FieldFormats;
+use fixgate_tests::conformance::runner::{Outcome, RunnerConfig, report, run_folders};
+use fixgate_tests::conformance::{NORMAL_RUN, suite_dir};
+use fixgate_tokio::FixEngine;
+
+/// The suite's folder, or `None` (after saying why) when a developer's run may skip.
+fn suite() -> Option<PathBuf> {
+    let dir = suite_dir();
+    if dir.join("definitions/fields.fmt").is_file() {
+        return Some(dir);
+    }
+    assert!(
+        std::env::var("CI").as_deref() != Ok("true"),
+        "the QuickFIX acceptance suite is missing under CI=true: {} (set FIXGATE_SHARED)",
+        dir.display()
+    );
+    eprintln!(
+        "skipping: the QuickFIX acceptance suite is not at {} (set FIXGATE_SHARED)",
+        dir.display()
+    );
+    None
+}
+
+fn repo_file(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(name)
+}
+
+/// `folder/script: reason` lines; `#` comments and blank lines skipped.
+fn expected_failures() -> BTreeMap<String, String> {
+    let path = repo_file("conformance/expected-failures.txt");
+    let text = std::fs::read_to_string(&path).expect("the ratchet file");
+    text.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .map(|l| {
+            let (name, reason) = l.split_once(':').unwrap_or((l, ""));
+            (name.trim().to_owned(), reason.trim().to_owned())
+        })
+        .collect()
+}
+
+/// Starts the AT acceptor from `at.properties` on an ephemeral loopback port.
+async fn start_acceptor() -> std::net::SocketAddr {
+    let path = repo_file("conformance/at.properties");
+    let text = std::fs::read_to_string(&path).expect("at.properties");
+    let properties = Properties::parse(&text, "at.properties").expect("valid properties");
+    let config = properties.engine_config().expect("engine settings");
+    let (engine, events) = FixEngine::start(config, Some("127.0.0.1:0".parse().unwrap()))
+        .await
+        .expect("listening");
+    for (id, session_config) in properties.sessions().expect("sessions") {
+        let store = MemoryStore::new(UtcTimestamp::from_system_time(SystemTime::now()));
+        let session = engine
+            .create_session(id, session_config, Box::new(store))
+            .await
+            .expect("session created");
+        session.connect().await.expect("registered");
+        // The handle is dropped, not finalized: the session stays registered for the run.
+    }
+    let addr = engine.local_addr().expect("bound");
+    tokio::spawn(at_app::serve(engine, events));
+    addr
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn quickfix_acceptance_suite() {
+    let Some(suite) = suite() else { return };
+    let formats = std::fs::read_to_string(suite.join("definitions/fields.fmt")).unwrap();
+    let config = RunnerConfig {
+        addr: start_acceptor().await,
+        expect_timeout: Duration::from_secs(10),
+        formats: FieldFormats::parse(&formats).unwrap(),
+    };
+    let dirs: Vec<PathBuf> = NORMAL_RUN
+        .iter()
+        .map(|f| suite.join("definitions/server").join(f))
+        .collect();
+    let results = tokio::task::spawn_blocking(move || run_folders(&config, &dirs))
+        .await
+        .unwrap();
+    report(&results);
+
+    let mut expected = expected_failures();
+    let mut unexpected_failures = Vec::new();
+    let mut unexpected_passes = Vec::new();
+    for result in &results {
+        let listed = expected.remove(&result.name).is_some();
+        match (&result.outcome, listed) {
+            (Outcome::Fail(_), false) => unexpected_failures.push(result.line()),
+            (Outcome::Pass, true) => unexpected_passes.push(result.name.clone()),
+            _ => {}
+        }
+    }
+    assert!(
+        unexpected_failures.is_empty() && unexpected_passes.is_empty() && expected.is_empty(),
+        "scripts failing that expected-failures.txt does not list:\n{}\n\
+         listed scripts that now pass (remove them from the list):\n{}\n\
+         listed scripts that were not run:\n{}",
+        unexpected_failures.join("\n"),
+        unexpected_passes.join("\n"),
+        expected.keys().cloned().collect::<Vec<_>>().join("\n"),
+    );
+}
