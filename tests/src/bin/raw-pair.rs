@@ -1,0 +1,96 @@
+//! The raw-socket ceiling for the session benchmark: the same bytes as a FIX order flow (the
+//! 203-byte NewOrderSingle out, the 291-byte ExecutionReport back) with the same window, over
+//! loopback TCP, and no FIX work at all: fixed-size framing, one write per batch.
+//!
+//! ```text
+//! raw-pair server --port P
+//! raw-pair client --port P --count N [--window W]     (W = 0: no limit)
+//! ```
+//! The client prints one JSON line with the keys of `fixgate initiate --json`.
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::time::Instant;
+
+use fixgate_tests::fixtures::{EXECUTION_REPORT, NEW_ORDER_SINGLE};
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let value = |name: &str, default: u64| -> u64 {
+        args.iter()
+            .position(|a| a == name)
+            .and_then(|i| args.get(i + 1))
+            .map_or(default, |v| v.parse().expect("a number"))
+    };
+    let port = value("--port", 19879) as u16;
+    match args.get(1).map(String::as_str) {
+        Some("server") => server(port),
+        Some("client") => client(port, value("--count", 100_000), value("--window", 100)),
+        _ => {
+            eprintln!("usage: raw-pair server --port P | client --port P --count N [--window W]");
+            std::process::exit(64);
+        }
+    }
+}
+
+/// Answers every 203 bytes read with the 291-byte report, all answers to one read in one write.
+fn server(port: u16) {
+    let listener = TcpListener::bind(("127.0.0.1", port)).expect("bind");
+    println!("raw-pair listening on 127.0.0.1:{port}");
+    for stream in listener.incoming() {
+        let Ok(mut stream) = stream else { continue };
+        stream.set_nodelay(true).expect("nodelay");
+        let mut buf = vec![0u8; 64 * 1024];
+        let mut pending = 0usize;
+        let mut out = Vec::with_capacity(128 * 1024);
+        loop {
+            let n = match stream.read(&mut buf) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => n,
+            };
+            pending += n;
+            out.clear();
+            while pending >= NEW_ORDER_SINGLE.len() {
+                pending -= NEW_ORDER_SINGLE.len();
+                out.extend_from_slice(EXECUTION_REPORT);
+            }
+            if stream.write_all(&out).is_err() {
+                break;
+            }
+        }
+    }
+}
+
+/// Sends `count` orders with at most `window` outstanding and counts the reports.
+fn client(port: u16, count: u64, window: u64) {
+    let window = if window == 0 { count } else { window };
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    stream.set_nodelay(true).expect("nodelay");
+    let mut reader = stream.try_clone().expect("clone");
+    let start = Instant::now();
+    let (mut sent, mut received, mut partial) = (0u64, 0u64, 0usize);
+    let mut out = Vec::with_capacity(128 * 1024);
+    let mut buf = vec![0u8; 64 * 1024];
+    while received < count {
+        out.clear();
+        // At most 256 orders per write, so that an unbounded window still reads as it goes.
+        let burst_end = sent + 256;
+        while sent < count && sent - received < window && sent < burst_end {
+            out.extend_from_slice(NEW_ORDER_SINGLE);
+            sent += 1;
+        }
+        if !out.is_empty() {
+            stream.write_all(&out).expect("write");
+        }
+        let n = reader.read(&mut buf).expect("read");
+        assert!(n > 0, "the server closed");
+        partial += n;
+        received += (partial / EXECUTION_REPORT.len()) as u64;
+        partial %= EXECUTION_REPORT.len();
+    }
+    let seconds = start.elapsed().as_secs_f64();
+    println!(
+        "{{\"sent\":{sent},\"received\":{received},\"seconds\":{seconds:.6},\"msgs_per_s\":{:.1},\"window\":{window}}}",
+        received as f64 / seconds
+    );
+}
