@@ -1,9 +1,9 @@
 //! The engine task and the connection tasks: I/O only. Every decision is the core engine's. The
 //! sibling of fixgate-tokio's driver, on async-io sockets and timers and a caller-given spawner.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::future::Future;
-use std::io;
+use std::io::{self, IoSlice};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::pin::Pin;
 use std::sync::Arc;
@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime};
 
 use async_io::{Async, Timer};
-use bytes::Bytes;
+use bytes::{Buf, Bytes};
 use fixgate_core::engine::{Application, Context, Outgoing, Waiting};
 use fixgate_core::{
     CloseReason, ConnId, Delivered, Engine, EngineConfig, EngineError, MessageStore, Now, Output,
@@ -26,8 +26,10 @@ type Reply<T> = async_channel::Sender<Result<T, EngineError>>;
 
 /// Inputs or commands taken per wake-up of the engine task, at most.
 const BATCH: usize = 256;
-/// Bytes a writer gathers into one write, at most.
-const WRITE_BATCH: usize = 64 * 1024;
+/// Messages a writer gathers before it writes, at most.
+const WRITE_BATCH: usize = 256;
+/// Buffers per vectored write.
+const WRITE_SLICES: usize = 64;
 
 /// The runtime's `spawn`: under smol `Arc::new(|task| smol::spawn(task).detach())`, under
 /// async-std `Arc::new(|task| { async_std::task::spawn(task); })`.
@@ -355,7 +357,7 @@ impl Driver {
                     .handle_initiator_connected(conn, &session, now());
             }
             Input::ConnectFailed { session } => self.engine.handle_connect_failed(&session, now()),
-            Input::Data { conn, bytes } => self.engine.handle_input(conn, now(), &bytes),
+            Input::Data { conn, bytes } => self.engine.handle_bytes(conn, now(), bytes),
             Input::Written { conn, len } => self.engine.handle_written(conn, now(), len),
             Input::Closed { conn } => {
                 if self.conns.remove(&conn).is_some() {
@@ -442,22 +444,22 @@ impl Driver {
             let Ok(mut write) = handed_over.recv().await else {
                 return;
             };
-            let mut batch = Vec::new();
+            let mut queue = VecDeque::new();
             while let Ok(bytes) = outgoing.recv().await {
-                // Gather what is already queued into one write.
-                batch.extend_from_slice(&bytes);
-                while batch.len() < WRITE_BATCH {
+                // Gather what is already queued, and write it with as few calls as it takes.
+                queue.push_back(bytes);
+                while queue.len() < WRITE_BATCH {
                     match outgoing.try_recv() {
-                        Ok(more) => batch.extend_from_slice(&more),
+                        Ok(more) => queue.push_back(more),
                         Err(_) => break,
                     }
                 }
-                if write.write_all(&batch).await.is_err() {
-                    return;
+                match write_queued(&mut write, &mut queue).await {
+                    Ok(len) => {
+                        let _ = written.send(Input::Written { conn, len }).await;
+                    }
+                    Err(_) => return,
                 }
-                let len = batch.len();
-                batch.clear();
-                let _ = written.send(Input::Written { conn, len }).await;
             }
             let _ = write.close().await;
         }));
@@ -476,6 +478,36 @@ impl Driver {
         }));
         self.conns.insert(conn, Connection { writer, stream });
     }
+}
+
+/// Writes every queued buffer with vectored writes, without copying them into one; returns the
+/// bytes written.
+async fn write_queued(write: &mut WriteHalf, queue: &mut VecDeque<Bytes>) -> io::Result<usize> {
+    let mut total = 0;
+    while !queue.is_empty() {
+        let mut done = {
+            let mut slices = [IoSlice::new(&[]); WRITE_SLICES];
+            let count = queue
+                .iter()
+                .zip(slices.iter_mut())
+                .map(|(bytes, slice)| *slice = IoSlice::new(bytes))
+                .count();
+            write.write_vectored(&slices[..count]).await?
+        };
+        if done == 0 {
+            return Err(io::ErrorKind::WriteZero.into());
+        }
+        total += done;
+        while let Some(front) = queue.front_mut() {
+            if front.len() > done {
+                front.advance(done);
+                break;
+            }
+            done -= front.len();
+            queue.pop_front();
+        }
+    }
+    Ok(total)
 }
 
 /// Reads a connection until it ends, passing the bytes to the engine task.

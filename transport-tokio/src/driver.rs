@@ -1,13 +1,13 @@
 //! The engine task and the connection tasks: I/O only. Every decision is the core engine's.
 
-use std::collections::HashMap;
-use std::io;
+use std::collections::{HashMap, VecDeque};
+use std::io::{self, IoSlice};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::SystemTime;
 
-use bytes::{Bytes, BytesMut};
+use bytes::{Buf, Bytes, BytesMut};
 use fixgate_core::engine::{Application, Context, Outgoing, Waiting};
 use fixgate_core::{
     CloseReason, ConnId, Delivered, Engine, EngineConfig, EngineError, MessageStore, Now, Output,
@@ -25,8 +25,12 @@ type Reply<T> = oneshot::Sender<Result<T, EngineError>>;
 
 /// Inputs or commands taken per wake-up of the engine task, at most.
 const BATCH: usize = 256;
-/// Bytes a writer gathers into one write, at most.
-const WRITE_BATCH: usize = 64 * 1024;
+/// Bytes a reader asks for per read.
+const READ_BUFFER: usize = 16 * 1024;
+/// Messages a writer gathers before it writes, at most.
+const WRITE_BATCH: usize = 256;
+/// Buffers per vectored write.
+const WRITE_SLICES: usize = 64;
 
 /// A command from a handle to the engine task.
 pub(crate) enum Command {
@@ -334,7 +338,7 @@ impl Driver {
                     .handle_initiator_connected(conn, &session, now());
             }
             Input::ConnectFailed { session } => self.engine.handle_connect_failed(&session, now()),
-            Input::Data { conn, bytes } => self.engine.handle_input(conn, now(), &bytes),
+            Input::Data { conn, bytes } => self.engine.handle_bytes(conn, now(), bytes),
             Input::Written { conn, len } => self.engine.handle_written(conn, now(), len),
             Input::Closed { conn } => {
                 if self.conns.remove(&conn).is_some() {
@@ -423,22 +427,22 @@ impl Driver {
             let Ok(mut write) = handed_over.await else {
                 return;
             };
-            let mut batch = BytesMut::new();
+            let mut queue = VecDeque::new();
             while let Some(bytes) = outgoing.recv().await {
-                // Gather what is already queued into one write.
-                batch.extend_from_slice(&bytes);
-                while batch.len() < WRITE_BATCH {
+                // Gather what is already queued, and write it with as few calls as it takes.
+                queue.push_back(bytes);
+                while queue.len() < WRITE_BATCH {
                     match outgoing.try_recv() {
-                        Ok(more) => batch.extend_from_slice(&more),
+                        Ok(more) => queue.push_back(more),
                         Err(_) => break,
                     }
                 }
-                if write.write_all(&batch).await.is_err() {
-                    return;
+                match write_queued(&mut write, &mut queue).await {
+                    Ok(len) => {
+                        let _ = written.send(Input::Written { conn, len });
+                    }
+                    Err(_) => return,
                 }
-                let len = batch.len();
-                batch.clear();
-                let _ = written.send(Input::Written { conn, len });
             }
             let _ = write.shutdown().await;
         });
@@ -465,15 +469,46 @@ impl Driver {
     }
 }
 
+/// Writes every queued buffer with vectored writes, without copying them into one; returns the
+/// bytes written.
+async fn write_queued(write: &mut WriteHalf, queue: &mut VecDeque<Bytes>) -> io::Result<usize> {
+    let mut total = 0;
+    while !queue.is_empty() {
+        let mut done = {
+            let mut slices = [IoSlice::new(&[]); WRITE_SLICES];
+            let count = queue
+                .iter()
+                .zip(slices.iter_mut())
+                .map(|(bytes, slice)| *slice = IoSlice::new(bytes))
+                .count();
+            write.write_vectored(&slices[..count]).await?
+        };
+        if done == 0 {
+            return Err(io::ErrorKind::WriteZero.into());
+        }
+        total += done;
+        while let Some(front) = queue.front_mut() {
+            if front.len() > done {
+                front.advance(done);
+                break;
+            }
+            done -= front.len();
+            queue.pop_front();
+        }
+    }
+    Ok(total)
+}
+
 /// Reads a connection until it ends, passing the bytes to the engine task.
+///
+/// Each read gets a buffer of its own, which the engine's decoder then takes over without a copy.
 async fn read_all(conn: ConnId, mut read: ReadHalf, inputs: &mpsc::UnboundedSender<Input>) {
-    let mut buf = BytesMut::with_capacity(16 * 1024);
     loop {
-        buf.reserve(16 * 1024);
+        let mut buf = BytesMut::with_capacity(READ_BUFFER);
         match read.read_buf(&mut buf).await {
             Ok(0) | Err(_) => return,
             Ok(_) => {
-                let bytes = buf.split().freeze();
+                let bytes = buf.freeze();
                 if inputs.send(Input::Data { conn, bytes }).is_err() {
                     return;
                 }

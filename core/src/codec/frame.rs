@@ -148,6 +148,23 @@ impl Decoder {
         }
     }
 
+    /// [`feed`](Self::feed) that takes the bytes over: when nothing is buffered and `data` is the
+    /// only handle to its memory (as a freshly read buffer is), the frames are cut from it without
+    /// a copy.
+    pub fn feed_bytes(&mut self, data: Bytes) {
+        if self.failed.is_some() {
+            return;
+        }
+        if self.buf.is_empty() {
+            match data.try_into_mut() {
+                Ok(owned) => self.buf = owned,
+                Err(shared) => self.buf.extend_from_slice(&shared),
+            }
+        } else {
+            self.buf.extend_from_slice(&data);
+        }
+    }
+
     /// Returns the next message or garbled frame, `Ok(None)` when more bytes are needed, or the
     /// fatal error (again on every later call).
     pub fn decode(&mut self) -> Result<Option<Decoded>, DecodeError> {

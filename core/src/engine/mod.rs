@@ -15,7 +15,7 @@ use std::collections::{HashMap, VecDeque};
 use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, Instant};
 
-use bytes::BytesMut;
+use bytes::{Bytes, BytesMut};
 
 use self::flow::Outflow;
 
@@ -508,6 +508,20 @@ impl Engine {
             pending.raw.extend_from_slice(data);
             pending.decoder.feed(data);
             self.route(conn);
+        }
+    }
+
+    /// [`handle_input`](Self::handle_input) that takes the bytes over: a buffer the adapter has
+    /// just read, and holds no other handle to, is decoded in place without a copy.
+    pub fn handle_bytes(&mut self, conn: ConnId, now: Now, data: Bytes) {
+        self.advance(now);
+        let Some(id) = self.linked.get(&conn) else {
+            // Not yet linked: the Logon's bytes are kept for routing anyway.
+            return self.handle_input(conn, now, &data);
+        };
+        if let Some(slot) = self.sessions.get_mut(id) {
+            slot.session.handle_bytes(now, data);
+            self.ready.push_back(id.clone());
         }
     }
 

@@ -274,6 +274,22 @@ impl Session {
             return;
         }
         self.decoder.feed(data);
+        self.decode_all();
+    }
+
+    /// [`handle_input`](Self::handle_input) that takes the bytes over: a freshly read buffer is
+    /// decoded in place, without a copy.
+    pub fn handle_bytes(&mut self, now: Now, data: Bytes) {
+        self.advance(now);
+        if !self.connected {
+            return;
+        }
+        self.decoder.feed_bytes(data);
+        self.decode_all();
+    }
+
+    /// Decodes and processes what the decoder holds.
+    fn decode_all(&mut self) {
         while self.connected {
             match self.decoder.decode() {
                 Ok(Some(decoded)) => self.on_decoded(decoded),
