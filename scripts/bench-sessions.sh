@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Many sessions (issue 7, item 4): the `fixgate` acceptor (unregistered sessions, memory stores)
+# and `many-sessions`, which logs N counterparties on with HeartBtInt 1 and holds them. Prints
+# the time for all Logons, the acceptor's resident memory per session, and the Heartbeat gaps.
+#
+#   scripts/bench-sessions.sh [SESSIONS] [HOLD_SECONDS]      (defaults: 1000, 60)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+SESSIONS=${1:-1000}
+HOLD=${2:-60}
+ulimit -n $((SESSIONS * 2 + 256))
+cargo build --release -q -p fixgate -p fixgate-tests --bin fixgate --bin many-sessions
+WORK=$(mktemp -d)
+trap 'kill $(jobs -p) 2>/dev/null; rm -rf "$WORK"' EXIT
+printf 'ListenPort = 19931\nCreateUnregisteredAcceptorSession = Y\nStorageType = memory\nMaxPendingConnections = %s\n' \
+    "$SESSIONS" > "$WORK/many.properties"
+taskset -c 0 target/release/fixgate --config "$WORK/many.properties" >/dev/null 2>&1 &
+sleep 1
+taskset -c 1 target/release/many-sessions --port 19931 --sessions "$SESSIONS" --heartbeat 1 \
+    --hold "$HOLD" --pid "$(pgrep -n -f "fixgate --config $WORK/many.properties")"

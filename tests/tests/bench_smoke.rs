@@ -1,0 +1,88 @@
+//! Smoke runs of the benchmark programs (a tiny N), so that they do not rot: the full runs are
+//! `scripts/bench-session.sh` and `scripts/bench-sessions.sh`, outside CI.
+
+use std::process::Command;
+
+use fixgate_core::EngineConfig;
+use fixgate_tokio::FixEngine;
+
+/// The value of `key` in a one-line JSON report.
+fn field(report: &str, key: &str) -> f64 {
+    let at = report
+        .find(&format!("\"{key}\":"))
+        .unwrap_or_else(|| panic!("{key} missing from {report}"));
+    report[at + key.len() + 3..]
+        .split([',', '}'])
+        .next()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("{key} unreadable in {report}"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn many_sessions_log_on_and_keep_their_heartbeats() {
+    let config = EngineConfig {
+        create_unregistered_acceptor_session: true,
+        ..EngineConfig::default()
+    };
+    let (engine, mut events) = FixEngine::start(config, Some("127.0.0.1:0".parse().unwrap()))
+        .await
+        .unwrap();
+    // Nothing to answer: the sessions only log on and exchange Heartbeats.
+    tokio::spawn(async move { while events.recv().await.is_some() {} });
+    let port = engine.local_addr().unwrap().port().to_string();
+    let output = tokio::task::spawn_blocking(move || {
+        Command::new(env!("CARGO_BIN_EXE_many-sessions"))
+            .args([
+                "--port",
+                &port,
+                "--sessions",
+                "50",
+                "--heartbeat",
+                "1",
+                "--hold",
+                "3",
+            ])
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    let report = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{report}");
+    assert_eq!(field(&report, "logged_on"), 50.0, "{report}");
+    assert_eq!(
+        field(&report, "sessions_with_missed_deadline"),
+        0.0,
+        "{report}"
+    );
+    engine.shutdown().await;
+}
+
+#[test]
+fn raw_pair_moves_every_message() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port().to_string();
+    drop(listener);
+    let mut server = Command::new(env!("CARGO_BIN_EXE_raw-pair"))
+        .args(["server", "--port", &port])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The server prints its address once it listens.
+    let mut line = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(server.stdout.take().unwrap()),
+        &mut line,
+    )
+    .unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_raw-pair"))
+        .args([
+            "client", "--port", &port, "--count", "5000", "--window", "100",
+        ])
+        .output()
+        .unwrap();
+    server.kill().unwrap();
+    server.wait().unwrap();
+    let report = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(field(&report, "received"), 5000.0, "{report}");
+}
