@@ -710,3 +710,58 @@ fn peer_that_stops_reading_is_closed_at_slow_consumer_timeout() {
     // Puts now wait in the store for the next connection: no backpressure without one.
     assert!(h.engine.put(now, &tw(1), order).is_ok());
 }
+
+#[test]
+fn long_resend_goes_out_as_the_peer_reads() {
+    let mut h = Harness::new(EngineConfig::default());
+    let mut config = SessionConfig::new(BeginString::Fix44, "", "", Role::Acceptor);
+    config.max_outbound_bytes = 2000;
+    config.resend_request_chunk_size = 10;
+    h.acceptor_with(&tw(1), config);
+    let now = h.clock.now();
+    let order =
+        OutboundMessage::from_parts(b"D", b"11=ORDER\x0155=AAPL\x0154=1\x0138=100\x0140=1\x01");
+    for _ in 0..100 {
+        h.engine.put(now, &tw(1), order).unwrap(); // stored: no connection yet
+    }
+    let logon = h.logon("TW1", "ISLD", 1, "");
+    h.engine
+        .handle_connection_opened(ConnId(1), Some(h.peer), now);
+    h.engine.handle_input(ConnId(1), now, &logon);
+    let reply = h.sent_len();
+    h.engine.handle_written(ConnId(1), now, reply);
+    let request = h.message("TW1", "ISLD", "2", 2, "7=1|16=0|");
+    h.engine.handle_input(ConnId(1), now, &request);
+
+    // The adapter writes what each round gave it, then reports it written.
+    let mut resent = Vec::new();
+    let mut rounds = 0;
+    loop {
+        let mut unwritten = 0;
+        while let Some(output) = h.engine.poll_output() {
+            if let Output::Send { bytes, .. } = output {
+                assert!(unwritten < 2000, "sent on past MaxOutboundBytes");
+                unwritten += bytes.len();
+                resent.push(brief(&bytes));
+            }
+        }
+        if unwritten == 0 {
+            break;
+        }
+        rounds += 1;
+        h.engine.handle_written(ConnId(1), now, unwritten);
+    }
+    assert!(rounds >= 5, "{rounds} rounds: the resend was not held back");
+    let orders: Vec<&String> = resent.iter().filter(|m| m.starts_with("35=D|")).collect();
+    assert_eq!(orders.len(), 100);
+    for (n, order) in orders.iter().enumerate() {
+        assert!(
+            order.starts_with(&format!("35=D|34={}|43=Y|", n + 1)),
+            "{order}"
+        );
+    }
+    assert!(
+        resent.last().unwrap().starts_with("35=4|34=101|"),
+        "{resent:?}"
+    );
+}

@@ -403,7 +403,11 @@ impl Engine {
             session.finalize(now);
             Ok(())
         })?;
-        // Drain what finalizing produced (the connection's close), then forget the session.
+        // Drain what finalizing produced (the connection's close), however full the connection
+        // is, then forget the session.
+        if let Some(slot) = self.sessions.get_mut(id) {
+            slot.flow.clear();
+        }
         self.drain_session(id);
         self.sessions.remove(id);
         Ok(())
@@ -528,12 +532,15 @@ impl Engine {
     /// The adapter wrote `len` bytes of those sent on a connection: flow control's progress.
     pub fn handle_written(&mut self, conn: ConnId, now: Now, len: usize) {
         self.advance(now);
-        if let Some(slot) = self
-            .linked
-            .get(&conn)
-            .and_then(|id| self.sessions.get_mut(id))
-        {
+        let Some(id) = self.linked.get(&conn) else {
+            return;
+        };
+        if let Some(slot) = self.sessions.get_mut(id) {
             slot.flow.written(len, now.mono);
+            // Room again: what the session held back (a resend's next chunks) may go on.
+            if !slot.flow.is_full(slot.session.config().max_outbound_bytes) {
+                self.ready.push_back(id.clone());
+            }
         }
     }
 
@@ -677,13 +684,19 @@ impl Engine {
         Ok(result?)
     }
 
-    /// Moves every action of session `id` to the outputs, in order, with one lookup for all.
+    /// Moves the actions of session `id` to the outputs, in order, with one lookup for all. It
+    /// stops while the connection holds `MaxOutboundBytes` unwritten: the session then keeps the
+    /// rest (a long resend is pulled from the store chunk by chunk as the peer reads), and
+    /// [`handle_written`](Self::handle_written) resumes it.
     fn drain_session(&mut self, id: &SessionId) {
         let Some(slot) = self.sessions.get_mut(id) else {
             return;
         };
+        let max_unwritten = slot.session.config().max_outbound_bytes;
         let mut remove = false;
-        while let Some(action) = slot.session.poll_action() {
+        while !(slot.conn.is_some() && slot.flow.is_full(max_unwritten))
+            && let Some(action) = slot.session.poll_action()
+        {
             let output = match action {
                 Action::Send(bytes) => match slot.conn {
                     Some(conn) => {
