@@ -86,3 +86,15 @@ fn raw_pair_moves_every_message() {
     let report = String::from_utf8_lossy(&output.stdout);
     assert_eq!(field(&report, "received"), 5000.0, "{report}");
 }
+
+#[test]
+fn resend_bench_resends_every_stored_message() {
+    let output = Command::new(env!("CARGO_BIN_EXE_resend-bench"))
+        .args(["--messages", "2000"])
+        .output()
+        .unwrap();
+    let report = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{report}");
+    // Every stored order, and one GapFill over the Logon.
+    assert_eq!(field(&report, "resent"), 2001.0, "{report}");
+}

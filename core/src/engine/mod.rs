@@ -85,6 +85,9 @@ impl Default for EngineConfig {
     }
 }
 
+/// Actions moved from one session to the outputs per lookup, at most.
+const DRAIN_BATCH: usize = 64;
+
 /// A command the engine could not carry out.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
@@ -694,9 +697,19 @@ impl Engine {
         };
         let max_unwritten = slot.session.config().max_outbound_bytes;
         let mut remove = false;
-        while !(slot.conn.is_some() && slot.flow.is_full(max_unwritten))
-            && let Some(action) = slot.session.poll_action()
-        {
+        for taken in 0.. {
+            if slot.conn.is_some() && slot.flow.is_full(max_unwritten) {
+                break;
+            }
+            if taken == DRAIN_BATCH {
+                // Outputs are large (a delivered message carries its field index): take a batch,
+                // and come back for the rest after the adapter has carried it out.
+                self.ready.push_front(id.clone());
+                break;
+            }
+            let Some(action) = slot.session.poll_action() else {
+                break;
+            };
             let output = match action {
                 Action::Send(bytes) => match slot.conn {
                     Some(conn) => {
