@@ -118,18 +118,29 @@ pub(crate) async fn run(args: InitiateArgs) -> Result<(), String> {
         .await
         .map_err(|_| format!("no Logon from {addr} in time"))?
         .map_err(|_| "the engine stopped")?;
-    // Paced mode: order n is due at start + n / rate, whatever happened before (open loop).
+    // Paced mode: order n is due at start + n / rate, whatever happened before (open loop). A
+    // thread of its own keeps the schedule: it sleeps until shortly before each due time and
+    // spins the rest (tokio's timers tick in milliseconds), then puts the order.
     if let Some(rate) = args.rate {
         let sender = session.sender();
         let count = args.count;
-        tokio::spawn(async move {
+        let runtime = tokio::runtime::Handle::current();
+        std::thread::spawn(move || {
             let mut body = FieldWriter::new();
             for n in 0..count {
                 let due = start + Duration::from_secs_f64(n as f64 / rate);
-                tokio::time::sleep_until(due.into()).await;
+                if let Some(wait) = due.checked_duration_since(Instant::now()) {
+                    std::thread::sleep(wait.saturating_sub(SPIN));
+                    while Instant::now() < due {
+                        std::hint::spin_loop();
+                    }
+                }
                 body.clear();
                 order(n, &mut body);
-                if sender.put(&b"D"[..], body.split()).await.is_err() {
+                if runtime
+                    .block_on(sender.put(&b"D"[..], body.split()))
+                    .is_err()
+                {
                     return;
                 }
             }
@@ -145,6 +156,9 @@ pub(crate) async fn run(args: InitiateArgs) -> Result<(), String> {
     report.print(args.json, args.window);
     Ok(())
 }
+
+/// How long before a paced order's due time the sender stops sleeping and spins.
+const SPIN: Duration = Duration::from_micros(100);
 
 /// A NewOrderSingle's body; ClOrdID is its number.
 fn order(n: u64, body: &mut FieldWriter) {

@@ -5,12 +5,14 @@
 //! ```text
 //! raw-pair server --port P
 //! raw-pair client --port P --count N [--window W]     (W = 0: no limit)
+//! raw-pair client --port P --count N --rate R         (open loop: order i due at i / R s)
 //! ```
-//! The client prints one JSON line with the keys of `fixgate initiate --json`.
+//! The client prints one JSON line with the keys of `fixgate initiate --json`; paced, the
+//! latency of each report counts from its order's due time (no coordinated omission).
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use fixgate_tests::fixtures::{EXECUTION_REPORT, NEW_ORDER_SINGLE};
 
@@ -25,6 +27,9 @@ fn main() {
     let port = value("--port", 19879) as u16;
     match args.get(1).map(String::as_str) {
         Some("server") => server(port),
+        Some("client") if args.iter().any(|a| a == "--rate") => {
+            paced(port, value("--count", 10_000), value("--rate", 1000))
+        }
         Some("client") => client(port, value("--count", 100_000), value("--window", 100)),
         _ => {
             eprintln!("usage: raw-pair server --port P | client --port P --count N [--window W]");
@@ -92,5 +97,55 @@ fn client(port: u16, count: u64, window: u64) {
     println!(
         "{{\"sent\":{sent},\"received\":{received},\"seconds\":{seconds:.6},\"msgs_per_s\":{:.1},\"window\":{window}}}",
         received as f64 / seconds
+    );
+}
+
+/// Sends order i at `i / rate` seconds (a thread of its own that waits until each is due), and
+/// times each report from its order's due time.
+fn paced(port: u16, count: u64, rate: u64) {
+    let stream = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    stream.set_nodelay(true).expect("nodelay");
+    let mut writer = stream.try_clone().expect("clone");
+    let mut reader = stream;
+    let due = move |i: u64| Duration::from_secs_f64(i as f64 / rate as f64);
+    let start = Instant::now();
+    let sender = std::thread::spawn(move || {
+        for i in 0..count {
+            // Sleep until shortly before the due time, then spin, as `fixgate initiate` does.
+            if let Some(wait) = due(i).checked_sub(start.elapsed()) {
+                std::thread::sleep(wait.saturating_sub(Duration::from_micros(100)));
+                while start.elapsed() < due(i) {
+                    std::hint::spin_loop();
+                }
+            }
+            writer.write_all(NEW_ORDER_SINGLE).expect("write");
+        }
+    });
+    let (mut received, mut partial) = (0u64, 0usize);
+    let mut latencies_us = Vec::with_capacity(count as usize);
+    let mut buf = vec![0u8; 64 * 1024];
+    while received < count {
+        let n = reader.read(&mut buf).expect("read");
+        assert!(n > 0, "the server closed");
+        let at = start.elapsed();
+        partial += n;
+        while partial >= EXECUTION_REPORT.len() {
+            partial -= EXECUTION_REPORT.len();
+            latencies_us.push((at - due(received)).as_secs_f64() * 1e6);
+            received += 1;
+        }
+    }
+    sender.join().expect("the sender");
+    let sent = count;
+    let seconds = start.elapsed().as_secs_f64();
+    latencies_us.sort_by(f64::total_cmp);
+    let pct = |p: f64| latencies_us[((latencies_us.len() as f64 - 1.0) * p).round() as usize];
+    println!(
+        "{{\"sent\":{sent},\"received\":{received},\"seconds\":{seconds:.6},\"msgs_per_s\":{:.1},\"p50_us\":{:.1},\"p99_us\":{:.1},\"p999_us\":{:.1},\"max_us\":{:.1}}}",
+        received as f64 / seconds,
+        pct(0.5),
+        pct(0.99),
+        pct(0.999),
+        pct(1.0)
     );
 }

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Latency at a fixed offered rate (issue 7, item 3): open loop, order i due at i / R seconds,
+# latency from that due time to the receipt of its ExecutionReport (no coordinated omission).
+# fixgate against itself, QuickFIX's qf-peer against itself (its own pacing spins too), and
+# raw-pair (a bare socket echo of the same bytes, paced the same way). Acceptors on CPU 0,
+# initiators on CPU 1; the three alternate, ROUNDS times per rate. Prints one JSON line per run.
+#
+#   scripts/bench-latency.sh [ROUNDS] [SECONDS]        (defaults: 3 rounds of 10 s per rate)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROUNDS=${1:-3}
+SECONDS_PER_RUN=${2:-10}
+SHARED=${FIXGATE_SHARED:-../shared}
+WORK=$(mktemp -d)
+trap 'kill $(jobs -p) 2>/dev/null; rm -rf "$WORK"' EXIT
+cargo build --release -q -p fixgate -p fixgate-tests --bin fixgate --bin raw-pair
+QF=${FIXGATE_QF_PEER:-$WORK/qf-peer}
+[ -x "$QF" ] || "$SHARED/peers/quickfix/build.sh" "$QF" >/dev/null 2>&1
+taskset -c 0 target/release/fixgate --port 19951 --store memory >/dev/null 2>&1 &
+taskset -c 0 "$QF" acceptor --port 19952 --sender ACC --target INI --begin FIX.4.4 --quiet >/dev/null 2>&1 &
+taskset -c 0 target/release/raw-pair server --port 19953 >/dev/null 2>&1 &
+sleep 1
+n=0
+for rate in 1000 10000; do
+    count=$((rate * SECONDS_PER_RUN))
+    for _ in $(seq "$ROUNDS"); do
+        n=$((n + 1))
+        echo "rate=$rate fixgate $(taskset -c 1 target/release/fixgate initiate --port 19951 --sender LAT$n --target ACC --count $count --rate $rate --json)"
+        echo "rate=$rate quickfix $(taskset -c 1 "$QF" initiator --host 127.0.0.1 --port 19952 --sender INI --target ACC --begin FIX.4.4 --count $count --rate $rate 2>/dev/null | tail -1)"
+        echo "rate=$rate raw $(taskset -c 1 target/release/raw-pair client --port 19953 --count $count --rate $rate)"
+    done
+done
