@@ -158,7 +158,7 @@ pub(crate) async fn run(args: InitiateArgs) -> Result<(), String> {
 }
 
 /// How long before a paced order's due time the sender stops sleeping and spins.
-const SPIN: Duration = Duration::from_micros(100);
+const SPIN: Duration = Duration::from_micros(50);
 
 /// A NewOrderSingle's body; ClOrdID is its number.
 fn order(n: u64, body: &mut FieldWriter) {
