@@ -38,22 +38,35 @@ fn read_until(stream: &mut TcpStream, needle: &str) -> String {
     seen
 }
 
-#[test]
-fn default_configuration_fills_an_order() {
-    let dir = tempfile::tempdir().unwrap();
+/// Starts `fixgate` with `args` in `dir`; returns it and the address it prints on stdout.
+fn start(dir: &std::path::Path, args: &[&std::ffi::OsStr]) -> (std::process::Child, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_fixgate"))
-        .current_dir(dir.path())
+        .current_dir(dir)
+        .args(args)
         .stdout(Stdio::piped())
         .spawn()
         .expect("start fixgate");
-    let mut stdout = BufReader::new(child.stdout.take().unwrap());
     let mut line = String::new();
-    stdout.read_line(&mut line).unwrap();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
     let addr = line
         .trim()
         .strip_prefix("fixgate listening on ")
         .unwrap_or_else(|| panic!("{line:?}"))
         .to_owned();
+    (child, addr)
+}
+
+/// The port of `addr`.
+fn port(addr: &str) -> String {
+    addr.rsplit(':').next().unwrap().to_owned()
+}
+
+#[test]
+fn default_configuration_fills_an_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut child, addr) = start(dir.path(), &[]);
     assert_eq!(addr, "127.0.0.1:9876");
 
     let mut stream = TcpStream::connect(&addr).unwrap();
@@ -88,17 +101,9 @@ fn default_configuration_fills_an_order() {
 #[test]
 fn initiate_sends_orders_to_an_acceptor_and_reports() {
     let dir = tempfile::tempdir().unwrap();
-    let mut acceptor = Command::new(env!("CARGO_BIN_EXE_fixgate"))
-        .current_dir(dir.path())
-        .args(["--port", "0", "--store", "memory"])
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("start fixgate");
-    let mut line = String::new();
-    BufReader::new(acceptor.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let port = line.trim().rsplit(':').next().unwrap().to_owned();
+    let args = ["--port", "0", "--store", "memory"].map(std::ffi::OsStr::new);
+    let (mut acceptor, addr) = start(dir.path(), &args);
+    let port = port(&addr);
     let output = Command::new(env!("CARGO_BIN_EXE_fixgate"))
         .args([
             "initiate", "--port", &port, "--sender", "LOAD", "--target", "FIXGATE",
@@ -178,19 +183,12 @@ fn executor_reports_new_then_fill_logs_messages_and_logs_out_on_ctrl_c() {
         "ListenPort = 0\nCreateUnregisteredAcceptorSession = Y\nStorageType = memory\n\
          StorageDirectory = ./data\nMessageLog = Y\n",
     );
-    let mut child = Command::new(env!("CARGO_BIN_EXE_fixgate"))
-        .current_dir(dir.path())
-        .arg("--config")
-        .arg(&path)
-        .arg("--report-new")
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("start fixgate");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let addr = line.trim().rsplit(' ').next().unwrap().to_owned();
+    let args = [
+        "--config".as_ref(),
+        path.as_os_str(),
+        "--report-new".as_ref(),
+    ];
+    let (mut child, addr) = start(dir.path(), &args);
     let mut stream = TcpStream::connect(&addr).unwrap();
     stream
         .set_read_timeout(Some(Duration::from_secs(10)))
@@ -256,18 +254,8 @@ fn tls_listening_port_serves_initiate_over_tls() {
         "ListenPort = 0\nCreateUnregisteredAcceptorSession = Y\nStorageType = memory\n\
          TlsCertificate = cert.pem\nTlsPrivateKey = key.pem\n",
     );
-    let mut acceptor = Command::new(env!("CARGO_BIN_EXE_fixgate"))
-        .current_dir(dir.path())
-        .arg("--config")
-        .arg(&path)
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("start fixgate");
-    let mut line = String::new();
-    BufReader::new(acceptor.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let port = line.trim().rsplit(':').next().unwrap().to_owned();
+    let (mut acceptor, addr) = start(dir.path(), &["--config".as_ref(), path.as_os_str()]);
+    let port = port(&addr);
     let output = Command::new(env!("CARGO_BIN_EXE_fixgate"))
         .current_dir(dir.path())
         .args(["initiate", "--port", &port, "--count", "20", "--json"])
