@@ -15,7 +15,7 @@ SHARED=${FIXGATE_SHARED:-../shared}
 WORK=$(mktemp -d)
 trap 'pkill -P $$ 2>/dev/null; kill $(jobs -p) 2>/dev/null; rm -rf "$WORK"' EXIT
 
-cargo build --release -q -p fixgate -p fixgate-tests --bin fixgate --bin raw-pair
+cargo build --release -q -p fixgate -p fixgate-tests --bin fixgate --bin raw-pair --bin smol-acceptor
 FG=target/release/fixgate
 RAW=target/release/raw-pair
 QF=${FIXGATE_QF_PEER:-$WORK/qf-peer}
@@ -39,6 +39,8 @@ $ACC "$QF" acceptor --port 19911 --sender ACC --target INI --begin FIX.4.4 --qui
 $ACC "$QF" acceptor --port 19912 --sender ACC --target INI --begin FIX.4.4 --quiet \
     --store "$WORK/qf-store" >/dev/null 2>&1 &
 $ACC $RAW server --port 19921 >/dev/null 2>&1 &
+# The async-io adapter under smol (item 6), with the same executor application.
+$ACC target/release/smol-acceptor --port 19905 >/dev/null 2>&1 &
 sleep 1
 
 rate() { python3 -c 'import json,sys; print(json.loads(sys.stdin.read().strip().splitlines()[-1])["msgs_per_s"])'; }
@@ -68,6 +70,7 @@ run_case() { # name, then "label:command" pairs run alternately
 for w in 100 1 0; do
     run_case "memory W=$w" "fg:fg_ini 19901 $w" "qf:qf_ini 19911 $w" "raw:raw_ini $w"
 done
+run_case "runtimes, W=100" "tokio:fg_ini 19901 100" "smol:fg_ini 19905 100"
 run_case "fixgate -> QuickFIX, W=100" "fg:fg_ini 19911 100"
 run_case "QuickFIX -> fixgate, W=100" "qf:qf_ini 19901 100"
 run_case "file store, W=100" "process:fg_ini 19902 100" "qf:qf_ini 19912 100" \
@@ -88,6 +91,8 @@ for w in ("100", "1", "0"):
     c = f"memory W={w}"
     fg, fgs = s(c + "/fg"); qf, qfs = s(c + "/qf"); raw, raws = s(c + "/raw")
     print(f"| memory store, window {w if w != '0' else 'unbounded'} | {fgs} | {qfs} | {fg/qf:.2f}x | {raws} | {fg/raw:.0%} |")
+tokio, _ = s("runtimes, W=100/tokio"); smol, smols = s("runtimes, W=100/smol")
+print(f"| memory store, window 100, acceptor on async-io (smol) | {smols} ({smol/tokio:.0%} of tokio's in the same rounds) | | | | |")
 _, a = s("fixgate -> QuickFIX, W=100/fg"); _, b = s("QuickFIX -> fixgate, W=100/qf")
 print(f"| fixgate initiator -> QuickFIX acceptor, W=100 | {a} | | | | |")
 print(f"| QuickFIX initiator -> fixgate acceptor, W=100 | {b} | | | | |")
