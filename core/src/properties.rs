@@ -178,6 +178,18 @@ impl Properties {
         })
     }
 
+    /// Where acceptors listen: `ListenAddress` (default 127.0.0.1) and `ListenPort`; `None`
+    /// without a `ListenPort` (an engine with initiators only).
+    pub fn listen_address(&self) -> Result<Option<std::net::SocketAddr>, PropertiesError> {
+        let Some(port) = self.value::<u16>("ListenPort")? else {
+            return Ok(None);
+        };
+        let host = self
+            .value::<std::net::IpAddr>("ListenAddress")?
+            .unwrap_or(std::net::IpAddr::from([127, 0, 0, 1]));
+        Ok(Some(std::net::SocketAddr::new(host, port)))
+    }
+
     /// The engine's settings, with `Session.Default` as the template of created sessions.
     pub fn engine_config(&self) -> Result<EngineConfig, PropertiesError> {
         let mut config = EngineConfig::default();

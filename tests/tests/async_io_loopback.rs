@@ -266,3 +266,23 @@ fn ten_thousand_messages_each_way_survive_a_cut_connection_under_async_std() {
         acceptor.shutdown().await;
     });
 }
+
+#[test]
+fn engine_from_properties_listens_under_smol() {
+    use fixgate_core::properties::Properties;
+    let spawner: Spawner = Arc::new(|task| smol::spawn(task).detach());
+    smol::block_on(async {
+        let text = "ListenPort = 0\nCreateUnregisteredAcceptorSession = Y\n";
+        let properties = Properties::parse(text, "engine.properties").unwrap();
+        let (engine, _events) = FixEngine::new(&properties, spawner).await.unwrap();
+        let addr = engine.local_addr().expect("a listening port");
+        let mut stream = Async::<TcpStream>::connect(addr).await.unwrap();
+        let mut decoder = Decoder::new();
+        stream
+            .write_all(&message("A", 1, "98=0|108=30|"))
+            .await
+            .unwrap();
+        expect(&mut stream, &mut decoder, b"A").await;
+        engine.shutdown().await;
+    });
+}

@@ -367,3 +367,28 @@ async fn shutdown_ends_at_logout_timeout_when_the_peer_does_not_answer() {
     );
     expect(&mut stream, &mut decoder, b"5").await;
 }
+
+#[tokio::test]
+async fn engine_from_properties_listens_and_creates_sessions() {
+    use fixgate_core::properties::Properties;
+    let text = "ListenPort = 0\nCreateUnregisteredAcceptorSession = Y\n";
+    let properties = Properties::parse(text, "engine.properties").unwrap();
+    let (engine, _events) = FixEngine::new(&properties).await.unwrap();
+    let mut stream = TcpStream::connect(engine.local_addr().expect("a listening port"))
+        .await
+        .unwrap();
+    let mut decoder = Decoder::new();
+    stream
+        .write_all(&message("A", 1, "98=0|108=30|"))
+        .await
+        .unwrap();
+    expect(&mut stream, &mut decoder, b"A").await;
+    engine.shutdown().await;
+
+    let bad = Properties::parse("ListenPort = nine\n", "bad.properties").unwrap();
+    let error = FixEngine::new(&bad).await.unwrap_err();
+    assert!(
+        error.to_string().contains("bad.properties:1: ListenPort"),
+        "{error}"
+    );
+}

@@ -61,6 +61,12 @@ pub enum Error {
     /// The engine task is gone (shut down).
     #[error("the engine has stopped")]
     Stopped,
+    /// The properties are invalid.
+    #[error(transparent)]
+    Properties(#[from] Box<fixgate_core::properties::PropertiesError>),
+    /// The listening port could not be opened.
+    #[error("cannot listen: {0}")]
+    Io(#[from] io::Error),
 }
 
 /// What the application receives.
@@ -160,6 +166,18 @@ impl FixEngine {
             },
             events,
         ))
+    }
+
+    /// FIX Antenna's engine from its properties: the engine settings, and the listening port
+    /// when `ListenPort` is set (on `ListenAddress`, default 127.0.0.1). Sessions are then made
+    /// with [`create_session`](Self::create_session) (`Properties::sessions()` lists the
+    /// configured ones); TLS and an [`Application`] need the other constructors.
+    pub async fn new(
+        properties: &fixgate_core::properties::Properties,
+    ) -> Result<(Self, mpsc::UnboundedReceiver<AppEvent>), Error> {
+        let config = properties.engine_config().map_err(Box::new)?;
+        let listen = properties.listen_address().map_err(Box::new)?;
+        Ok(Self::start(config, listen).await?)
     }
 
     /// The address the acceptor port is bound to.
