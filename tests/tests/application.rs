@@ -5,8 +5,9 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use fixgate_core::codec::{Decoded, Decoder};
+use fixgate_core::codec::{Decoded, Decoder, HeaderField, Value};
 use fixgate_core::engine::{Application, Context};
+use fixgate_core::session::OutboundMessage;
 use fixgate_core::{
     BeginString, Delivered, EngineConfig, Event, MemoryStore, Role, SessionConfig, SessionId,
     TimestampPrecision, UtcTimestamp,
@@ -153,4 +154,65 @@ fn async_io_application_replies_in_order_through_backpressure() {
         );
         engine.shutdown().await;
     });
+}
+
+/// Answers each order with a report routed to a desk: a header field of the application's own.
+struct Routed;
+
+impl Application for Routed {
+    fn on_message(&mut self, ctx: &mut Context<'_>, session: &SessionId, delivered: Delivered) {
+        let header = [HeaderField::new(128, Value::Text(b"DESK1"))];
+        let body = b"11=R\x01";
+        let msg = OutboundMessage::from_parts(b"8", body).with_header(&header);
+        ctx.try_reply(session, &delivered, msg).unwrap();
+    }
+}
+
+#[tokio::test]
+async fn application_reply_carries_its_own_header_fields() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let engine = fixgate_tokio::FixEngine::start_with_app(
+        EngineConfig::default(),
+        Some("127.0.0.1:0".parse().unwrap()),
+        fixgate_tokio::TlsConfig::default(),
+        Routed,
+    )
+    .await
+    .unwrap();
+    let (id, config, store) = acceptor_session();
+    let session = engine.create_session(id, config, store).await.unwrap();
+    session.connect().await.unwrap();
+    let mut stream = tokio::net::TcpStream::connect(engine.local_addr().unwrap())
+        .await
+        .unwrap();
+    stream
+        .write_all(&message("A", 1, "98=0|108=30|"))
+        .await
+        .unwrap();
+    stream
+        .write_all(&message("D", 2, "11=O|55=X|54=1|38=1|40=1|"))
+        .await
+        .unwrap();
+    let mut decoder = Decoder::new();
+    let mut buf = vec![0u8; 4096];
+    let report = loop {
+        let n = tokio::time::timeout(WITHIN, stream.read(&mut buf))
+            .await
+            .expect("the report in time")
+            .unwrap();
+        assert!(n > 0, "closed");
+        decoder.feed(&buf[..n]);
+        let mut found = None;
+        while let Some(Decoded::Message(msg)) = decoder.decode().unwrap() {
+            if msg.msg_type() == b"8" {
+                found = Some(msg);
+            }
+        }
+        if let Some(msg) = found {
+            break msg;
+        }
+    };
+    assert_eq!(report.str(128), Ok("DESK1"));
+    assert_eq!(report.str(11), Ok("R"));
+    engine.shutdown().await;
 }

@@ -127,4 +127,32 @@ impl Context<'_> {
             OutboundMessage::from_parts(msg_type, body),
         )
     }
+
+    /// [`try_put`](Self::try_put) of a whole [`OutboundMessage`], which may carry header fields
+    /// of the application's own (OnBehalfOfCompID, DeliverToCompID, PossResend, ApplVerID…).
+    pub fn try_send(
+        &mut self,
+        session: &SessionId,
+        msg: OutboundMessage<'_>,
+    ) -> Result<SeqNum, EngineError> {
+        if self.waiting.holds(session) {
+            return Err(EngineError::Backpressure(Box::new(session.clone())));
+        }
+        self.engine.put(self.now, session, msg)
+    }
+
+    /// Answers `delivered` with a whole [`OutboundMessage`] (header fields of the application's
+    /// own included) and settles it; fails with [`EngineError::Backpressure`] instead of waiting,
+    /// and then settles nothing.
+    pub fn try_reply(
+        &mut self,
+        session: &SessionId,
+        delivered: &Delivered,
+        msg: OutboundMessage<'_>,
+    ) -> Result<SeqNum, EngineError> {
+        if self.waiting.holds(session) {
+            return Err(EngineError::Backpressure(Box::new(session.clone())));
+        }
+        self.engine.reply(self.now, session, delivered, msg)
+    }
 }
