@@ -96,18 +96,17 @@ async fn run(args: Args) -> Result<(), String> {
     let setting = |e: fixgate_core::properties::PropertiesError| e.to_string();
     let mut config = properties.engine_config().map_err(setting)?;
     let mut sessions = properties.sessions().map_err(setting)?;
-    let host: IpAddr = properties
-        .value("ListenAddress")
-        .map_err(setting)?
-        .unwrap_or(IpAddr::from([127, 0, 0, 1]));
-    let port = match args.port {
-        Some(port) => port,
-        None => properties
-            .value("ListenPort")
-            .map_err(setting)?
-            .unwrap_or(9876),
+    // The file's ListenAddress and ListenPort; without a port, 9876 (or --port).
+    let mut addr = match properties.listen_address().map_err(setting)? {
+        Some(addr) => addr,
+        None => {
+            let host = properties.value("ListenAddress").map_err(setting)?;
+            SocketAddr::new(host.unwrap_or(IpAddr::from([127, 0, 0, 1])), 9876)
+        }
     };
-    let addr = SocketAddr::new(host, port);
+    if let Some(port) = args.port {
+        addr.set_port(port);
+    }
     let storage = match args.store.as_deref() {
         Some(kind) => kind.to_owned(),
         None => properties

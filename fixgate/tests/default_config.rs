@@ -58,18 +58,9 @@ fn start(dir: &std::path::Path, args: &[&std::ffi::OsStr]) -> (std::process::Chi
     (child, addr)
 }
 
-/// The port of `addr`.
-fn port(addr: &str) -> String {
-    addr.rsplit(':').next().unwrap().to_owned()
-}
-
-#[test]
-fn default_configuration_fills_an_order() {
-    let dir = tempfile::tempdir().unwrap();
-    let (mut child, addr) = start(dir.path(), &[]);
-    assert_eq!(addr, "127.0.0.1:9876");
-
-    let mut stream = TcpStream::connect(&addr).unwrap();
+/// Logs on to the acceptor at `addr` as DEMO and sends order ORD1.
+fn log_on_and_order(addr: &str) -> TcpStream {
+    let mut stream = TcpStream::connect(addr).unwrap();
     stream
         .set_read_timeout(Some(Duration::from_secs(10)))
         .unwrap();
@@ -85,6 +76,21 @@ fn default_configuration_fills_an_order() {
         now()
     );
     stream.write_all(&frame(&order)).unwrap();
+    stream
+}
+
+/// The port of `addr`.
+fn port(addr: &str) -> String {
+    addr.rsplit(':').next().unwrap().to_owned()
+}
+
+#[test]
+fn default_configuration_fills_an_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut child, addr) = start(dir.path(), &[]);
+    assert_eq!(addr, "127.0.0.1:9876");
+
+    let mut stream = log_on_and_order(&addr);
     let report = read_until(&mut stream, "35=8|");
     assert!(
         report.contains("|11=ORD1|") && report.contains("|39=2|"),
@@ -189,22 +195,7 @@ fn executor_reports_new_then_fill_logs_messages_and_logs_out_on_ctrl_c() {
         "--report-new".as_ref(),
     ];
     let (mut child, addr) = start(dir.path(), &args);
-    let mut stream = TcpStream::connect(&addr).unwrap();
-    stream
-        .set_read_timeout(Some(Duration::from_secs(10)))
-        .unwrap();
-    stream
-        .write_all(&frame(&format!(
-            "35=A|34=1|49=DEMO|52={}|56=FIXGATE|98=0|108=30|",
-            now()
-        )))
-        .unwrap();
-    read_until(&mut stream, "35=A|");
-    let order = format!(
-        "35=D|34=2|49=DEMO|52={}|56=FIXGATE|11=ORD1|55=AAPL|54=1|38=100|40=2|44=187.25|",
-        now()
-    );
-    stream.write_all(&frame(&order)).unwrap();
+    let mut stream = log_on_and_order(&addr);
     let reports = read_until(&mut stream, "|150=F|");
     let new = reports.find("|150=0|39=0|").expect("a New report");
     assert!(new < reports.find("|150=F|39=2|").unwrap(), "{reports}");

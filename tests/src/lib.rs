@@ -4,6 +4,7 @@
 //! the committed corpus without a nightly toolchain.
 
 pub mod alloc;
+pub mod bench;
 pub mod clock;
 pub mod conformance;
 pub mod fixtures;

@@ -240,6 +240,8 @@ impl Driver {
 
     /// Carries out the engine's outputs, in order.
     async fn drain(&mut self) {
+        // One clock read for the whole burst; a sync below waits, so it reads the clock again.
+        let mut at = now();
         while let Some(output) = self.engine.poll_output() {
             match output {
                 Output::Send { conn, bytes } => {
@@ -253,23 +255,13 @@ impl Driver {
                             tracing::debug_span!("session", id = %session).in_scope(|| {
                                 tracing::debug!(%conn, ?reason, "closing");
                             });
+                            let event = AppEvent::Disconnected {
+                                session: session.clone(),
+                                reason: reason.clone(),
+                            };
+                            self.notify(event, at);
                         }
                         refused => tracing::debug!(%conn, reason = ?refused, "closing"),
-                    }
-                    if let CloseReason::Session { session, reason } = &reason {
-                        match &mut self.app {
-                            Some(app) => {
-                                let mut ctx =
-                                    Context::new(&mut self.engine, &mut self.waiting, now());
-                                app.on_disconnected(&mut ctx, session, reason.clone());
-                            }
-                            None => {
-                                let _ = self.events.try_send(AppEvent::Disconnected {
-                                    session: session.clone(),
-                                    reason: reason.clone(),
-                                });
-                            }
-                        }
                     }
                     // Closing the writer's channel flushes what was queued, then shuts the socket;
                     // shutting the read side ends the reader. For a peer that stopped reading,
@@ -294,31 +286,16 @@ impl Driver {
                             tracing::error!("store sync failed");
                         });
                     }
+                    at = now();
                 }
-                Output::Deliver { session, delivered } => match &mut self.app {
-                    Some(app) => {
-                        let mut ctx = Context::new(&mut self.engine, &mut self.waiting, now());
-                        app.on_message(&mut ctx, &session, delivered);
-                    }
-                    None => {
-                        let _ = self
-                            .events
-                            .try_send(AppEvent::Deliver { session, delivered });
-                    }
-                },
+                Output::Deliver { session, delivered } => {
+                    self.notify(AppEvent::Deliver { session, delivered }, at);
+                }
                 Output::Event { session, event } => {
                     tracing::debug_span!("session", id = %session).in_scope(|| {
                         tracing::debug!(?event);
                     });
-                    match &mut self.app {
-                        Some(app) => {
-                            let mut ctx = Context::new(&mut self.engine, &mut self.waiting, now());
-                            app.on_event(&mut ctx, &session, event);
-                        }
-                        None => {
-                            let _ = self.events.try_send(AppEvent::Event { session, event });
-                        }
-                    }
+                    self.notify(AppEvent::Event { session, event }, at);
                 }
                 Output::Connect { session, addr } => {
                     let inputs = self.inputs_tx.clone();
@@ -336,6 +313,24 @@ impl Driver {
                     }));
                 }
                 _ => {}
+            }
+        }
+    }
+
+    /// Hands an application event to the [`Application`] on this task, or to the event stream.
+    fn notify(&mut self, event: AppEvent, now: Now) {
+        let Some(app) = &mut self.app else {
+            let _ = self.events.try_send(event);
+            return;
+        };
+        let mut ctx = Context::new(&mut self.engine, &mut self.waiting, now);
+        match event {
+            AppEvent::Deliver { session, delivered } => {
+                app.on_message(&mut ctx, &session, delivered)
+            }
+            AppEvent::Event { session, event } => app.on_event(&mut ctx, &session, event),
+            AppEvent::Disconnected { session, reason } => {
+                app.on_disconnected(&mut ctx, &session, reason);
             }
         }
     }

@@ -307,8 +307,7 @@ impl Engine {
         id: &SessionId,
         msg: OutboundMessage<'_>,
     ) -> Result<SeqNum, EngineError> {
-        self.check_flow(id)?;
-        self.with_session(now, id, |session, now| session.send(now, msg))
+        self.with_writable_session(now, id, |session, now| session.send(now, msg))
     }
 
     /// Answers a delivered message and settles it (see [`Session::reply`]).
@@ -319,8 +318,7 @@ impl Engine {
         delivered: &Delivered,
         msg: OutboundMessage<'_>,
     ) -> Result<SeqNum, EngineError> {
-        self.check_flow(id)?;
-        self.with_session(now, id, |session, now| session.reply(now, delivered, msg))
+        self.with_writable_session(now, id, |session, now| session.reply(now, delivered, msg))
     }
 
     /// Settles a delivered message that needs no reply.
@@ -661,19 +659,6 @@ impl Engine {
             .ok_or_else(|| EngineError::UnknownSession(Box::new(id.clone())))
     }
 
-    /// `Err(Backpressure)` when session `id`'s connection is full.
-    fn check_flow(&self, id: &SessionId) -> Result<(), EngineError> {
-        match self.sessions.get(id) {
-            Some(slot)
-                if slot.conn.is_some()
-                    && slot.flow.is_full(slot.session.config().max_outbound_bytes) =>
-            {
-                Err(EngineError::Backpressure(Box::new(id.clone())))
-            }
-            _ => Ok(()),
-        }
-    }
-
     fn with_session<T>(
         &mut self,
         now: Now,
@@ -682,6 +667,24 @@ impl Engine {
     ) -> Result<T, EngineError> {
         self.advance(now);
         let slot = self.slot_mut(id)?;
+        let result = command(&mut slot.session, now);
+        self.ready.push_back(id.clone());
+        Ok(result?)
+    }
+
+    /// [`with_session`](Self::with_session) for a message to send: `Err(Backpressure)` while the
+    /// session's connection holds `MaxOutboundBytes` unwritten. One lookup for both.
+    fn with_writable_session<T>(
+        &mut self,
+        now: Now,
+        id: &SessionId,
+        command: impl FnOnce(&mut Session, Now) -> Result<T, SendError>,
+    ) -> Result<T, EngineError> {
+        self.advance(now);
+        let slot = self.slot_mut(id)?;
+        if slot.conn.is_some() && slot.flow.is_full(slot.session.config().max_outbound_bytes) {
+            return Err(EngineError::Backpressure(Box::new(id.clone())));
+        }
         let result = command(&mut slot.session, now);
         self.ready.push_back(id.clone());
         Ok(result?)

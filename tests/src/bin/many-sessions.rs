@@ -19,6 +19,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use fixgate_core::codec::{Decoded, Decoder};
 use fixgate_core::{TimestampPrecision, UtcTimestamp};
+use fixgate_tests::bench::{number_arg, rss_kib};
 use fixgate_tests::wire::frame;
 
 /// One counterparty connection.
@@ -93,18 +94,14 @@ impl Peer {
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
-    let value = |name: &str, default: u64| -> u64 {
-        args.iter()
-            .position(|a| a == name)
-            .and_then(|i| args.get(i + 1))
-            .map_or(default, |v| v.parse().expect("a number"))
-    };
+    let value = |name: &str, default: u64| number_arg(&args, name, default);
     let port = value("--port", 9876) as u16;
     let sessions = value("--sessions", 1000);
     let heartbeat = value("--heartbeat", 1);
     let hold = Duration::from_secs(value("--hold", 60));
     let pid = value("--pid", 0);
-    let rss_before = rss_kib(pid);
+    let pid = (pid != 0).then(|| pid.to_string());
+    let rss_before = pid.as_deref().and_then(rss_kib);
 
     let start = Instant::now();
     let mut peers: Vec<Peer> = (0..sessions)
@@ -150,7 +147,7 @@ fn main() {
             .unwrap_or(-1.0)
     };
     std::thread::sleep(Duration::from_millis(500));
-    let rss_after = rss_kib(pid);
+    let rss_after = pid.as_deref().and_then(rss_kib);
 
     // Hold: our own Heartbeats every HeartBtInt, theirs measured.
     let hold_start = Instant::now();
@@ -192,16 +189,4 @@ fn main() {
         hold.as_secs(),
         longest.as_secs_f64() * 1e3,
     );
-}
-
-/// VmRSS of process `pid`, in KiB.
-fn rss_kib(pid: u64) -> Option<u64> {
-    if pid == 0 {
-        return None;
-    }
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
 }

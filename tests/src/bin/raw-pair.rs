@@ -14,16 +14,12 @@ use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::time::{Duration, Instant};
 
+use fixgate_tests::bench::number_arg;
 use fixgate_tests::fixtures::{EXECUTION_REPORT, NEW_ORDER_SINGLE};
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
-    let value = |name: &str, default: u64| -> u64 {
-        args.iter()
-            .position(|a| a == name)
-            .and_then(|i| args.get(i + 1))
-            .map_or(default, |v| v.parse().expect("a number"))
-    };
+    let value = |name: &str, default: u64| number_arg(&args, name, default);
     let port = value("--port", 19879) as u16;
     match args.get(1).map(String::as_str) {
         Some("server") => server(port),

@@ -17,6 +17,7 @@ use fixgate_core::{
     TimestampPrecision, UtcTimestamp,
 };
 use fixgate_store::FileStore;
+use fixgate_tests::bench::{arg, number_arg, rss_kib};
 use fixgate_tests::wire::frame;
 
 fn now() -> Now {
@@ -52,13 +53,8 @@ fn drain(engine: &mut Engine, conn: ConnId) -> (usize, u64) {
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
-    let arg = |name: &str| {
-        args.iter()
-            .position(|a| a == name)
-            .and_then(|i| args.get(i + 1))
-    };
-    let count: u64 = arg("--messages").map_or(100_000, |v| v.parse().expect("a number"));
-    let dir = arg("--dir").map_or_else(
+    let count = number_arg(&args, "--messages", 100_000);
+    let dir = arg(&args, "--dir").map_or_else(
         || std::env::temp_dir().join(format!("fixgate-resend-{}", std::process::id())),
         std::path::PathBuf::from,
     );
@@ -84,14 +80,15 @@ fn main() {
     engine.handle_input(conn, now(), &message("A", 1, "98=0|108=30|"));
     drain(&mut engine, conn);
 
-    let before = rss_kib();
+    let rss = || rss_kib("self").unwrap_or(0);
+    let before = rss();
     let mut peak = before;
     let start = Instant::now();
     engine.handle_input(conn, now(), &message("2", 2, "7=1|16=0|"));
     let mut resent = 0;
     loop {
         let (bytes, messages) = drain(&mut engine, conn);
-        peak = peak.max(rss_kib());
+        peak = peak.max(rss());
         if bytes == 0 {
             break;
         }
@@ -103,17 +100,4 @@ fn main() {
         "{{\"stored\":{count},\"resent\":{resent},\"seconds\":{seconds:.3},\"peak_extra_mib\":{:.1}}}",
         peak.saturating_sub(before) as f64 / 1024.0
     );
-}
-
-/// This process's resident memory, in KiB.
-fn rss_kib() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|status| {
-            status
-                .lines()
-                .find_map(|l| l.strip_prefix("VmRSS:"))
-                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        })
-        .unwrap_or(0)
 }

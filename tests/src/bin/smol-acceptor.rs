@@ -11,6 +11,7 @@ use std::sync::Arc;
 use fixgate_async_std::{Application, Context, FixEngine, Spawner, TlsConfig};
 use fixgate_core::codec::FieldWriter;
 use fixgate_core::{Delivered, EngineConfig, SessionId, tag};
+use fixgate_tests::bench::number_arg;
 
 /// Fills every order at its price.
 struct Executor {
@@ -49,11 +50,7 @@ impl Application for Executor {
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
-    let port: u16 = args
-        .iter()
-        .position(|a| a == "--port")
-        .and_then(|i| args.get(i + 1))
-        .map_or(9876, |v| v.parse().expect("a port"));
+    let port = u16::try_from(number_arg(&args, "--port", 9876)).expect("a port");
     // One thread runs every task, as the tokio binary's current-thread runtime does: each
     // message crosses tasks, and cross-thread wake-ups would cost more than the FIX work.
     let executor = Arc::new(smol::Executor::new());
