@@ -105,6 +105,7 @@
 mod action;
 pub mod codec;
 mod config;
+pub mod dictionary;
 pub mod engine;
 mod error;
 mod msg_type;
@@ -120,7 +121,9 @@ mod time;
 mod version;
 
 pub use action::{Action, Delivered, DisconnectReason, Event, LogonRefusal};
-pub use config::{ConfigError, MessageReport, Role, SessionConfig, StorageDurability};
+pub use config::{
+    ConfigError, DictionaryFiles, MessageReport, Role, SessionConfig, StorageDurability,
+};
 pub use engine::{
     CloseReason, ConnId, Credentials, Engine, EngineConfig, EngineError, Lockout, Output, Refusal,
     SessionId,

@@ -4,9 +4,11 @@
 //! `SupportedMsgTypes` makes the core answer them.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
 use fixgate_core::codec::{FieldWriter, HeaderField, Message, Value};
+use fixgate_core::dictionary::{Dictionary, write_canonical_body};
 use fixgate_core::{Delivered, Event, Now, OutboundMessage, SessionId, tag};
 use fixgate_tokio::{AppEvent, FixEngine};
 use tokio::sync::mpsc::UnboundedReceiver;
@@ -14,8 +16,15 @@ use tokio::sync::mpsc::UnboundedReceiver;
 /// The header fields the session writes itself; an echo does not copy them.
 const SESSION_OWNED: [u32; 10] = [8, 9, 35, 34, 49, 56, 52, 43, 122, 10];
 
+/// Each session's data dictionary, which gives the echo its groups' order.
+pub(crate) type SessionDictionaries = HashMap<SessionId, Option<Arc<Dictionary>>>;
+
 /// Serves `events` until the engine stops.
-pub(crate) async fn serve(engine: FixEngine, mut events: UnboundedReceiver<AppEvent>) {
+pub(crate) async fn serve(
+    engine: FixEngine,
+    mut events: UnboundedReceiver<AppEvent>,
+    dictionaries: SessionDictionaries,
+) {
     let mut seen: HashMap<SessionId, HashSet<Vec<u8>>> = HashMap::new();
     while let Some(event) = events.recv().await {
         match event {
@@ -38,10 +47,11 @@ pub(crate) async fn serve(engine: FixEngine, mut events: UnboundedReceiver<AppEv
                 let result = if drop {
                     engine.ack(session, delivered).await
                 } else {
+                    let dictionary = dictionaries.get(&session).cloned().flatten();
                     engine
                         .with_engine(move |engine| {
                             // A stale delivery (see above) is not answered; nothing else fails here.
-                            let _ = echo(engine, &session, &delivered);
+                            let _ = echo(engine, &session, &delivered, dictionary.as_deref());
                         })
                         .await
                 };
@@ -55,31 +65,23 @@ pub(crate) async fn serve(engine: FixEngine, mut events: UnboundedReceiver<AppEv
 }
 
 /// Sends `delivered` back as a new message: its header fields other than the session's own,
-/// and its body in ascending tag order.
+/// and its body in canonical order (ascending tags, groups in dictionary order).
 fn echo(
     engine: &mut fixgate_core::Engine,
     session: &SessionId,
     delivered: &Delivered,
+    dictionary: Option<&Dictionary>,
 ) -> Result<(), fixgate_core::EngineError> {
     let msg: &Message = delivered.message();
     let mut header = Vec::new();
-    let mut body_fields = Vec::new();
     for field in msg.fields().iter() {
         let Some(t) = field.tag() else { continue };
-        if SESSION_OWNED.contains(&t) {
-            continue;
-        }
-        if tag::is_header(t) {
+        if tag::is_header(t) && !SESSION_OWNED.contains(&t) {
             header.push(HeaderField::new(t, Value::Text(field.value())));
-        } else if !tag::is_trailer(t) {
-            body_fields.push((t, field.value()));
         }
     }
-    body_fields.sort_by_key(|(t, _)| *t);
     let mut body = FieldWriter::new();
-    for (t, value) in body_fields {
-        body.bytes(t, value);
-    }
+    write_canonical_body(msg, dictionary, &mut body);
     let now = Now {
         mono: Instant::now(),
         utc: SystemTime::now(),

@@ -8,7 +8,7 @@
 
 mod at_app;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
@@ -16,7 +16,7 @@ use fixgate_core::properties::Properties;
 use fixgate_core::{MemoryStore, UtcTimestamp};
 use fixgate_tests::conformance::compare::FieldFormats;
 use fixgate_tests::conformance::runner::{Outcome, RunnerConfig, report, run_folders};
-use fixgate_tests::conformance::{NORMAL_RUN, suite_dir};
+use fixgate_tests::conformance::{NORMAL_RUN, at_sessions, suite_dir};
 use fixgate_tokio::FixEngine;
 
 /// The suite's folder, or `None` (after saying why) when a developer's run may skip.
@@ -64,7 +64,9 @@ async fn start_acceptor() -> std::net::SocketAddr {
     let (engine, events) = FixEngine::start(config, Some("127.0.0.1:0".parse().unwrap()))
         .await
         .expect("listening");
-    for (id, session_config) in properties.sessions().expect("sessions") {
+    let mut dictionaries = HashMap::new();
+    for (id, session_config) in at_sessions() {
+        dictionaries.insert(id.clone(), session_config.dictionary.clone());
         let store = MemoryStore::new(UtcTimestamp::from_system_time(SystemTime::now()));
         let session = engine
             .create_session(id, session_config, Box::new(store))
@@ -74,7 +76,7 @@ async fn start_acceptor() -> std::net::SocketAddr {
         // The handle is dropped, not finalized: the session stays registered for the run.
     }
     let addr = engine.local_addr().expect("bound");
-    tokio::spawn(at_app::serve(engine, events));
+    tokio::spawn(at_app::serve(engine, events, dictionaries));
     addr
 }
 
