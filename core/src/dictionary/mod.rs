@@ -10,6 +10,9 @@ mod canonical;
 mod format;
 mod validate;
 
+#[cfg(test)]
+mod tests;
+
 pub use build::{BuildError, DictionaryBuilder, LayoutBuilder};
 pub use canonical::write_canonical_body;
 pub use format::FieldType;

@@ -189,7 +189,7 @@ impl<'a> Walk<'a> {
                 _ => (body, &mut seen.body),
             };
             let Some((_, member)) = layout.member(tag) else {
-                if def.is_some() && self.should_check(tag) {
+                if def.is_some() && !is_framing(tag) && self.should_check(tag) {
                     self.note(index, SessionRejectReason::TagNotDefinedForMessageType);
                 }
                 continue;
@@ -214,11 +214,14 @@ impl<'a> Walk<'a> {
         let mut entries = 0u64;
         while let Some(tag) = self.fields.at(i).and_then(|f| f.tag()) {
             if tag != group.delimiter {
+                // A member before the first delimiter: the entries are out of order, and
+                // their count cannot be judged.
                 if entries == 0
                     && self.rules.fields_out_of_order
                     && group.layout.member(tag).is_some()
                 {
                     self.note(i, SessionRejectReason::RepeatingGroupOutOfOrder);
+                    return i;
                 }
                 break;
             }
@@ -279,9 +282,10 @@ impl<'a> Walk<'a> {
             .fields
             .get(tag)
             .filter(|def| def.transport || !transport_only);
+        if is_framing(tag) {
+            return def; // The codec has checked them.
+        }
         match def {
-            // The codec has checked the framing fields already.
-            Some(_) if is_framing(tag) => {}
             Some(def) if !def.field_type.accepts(value) => {
                 self.note(index, SessionRejectReason::IncorrectDataFormat)
             }
