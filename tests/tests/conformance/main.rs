@@ -6,18 +6,18 @@
 //! there with its reason, and a listed script that passes fails the test too, so that the list
 //! only shrinks. Without `../shared` a developer's run skips; under `CI=true` that is a failure.
 
-mod at_app;
-
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
+use fixgate::apps::{App, Responder};
 use fixgate_core::properties::Properties;
 use fixgate_core::{MemoryStore, UtcTimestamp};
 use fixgate_tests::conformance::compare::FieldFormats;
 use fixgate_tests::conformance::runner::{Outcome, RunnerConfig, report, run_folders};
 use fixgate_tests::conformance::{NORMAL_RUN, at_sessions, suite_dir};
-use fixgate_tokio::FixEngine;
+use fixgate_tokio::{FixEngine, TlsConfig};
 
 /// The suite's folder, or `None` (after saying why) when a developer's run may skip.
 fn suite() -> Option<PathBuf> {
@@ -55,18 +55,24 @@ fn expected_failures() -> BTreeMap<String, String> {
         .collect()
 }
 
-/// Starts the AT acceptor from `at.properties` on an ephemeral loopback port.
-async fn start_acceptor() -> std::net::SocketAddr {
+/// Starts the AT acceptor from `at.properties` on an ephemeral loopback port, with the
+/// `fixgate` binary's own echo application.
+async fn start_acceptor() -> (FixEngine, std::net::SocketAddr) {
     let path = repo_file("conformance/at.properties");
     let text = std::fs::read_to_string(&path).expect("at.properties");
     let properties = Properties::parse(&text, "at.properties").expect("valid properties");
     let config = properties.engine_config().expect("engine settings");
-    let (engine, events) = FixEngine::start(config, Some("127.0.0.1:0".parse().unwrap()))
+    let sessions = at_sessions();
+    let dictionaries = sessions
+        .iter()
+        .filter_map(|(id, c)| Some((id.clone(), Arc::clone(c.dictionary.as_ref()?))))
+        .collect();
+    let echo = Responder::new(App::Echo, false, None).with_dictionaries(dictionaries, None);
+    let listen = Some("127.0.0.1:0".parse().unwrap());
+    let engine = FixEngine::start_with_app(config, listen, TlsConfig::default(), echo)
         .await
         .expect("listening");
-    let mut dictionaries = HashMap::new();
-    for (id, session_config) in at_sessions() {
-        dictionaries.insert(id.clone(), session_config.dictionary.clone());
+    for (id, session_config) in sessions {
         let store = MemoryStore::new(UtcTimestamp::from_system_time(SystemTime::now()));
         let session = engine
             .create_session(id, session_config, Box::new(store))
@@ -76,16 +82,16 @@ async fn start_acceptor() -> std::net::SocketAddr {
         // The handle is dropped, not finalized: the session stays registered for the run.
     }
     let addr = engine.local_addr().expect("bound");
-    tokio::spawn(at_app::serve(engine, events, dictionaries));
-    addr
+    (engine, addr)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn quickfix_acceptance_suite() {
     let Some(suite) = suite() else { return };
     let formats = std::fs::read_to_string(suite.join("definitions/fields.fmt")).unwrap();
+    let (_engine, addr) = start_acceptor().await;
     let config = RunnerConfig {
-        addr: start_acceptor().await,
+        addr,
         expect_timeout: Duration::from_secs(10),
         formats: FieldFormats::parse(&formats).unwrap(),
     };
