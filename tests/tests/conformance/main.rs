@@ -17,7 +17,10 @@ use fixgate::apps::{App, Responder};
 use fixgate_core::properties::Properties;
 use fixgate_core::{EngineConfig, MemoryStore, SessionConfig, SessionId, UtcTimestamp};
 use fixgate_tests::conformance::compare::FieldFormats;
-use fixgate_tests::conformance::runner::{Outcome, RunnerConfig, report, run_folders};
+use fixgate_tests::conformance::report as conformance_report;
+use fixgate_tests::conformance::runner::{
+    Outcome, RunnerConfig, ScriptResult, report, run_folders,
+};
 use fixgate_tests::conformance::{NORMAL_RUN, at_sessions, suite_dir};
 use fixgate_tokio::{FixEngine, TlsConfig};
 
@@ -138,7 +141,7 @@ fn loopback() -> SocketAddr {
 
 /// Runs `folders` against `addr` and checks the outcome against the ratchet: every failure
 /// listed, every listed script of these folders failing.
-fn run_and_check(suite: &Path, addr: SocketAddr, folders: &[&str]) {
+fn run_and_check(suite: &Path, addr: SocketAddr, folders: &[&str]) -> Vec<ScriptResult> {
     let formats = std::fs::read_to_string(suite.join("definitions/fields.fmt")).unwrap();
     let config = RunnerConfig {
         addr,
@@ -173,6 +176,7 @@ fn run_and_check(suite: &Path, addr: SocketAddr, folders: &[&str]) {
         unexpected_passes.join("\n"),
         expected.keys().cloned().collect::<Vec<_>>().join("\n"),
     );
+    results
 }
 
 /// Every normal-run folder, in parallel, against the acceptor on tokio.
@@ -180,9 +184,26 @@ fn run_and_check(suite: &Path, addr: SocketAddr, folders: &[&str]) {
 async fn quickfix_acceptance_suite() {
     let Some(suite) = suite() else { return };
     let (_engine, addr) = start_on_tokio().await;
-    tokio::task::spawn_blocking(move || run_and_check(&suite, addr, NORMAL_RUN))
+    let results = tokio::task::spawn_blocking(move || run_and_check(&suite, addr, NORMAL_RUN))
         .await
         .unwrap();
+    check_report(&results);
+}
+
+/// `docs/conformance.md` is what this run reports (written again with `FIXGATE_WRITE_REPORT=1`).
+fn check_report(results: &[ScriptResult]) {
+    let (file, tests) = conformance_report::paths();
+    let own = conformance_report::own_tests(&tests).expect("our tests");
+    let text = conformance_report::render(results, &own);
+    if std::env::var_os("FIXGATE_WRITE_REPORT").is_some() {
+        std::fs::write(&file, &text).expect("the report written");
+    }
+    let committed = std::fs::read_to_string(&file).unwrap_or_default();
+    assert!(
+        committed == text,
+        "{} is stale: run FIXGATE_WRITE_REPORT=1 cargo test -p fixgate-tests --test conformance",
+        file.display()
+    );
 }
 
 /// A FIX 4.4 and a FIXT folder against the same acceptor on the async-io adapter (smol).
@@ -190,5 +211,6 @@ async fn quickfix_acceptance_suite() {
 fn quickfix_folders_on_async_io() {
     let Some(suite) = suite() else { return };
     let addr = start_on_async_io();
-    run_and_check(&suite, addr, &["fix44", "fix50sp2"]);
+    let results = run_and_check(&suite, addr, &["fix44", "fix50sp2"]);
+    assert_eq!(results.len(), 119, "both folders ran");
 }
