@@ -188,7 +188,7 @@ fn tc_14i_group_count_of_zero_is_accepted() {
 #[test]
 fn tc_14_group_member_before_its_delimiter_is_out_of_order() {
     let sent = answer("D", &format!("{ORDER}386=1|625=A|336=PRE|"));
-    let text = "Repeating group fields out of order";
+    let text = "Out of order repeating group members";
     assert_eq!(sent, reject(text, 625, "D", 15));
 }
 
