@@ -4,8 +4,10 @@
 use std::collections::BTreeMap;
 
 use super::{
-    DENSE_TAGS, Dictionary, FieldDef, FieldTable, FieldType, GroupDef, Layout, Member, Place,
+    DENSE_LAYOUT_TAGS, DENSE_TAGS, Dictionary, Enumeration, FieldDef, FieldTable, FieldType,
+    GroupDef, Layout, Member, MessageDef, Place,
 };
+use crate::dictionary::enumeration::pack;
 
 /// Why a dictionary could not be built.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -68,9 +70,6 @@ impl DictionaryBuilder {
         if tag == 0 {
             return Err(BuildError::ZeroTag);
         }
-        let mut values: Vec<Box<[u8]>> = values.into_iter().map(Vec::into_boxed_slice).collect();
-        values.sort();
-        values.dedup();
         let transport = self.fields.get(&tag).is_some_and(|f| f.transport);
         self.fields.insert(
             tag,
@@ -79,7 +78,7 @@ impl DictionaryBuilder {
                 field_type,
                 place: Place::Body,
                 transport,
-                values: values.into_boxed_slice(),
+                values: Enumeration::new(values.into_iter().collect()),
             },
         );
         Ok(())
@@ -131,21 +130,28 @@ impl DictionaryBuilder {
         for layout in layouts {
             check_defined(layout, &self.fields)?;
         }
-        let messages = self
+        let messages: Box<[MessageDef]> = self
             .messages
             .into_iter()
-            .map(|(msg_type, layout)| super::MessageDef {
+            .map(|(msg_type, layout)| MessageDef {
                 transport: self.transport_messages.contains(&msg_type),
                 msg_type: msg_type.into_boxed_slice(),
                 layout,
             })
             .collect();
+        let mut message_keys: Vec<(u64, u32)> = messages
+            .iter()
+            .enumerate()
+            .filter_map(|(i, m)| Some((pack(&m.msg_type)?, u32::try_from(i).ok()?)))
+            .collect();
+        message_keys.sort_unstable();
         Ok(Dictionary {
             begin_string: self.begin_string.into_boxed_str(),
             fields: field_table(self.fields),
             header: self.header,
             trailer: self.trailer,
             messages,
+            message_keys: message_keys.into_boxed_slice(),
         })
     }
 }
@@ -247,6 +253,7 @@ impl LayoutBuilder {
             members.push(Member {
                 tag,
                 required,
+                required_bit: 0,
                 group,
             });
         }
@@ -262,8 +269,22 @@ impl LayoutBuilder {
             .map(|m| m.tag)
             .collect();
         required.sort_unstable();
+        for member in &mut members {
+            if let Some(i) = required.iter().position(|&t| t == member.tag) {
+                member.required_bit = if i < 64 { 1 << i } else { 0 };
+            }
+        }
+        let max = by_tag.last().map_or(0, |&(t, _)| t);
+        let mut dense = Vec::new();
+        if max < DENSE_LAYOUT_TAGS {
+            dense = vec![0u16; max as usize + 1];
+            for &(tag, index) in &by_tag {
+                dense[tag as usize] = index + 1;
+            }
+        }
         Ok(Layout {
             members: members.into_boxed_slice(),
+            dense: dense.into_boxed_slice(),
             by_tag: by_tag.into_boxed_slice(),
             required: required.into_boxed_slice(),
         })

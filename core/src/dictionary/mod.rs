@@ -7,6 +7,7 @@
 
 mod build;
 mod canonical;
+mod enumeration;
 mod format;
 mod validate;
 
@@ -15,11 +16,15 @@ mod tests;
 
 pub use build::{BuildError, DictionaryBuilder, LayoutBuilder};
 pub use canonical::write_canonical_body;
+use enumeration::Enumeration;
 pub use format::FieldType;
 pub use validate::{Culprit, Rules, Violation};
 
 /// Tags below this are looked up in a dense table; larger ones by binary search.
 const DENSE_TAGS: usize = 16_384;
+
+/// A layout whose tags are all below this has a dense table of its members (8 KiB at most).
+const DENSE_LAYOUT_TAGS: u32 = 4096;
 
 /// The first user-defined tag (`ValidateUserDefinedFields` governs tags from here on).
 pub const USER_DEFINED_TAGS: u32 = 5000;
@@ -35,6 +40,8 @@ pub struct Dictionary {
     trailer: Layout,
     /// Sorted by MsgType.
     messages: Box<[MessageDef]>,
+    /// The MsgTypes of up to seven bytes, packed, sorted, with their index in `messages`.
+    message_keys: Box<[(u64, u32)]>,
 }
 
 impl Dictionary {
@@ -75,10 +82,17 @@ impl Dictionary {
     }
 
     fn message_def(&self, msg_type: &[u8]) -> Option<&MessageDef> {
-        self.messages
-            .binary_search_by(|m| m.msg_type.as_ref().cmp(msg_type))
-            .ok()
-            .map(|i| &self.messages[i])
+        let index = match enumeration::pack(msg_type) {
+            Some(key) => {
+                let i = self.message_keys.binary_search_by_key(&key, |k| k.0).ok()?;
+                self.message_keys[i].1 as usize
+            }
+            None => self
+                .messages
+                .binary_search_by(|m| m.msg_type.as_ref().cmp(msg_type))
+                .ok()?,
+        };
+        self.messages.get(index)
     }
 }
 
@@ -91,8 +105,8 @@ pub struct FieldDef {
     place: Place,
     /// Defined by a FIXT transport dictionary: known to session-level messages.
     transport: bool,
-    /// The enumeration, sorted; empty when any value of the type is allowed.
-    values: Box<[Box<[u8]>]>,
+    /// The values allowed.
+    values: Enumeration,
 }
 
 impl FieldDef {
@@ -109,14 +123,12 @@ impl FieldDef {
     /// Whether `value` is in the enumeration (any value is, when there is none). A
     /// multiple-value type's value is checked word by word.
     pub fn allows(&self, value: &[u8]) -> bool {
-        if self.values.is_empty() {
-            return true;
-        }
-        let known = |v: &[u8]| self.values.binary_search_by(|e| e.as_ref().cmp(v)).is_ok();
-        if self.field_type.is_multiple_value() {
-            value.split(|&b| b == b' ').all(known)
+        if self.values.is_any() {
+            true
+        } else if self.field_type.is_multiple_value() {
+            value.split(|&b| b == b' ').all(|v| self.values.contains(v))
         } else {
-            known(value)
+            self.values.contains(value)
         }
     }
 }
@@ -159,7 +171,10 @@ impl FieldTable {
 pub struct Layout {
     /// In dictionary order.
     members: Box<[Member]>,
-    /// Every member's tag with its index in `members`, sorted by tag.
+    /// `dense[tag]` is the index in `members` plus one, or 0: every member's tag, when the
+    /// largest is below [`DENSE_LAYOUT_TAGS`]; empty otherwise.
+    dense: Box<[u16]>,
+    /// Every member's tag with its index in `members`, sorted by tag (used without `dense`).
     by_tag: Box<[(u32, u16)]>,
     /// The required members' tags, ascending; the first 64 have bit `i` in walk masks.
     required: Box<[u32]>,
@@ -167,9 +182,14 @@ pub struct Layout {
 
 impl Layout {
     /// The member with tag `tag`, and its position in dictionary order.
+    #[inline]
     pub fn member(&self, tag: u32) -> Option<(usize, &Member)> {
-        let i = self.by_tag.binary_search_by_key(&tag, |&(t, _)| t).ok()?;
-        let index = usize::from(self.by_tag[i].1);
+        let index = if self.dense.is_empty() {
+            let i = self.by_tag.binary_search_by_key(&tag, |&(t, _)| t).ok()?;
+            usize::from(self.by_tag[i].1)
+        } else {
+            usize::from(*self.dense.get(tag as usize)?).checked_sub(1)?
+        };
         Some((index, &self.members[index]))
     }
 
@@ -182,12 +202,6 @@ impl Layout {
     pub fn required(&self) -> &[u32] {
         &self.required
     }
-
-    /// The bit that marks required tag `tag` as seen, for the first 64 required tags.
-    fn required_bit(&self, tag: u32) -> Option<u64> {
-        let i = self.required.binary_search(&tag).ok()?;
-        (i < 64).then(|| 1 << i)
-    }
 }
 
 /// One member of a [`Layout`]: a field, or the `NumInGroup` field of a repeating group.
@@ -195,6 +209,8 @@ impl Layout {
 pub struct Member {
     tag: u32,
     required: bool,
+    /// The bit that marks it as seen when it is one of its layout's first 64 required tags.
+    required_bit: u64,
     group: Option<Box<GroupDef>>,
 }
 

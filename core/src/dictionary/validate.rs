@@ -194,7 +194,7 @@ impl<'a> Walk<'a> {
                 }
                 continue;
             };
-            *bits |= layout.required_bit(tag).unwrap_or(0);
+            *bits |= member.required_bit;
             if let Some(group) = member.group() {
                 i = self.group(index, field, group, i);
             }
@@ -250,7 +250,7 @@ impl<'a> Walk<'a> {
             };
             let index = i;
             i += 1;
-            seen |= layout.required_bit(tag).unwrap_or(0);
+            seen |= member.required_bit;
             if (start..index).any(|j| self.fields.at(j).and_then(|f| f.tag()) == Some(tag)) {
                 self.note(index, SessionRejectReason::TagAppearsMoreThanOnce);
             }
