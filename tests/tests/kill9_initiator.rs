@@ -149,20 +149,23 @@ async fn initiator_killed_20_times_loses_nothing_and_nothing_runs_twice() {
     child.kill().unwrap();
     child.wait().unwrap();
 
-    let seen = seen.lock().unwrap();
-    let mut redelivered = 0;
-    for (order, execs) in &seen.reports {
-        let distinct: HashSet<&String> = execs.iter().collect();
-        assert_eq!(
-            distinct.len(),
-            1,
-            "order {order} executed more than once: {execs:?}"
-        );
-        redelivered += execs.len() - 1;
-    }
-    // Orders whose put() returned but whose `put` line the kill cut off still count.
-    assert!(seen.reports.len() >= seen.put.len());
-    assert!(seen.reports.len() <= seen.put.len() + KILLS);
+    let (orders, redelivered) = {
+        let seen = seen.lock().unwrap();
+        let mut redelivered = 0;
+        for (order, execs) in &seen.reports {
+            let distinct: HashSet<&String> = execs.iter().collect();
+            assert_eq!(
+                distinct.len(),
+                1,
+                "order {order} executed more than once: {execs:?}"
+            );
+            redelivered += execs.len() - 1;
+        }
+        // Orders whose put() returned but whose `put` line the kill cut off count too.
+        assert!(seen.reports.len() >= seen.put.len());
+        assert!(seen.reports.len() <= seen.put.len() + KILLS);
+        (seen.reports.len(), redelivered)
+    };
 
     let (numbers, read) = tokio::sync::oneshot::channel();
     acceptor
@@ -188,9 +191,8 @@ async fn initiator_killed_20_times_loses_nothing_and_nothing_runs_twice() {
 
     recoveries.sort();
     eprintln!(
-        "{} orders, {KILLS} initiator kills: each executed once, {redelivered} reports \
+        "{orders} orders, {KILLS} initiator kills: each executed once, {redelivered} reports \
          delivered again after a kill (same ExecID); restart to Logon median {:?}, max {:?}",
-        seen.reports.len(),
         recoveries[KILLS / 2],
         recoveries[KILLS - 1]
     );
