@@ -6,7 +6,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use fixgate_core::codec::FieldWriter;
 use fixgate_core::{
-    Action, BeginString, MemoryStore, OutboundMessage, Role, SeqNum, Session, SessionConfig,
+    Action, BeginString, Event, MemoryStore, OutboundMessage, Role, SeqNum, Session, SessionConfig,
     UtcTimestamp,
 };
 
@@ -35,6 +35,9 @@ pub struct Pair {
     /// The `ClOrdID <11>`s of the application messages each side received, in order.
     received_by_initiator: Vec<Bytes>,
     received_by_acceptor: Vec<Bytes>,
+    /// The MsgSeqNums each side answered with a session-level Reject.
+    rejected_by_initiator: Vec<SeqNum>,
+    rejected_by_acceptor: Vec<SeqNum>,
 }
 
 impl Pair {
@@ -56,6 +59,8 @@ impl Pair {
             to_initiator: Vec::new(),
             received_by_initiator: Vec::new(),
             received_by_acceptor: Vec::new(),
+            rejected_by_initiator: Vec::new(),
+            rejected_by_acceptor: Vec::new(),
         }
     }
 
@@ -109,6 +114,15 @@ impl Pair {
             .collect()
     }
 
+    /// The MsgSeqNums `side` rejected at the session level (its application never saw them;
+    /// the Reject told the sender, unless a cut lost it: Rejects are never resent).
+    pub fn rejected(&self, side: Side) -> &[SeqNum] {
+        match side {
+            Side::Initiator => &self.rejected_by_initiator,
+            Side::Acceptor => &self.rejected_by_acceptor,
+        }
+    }
+
     /// Drains both sessions' actions: bytes onto the link, deliveries recorded and acked,
     /// disconnects applied. Returns whether anything happened.
     pub fn pump(&mut self) -> bool {
@@ -151,6 +165,19 @@ impl Pair {
         !to_acceptor.is_empty() || !to_initiator.is_empty()
     }
 
+    /// Flips bit `bit % 8` of the in-flight byte `at` (modulo what is in flight) towards `side`,
+    /// as a faulty link would.
+    pub fn corrupt(&mut self, towards: Side, at: usize, bit: u8) {
+        let queue = match towards {
+            Side::Initiator => &mut self.to_initiator,
+            Side::Acceptor => &mut self.to_acceptor,
+        };
+        if !queue.is_empty() {
+            let len = queue.len();
+            queue[at % len] ^= 1 << (bit % 8);
+        }
+    }
+
     /// Advances the clock and fires due timers.
     pub fn tick(&mut self, by: Duration) {
         let now = self.clock.advance(by);
@@ -186,6 +213,10 @@ impl Pair {
             Action::Send(bytes) if self.connected => match side {
                 Side::Initiator => self.to_acceptor.extend_from_slice(&bytes),
                 Side::Acceptor => self.to_initiator.extend_from_slice(&bytes),
+            },
+            Action::Event(Event::RejectSent { ref_seq, .. }) => match side {
+                Side::Initiator => self.rejected_by_initiator.push(ref_seq),
+                Side::Acceptor => self.rejected_by_acceptor.push(ref_seq),
             },
             Action::Send(_) | Action::Event(_) | Action::Commit => {}
             Action::Deliver(delivered) => {

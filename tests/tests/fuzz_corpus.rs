@@ -68,3 +68,13 @@ fn dictionary_corpus_replays_cleanly() {
         assert!(result.is_ok(), "{} fails", path.display());
     }
 }
+
+#[test]
+fn link_corpus_replays_cleanly() {
+    let inputs = corpus("link");
+    assert!(inputs.len() >= 3, "the link corpus is missing");
+    for (path, bytes) in inputs {
+        let result = std::panic::catch_unwind(|| fixgate_tests::fuzz::link(&bytes));
+        assert!(result.is_ok(), "{} fails", path.display());
+    }
+}
