@@ -148,6 +148,9 @@ pub struct SessionConfig {
     /// Which messages raise [`Event::Message`](crate::Event::Message), received and sent: none,
     /// the session-level ones (for hooks), or all (for a message log).
     pub report_messages: MessageReport,
+    /// `AllowedRemoteAddresses`: the addresses (IPs, CIDR blocks) a Logon for this acceptor may
+    /// come from; `None` allows any. A Logon from elsewhere is refused like bad credentials.
+    pub allowed_remote_addresses: Option<Vec<crate::access::IpRange>>,
 }
 
 /// Which messages a session reports with [`Event::Message`](crate::Event::Message).
@@ -217,6 +220,7 @@ impl SessionConfig {
             logon_fields: Vec::new(),
             report_messages: MessageReport::Off,
             schedule: None,
+            allowed_remote_addresses: None,
         }
     }
 

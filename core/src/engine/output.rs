@@ -103,6 +103,8 @@ pub enum Refusal {
     RefusedByManager,
     /// The credentials did not match.
     AuthenticationFailed,
+    /// The Logon came from an address the session's `AllowedRemoteAddresses` does not list.
+    AddressNotAllowed,
     /// The session already has a live connection (FIX test case 1S-b).
     DuplicateIdentity,
     /// No complete Logon within LogonTimeout.
