@@ -440,6 +440,11 @@ impl Engine {
         }
     }
 
+    /// How many connections are waiting for their Logon (at most `MaxPendingConnections`).
+    pub fn pending_connections(&self) -> usize {
+        self.pending.len()
+    }
+
     /// Whether any connection is still open (pending or linked to a session).
     pub fn has_connections(&self) -> bool {
         !self.pending.is_empty() || !self.linked.is_empty()
