@@ -128,6 +128,14 @@ impl Peer {
         }
     }
 
+    /// A counterparty on a socket connected already.
+    pub(crate) fn from_stream(stream: TcpStream) -> Self {
+        Self {
+            stream,
+            decoder: Decoder::new(),
+        }
+    }
+
     /// Writes `bytes`; a write error (the acceptor closed) is returned, not a panic.
     pub(crate) async fn send(&mut self, bytes: &[u8]) -> std::io::Result<()> {
         self.stream.write_all(bytes).await
@@ -264,3 +272,49 @@ impl PeakRss {
 
 /// Tests that measure this process's memory run one at a time: take this lock first.
 pub(crate) static MEMORY: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+/// A counterparty `them` that has logged on to the engine at `addr` with HeartBtInt `hbi`: the
+/// peer, its next MsgSeqNum being 2.
+pub(crate) async fn log_on(
+    addr: SocketAddr,
+    events: &mut UnboundedReceiver<AppEvent>,
+    them: &str,
+    hbi: u32,
+) -> Peer {
+    let mut peer = Peer::connect(addr).await;
+    peer.send(&logon(them, US, hbi, "")).await.unwrap();
+    peer.expect(b"A").await;
+    logged_on(events, them).await;
+    peer
+}
+
+/// Waits for the reason of the next `Disconnected` event.
+pub(crate) async fn disconnected(
+    events: &mut UnboundedReceiver<AppEvent>,
+) -> fixgate_core::DisconnectReason {
+    wait_for(events, |e| match e {
+        AppEvent::Disconnected { reason, .. } => Some(reason.clone()),
+        _ => None,
+    })
+    .await
+}
+
+/// `len` bytes that hold no `8=` (so no frame can start in them), ending with SOH.
+pub(crate) fn garbage(len: usize) -> Vec<u8> {
+    let mut state = 0x2545_f491_4f6c_dd1d_u64;
+    let mut bytes: Vec<u8> = (0..len)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            match state as u8 {
+                b'8' => b'7',
+                b => b,
+            }
+        })
+        .collect();
+    if let Some(last) = bytes.last_mut() {
+        *last = 0x01;
+    }
+    bytes
+}
