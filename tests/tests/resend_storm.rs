@@ -200,22 +200,23 @@ async fn both_sides_resend_a_hundred_thousand_messages_at_once_and_lose_or_repea
             "{side}: every message came as a resend"
         );
     }
-    // Both requests were out before either side had all it asked for: the storms overlapped.
-    let (a, i) = (
-        acceptor_tally.lock().unwrap(),
-        initiator_tally.lock().unwrap(),
-    );
-    let both_asked = a.asked_at.max(i.asked_at).unwrap();
-    let first_done = a.done_at.min(i.done_at).unwrap();
-    eprintln!(
-        "ResendRequests sent: acceptor {}, initiator {}; both asked {:?} after the connect, the first side done {:?} after it",
-        a.resend_requests,
-        i.resend_requests,
-        both_asked - started,
-        first_done - started
-    );
-    assert!(both_asked < first_done, "the resends did not overlap");
-    drop((a, i));
+    {
+        // Both requests were out before either side had all it asked for: the storms overlapped.
+        let (a, i) = (
+            acceptor_tally.lock().unwrap(),
+            initiator_tally.lock().unwrap(),
+        );
+        let both_asked = a.asked_at.max(i.asked_at).unwrap();
+        let first_done = a.done_at.min(i.done_at).unwrap();
+        eprintln!(
+            "ResendRequests sent: acceptor {}, initiator {}; both asked {:?} after the connect, the first side done {:?} after it",
+            a.resend_requests,
+            i.resend_requests,
+            both_asked - started,
+            first_done - started
+        );
+        assert!(both_asked < first_done, "the resends did not overlap");
+    }
     initiating.finalize().await.unwrap();
     accepting.finalize().await.unwrap();
     initiator.shutdown().await;
