@@ -24,11 +24,11 @@ fn spawner() -> Spawner {
     Arc::new(|task| smol::spawn(task).detach())
 }
 
-/// An acceptor engine on 127.0.0.1 with acceptor US->`them` (adjusted by `tweak`).
-fn engine_with(
-    config: EngineConfig,
-    sessions: &[(&str, &dyn Fn(&mut SessionConfig))],
-) -> (FixEngine, Receiver<AppEvent>) {
+/// A session to register: the counterparty's CompID, and how to adjust the default settings.
+type Acceptor<'a> = (&'a str, &'a dyn Fn(&mut SessionConfig));
+
+/// An acceptor engine on 127.0.0.1 with an acceptor US->`them` for each of `sessions`.
+fn engine_with(config: EngineConfig, sessions: &[Acceptor<'_>]) -> (FixEngine, Receiver<AppEvent>) {
     smol::block_on(async {
         let (engine, events) =
             FixEngine::start(config, Some("127.0.0.1:0".parse().unwrap()), spawner())
@@ -191,13 +191,11 @@ fn async_io_connection_flood_is_held_to_max_pending_connections() {
         }
     }
     // The live session answers during the flood.
-    let mut seq = 2;
     let mut round_trips = Vec::new();
-    for _ in 0..20 {
+    for seq in 2..22 {
         let asked = Instant::now();
         live.write_all(&message(THEM, US, "1", seq, &format!("112=RT{seq}|")))
             .unwrap();
-        seq += 1;
         expect(&mut live, &mut decoder, b"0");
         round_trips.push(asked.elapsed());
         sample(&engine);
