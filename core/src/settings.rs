@@ -63,6 +63,7 @@ pub const SESSION_SETTINGS: &[Setting] = &[
     setting("NonStopSession", &[]),
     setting("SendNextExpectedMsgSeqNum", &[]),
     setting("AllowedRemoteAddresses", &[]),
+    setting("MaxUnsettledMessages", &[]),
 ];
 
 impl SessionConfig {
@@ -168,6 +169,9 @@ impl SessionConfig {
             }
             "NonStopSession" => self.schedule_mut().non_stop = flag()?,
             "SendNextExpectedMsgSeqNum" => self.send_next_expected_msg_seq_num = flag()?,
+            "MaxUnsettledMessages" => {
+                self.max_unsettled_messages = usize::try_from(number()?).map_err(|_| invalid())?
+            }
             "AllowedRemoteAddresses" => {
                 let list = crate::access::IpRange::parse_list(value).map_err(|_| invalid())?;
                 // An empty list would shut everyone out: a typo, not a policy.

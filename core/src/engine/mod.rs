@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
 
-use self::flow::Outflow;
+use self::flow::{Inflow, Outflow};
 
 use crate::SeqNum;
 use crate::action::{Action, Delivered, Event};
@@ -128,6 +128,8 @@ struct Slot {
     connect_failures: u32,
     /// The connection's unwritten outbound bytes.
     flow: Outflow,
+    /// The application messages delivered and not yet settled.
+    inflow: Inflow,
 }
 
 /// A connection waiting for its Logon: raw bytes kept for the session, and a decoder to find the
@@ -253,6 +255,7 @@ impl Engine {
                 registered: false,
                 conn: None,
                 flow: Outflow::default(),
+                inflow: Inflow::default(),
                 credentials: None,
                 provisional: false,
                 initiator_addr: None,
@@ -318,13 +321,18 @@ impl Engine {
         delivered: &Delivered,
         msg: OutboundMessage<'_>,
     ) -> Result<SeqNum, EngineError> {
-        self.with_writable_session(now, id, |session, now| session.reply(now, delivered, msg))
+        let replied =
+            self.with_writable_session(now, id, |session, now| session.reply(now, delivered, msg));
+        self.settle(id, &replied);
+        replied
     }
 
     /// Settles a delivered message that needs no reply.
     pub fn ack(&mut self, id: &SessionId, delivered: &Delivered) -> Result<(), EngineError> {
         let now = self.now;
-        self.with_session(now, id, |session, _| session.ack(delivered))
+        let acked = self.with_session(now, id, |session, _| session.ack(delivered));
+        self.settle(id, &acked);
+        acked
     }
 
     /// Starts the Logout exchange on session `id`.
@@ -489,6 +497,7 @@ impl Engine {
         }
         slot.conn = Some(conn);
         slot.flow.clear();
+        slot.inflow.clear();
         slot.session.handle_connected(now);
         self.linked.insert(conn, id.clone());
         self.ready.push_back(id.clone());
@@ -726,10 +735,16 @@ impl Engine {
                     }
                     None => continue, // The connection is gone; the store keeps the message.
                 },
-                Action::Deliver(delivered) => Output::Deliver {
-                    session: id.clone(),
-                    delivered,
-                },
+                Action::Deliver(delivered) => {
+                    let limit = slot.session.config().max_unsettled_messages;
+                    if let Some(conn) = slot.conn.filter(|_| slot.inflow.delivered(limit)) {
+                        self.outputs.push_back(Output::PauseInput { conn });
+                    }
+                    Output::Deliver {
+                        session: id.clone(),
+                        delivered,
+                    }
+                }
                 Action::Event(event) => {
                     if matches!(event, Event::LoggedOn { .. }) {
                         slot.provisional = false;
@@ -770,6 +785,24 @@ impl Engine {
         }
         if remove {
             self.sessions.remove(id);
+        }
+    }
+
+    /// A delivered message of session `id` was acked or replied to (or was stale, from before a
+    /// reset, which settles nothing but is off the application's hands): inbound flow control.
+    fn settle<T>(&mut self, id: &SessionId, result: &Result<T, EngineError>) {
+        if !matches!(
+            result,
+            Ok(_) | Err(EngineError::Send(SendError::StaleDelivery))
+        ) {
+            return;
+        }
+        let Some(slot) = self.sessions.get_mut(id) else {
+            return;
+        };
+        let limit = slot.session.config().max_unsettled_messages;
+        if let Some(conn) = slot.conn.filter(|_| slot.inflow.settled(limit)) {
+            self.outputs.push_back(Output::ResumeInput { conn });
         }
     }
 

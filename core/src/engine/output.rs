@@ -47,6 +47,17 @@ pub enum Output {
         /// What happened.
         event: Event,
     },
+    /// Stop reading this connection: its session has `MaxUnsettledMessages` application messages
+    /// delivered and not yet settled. Bytes already read are still handed in.
+    PauseInput {
+        /// The connection.
+        conn: ConnId,
+    },
+    /// Read this connection again (after [`PauseInput`](Self::PauseInput)).
+    ResumeInput {
+        /// The connection.
+        conn: ConnId,
+    },
     /// Open a connection for this initiator, then report it with
     /// `Engine::handle_initiator_connected` (or `handle_connect_failed`).
     Connect {

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use super::auth::constant_time_eq;
-use super::{ConnId, Engine, Outflow, Refusal, SessionDecision, SessionId, Slot};
+use super::{ConnId, Engine, Inflow, Outflow, Refusal, SessionDecision, SessionId, Slot};
 use crate::codec::{Decoded, Message};
 use crate::config::Role;
 use crate::session::Session;
@@ -96,6 +96,7 @@ impl Engine {
         };
         slot.conn = Some(conn);
         slot.flow.clear();
+        slot.inflow.clear();
         slot.session.handle_connected(self.now);
         // The session sees every byte from the Logon on and does its own Logon checks.
         slot.session.handle_input(self.now, &raw);
@@ -189,6 +190,7 @@ impl Engine {
                 registered: true,
                 conn: None,
                 flow: Outflow::default(),
+                inflow: Inflow::default(),
                 credentials: None,
                 provisional: true,
                 initiator_addr: None,
@@ -230,12 +232,17 @@ mod tests {
         }
     }
 
-    /// A Logon from TW to ISLD with `password`, `|` for SOH.
+    /// A Logon from TW to ISLD with `password`.
     fn logon(password: &str) -> Vec<u8> {
+        from_tw("A", 1, &format!("98=0|108=30|553=user|554={password}|"))
+    }
+
+    /// A message from TW to ISLD with `fields` after the header, `|` for SOH.
+    fn from_tw(msg_type: &str, seq: u64, fields: &str) -> Vec<u8> {
         let time =
             UtcTimestamp::from_system_time(SystemTime::now()).format(TimestampPrecision::Millis);
         let body = format!(
-            "35=A|34=1|49=TW|52={}|56=ISLD|98=0|108=30|553=user|554={password}|",
+            "35={msg_type}|34={seq}|49=TW|52={}|56=ISLD|{fields}",
             time.as_str()
         )
         .replace('|', "\x01");
@@ -247,11 +254,16 @@ mod tests {
 
     /// An engine with acceptor ISLD->TW (password `secret`) that allows `allowed`.
     fn engine(allowed: &str) -> (Engine, SessionId) {
+        engine_with(|config| config.set("AllowedRemoteAddresses", allowed).unwrap())
+    }
+
+    /// An engine with acceptor ISLD->TW (password `secret`), its settings adjusted by `tweak`.
+    fn engine_with(tweak: impl FnOnce(&mut SessionConfig)) -> (Engine, SessionId) {
         let now = now();
         let mut engine = Engine::new(EngineConfig::default(), now);
         let id = SessionId::new("ISLD", "TW");
         let mut config = SessionConfig::new(BeginString::Fix44, "", "", Role::Acceptor);
-        config.set("AllowedRemoteAddresses", allowed).unwrap();
+        tweak(&mut config);
         let store = MemoryStore::new(UtcTimestamp::from_system_time(now.utc));
         engine
             .create_session(id.clone(), config, Box::new(store))
@@ -335,6 +347,40 @@ mod tests {
             ),
             "{output:?}"
         );
+    }
+
+    #[test]
+    fn unsettled_deliveries_pause_reading_until_half_are_settled() {
+        let (mut engine, id) = engine_with(|config| config.max_unsettled_messages = 4);
+        let (refusal, _) = attempt(&mut engine, 1, "127.0.0.1", &logon("secret"));
+        assert_eq!(refusal, None);
+        let mut delivered = Vec::new();
+        let mut flow = Vec::new();
+        for seq in 2..=6 {
+            let order = from_tw("D", seq, "11=X|55=A|54=1|38=1|40=1|");
+            engine.handle_input(ConnId(1), now(), &order);
+            while let Some(output) = engine.poll_output() {
+                match output {
+                    Output::Deliver { delivered: d, .. } => delivered.push(d),
+                    Output::PauseInput { conn } => flow.push(format!("pause {} at {seq}", conn.0)),
+                    Output::ResumeInput { conn } => flow.push(format!("resume {}", conn.0)),
+                    _ => {}
+                }
+            }
+        }
+        // The fourth unsettled message pauses reading, once; bytes already read are still taken.
+        assert_eq!(delivered.len(), 5);
+        assert_eq!(flow, ["pause 1 at 5"]);
+        // Settling down to half the limit resumes it.
+        for (i, d) in delivered.iter().enumerate() {
+            engine.ack(&id, d).unwrap();
+            while let Some(output) = engine.poll_output() {
+                if let Output::ResumeInput { conn } = output {
+                    flow.push(format!("resume {} after {} acks", conn.0, i + 1));
+                }
+            }
+        }
+        assert_eq!(flow, ["pause 1 at 5", "resume 1 after 3 acks"]);
     }
 
     #[test]
