@@ -332,3 +332,64 @@ fn async_io_body_length_of_two_to_the_31_after_logon_is_message_too_large() {
     }
     smol::block_on(engine.shutdown());
 }
+
+#[test]
+fn async_io_orders_faster_than_the_application_settles_are_held_back() {
+    const ORDERS: u64 = 50_000;
+    const LIMIT: usize = 1_000;
+    let (engine, events) = engine_with(
+        EngineConfig::default(),
+        &[(THEM, &|c| c.max_unsettled_messages = LIMIT)],
+    );
+    let (stream, _) = log_on(engine.local_addr().unwrap(), THEM);
+    let mut writer = stream.try_clone().unwrap();
+    let sender = std::thread::spawn(move || {
+        let mut batch = Vec::new();
+        for seq in 2..ORDERS + 2 {
+            batch.extend_from_slice(&message(THEM, US, "D", seq, "11=O|55=FIX|54=1|38=1|40=1|"));
+            if batch.len() >= 1 << 20 {
+                writer.write_all(&batch).unwrap();
+                batch.clear();
+            }
+        }
+        writer.write_all(&batch).unwrap();
+    });
+    // The application reads nothing for a while.
+    std::thread::sleep(Duration::from_secs(2));
+    let mut held = Vec::new();
+    while let Ok(event) = events.try_recv() {
+        if let AppEvent::Deliver { session, delivered } = event {
+            held.push((session, delivered));
+        }
+    }
+    eprintln!(
+        "async-io: {ORDERS} orders, MaxUnsettledMessages {LIMIT}, application stalled 2 s: {} delivered meanwhile, sender done: {}",
+        held.len(),
+        sender.is_finished()
+    );
+    assert!(held.len() < 2 * LIMIT, "{} messages waited", held.len());
+    assert!(!sender.is_finished(), "the sender was never held back");
+    // Then it settles everything: every order arrives, once.
+    let mut seen = std::collections::HashSet::new();
+    smol::block_on(async {
+        for (session, delivered) in held {
+            assert!(seen.insert(delivered.seq().get()));
+            engine.ack(session, delivered).await.unwrap();
+        }
+        while seen.len() < ORDERS as usize {
+            let next = futures_lite::future::or(async { events.recv().await.ok() }, async {
+                async_io::Timer::after(WITHIN).await;
+                None
+            });
+            if let AppEvent::Deliver { session, delivered } =
+                next.await.expect("the rest of the orders")
+            {
+                assert!(seen.insert(delivered.seq().get()), "a duplicate");
+                engine.ack(session, delivered).await.unwrap();
+            }
+        }
+    });
+    sender.join().unwrap();
+    assert_eq!(seen.iter().max(), Some(&(ORDERS + 1)));
+    smol::block_on(engine.shutdown());
+}
