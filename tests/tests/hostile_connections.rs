@@ -431,3 +431,75 @@ async fn allowed_remote_addresses_admit_a_listed_address_and_refuse_others_like_
     logged_on(&mut events, THEM).await;
     engine.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn flood_from_one_address_leaves_room_for_logons_from_others() {
+    const FLOOD: usize = 1_000;
+    const PER_ADDRESS: usize = 50;
+    let _memory = MEMORY.lock().await;
+    raise_fd_limit(2 * FLOOD as u64 + 1_024);
+    let properties = fixgate_core::properties::Properties::parse(
+        "MaxPendingConnections = 1000\nMaxPendingConnectionsPerAddress = 50\nPendingLogonTimeout = 4\n",
+        "engine.properties",
+    )
+    .unwrap();
+    let config = properties.engine_config().unwrap();
+    assert_eq!(config.max_pending_per_address, PER_ADDRESS);
+    let (engine, mut events) = acceptor_engine(config).await;
+    acceptor(&engine, THEM, |_| {}).await;
+    let addr = engine.local_addr().unwrap();
+
+    // Every flood connection comes from 127.0.0.2 and says nothing.
+    let connected = Arc::new(AtomicUsize::new(0));
+    let mut flood = Vec::with_capacity(FLOOD);
+    for _ in 0..FLOOD {
+        let connected = connected.clone();
+        flood.push(tokio::spawn(async move {
+            let socket = tokio::net::TcpSocket::new_v4().unwrap();
+            socket.bind("127.0.0.2:0".parse().unwrap()).unwrap();
+            let mut stream = socket.connect(addr).await.unwrap();
+            connected.fetch_add(1, Ordering::Relaxed);
+            let opened = Instant::now();
+            let (received, end) = read_until_closed(&mut stream, WITHIN).await;
+            (received, end, opened.elapsed())
+        }));
+    }
+    while connected.load(Ordering::Relaxed) < FLOOD {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    // While the flood holds its places, a counterparty from 127.0.0.1 logs on at once.
+    let started = Instant::now();
+    let mut peer = Peer::connect(addr).await;
+    peer.send(&logon(THEM, US, 30, "")).await.unwrap();
+    peer.expect(b"A").await;
+    let logon_took = started.elapsed();
+    logged_on(&mut events, THEM).await;
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    engine
+        .with_engine(move |e| {
+            let _ = tx.send(e.pending_connections());
+        })
+        .await
+        .unwrap();
+    let pending = rx.await.unwrap();
+
+    let (mut quick, mut held) = (0, 0);
+    for task in flood {
+        let (received, end, open_for) = task.await.unwrap();
+        assert_eq!(received, 0);
+        assert_ne!(end, End::Open, "a flood connection stayed open");
+        if open_for < Duration::from_secs(2) {
+            quick += 1;
+        } else {
+            held += 1;
+        }
+    }
+    eprintln!(
+        "{FLOOD} silent connections from 127.0.0.2, MaxPendingConnectionsPerAddress {PER_ADDRESS}: \
+         {quick} refused at once, {held} held to the timeout; {pending} pending meanwhile; \
+         a Logon from 127.0.0.1 answered in {logon_took:?}"
+    );
+    assert!(pending <= PER_ADDRESS, "{pending} pending");
+    assert_eq!(held, PER_ADDRESS, "places held by the flooding address");
+    engine.shutdown().await;
+}

@@ -53,6 +53,9 @@ pub struct EngineConfig {
     pub logon_timeout: Duration,
     /// The most connections waiting for their Logon at once. Default 1,000.
     pub max_pending_connections: usize,
+    /// `MaxPendingConnectionsPerAddress`: the most of those from one IP address, so that one
+    /// flooding address cannot take every place; 0 for no limit (the default).
+    pub max_pending_per_address: usize,
     /// The largest Logon accepted from a connection not yet linked. Default 64 KiB.
     pub max_logon_size: usize,
     /// `LogonQualifierTag`: the Logon field that carries a session qualifier, if any.
@@ -77,6 +80,7 @@ impl Default for EngineConfig {
             ),
             logon_timeout: Duration::from_secs(10),
             max_pending_connections: 1000,
+            max_pending_per_address: 0,
             max_logon_size: 64 * 1024,
             logon_qualifier_tag: None,
             reconnect_interval: Duration::from_secs(30),
@@ -470,6 +474,15 @@ impl Engine {
         }
         if self.pending.len() >= self.config.max_pending_connections {
             self.refuse(conn, Refusal::TooManyPendingConnections);
+            return;
+        }
+        // A scan: the pending connections are bounded, and few outside a flood.
+        let per_address = self.config.max_pending_per_address;
+        if per_address > 0
+            && let Some(ip) = peer
+            && self.pending.values().filter(|p| p.peer == Some(ip)).count() >= per_address
+        {
+            self.refuse(conn, Refusal::TooManyPendingFromAddress);
             return;
         }
         let decoder = Decoder::with_max_message_size(self.config.max_logon_size);

@@ -122,6 +122,9 @@ pub enum Refusal {
     LogonTimeout,
     /// Too many connections waiting for their Logon.
     TooManyPendingConnections,
+    /// Too many connections from this IP address waiting for their Logon
+    /// (`MaxPendingConnectionsPerAddress`).
+    TooManyPendingFromAddress,
     /// The store of a session to be created for an unregistered Logon could not be opened.
     StoreUnavailable,
     /// This source IP failed to authenticate as this CompID too often: it is locked out for now.

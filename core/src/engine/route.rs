@@ -384,6 +384,36 @@ mod tests {
     }
 
     #[test]
+    fn pending_connections_per_address_are_limited() {
+        let config = EngineConfig {
+            max_pending_per_address: 2,
+            ..EngineConfig::default()
+        };
+        let mut engine = Engine::new(config, now());
+        let open = |engine: &mut Engine, conn: u64, peer: &str| {
+            engine.handle_connection_opened(ConnId(conn), Some(peer.parse().unwrap()), now());
+            match engine.poll_output() {
+                Some(Output::Close {
+                    reason: CloseReason::Refused(refusal),
+                    ..
+                }) => Some(refusal),
+                _ => None,
+            }
+        };
+        assert_eq!(open(&mut engine, 1, "192.0.2.1"), None);
+        assert_eq!(open(&mut engine, 2, "192.0.2.1"), None);
+        assert_eq!(
+            open(&mut engine, 3, "192.0.2.1"),
+            Some(Refusal::TooManyPendingFromAddress)
+        );
+        // Another address still gets a place, and a closed one frees its place.
+        assert_eq!(open(&mut engine, 4, "192.0.2.2"), None);
+        engine.handle_connection_closed(ConnId(1), now());
+        assert_eq!(open(&mut engine, 5, "192.0.2.1"), None);
+        assert_eq!(engine.pending_connections(), 3);
+    }
+
+    #[test]
     fn empty_or_bad_allowed_remote_addresses_are_invalid() {
         let mut config = SessionConfig::new(BeginString::Fix44, "A", "B", Role::Acceptor);
         assert!(config.set("AllowedRemoteAddresses", " , ").is_err());
