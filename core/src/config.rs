@@ -1,8 +1,10 @@
 //! Session settings, named as in QuickFIX (DESIGN.md section 8).
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::codec::DEFAULT_MAX_MESSAGE_SIZE;
+use crate::dictionary::{Dictionary, Rules};
 use crate::schedule::Schedule;
 use crate::time::TimestampPrecision;
 use crate::version::BeginString;
@@ -104,6 +106,20 @@ pub struct SessionConfig {
     pub validate_fields_out_of_order: bool,
     /// `ValidateLengthAndChecksum`: a wrong BodyLength or CheckSum garbles the frame.
     pub validate_length_and_checksum: bool,
+    /// `ValidateUserDefinedFields`: with a dictionary, user-defined tags (5000 and up) must be
+    /// defined, and defined for the message type.
+    pub validate_user_defined_fields: bool,
+    /// `AllowUnknownMsgFields`: with a dictionary, standard tags may be unknown or used in
+    /// messages that do not define them.
+    pub allow_unknown_msg_fields: bool,
+    /// Where the data dictionary comes from (`UseDataDictionary`, `DataDictionary`,
+    /// `TransportDataDictionary`, `AppDataDictionary`); a loader outside core reads the files
+    /// into [`SessionConfig::dictionary`].
+    pub dictionary_files: DictionaryFiles,
+    /// The data dictionary that validates every message (the transport and application
+    /// dictionaries merged, for FIXT). Without one, the session-level messages and the header
+    /// are checked by built-in rules and application messages are not validated.
+    pub dictionary: Option<Arc<Dictionary>>,
     /// `TimestampPrecision`: fraction digits of outbound timestamps; by default per version.
     pub timestamp_precision: Option<TimestampPrecision>,
     /// `MaxMessageSize`: the largest BodyLength accepted. Default 1 MiB.
@@ -157,6 +173,19 @@ pub struct SessionConfig {
     pub max_unsettled_messages: usize,
 }
 
+/// The data dictionary settings of a session, as written (paths unresolved).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct DictionaryFiles {
+    /// `UseDataDictionary`: `None` when not given (a dictionary is used when a path is).
+    pub use_data_dictionary: Option<bool>,
+    /// `DataDictionary`: the dictionary of a FIX 4.x session.
+    pub data_dictionary: Option<String>,
+    /// `TransportDataDictionary`: the session-level dictionary of a FIXT.1.1 session.
+    pub transport_data_dictionary: Option<String>,
+    /// `AppDataDictionary`: the application dictionary of a FIXT.1.1 session.
+    pub app_data_dictionary: Option<String>,
+}
+
 /// Which messages a session reports with [`Event::Message`](crate::Event::Message).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
@@ -207,6 +236,10 @@ impl SessionConfig {
             validate_fields_have_values: true,
             validate_fields_out_of_order: true,
             validate_length_and_checksum: true,
+            validate_user_defined_fields: true,
+            allow_unknown_msg_fields: false,
+            dictionary_files: DictionaryFiles::default(),
+            dictionary: None,
             timestamp_precision: None,
             max_message_size: DEFAULT_MAX_MESSAGE_SIZE,
             resend_request_chunk_size: 1000,
@@ -254,6 +287,16 @@ impl SessionConfig {
             return Err(ConfigError::MissingDefaultApplVerId);
         }
         Ok(())
+    }
+
+    /// The validation switches that go with [`SessionConfig::dictionary`].
+    pub fn validation_rules(&self) -> Rules {
+        Rules {
+            fields_have_values: self.validate_fields_have_values,
+            fields_out_of_order: self.validate_fields_out_of_order,
+            user_defined_fields: self.validate_user_defined_fields,
+            allow_unknown_msg_fields: self.allow_unknown_msg_fields,
+        }
     }
 
     /// The precision of outbound timestamps.

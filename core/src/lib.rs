@@ -106,6 +106,7 @@ mod access;
 mod action;
 pub mod codec;
 mod config;
+pub mod dictionary;
 pub mod engine;
 mod error;
 mod msg_type;
@@ -122,7 +123,9 @@ mod version;
 
 pub use access::{InvalidIpRange, IpRange};
 pub use action::{Action, Delivered, DisconnectReason, Event, LogonRefusal};
-pub use config::{ConfigError, MessageReport, Role, SessionConfig, StorageDurability};
+pub use config::{
+    ConfigError, DictionaryFiles, MessageReport, Role, SessionConfig, StorageDurability,
+};
 pub use engine::{
     CloseReason, ConnId, Credentials, Engine, EngineConfig, EngineError, Lockout, Output, Refusal,
     SessionId,

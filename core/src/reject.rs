@@ -74,7 +74,7 @@ impl SessionRejectReason {
             Self::InvalidMsgType => "Invalid MsgType",
             Self::TagAppearsMoreThanOnce => "Tag appears more than once",
             Self::TagOutOfOrder => "Tag specified out of required order",
-            Self::RepeatingGroupOutOfOrder => "Repeating group fields out of order",
+            Self::RepeatingGroupOutOfOrder => "Out of order repeating group members",
             Self::IncorrectNumInGroup => "Incorrect NumInGroup count for repeating group",
             Self::Other => "Other",
         }

@@ -42,6 +42,12 @@ pub const SESSION_SETTINGS: &[Setting] = &[
     setting("ValidateFieldsHaveValues", &[]),
     setting("ValidateFieldsOutOfOrder", &[]),
     setting("ValidateLengthAndChecksum", &[]),
+    setting("ValidateUserDefinedFields", &[]),
+    setting("AllowUnknownMsgFields", &[]),
+    setting("UseDataDictionary", &[]),
+    setting("DataDictionary", &[]),
+    setting("TransportDataDictionary", &[]),
+    setting("AppDataDictionary", &[]),
     setting("TimestampPrecision", &[]),
     setting("MaxMessageSize", &[]),
     setting("ResendRequestChunkSize", &[]),
@@ -114,6 +120,16 @@ impl SessionConfig {
             "ValidateFieldsHaveValues" => self.validate_fields_have_values = flag()?,
             "ValidateFieldsOutOfOrder" => self.validate_fields_out_of_order = flag()?,
             "ValidateLengthAndChecksum" => self.validate_length_and_checksum = flag()?,
+            "ValidateUserDefinedFields" => self.validate_user_defined_fields = flag()?,
+            "AllowUnknownMsgFields" => self.allow_unknown_msg_fields = flag()?,
+            "UseDataDictionary" => self.dictionary_files.use_data_dictionary = Some(flag()?),
+            "DataDictionary" => self.dictionary_files.data_dictionary = Some(value.to_owned()),
+            "TransportDataDictionary" => {
+                self.dictionary_files.transport_data_dictionary = Some(value.to_owned())
+            }
+            "AppDataDictionary" => {
+                self.dictionary_files.app_data_dictionary = Some(value.to_owned())
+            }
             "TimestampPrecision" => {
                 let digits = u8::try_from(number()?).map_err(|_| invalid())?;
                 self.timestamp_precision =

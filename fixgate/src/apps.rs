@@ -1,42 +1,76 @@
 //! The applications the binary can run behind its acceptor. They run on the engine task
-//! ([`fixgate_tokio::Application`]): no hop between tasks per message, no allocation per order.
+//! ([`fixgate_tokio::Application`]): no hop between tasks per message, and the executor
+//! allocates nothing per order.
 
-use fixgate_core::codec::{FieldWriter, Message};
-use fixgate_core::{Delivered, DisconnectReason, Event, SessionId, tag};
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+
+use fixgate_core::codec::{FieldWriter, HeaderField, Message, Value};
+use fixgate_core::dictionary::{Dictionary, write_canonical_body};
+use fixgate_core::{Delivered, DisconnectReason, Event, OutboundMessage, SessionId, tag};
 use fixgate_tokio::{Application, Context};
 
 use crate::message_logs::MessageLogs;
 
 /// What to do with each delivered application message.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
-pub(crate) enum App {
+pub enum App {
     /// Fill every NewOrderSingle with an ExecutionReport; acknowledge anything else.
     Executor,
-    /// Send every application message back as it came.
+    /// Send every application message back as a new message, as the QuickFIX acceptance suite's
+    /// server does: the counterparty's own header fields kept, the body in canonical order
+    /// (groups in dictionary order), and a PossResend order whose ClOrdID was already echoed on
+    /// this logon dropped.
     Echo,
     /// Acknowledge every application message; the message log records it.
     Log,
 }
 
+/// The header fields the session writes itself; an echo does not copy them.
+const SESSION_OWNED: [u32; 10] = [8, 9, 35, 34, 49, 56, 52, 43, 122, 10];
+
 /// The application, with the executor's counter and a buffer reused for every answer.
-pub(crate) struct Responder {
+pub struct Responder {
     app: App,
     /// The executor reports New (150=0) before each fill.
     report_new: bool,
     executions: u64,
     body: FieldWriter,
     logs: Option<MessageLogs>,
+    /// The sessions' data dictionaries, which give the echo its groups' order.
+    dictionaries: HashMap<SessionId, Arc<Dictionary>>,
+    /// The dictionary of sessions created from an unregistered Logon.
+    default_dictionary: Option<Arc<Dictionary>>,
+    /// The ClOrdIDs the echo has sent back on each session since its Logon.
+    echoed: HashMap<SessionId, HashSet<Vec<u8>>>,
 }
 
 impl Responder {
-    pub(crate) fn new(app: App, report_new: bool, logs: Option<MessageLogs>) -> Self {
+    /// `app`, with the executor's `--report-new` and the message log, when there is one.
+    pub fn new(app: App, report_new: bool, logs: Option<MessageLogs>) -> Self {
         Self {
             app,
             report_new,
             executions: 0,
             body: FieldWriter::new(),
             logs,
+            dictionaries: HashMap::new(),
+            default_dictionary: None,
+            echoed: HashMap::new(),
         }
+    }
+
+    /// Gives the echo the sessions' dictionaries (`default` for sessions created from an
+    /// unregistered Logon).
+    #[must_use]
+    pub fn with_dictionaries(
+        mut self,
+        dictionaries: HashMap<SessionId, Arc<Dictionary>>,
+        default: Option<Arc<Dictionary>>,
+    ) -> Self {
+        self.dictionaries = dictionaries;
+        self.default_dictionary = default;
+        self
     }
 
     /// Answers `delivered`, settling it.
@@ -49,10 +83,28 @@ impl Responder {
         let msg = delivered.message();
         match self.app {
             App::Echo => {
+                if msg.msg_type() == b"D" {
+                    let cl_ord_id = msg.get(tag::CL_ORD_ID).unwrap_or_default().to_vec();
+                    let ids = self.echoed.entry(session.clone()).or_default();
+                    if !ids.insert(cl_ord_id) && delivered.is_poss_resend() {
+                        return ctx.ack(session, &delivered);
+                    }
+                }
                 self.body.clear();
-                body_of(msg, &mut self.body);
-                let msg_type = msg.as_bytes().slice_ref(msg.msg_type());
-                ctx.reply(session, delivered, &msg_type, self.body.as_bytes())
+                let dictionary = self
+                    .dictionaries
+                    .get(session)
+                    .or(self.default_dictionary.as_ref());
+                write_canonical_body(msg, dictionary.map(Arc::as_ref), &mut self.body);
+                let header: Vec<HeaderField<'_>> = msg
+                    .fields()
+                    .iter()
+                    .filter_map(|f| f.tag().map(|t| (t, f.value())))
+                    .filter(|&(t, _)| tag::is_header(t) && !SESSION_OWNED.contains(&t))
+                    .map(|(t, value)| HeaderField::new(t, Value::Text(value)))
+                    .collect();
+                let out = OutboundMessage::new(msg.msg_type(), &self.body).with_header(&header);
+                ctx.reply_message(session, delivered.clone(), out)
             }
             App::Executor if msg.msg_type() == b"D" => {
                 self.executions += 1;
@@ -80,6 +132,12 @@ impl Application for Responder {
 
     fn on_event(&mut self, _: &mut Context<'_>, session: &SessionId, event: Event) {
         match event {
+            Event::LoggedOn { .. } => {
+                // A new Logon starts a new conversation: the last one's ClOrdIDs are forgotten.
+                self.echoed.remove(session);
+                let _span = tracing::info_span!("session", id = %session).entered();
+                tracing::info!(?event);
+            }
             Event::Message { inbound, frame } => {
                 if let Some(logs) = &self.logs {
                     logs.record(session.clone(), inbound, frame);
@@ -100,19 +158,6 @@ impl Application for Responder {
     ) {
         let _span = tracing::info_span!("session", id = %session).entered();
         tracing::info!(?reason, "disconnected");
-    }
-}
-
-/// Writes the body fields of `msg` to `body`, in wire order: everything that is neither header
-/// nor trailer.
-fn body_of(msg: &Message, body: &mut FieldWriter) {
-    for field in msg.fields().iter() {
-        match field.tag() {
-            Some(t) if !tag::is_header(t) && !tag::is_trailer(t) => {
-                body.bytes(t, field.value());
-            }
-            _ => {}
-        }
     }
 }
 

@@ -3,24 +3,25 @@
 //! Without arguments it runs the shipped default configuration (`fixgate.properties`): port 9876
 //! on 127.0.0.1, any counterparty may log on, file stores under `./fixgate-data`.
 
-mod apps;
 mod initiate;
-mod message_logs;
 mod tls;
 
+use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::SystemTime;
 
 use clap::Parser;
 use fixgate_core::properties::Properties;
 use fixgate_core::{MemoryStore, MessageReport, MessageStore, SessionId, UtcTimestamp};
+use fixgate_dictionary::Dictionaries;
 use fixgate_store::FileStore;
 use fixgate_tokio::FixEngine;
 
-use crate::apps::{App, Responder};
-use crate::message_logs::MessageLogs;
+use fixgate::apps::{App, Responder};
+use fixgate::message_logs::{MessageLogs, session_folder};
 
 /// The default configuration, shipped with the binary.
 const DEFAULT_PROPERTIES: &str = include_str!("../fixgate.properties");
@@ -96,6 +97,23 @@ async fn run(args: Args) -> Result<(), String> {
     let setting = |e: fixgate_core::properties::PropertiesError| e.to_string();
     let mut config = properties.engine_config().map_err(setting)?;
     let mut sessions = properties.sessions().map_err(setting)?;
+    // Data dictionaries: relative paths start from the properties file's folder.
+    let base = match &args.config {
+        Some(path) => path.parent().unwrap_or(Path::new(".")).to_owned(),
+        None => PathBuf::from("."),
+    };
+    let mut dictionaries = Dictionaries::new(base);
+    let loaded = |e: fixgate_dictionary::LoadError| format!("{name}: {e}");
+    dictionaries
+        .attach(&mut config.default_session)
+        .map_err(loaded)?;
+    let mut session_dictionaries = HashMap::new();
+    for (id, session) in &mut sessions {
+        dictionaries.attach(session).map_err(loaded)?;
+        if let Some(dictionary) = &session.dictionary {
+            session_dictionaries.insert(id.clone(), Arc::clone(dictionary));
+        }
+    }
     // The file's ListenAddress and ListenPort; without a port, 9876 (or --port).
     let mut addr = match properties.listen_address().map_err(setting)? {
         Some(addr) => addr,
@@ -143,7 +161,10 @@ async fn run(args: Args) -> Result<(), String> {
 
     let tls = tls::server_config(&properties, &name)?;
     let secure = tls.is_some();
-    let responder = Responder::new(args.app, args.report_new, logs);
+    let responder = Responder::new(args.app, args.report_new, logs).with_dictionaries(
+        session_dictionaries,
+        config.default_session.dictionary.clone(),
+    );
     let engine = FixEngine::start_with_app(config, Some(addr), tls.unwrap_or_default(), responder)
         .await
         .map_err(|e| format!("listening on {addr}: {e}"))?;
@@ -232,9 +253,4 @@ fn open_store(
         return Ok(Box::new(MemoryStore::new(now)));
     }
     Ok(Box::new(FileStore::open(session_folder(dir, id), now)?))
-}
-
-/// Session `id`'s folder under `dir`: its store and its message log.
-fn session_folder(dir: &Path, id: &SessionId) -> PathBuf {
-    dir.join(id.to_string().replace(['/', ':', '>'], "_"))
 }

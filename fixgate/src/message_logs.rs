@@ -2,7 +2,7 @@
 //! their own so that file writes never stall the engine's runtime.
 
 use std::collections::HashMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 use std::thread::JoinHandle;
 use std::time::SystemTime;
@@ -20,25 +20,25 @@ struct Entry {
 }
 
 /// Where the application records messages: the writer thread's queue.
-pub(crate) struct MessageLogs {
+pub struct MessageLogs {
     entries: mpsc::Sender<Entry>,
 }
 
 /// The writer thread: it ends once every [`MessageLogs`] is dropped and the queue is written.
-pub(crate) struct LogWriter {
+pub struct LogWriter {
     thread: JoinHandle<()>,
 }
 
 impl MessageLogs {
     /// Starts the writer; each session's log goes to its folder under `dir`.
-    pub(crate) fn spawn(dir: PathBuf) -> (Self, LogWriter) {
+    pub fn spawn(dir: PathBuf) -> (Self, LogWriter) {
         let (entries, received) = mpsc::channel();
         let thread = std::thread::spawn(move || write_all(&dir, &received));
         (Self { entries }, LogWriter { thread })
     }
 
     /// Records one message, stamped now.
-    pub(crate) fn record(&self, session: SessionId, inbound: bool, frame: Bytes) {
+    pub fn record(&self, session: SessionId, inbound: bool, frame: Bytes) {
         let direction = if inbound {
             Direction::Inbound
         } else {
@@ -56,20 +56,20 @@ impl MessageLogs {
 
 impl LogWriter {
     /// Waits until everything recorded is written (after the recorders are dropped).
-    pub(crate) fn join(self) {
+    pub fn join(self) {
         let _ = self.thread.join();
     }
 }
 
 /// The writer thread: records entries as they come, and flushes whenever the queue is empty.
-fn write_all(dir: &std::path::Path, received: &mpsc::Receiver<Entry>) {
+fn write_all(dir: &Path, received: &mpsc::Receiver<Entry>) {
     // `None`: the log could not be opened (reported once).
     let mut logs: HashMap<SessionId, Option<MessageLog>> = HashMap::new();
     while let Ok(first) = received.recv() {
         let mut next = Some(first);
         while let Some(entry) = next {
             let log = logs.entry(entry.session.clone()).or_insert_with(|| {
-                MessageLog::open(crate::session_folder(dir, &entry.session))
+                MessageLog::open(session_folder(dir, &entry.session))
                     .inspect_err(|error| {
                         tracing::error!(%error, session = %entry.session, "cannot open the message log");
                     })
@@ -86,4 +86,9 @@ fn write_all(dir: &std::path::Path, received: &mpsc::Receiver<Entry>) {
             let _ = log.flush();
         }
     }
+}
+
+/// Session `id`'s folder under `dir`: its store and its message log.
+pub fn session_folder(dir: &Path, id: &SessionId) -> PathBuf {
+    dir.join(id.to_string().replace(['/', ':', '>'], "_"))
 }

@@ -87,3 +87,28 @@ fn the_counter_sees_allocations() {
     let (_, allocations) = allocations_in(|| Message::parse(frame.clone()).unwrap());
     assert!(allocations >= 1);
 }
+
+#[test]
+fn validating_against_a_dictionary_does_not_allocate() {
+    let file = fixgate_tests::conformance::suite_dir().join("spec/FIX44.xml");
+    if !file.is_file() {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "QuickFIX's FIX44.xml is missing under CI=true: {}",
+            file.display()
+        );
+        eprintln!("skipping: no dictionary at {}", file.display());
+        return;
+    }
+    let dictionary = fixgate_dictionary::load(&file).unwrap();
+    let rules = fixgate_core::dictionary::Rules::default();
+    for fixture in [NEW_ORDER_SINGLE, EXECUTION_REPORT] {
+        let frame = Bytes::from_static(fixture);
+        let (valid, allocations) = allocations_in(|| {
+            let msg = Message::parse(frame.clone()).unwrap();
+            dictionary.validate(&msg, &rules)
+        });
+        assert_eq!(valid, Ok(()));
+        assert_eq!(allocations, 0);
+    }
+}

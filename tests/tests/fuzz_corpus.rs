@@ -58,3 +58,13 @@ fn properties_corpus_replays_cleanly() {
         assert!(result.is_ok(), "{} fails", path.display());
     }
 }
+
+#[test]
+fn dictionary_corpus_replays_cleanly() {
+    let inputs = corpus("dictionary");
+    assert!(inputs.len() >= 3, "the dictionary corpus is missing");
+    for (path, bytes) in inputs {
+        let result = std::panic::catch_unwind(|| fixgate_tests::fuzz::dictionary(&bytes));
+        assert!(result.is_ok(), "{} fails", path.display());
+    }
+}

@@ -34,6 +34,15 @@ fn tc_4b_test_request_is_answered_with_its_test_req_id() {
 }
 
 #[test]
+fn tc_5_heartbeat_received_is_consumed_without_an_answer() {
+    let mut peer = logged_on(30);
+    let heartbeat = peer.message("0", "");
+    peer.deliver(&heartbeat);
+    assert_eq!(peer.take(), []);
+    assert_eq!(peer.session.next_target_seq(), SeqNum::new(3));
+}
+
+#[test]
 fn tc_6_test_request_after_silence_then_silent_close() {
     let mut peer = logged_on(10);
     // Our own heartbeat at 10 s; TestRequest at 12 s (1.2 × HeartBtInt) of silence.

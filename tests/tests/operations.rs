@@ -39,7 +39,7 @@ fn set_next_sequence_numbers_is_reported() {
 }
 
 #[test]
-fn sequence_reset_reset_moves_our_number_forward() {
+fn tc_9_sequence_reset_reset_moves_our_number_forward() {
     let mut peer = logged_on();
     let now = peer.clock.now();
     peer.session
@@ -57,7 +57,7 @@ fn sequence_reset_reset_moves_our_number_forward() {
 }
 
 #[test]
-fn reset_seq_num_exchanges_logons_with_the_flag() {
+fn tc_9_reset_seq_num_exchanges_logons_with_the_flag() {
     let mut peer = logged_on();
     let now = peer.clock.now();
     peer.session.reset_seq_num(now).unwrap();

@@ -97,6 +97,32 @@ fn tc_2d_garbled_message_is_ignored_without_a_seq_change() {
 }
 
 #[test]
+fn tc_3b_wrong_checksum_is_ignored_and_later_seen_as_a_gap() {
+    let mut peer = logged_on();
+    let mut bad = peer.message("D", "11=ID|");
+    let n = bad.len();
+    bad[n - 2] = if bad[n - 2] == b'9' { b'0' } else { b'9' };
+    peer.deliver(&bad);
+    assert!(matches!(&peer.take()[..], [Seen::Event(Event::Garbled(_))]));
+    let next = peer.message("0", "");
+    peer.deliver(&next);
+    assert_eq!(peer.sent(), ["35=2|34=2|7=2|16=0"]);
+}
+
+#[test]
+fn tc_3c_frame_with_a_wrong_body_length_is_ignored() {
+    let mut peer = logged_on();
+    let good = peer.message_with_seq("0", 2, "");
+    let text = String::from_utf8(good).unwrap();
+    let (head, rest) = text.split_once("\x019=").unwrap();
+    let (length, tail) = rest.split_once('\x01').unwrap();
+    let wrong: usize = length.parse::<usize>().unwrap() - 3;
+    peer.deliver(format!("{head}\x019={wrong}\x01{tail}").as_bytes());
+    assert!(matches!(&peer.take()[..], [Seen::Event(Event::Garbled(_))]));
+    assert_eq!(peer.session.next_target_seq(), SeqNum::new(2));
+}
+
+#[test]
 fn tc_2e_poss_dup_with_a_lower_seq_num_is_ignored() {
     let mut peer = logged_on();
     let time = peer.timestamp(Duration::from_secs(1), true);

@@ -142,7 +142,7 @@ fn tc_14d_empty_target_comp_id_is_a_tag_without_value_not_a_comp_id_problem() {
 }
 
 #[test]
-fn reject_carries_the_reverse_route_without_empty_routing_tags() {
+fn tc_18_reject_carries_the_reverse_route_without_empty_routing_tags() {
     let mut peer = logged_on(BeginString::Fix44);
     let msg = peer.message("0", "115=JCD|116=|144=CHI|112=|");
     peer.deliver(&msg);
@@ -160,7 +160,7 @@ fn reject_carries_the_reverse_route_without_empty_routing_tags() {
 }
 
 #[test]
-fn fix40_reverse_route_has_no_location_ids() {
+fn tc_18_fix40_reverse_route_has_no_location_ids() {
     let mut peer = logged_on(BeginString::Fix40);
     let msg = peer.message("1", "115=JCD|144=CHI|");
     peer.deliver(&msg);

@@ -510,7 +510,7 @@ fn answer_to_a_message_delivered_before_a_reset_is_refused() {
 }
 
 #[test]
-fn business_message_reject_carries_the_reverse_route() {
+fn tc_18_business_message_reject_carries_the_reverse_route() {
     let mut config = acceptor();
     config.supported_msg_types = Some(vec!["D".into()]);
     let mut peer = ScriptedPeer::with_config(config);

@@ -45,8 +45,8 @@ use crate::stream::Security;
 #[cfg(feature = "tls")]
 pub use crate::stream::TlsConfig;
 use bytes::Bytes;
-use fixgate_core::engine::Outgoing;
 pub use fixgate_core::engine::{Application, Context};
+use fixgate_core::engine::{Outgoing, OwnedHeader};
 use fixgate_core::{
     Delivered, DisconnectReason, EngineConfig, EngineError, Event, MessageStore, SeqNum,
     SessionConfig, SessionId,
@@ -266,6 +266,7 @@ impl FixEngine {
                 session,
                 delivered,
                 msg_type,
+                header: OwnedHeader::default(),
                 body,
                 answer: Some(Box::new(move |result| {
                     let _ = answer.try_send(result);
@@ -303,6 +304,7 @@ impl FixEngine {
             out: Outgoing::Put {
                 id,
                 msg_type,
+                header: OwnedHeader::default(),
                 body,
                 answer: Some(Box::new(move |result| {
                     let _ = answer.try_send(result);

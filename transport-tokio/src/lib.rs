@@ -45,8 +45,8 @@ use crate::driver::{Command, Driver};
 use crate::stream::Security;
 #[cfg(feature = "tls")]
 pub use crate::stream::TlsConfig;
-use fixgate_core::engine::Outgoing;
 pub use fixgate_core::engine::{Application, Context};
+use fixgate_core::engine::{Outgoing, OwnedHeader};
 /// The rustls crate this adapter's TLS is built on, for making [`TlsConfig`]s.
 #[cfg(feature = "tls")]
 pub use tokio_rustls::rustls;
@@ -253,6 +253,7 @@ impl FixEngine {
                 session,
                 delivered,
                 msg_type,
+                header: OwnedHeader::default(),
                 body,
                 answer: Some(Box::new(move |result| {
                     let _ = answer.send(result);
@@ -285,6 +286,7 @@ impl FixEngine {
             out: Outgoing::Put {
                 id,
                 msg_type,
+                header: OwnedHeader::default(),
                 body,
                 answer: Some(Box::new(move |result| {
                     let _ = answer.send(result);

@@ -41,6 +41,13 @@ impl Value<'_> {
         }
     }
 
+    /// The value as it goes on the wire.
+    pub fn to_bytes(&self) -> Bytes {
+        let mut out = BytesMut::with_capacity(self.encoded_len());
+        self.write(&mut out);
+        out.freeze()
+    }
+
     fn write(&self, out: &mut BytesMut) {
         match *self {
             Self::Text(text) => out.put_slice(text),

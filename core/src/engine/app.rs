@@ -3,7 +3,7 @@
 
 use bytes::Bytes;
 
-use super::waiting::{Outgoing, Waiting};
+use super::waiting::{Outgoing, OwnedHeader, Waiting};
 use super::{Engine, EngineError, SessionId};
 use crate::session::OutboundMessage;
 use crate::{Delivered, DisconnectReason, Event, Now, SeqNum};
@@ -64,8 +64,22 @@ impl Context<'_> {
         msg_type: &[u8],
         body: &[u8],
     ) -> Result<(), EngineError> {
+        self.reply_message(
+            session,
+            delivered,
+            OutboundMessage::from_parts(msg_type, body),
+        )
+    }
+
+    /// [`reply`](Self::reply) with a whole [`OutboundMessage`]: its header fields of the
+    /// application's own wait with it.
+    pub fn reply_message(
+        &mut self,
+        session: &SessionId,
+        delivered: Delivered,
+        msg: OutboundMessage<'_>,
+    ) -> Result<(), EngineError> {
         if !self.waiting.holds(session) {
-            let msg = OutboundMessage::from_parts(msg_type, body);
             match self.engine.reply(self.now, session, &delivered, msg) {
                 Err(EngineError::Backpressure(_)) => {}
                 result => return result.map(drop),
@@ -74,8 +88,9 @@ impl Context<'_> {
         self.waiting.park(Outgoing::Reply {
             session: session.clone(),
             delivered,
-            msg_type: Bytes::copy_from_slice(msg_type),
-            body: Bytes::copy_from_slice(body),
+            msg_type: Bytes::copy_from_slice(msg.msg_type()),
+            header: OwnedHeader::of(&msg),
+            body: Bytes::copy_from_slice(msg.body()),
             answer: None,
         });
         Ok(())
@@ -94,8 +109,17 @@ impl Context<'_> {
         msg_type: &[u8],
         body: &[u8],
     ) -> Result<(), EngineError> {
+        self.send(session, OutboundMessage::from_parts(msg_type, body))
+    }
+
+    /// [`put`](Self::put) of a whole [`OutboundMessage`], header fields of the application's own
+    /// included.
+    pub fn send(
+        &mut self,
+        session: &SessionId,
+        msg: OutboundMessage<'_>,
+    ) -> Result<(), EngineError> {
         if !self.waiting.holds(session) {
-            let msg = OutboundMessage::from_parts(msg_type, body);
             match self.engine.put(self.now, session, msg) {
                 Err(EngineError::Backpressure(_)) => {}
                 result => return result.map(drop),
@@ -103,8 +127,9 @@ impl Context<'_> {
         }
         self.waiting.park(Outgoing::Put {
             id: session.clone(),
-            msg_type: Bytes::copy_from_slice(msg_type),
-            body: Bytes::copy_from_slice(body),
+            msg_type: Bytes::copy_from_slice(msg.msg_type()),
+            header: OwnedHeader::of(&msg),
+            body: Bytes::copy_from_slice(msg.body()),
             answer: None,
         });
         Ok(())

@@ -36,7 +36,7 @@ pub use auth::{
 pub use id::{ConnId, SessionId};
 pub use lockout::Lockout;
 pub use output::{CloseReason, Output, Refusal};
-pub use waiting::{Answer, Outgoing, Waiting};
+pub use waiting::{Answer, Outgoing, OwnedHeader, Waiting};
 
 /// Engine-wide settings.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -8,6 +8,7 @@ use std::collections::VecDeque;
 use bytes::Bytes;
 
 use super::{Engine, EngineError, SessionId};
+use crate::codec::{HeaderField, Value};
 use crate::session::OutboundMessage;
 use crate::{Delivered, Now, SeqNum};
 
@@ -25,6 +26,8 @@ pub enum Outgoing {
         id: SessionId,
         /// Its MsgType.
         msg_type: Bytes,
+        /// The application's own header fields.
+        header: OwnedHeader,
         /// Its body fields.
         body: Bytes,
         /// Where the result goes.
@@ -38,6 +41,8 @@ pub enum Outgoing {
         delivered: Delivered,
         /// Its MsgType.
         msg_type: Bytes,
+        /// The application's own header fields.
+        header: OwnedHeader,
         /// Its body fields.
         body: Bytes,
         /// Where the result goes.
@@ -137,19 +142,51 @@ impl Waiting {
 fn attempt(engine: &mut Engine, now: Now, out: &Outgoing) -> Result<SeqNum, EngineError> {
     match out {
         Outgoing::Put {
-            id, msg_type, body, ..
-        } => engine.put(now, id, OutboundMessage::from_parts(msg_type, body)),
+            id,
+            msg_type,
+            header,
+            body,
+            ..
+        } => {
+            let header = header.fields();
+            let msg = OutboundMessage::from_parts(msg_type, body).with_header(&header);
+            engine.put(now, id, msg)
+        }
         Outgoing::Reply {
             session,
             delivered,
             msg_type,
+            header,
             body,
             ..
-        } => engine.reply(
-            now,
-            session,
-            delivered,
-            OutboundMessage::from_parts(msg_type, body),
-        ),
+        } => {
+            let header = header.fields();
+            let msg = OutboundMessage::from_parts(msg_type, body).with_header(&header);
+            engine.reply(now, session, delivered, msg)
+        }
+    }
+}
+
+/// The application's own header fields of a waiting message, copied out of the caller's
+/// buffers. Empty (no allocation) for a message without any.
+#[derive(Clone, Debug, Default)]
+pub struct OwnedHeader(Vec<(u32, Bytes)>);
+
+impl OwnedHeader {
+    /// A copy of `msg`'s header fields.
+    pub fn of(msg: &OutboundMessage<'_>) -> Self {
+        Self(
+            msg.header()
+                .iter()
+                .map(|f| (f.tag, f.value.to_bytes()))
+                .collect(),
+        )
+    }
+
+    fn fields(&self) -> Vec<HeaderField<'_>> {
+        self.0
+            .iter()
+            .map(|(tag, value)| HeaderField::new(*tag, Value::Text(value)))
+            .collect()
     }
 }

@@ -103,15 +103,23 @@ impl Session {
         }
     }
 
-    /// A message whose number is the expected one (or a SequenceReset-Reset): the field checks,
-    /// the header checks, then its handler. Field problems come first, as QuickFIX validates a
+    /// A message whose number is the expected one (or a SequenceReset-Reset): the field checks
+    /// (against the data dictionary when the session has one), the header checks, then its
+    /// handler. Field problems come first, as QuickFIX validates a
     /// message before it verifies its header: an empty or missing TargetCompID is "Tag
     /// specified without a value" or "Required tag missing", not "CompID problem" (FIX test
     /// cases 14b, 14d).
     fn process(&mut self, msg: Message, seq: SeqNum) {
         let msg_type = MsgType::from_bytes(msg.msg_type());
         self.report_inbound(&msg);
-        if let Some((reason, tag)) = self.field_problem(&msg, &msg_type) {
+        let problem = match &self.config.dictionary {
+            Some(dictionary) => dictionary
+                .validate(&msg, &self.config.validation_rules())
+                .err()
+                .map(|violation| (violation.reason, violation.ref_tag(&msg))),
+            None => self.field_problem(&msg, &msg_type),
+        };
+        if let Some((reason, tag)) = problem {
             return self.reject(&msg, seq, reason, tag.as_deref());
         }
         for (required, raw) in [
@@ -279,7 +287,8 @@ impl Session {
             .is_none_or(|types| types.iter().any(|t| t.as_bytes() == msg_type))
     }
 
-    /// The first field problem worth a Reject, by the settings: the codec reports, this judges.
+    /// Without a dictionary, the first field problem worth a Reject, by the settings: the codec
+    /// reports, this judges.
     /// Without a dictionary a repeated tag is only judged in session-level messages, whose
     /// groups (NoMsgTypes, NoHops) the session knows.
     fn field_problem(

@@ -72,6 +72,21 @@ impl<'a> OutboundMessage<'a> {
         self.header = header;
         self
     }
+
+    /// The MsgType.
+    pub fn msg_type(&self) -> &'a [u8] {
+        self.msg_type
+    }
+
+    /// The application's own header fields.
+    pub fn header(&self) -> &'a [HeaderField<'a>] {
+        self.header
+    }
+
+    /// The encoded body.
+    pub fn body(&self) -> &'a [u8] {
+        self.body
+    }
 }
 
 /// What waits in the action queue. A stored message's bytes carry their append number, so that a

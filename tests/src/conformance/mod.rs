@@ -6,10 +6,15 @@
 
 pub mod compare;
 pub mod connection;
+pub mod report;
 pub mod runner;
 pub mod script;
 
 use std::path::PathBuf;
+
+use fixgate_core::properties::Properties;
+use fixgate_core::{SessionConfig, SessionId};
+use fixgate_dictionary::Dictionaries;
 
 /// The normal-run folders of `definitions/server` (not `future/`).
 pub const NORMAL_RUN: &[&str] = &[
@@ -27,4 +32,37 @@ pub fn shared_dir() -> PathBuf {
 /// The suite's folder inside the shared data.
 pub fn suite_dir() -> PathBuf {
     shared_dir().join("conformance/quickfix")
+}
+
+/// How `tests/conformance/at.properties` names the shared folder, relative to itself.
+const SHARED_FROM_PROPERTIES: &str = "../../../shared/";
+
+/// The AT acceptor's sessions from `tests/conformance/at.properties`, with their data
+/// dictionaries loaded (read where they lie in the shared folder, `FIXGATE_SHARED` included).
+pub fn at_sessions() -> Vec<(SessionId, SessionConfig)> {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("conformance/at.properties");
+    let text = std::fs::read_to_string(&path).expect("at.properties");
+    let properties = Properties::parse(&text, "at.properties").expect("valid properties");
+    let mut dictionaries = Dictionaries::new(path.parent().expect("a folder"));
+    let shared = shared_dir();
+    let mut sessions = properties.sessions().expect("sessions");
+    for (_, config) in &mut sessions {
+        let files = &mut config.dictionary_files;
+        for file in [
+            &mut files.data_dictionary,
+            &mut files.transport_data_dictionary,
+            &mut files.app_data_dictionary,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            if let Some(rest) = file.strip_prefix(SHARED_FROM_PROPERTIES) {
+                *file = shared.join(rest).to_string_lossy().into_owned();
+            }
+        }
+        dictionaries
+            .attach(config)
+            .expect("the suite's dictionaries load");
+    }
+    sessions
 }

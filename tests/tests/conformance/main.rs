@@ -1,23 +1,28 @@
-//! The QuickFIX acceptance suite against our acceptor: `tests/conformance/at.properties` on the
-//! tokio adapter (127.0.0.1, an ephemeral port) with the AT echo application, every normal-run
-//! folder of `../shared/conformance/quickfix` in parallel.
+//! The QuickFIX acceptance suite against our acceptor: `tests/conformance/at.properties` with the
+//! `fixgate` binary's echo application, on 127.0.0.1 and an ephemeral port. Every normal-run
+//! folder of `../shared/conformance/quickfix` runs in parallel against the tokio adapter; a FIX
+//! 4.4 and a FIXT folder run against the async-io adapter too.
 //!
 //! `tests/conformance/expected-failures.txt` is a ratchet: a script that fails must be listed
 //! there with its reason, and a listed script that passes fails the test too, so that the list
 //! only shrinks. Without `../shared` a developer's run skips; under `CI=true` that is a failure.
 
-mod at_app;
-
 use std::collections::BTreeMap;
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
+use fixgate::apps::{App, Responder};
 use fixgate_core::properties::Properties;
-use fixgate_core::{MemoryStore, UtcTimestamp};
+use fixgate_core::{EngineConfig, MemoryStore, SessionConfig, SessionId, UtcTimestamp};
 use fixgate_tests::conformance::compare::FieldFormats;
-use fixgate_tests::conformance::runner::{Outcome, RunnerConfig, report, run_folders};
-use fixgate_tests::conformance::{NORMAL_RUN, suite_dir};
-use fixgate_tokio::FixEngine;
+use fixgate_tests::conformance::report as conformance_report;
+use fixgate_tests::conformance::runner::{
+    Outcome, RunnerConfig, ScriptResult, report, run_folders,
+};
+use fixgate_tests::conformance::{NORMAL_RUN, at_sessions, suite_dir};
+use fixgate_tokio::{FixEngine, TlsConfig};
 
 /// The suite's folder, or `None` (after saying why) when a developer's run may skip.
 fn suite() -> Option<PathBuf> {
@@ -55,48 +60,103 @@ fn expected_failures() -> BTreeMap<String, String> {
         .collect()
 }
 
-/// Starts the AT acceptor from `at.properties` on an ephemeral loopback port.
-async fn start_acceptor() -> std::net::SocketAddr {
+/// The AT acceptor's engine settings, its sessions (dictionaries loaded), and the `fixgate`
+/// binary's own echo application.
+fn at_acceptor() -> (EngineConfig, Vec<(SessionId, SessionConfig)>, Responder) {
     let path = repo_file("conformance/at.properties");
     let text = std::fs::read_to_string(&path).expect("at.properties");
     let properties = Properties::parse(&text, "at.properties").expect("valid properties");
     let config = properties.engine_config().expect("engine settings");
-    let (engine, events) = FixEngine::start(config, Some("127.0.0.1:0".parse().unwrap()))
+    let sessions = at_sessions();
+    let dictionaries = sessions
+        .iter()
+        .filter_map(|(id, c)| Some((id.clone(), Arc::clone(c.dictionary.as_ref()?))))
+        .collect();
+    let echo = Responder::new(App::Echo, false, None).with_dictionaries(dictionaries, None);
+    (config, sessions, echo)
+}
+
+fn memory_store() -> Box<MemoryStore> {
+    Box::new(MemoryStore::new(UtcTimestamp::from_system_time(
+        SystemTime::now(),
+    )))
+}
+
+/// Starts the AT acceptor on the tokio adapter, on an ephemeral loopback port.
+async fn start_on_tokio() -> (FixEngine, SocketAddr) {
+    let (config, sessions, echo) = at_acceptor();
+    let engine = FixEngine::start_with_app(config, Some(loopback()), TlsConfig::default(), echo)
         .await
         .expect("listening");
-    for (id, session_config) in properties.sessions().expect("sessions") {
-        let store = MemoryStore::new(UtcTimestamp::from_system_time(SystemTime::now()));
+    for (id, session_config) in sessions {
         let session = engine
-            .create_session(id, session_config, Box::new(store))
+            .create_session(id, session_config, memory_store())
             .await
             .expect("session created");
         session.connect().await.expect("registered");
         // The handle is dropped, not finalized: the session stays registered for the run.
     }
     let addr = engine.local_addr().expect("bound");
-    tokio::spawn(at_app::serve(engine, events));
-    addr
+    (engine, addr)
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn quickfix_acceptance_suite() {
-    let Some(suite) = suite() else { return };
+/// Starts the AT acceptor on the async-io adapter, on a smol executor of its own thread, which
+/// serves it until the test process ends.
+fn start_on_async_io() -> SocketAddr {
+    let (config, sessions, echo) = at_acceptor();
+    let executor = Arc::new(smol::Executor::new());
+    let spawner: fixgate_async_std::Spawner = {
+        let executor = executor.clone();
+        Arc::new(move |task| executor.spawn(task).detach())
+    };
+    let (bound, addr) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        smol::block_on(executor.run(async move {
+            let engine = fixgate_async_std::FixEngine::start_with_app(
+                config,
+                Some(loopback()),
+                spawner,
+                fixgate_async_std::TlsConfig::default(),
+                echo,
+            )
+            .await
+            .expect("listening");
+            for (id, session_config) in sessions {
+                let session = engine
+                    .create_session(id, session_config, memory_store())
+                    .await
+                    .expect("session created");
+                session.connect().await.expect("registered");
+            }
+            bound.send(engine.local_addr().expect("bound")).unwrap();
+            futures_lite::future::pending::<()>().await;
+        }));
+    });
+    addr.recv().expect("the acceptor started")
+}
+
+fn loopback() -> SocketAddr {
+    "127.0.0.1:0".parse().unwrap()
+}
+
+/// Runs `folders` against `addr` and checks the outcome against the ratchet: every failure
+/// listed, every listed script of these folders failing.
+fn run_and_check(suite: &Path, addr: SocketAddr, folders: &[&str]) -> Vec<ScriptResult> {
     let formats = std::fs::read_to_string(suite.join("definitions/fields.fmt")).unwrap();
     let config = RunnerConfig {
-        addr: start_acceptor().await,
+        addr,
         expect_timeout: Duration::from_secs(10),
         formats: FieldFormats::parse(&formats).unwrap(),
     };
-    let dirs: Vec<PathBuf> = NORMAL_RUN
+    let dirs: Vec<PathBuf> = folders
         .iter()
         .map(|f| suite.join("definitions/server").join(f))
         .collect();
-    let results = tokio::task::spawn_blocking(move || run_folders(&config, &dirs))
-        .await
-        .unwrap();
+    let results = run_folders(&config, &dirs);
     report(&results);
 
     let mut expected = expected_failures();
+    expected.retain(|name, _| folders.iter().any(|f| name.starts_with(&format!("{f}/"))));
     let mut unexpected_failures = Vec::new();
     let mut unexpected_passes = Vec::new();
     for result in &results {
@@ -116,4 +176,41 @@ async fn quickfix_acceptance_suite() {
         unexpected_passes.join("\n"),
         expected.keys().cloned().collect::<Vec<_>>().join("\n"),
     );
+    results
+}
+
+/// Every normal-run folder, in parallel, against the acceptor on tokio.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn quickfix_acceptance_suite() {
+    let Some(suite) = suite() else { return };
+    let (_engine, addr) = start_on_tokio().await;
+    let results = tokio::task::spawn_blocking(move || run_and_check(&suite, addr, NORMAL_RUN))
+        .await
+        .unwrap();
+    check_report(&results);
+}
+
+/// `docs/conformance.md` is what this run reports (written again with `FIXGATE_WRITE_REPORT=1`).
+fn check_report(results: &[ScriptResult]) {
+    let (file, tests) = conformance_report::paths();
+    let own = conformance_report::own_tests(&tests).expect("our tests");
+    let text = conformance_report::render(results, &own);
+    if std::env::var_os("FIXGATE_WRITE_REPORT").is_some() {
+        std::fs::write(&file, &text).expect("the report written");
+    }
+    let committed = std::fs::read_to_string(&file).unwrap_or_default();
+    assert!(
+        committed == text,
+        "{} is stale: run FIXGATE_WRITE_REPORT=1 cargo test -p fixgate-tests --test conformance",
+        file.display()
+    );
+}
+
+/// A FIX 4.4 and a FIXT folder against the same acceptor on the async-io adapter (smol).
+#[test]
+fn quickfix_folders_on_async_io() {
+    let Some(suite) = suite() else { return };
+    let addr = start_on_async_io();
+    let results = run_and_check(&suite, addr, &["fix44", "fix50sp2"]);
+    assert_eq!(results.len(), 119, "both folders ran");
 }

@@ -1,0 +1,375 @@
+//! Validation of one message against a [`Dictionary`], in QuickFIX's order: the structure
+//! (header, body, trailer), the MsgType, the required fields, then each field in wire order.
+//!
+//! One walk over the field index does it all, repeating groups included, without allocating for
+//! messages of ordinary size.
+
+use smallvec::SmallVec;
+
+use super::{Dictionary, FieldDef, GroupDef, Layout, Place, USER_DEFINED_TAGS};
+use crate::codec::{Field, FieldIssueKind, FieldView, Message, parse_uint};
+use crate::reject::SessionRejectReason;
+use crate::tag;
+
+/// The validation switches of a session (QuickFIX's setting names).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Rules {
+    /// `ValidateFieldsHaveValues`: a field without a value is rejected (reason 4).
+    pub fields_have_values: bool,
+    /// `ValidateFieldsOutOfOrder`: header, body and trailer fields must keep their places
+    /// (reason 14), and an entry of a repeating group its dictionary order (reason 15).
+    pub fields_out_of_order: bool,
+    /// `ValidateUserDefinedFields`: user-defined tags (5000 and up) must be defined, and defined
+    /// for the message type.
+    pub user_defined_fields: bool,
+    /// `AllowUnknownMsgFields`: standard tags (below 5000) may be unknown, or used in messages
+    /// that do not define them.
+    pub allow_unknown_msg_fields: bool,
+}
+
+impl Default for Rules {
+    /// QuickFIX's defaults: every check on, nothing unknown allowed.
+    fn default() -> Self {
+        Self {
+            fields_have_values: true,
+            fields_out_of_order: true,
+            user_defined_fields: true,
+            allow_unknown_msg_fields: false,
+        }
+    }
+}
+
+/// What a Reject refers to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Culprit {
+    /// The field at this index of [`Message::fields`] (its raw tag goes to `RefTagID <371>`).
+    Field(usize),
+    /// A tag that is missing.
+    Missing(u32),
+    /// The message as a whole (an unknown MsgType).
+    Message,
+}
+
+/// Why a message fails validation: a SessionRejectReason and what it refers to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Violation {
+    /// The reason.
+    pub reason: SessionRejectReason,
+    /// The field or tag at fault.
+    pub culprit: Culprit,
+}
+
+impl Violation {
+    /// The tag for `RefTagID <371>`, as it was on the wire.
+    pub fn ref_tag(&self, msg: &Message) -> Option<Vec<u8>> {
+        match self.culprit {
+            Culprit::Field(index) => msg.field_at(index).map(|f| f.raw_tag().to_vec()),
+            Culprit::Missing(tag) => Some(tag.to_string().into_bytes()),
+            Culprit::Message => None,
+        }
+    }
+}
+
+impl Dictionary {
+    /// Checks `msg` against the dictionary and `rules`. The first problem is returned, in
+    /// QuickFIX's order: a field out of its part of the message, an unknown MsgType, a missing
+    /// required field (header, trailer, body, then groups, each in ascending tag order), then
+    /// the first field, in wire order, that is repeated, empty, badly formatted, outside its
+    /// enumeration, unknown, not defined for the message type, or whose group count is wrong.
+    pub fn validate(&self, msg: &Message, rules: &Rules) -> Result<(), Violation> {
+        let mut walk = Walk {
+            dictionary: self,
+            rules,
+            fields: msg.fields(),
+            first: None,
+            group_missing: None,
+            transport_only: false,
+        };
+        for issue in msg.issues() {
+            match issue.kind {
+                FieldIssueKind::OutOfOrder if rules.fields_out_of_order => {
+                    return Err(Violation {
+                        reason: SessionRejectReason::TagOutOfOrder,
+                        culprit: Culprit::Field(issue.index),
+                    });
+                }
+                FieldIssueKind::DataLengthMismatch => {
+                    walk.note(issue.index, SessionRejectReason::IncorrectDataFormat)
+                }
+                _ => {}
+            }
+        }
+        let Some(message) = self.message_def(msg.msg_type()) else {
+            return Err(Violation {
+                reason: SessionRejectReason::InvalidMsgType,
+                culprit: Culprit::Message,
+            });
+        };
+        walk.transport_only = message.transport;
+        let body = &message.layout;
+        let seen = walk.top_level(body);
+        let parts = [
+            (&self.header, seen.header),
+            (&self.trailer, seen.trailer),
+            (body, seen.body),
+        ];
+        let everything = 0..walk.fields.len();
+        let missing = parts
+            .into_iter()
+            .find_map(|(layout, seen)| first_missing(layout, seen, &walk.fields, &everything))
+            .or(walk.group_missing);
+        if let Some(tag) = missing {
+            return Err(Violation {
+                reason: SessionRejectReason::RequiredTagMissing,
+                culprit: Culprit::Missing(tag),
+            });
+        }
+        walk.first.map_or(Ok(()), Err)
+    }
+}
+
+/// The required fields seen at the top level, one bit per required tag of each part.
+#[derive(Default)]
+struct Seen {
+    header: u64,
+    body: u64,
+    trailer: u64,
+}
+
+struct Walk<'a> {
+    dictionary: &'a Dictionary,
+    rules: &'a Rules,
+    fields: FieldView<'a>,
+    /// The field problem with the lowest index so far.
+    first: Option<Violation>,
+    /// The first required tag found missing in a group entry.
+    group_missing: Option<u32>,
+    /// A FIXT session-level message: only the transport dictionary's fields are known.
+    transport_only: bool,
+}
+
+impl<'a> Walk<'a> {
+    /// Notes a problem with field `index`; the one earliest on the wire wins.
+    fn note(&mut self, index: usize, reason: SessionRejectReason) {
+        let earlier = match self.first {
+            Some(Violation {
+                culprit: Culprit::Field(first),
+                ..
+            }) => index < first,
+            _ => true,
+        };
+        if earlier {
+            self.first = Some(Violation {
+                reason,
+                culprit: Culprit::Field(index),
+            });
+        }
+    }
+
+    /// Walks the header, body and trailer fields, and every group they hold.
+    fn top_level(&mut self, body: &Layout) -> Seen {
+        let mut seen = Seen::default();
+        let mut repeats = TagSet::default();
+        let mut i = 0;
+        while let Some(field) = self.fields.at(i) {
+            let index = i;
+            i += 1;
+            let Some(tag) = field.tag() else {
+                self.note(index, SessionRejectReason::InvalidTagNumber);
+                continue;
+            };
+            if !repeats.insert(tag) {
+                self.note(index, SessionRejectReason::TagAppearsMoreThanOnce);
+            }
+            let def = self.check_value(index, field, tag);
+            let dictionary: &'a Dictionary = self.dictionary;
+            let (layout, bits) = match def.map(|d| d.place) {
+                Some(Place::Header) => (&dictionary.header, &mut seen.header),
+                Some(Place::Trailer) => (&dictionary.trailer, &mut seen.trailer),
+                _ => (body, &mut seen.body),
+            };
+            let Some((_, member)) = layout.member(tag) else {
+                if def.is_some() && !is_framing(tag) && self.should_check(tag) {
+                    self.note(index, SessionRejectReason::TagNotDefinedForMessageType);
+                }
+                continue;
+            };
+            *bits |= member.required_bit;
+            if let Some(group) = member.group() {
+                i = self.group(index, field, group, i);
+            }
+        }
+        seen
+    }
+
+    /// Walks the entries of `group`, whose `NumInGroup` field is at `count_index`; they start at
+    /// `i`. Returns the index after the last entry.
+    fn group(
+        &mut self,
+        count_index: usize,
+        count: Field<'_>,
+        group: &GroupDef,
+        mut i: usize,
+    ) -> usize {
+        let mut entries = 0u64;
+        while let Some(tag) = self.fields.at(i).and_then(|f| f.tag()) {
+            if tag != group.delimiter {
+                // A member before the first delimiter: the entries are out of order, and
+                // their count cannot be judged.
+                if entries == 0
+                    && self.rules.fields_out_of_order
+                    && group.layout.member(tag).is_some()
+                {
+                    self.note(i, SessionRejectReason::RepeatingGroupOutOfOrder);
+                    return i;
+                }
+                break;
+            }
+            entries += 1;
+            i = self.entry(group, i);
+        }
+        if parse_uint(count.value()).is_some_and(|declared| declared != entries) {
+            self.note(count_index, SessionRejectReason::IncorrectNumInGroup);
+        }
+        i
+    }
+
+    /// Walks one entry of `group`, starting with its delimiter at `start`. Returns the index
+    /// after it.
+    fn entry(&mut self, group: &GroupDef, start: usize) -> usize {
+        let layout = &group.layout;
+        let mut seen = 0u64;
+        let mut last_position = 0;
+        let mut i = start;
+        while let Some(field) = self.fields.at(i) {
+            let Some(tag) = field.tag().filter(|&t| i == start || t != group.delimiter) else {
+                break;
+            };
+            let Some((position, member)) = layout.member(tag) else {
+                break;
+            };
+            let index = i;
+            i += 1;
+            seen |= member.required_bit;
+            if (start..index).any(|j| self.fields.at(j).and_then(|f| f.tag()) == Some(tag)) {
+                self.note(index, SessionRejectReason::TagAppearsMoreThanOnce);
+            }
+            if self.rules.fields_out_of_order && position < last_position {
+                self.note(index, SessionRejectReason::RepeatingGroupOutOfOrder);
+            }
+            last_position = position;
+            self.check_value(index, field, tag);
+            if let Some(inner) = member.group() {
+                i = self.group(index, field, inner, i);
+            }
+        }
+        if self.group_missing.is_none() {
+            self.group_missing = first_missing(layout, seen, &self.fields, &(start..i));
+        }
+        i
+    }
+
+    /// The checks of one field's value: empty, format, enumeration, and whether the tag is
+    /// known at all. Returns its definition.
+    fn check_value(&mut self, index: usize, field: Field<'_>, tag: u32) -> Option<&'a FieldDef> {
+        let value = field.value();
+        if value.is_empty() && self.rules.fields_have_values {
+            self.note(index, SessionRejectReason::TagWithoutValue);
+        }
+        let dictionary: &'a Dictionary = self.dictionary;
+        let transport_only = self.transport_only;
+        let def = dictionary
+            .fields
+            .get(tag)
+            .filter(|def| def.transport || !transport_only);
+        if is_framing(tag) {
+            return def; // The codec has checked them.
+        }
+        match def {
+            Some(def) if !def.field_type.accepts(value) => {
+                self.note(index, SessionRejectReason::IncorrectDataFormat)
+            }
+            Some(def) if !def.allows(value) => {
+                self.note(index, SessionRejectReason::ValueOutOfRange)
+            }
+            Some(_) => {}
+            None if self.should_check(tag) => {
+                self.note(index, SessionRejectReason::InvalidTagNumber)
+            }
+            None => {}
+        }
+        def
+    }
+
+    /// Whether an unknown or misplaced `tag` is rejected, by the user-defined and
+    /// unknown-field switches.
+    fn should_check(&self, tag: u32) -> bool {
+        if tag >= USER_DEFINED_TAGS {
+            self.rules.user_defined_fields
+        } else {
+            !self.rules.allow_unknown_msg_fields
+        }
+    }
+}
+
+fn is_framing(tag: u32) -> bool {
+    matches!(
+        tag,
+        tag::BEGIN_STRING | tag::BODY_LENGTH | tag::MSG_TYPE | tag::CHECK_SUM
+    )
+}
+
+/// The lowest required tag of `layout` not marked in `seen` (bits for the first 64 required
+/// tags; later ones are looked for in `range` of `fields`).
+fn first_missing(
+    layout: &Layout,
+    seen: u64,
+    fields: &FieldView<'_>,
+    range: &std::ops::Range<usize>,
+) -> Option<u32> {
+    layout
+        .required
+        .iter()
+        .enumerate()
+        .find(|&(i, &tag)| match i {
+            0..64 => seen & (1 << i) == 0,
+            _ => !range
+                .clone()
+                .any(|j| fields.at(j).and_then(|f| f.tag()) == Some(tag)),
+        })
+        .map(|(_, &tag)| tag)
+}
+
+/// The tags seen at one level: a bitmap below 1024, a short list above.
+struct TagSet {
+    low: [u64; 16],
+    high: SmallVec<[u32; 8]>,
+}
+
+impl Default for TagSet {
+    fn default() -> Self {
+        Self {
+            low: [0; 16],
+            high: SmallVec::new(),
+        }
+    }
+}
+
+impl TagSet {
+    /// Adds `tag`; false when it was there already.
+    fn insert(&mut self, tag: u32) -> bool {
+        match self.low.get_mut((tag / 64) as usize) {
+            Some(word) => {
+                let bit = 1 << (tag % 64);
+                let new = *word & bit == 0;
+                *word |= bit;
+                new
+            }
+            None if self.high.contains(&tag) => false,
+            None => {
+                self.high.push(tag);
+                true
+            }
+        }
+    }
+}

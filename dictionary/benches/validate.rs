@@ -1,0 +1,48 @@
+//! Decode and validate against QuickFIX's FIX 4.4 dictionary (read from `../shared`): the
+//! 203-byte NewOrderSingle and 291-byte ExecutionReport of `shared/research/perf-anchors.md`.
+//! Compare with QuickFIX's `parse_*_dd_validate` anchors of `shared/research/codec-anchors.md`
+//! (`cargo bench -p fixgate-core --bench anchors` runs them beside ours).
+
+use std::hint::black_box;
+use std::path::Path;
+
+use bytes::Bytes;
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use fixgate_core::codec::Message;
+use fixgate_core::dictionary::Rules;
+
+const NOS: &[u8] = include_bytes!("../../core/benches/fixtures/new_order_single.fix");
+const ER: &[u8] = include_bytes!("../../core/benches/fixtures/execution_report.fix");
+
+fn decode_validate(c: &mut Criterion) {
+    let shared = std::env::var_os("FIXGATE_SHARED").map_or_else(
+        || Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared"),
+        Into::into,
+    );
+    let file = shared.join("conformance/quickfix/spec/FIX44.xml");
+    let Ok(dictionary) = fixgate_dictionary::load(&file) else {
+        eprintln!("skipping: no dictionary at {}", file.display());
+        return;
+    };
+    let rules = Rules::default();
+    for (name, fixture) in [("nos", NOS), ("er", ER)] {
+        let frame = Bytes::from_static(fixture);
+        let msg = Message::parse(frame.clone()).unwrap();
+        assert_eq!(dictionary.validate(&msg, &rules), Ok(()), "{name} is valid");
+        let mut group = c.benchmark_group(format!("decode_validate_{name}"));
+        group.throughput(Throughput::Bytes(fixture.len() as u64));
+        group.bench_function("fix44", |b| {
+            b.iter(|| {
+                let msg = Message::parse(black_box(frame.clone())).unwrap();
+                dictionary.validate(&msg, &rules).is_ok()
+            })
+        });
+        group.bench_function("validate_only", |b| {
+            b.iter(|| dictionary.validate(black_box(&msg), &rules).is_ok())
+        });
+        group.finish();
+    }
+}
+
+criterion_group!(benches, decode_validate);
+criterion_main!(benches);
