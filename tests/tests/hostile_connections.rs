@@ -13,7 +13,7 @@ use fixgate_core::{Credentials, EngineConfig, Lockout, SeqNum, SessionId};
 use fixgate_tokio::{AppEvent, FixEngine};
 use hostile::{
     End, MEMORY, PeakRss, Peer, THEM, US, WITHIN, acceptor, acceptor_engine, logged_on, logon,
-    median_max, raise_fd_limit, read_until_closed, round_trip,
+    median_max, raise_fd_limit, read_until_closed, round_trip, silent_connection,
 };
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
@@ -66,10 +66,6 @@ async fn slowloris_one_byte_a_second_never_gets_a_session_and_is_closed_at_logon
     );
     engine.shutdown().await;
 }
-
-/// How a flood connection ended: its bytes, its ending, how long it was open, and whether it was
-/// still open long after LogonTimeout (then probed).
-type Fate = (usize, End, Duration, bool);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn connection_flood_is_held_to_max_pending_connections_and_the_live_session_keeps_working() {
@@ -132,27 +128,8 @@ async fn connection_flood_is_held_to_max_pending_connections_and_the_live_sessio
     for _ in 0..FLOOD {
         let finished = finished.clone();
         flood.push(tokio::spawn(async move {
-            let fate: Option<Fate> = match TcpStream::connect(addr).await {
-                Ok(mut stream) => {
-                    let connected = Instant::now();
-                    let (mut received, mut end) = read_until_closed(&mut stream, PROBE_AFTER).await;
-                    let mut orphan = false;
-                    if end == End::Open {
-                        // Long past LogonTimeout: a connection the kernel completed but dropped
-                        // from a full accept queue (SYN cookies), which never reached the
-                        // engine. One byte tells: the kernel resets it, or (a still valid
-                        // cookie) accepts it now and the engine closes it at LogonTimeout.
-                        // A connection the engine held would stay open.
-                        orphan = true;
-                        let _ = stream.write_all(b"8").await;
-                        let (more, probed) = read_until_closed(&mut stream, WITHIN).await;
-                        received += more;
-                        end = probed;
-                    }
-                    Some((received, end, connected.elapsed(), orphan))
-                }
-                Err(_) => None,
-            };
+            let socket = tokio::net::TcpSocket::new_v4().unwrap();
+            let fate = silent_connection(socket, addr, PROBE_AFTER, &AtomicUsize::new(0)).await;
             finished.fetch_add(1, Ordering::Relaxed);
             fate
         }));
@@ -436,6 +413,7 @@ async fn allowed_remote_addresses_admit_a_listed_address_and_refuse_others_like_
 async fn flood_from_one_address_leaves_room_for_logons_from_others() {
     const FLOOD: usize = 1_000;
     const PER_ADDRESS: usize = 50;
+    const PROBE_AFTER: Duration = Duration::from_secs(12);
     let _memory = MEMORY.lock().await;
     raise_fd_limit(2 * FLOOD as u64 + 1_024);
     let properties = fixgate_core::properties::Properties::parse(
@@ -457,11 +435,7 @@ async fn flood_from_one_address_leaves_room_for_logons_from_others() {
         flood.push(tokio::spawn(async move {
             let socket = tokio::net::TcpSocket::new_v4().unwrap();
             socket.bind("127.0.0.2:0".parse().unwrap()).unwrap();
-            let mut stream = socket.connect(addr).await.unwrap();
-            connected.fetch_add(1, Ordering::Relaxed);
-            let opened = Instant::now();
-            let (received, end) = read_until_closed(&mut stream, WITHIN).await;
-            (received, end, opened.elapsed())
+            silent_connection(socket, addr, PROBE_AFTER, &connected).await
         }));
     }
     while connected.load(Ordering::Relaxed) < FLOOD {
@@ -483,12 +457,14 @@ async fn flood_from_one_address_leaves_room_for_logons_from_others() {
         .unwrap();
     let pending = rx.await.unwrap();
 
-    let (mut quick, mut held) = (0, 0);
+    let (mut quick, mut held, mut orphans) = (0, 0, 0);
     for task in flood {
-        let (received, end, open_for) = task.await.unwrap();
+        let (received, end, open_for, orphan) = task.await.unwrap().expect("connected");
         assert_eq!(received, 0);
         assert_ne!(end, End::Open, "a flood connection stayed open");
-        if open_for < Duration::from_secs(2) {
+        if orphan {
+            orphans += 1;
+        } else if open_for < Duration::from_secs(2) {
             quick += 1;
         } else {
             held += 1;
@@ -496,7 +472,8 @@ async fn flood_from_one_address_leaves_room_for_logons_from_others() {
     }
     eprintln!(
         "{FLOOD} silent connections from 127.0.0.2, MaxPendingConnectionsPerAddress {PER_ADDRESS}: \
-         {quick} refused at once, {held} held to the timeout; {pending} pending meanwhile; \
+         {quick} refused at once, {held} held to the timeout, {orphans} never reached the engine; \
+         {pending} pending meanwhile; \
          a Logon from 127.0.0.1 answered in {logon_took:?}"
     );
     assert!(pending <= PER_ADDRESS, "{pending} pending");

@@ -318,3 +318,34 @@ pub(crate) fn garbage(len: usize) -> Vec<u8> {
     }
     bytes
 }
+
+/// How a silent connection ended: its bytes, its ending, how long it was open, and whether it was
+/// still open long after LogonTimeout (then probed).
+pub(crate) type Fate = (usize, End, Duration, bool);
+
+/// Connects `socket` to `addr`, counts it in `connected`, says nothing and waits for the close.
+/// `None` if it could not connect.
+///
+/// A connection still open after `probe_after` is one the kernel completed but dropped from a
+/// full accept queue (SYN cookies), which never reached the engine. One byte tells: the kernel
+/// resets it, or (a still valid cookie) accepts it now and the engine closes it at its
+/// LogonTimeout. A connection the engine held would stay open.
+pub(crate) async fn silent_connection(
+    socket: tokio::net::TcpSocket,
+    addr: SocketAddr,
+    probe_after: Duration,
+    connected: &std::sync::atomic::AtomicUsize,
+) -> Option<Fate> {
+    let mut stream = socket.connect(addr).await.ok()?;
+    connected.fetch_add(1, Ordering::Relaxed);
+    let opened = Instant::now();
+    let (mut received, mut end) = read_until_closed(&mut stream, probe_after).await;
+    let orphan = end == End::Open;
+    if orphan {
+        let _ = stream.write_all(b"8").await;
+        let (more, probed) = read_until_closed(&mut stream, WITHIN).await;
+        received += more;
+        end = probed;
+    }
+    Some((received, end, opened.elapsed(), orphan))
+}
