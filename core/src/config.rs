@@ -164,6 +164,13 @@ pub struct SessionConfig {
     /// Which messages raise [`Event::Message`](crate::Event::Message), received and sent: none,
     /// the session-level ones (for hooks), or all (for a message log).
     pub report_messages: MessageReport,
+    /// `AllowedRemoteAddresses`: the addresses (IPs, CIDR blocks) a Logon for this acceptor may
+    /// come from; `None` allows any. A Logon from elsewhere is refused like bad credentials.
+    pub allowed_remote_addresses: Option<Vec<crate::access::IpRange>>,
+    /// `MaxUnsettledMessages`: application messages delivered and not yet acked or replied to,
+    /// at which the connection stops being read until half are settled; 0 for no limit. Default
+    /// 10,000.
+    pub max_unsettled_messages: usize,
 }
 
 /// The data dictionary settings of a session, as written (paths unresolved).
@@ -250,6 +257,8 @@ impl SessionConfig {
             logon_fields: Vec::new(),
             report_messages: MessageReport::Off,
             schedule: None,
+            allowed_remote_addresses: None,
+            max_unsettled_messages: 10_000,
         }
     }
 

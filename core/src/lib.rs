@@ -102,6 +102,7 @@
 #![forbid(unsafe_code)]
 #![cfg_attr(not(fuzzing), warn(missing_docs))]
 
+mod access;
 mod action;
 pub mod codec;
 mod config;
@@ -120,6 +121,7 @@ pub mod tag;
 mod time;
 mod version;
 
+pub use access::{InvalidIpRange, IpRange};
 pub use action::{Action, Delivered, DisconnectReason, Event, LogonRefusal};
 pub use config::{
     ConfigError, DictionaryFiles, MessageReport, Role, SessionConfig, StorageDurability,

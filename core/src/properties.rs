@@ -19,6 +19,7 @@ pub const ENGINE_SETTINGS: &[&str] = &[
     "AcceptorCompIDs",
     "LogonQualifierTag",
     "MaxPendingConnections",
+    "MaxPendingConnectionsPerAddress",
     "PendingLogonTimeout",
     "ReconnectInterval",
     "StorageType",
@@ -237,6 +238,9 @@ impl Properties {
                 }
                 "MaxPendingConnections" => {
                     config.max_pending_connections = entry.value.parse().map_err(|_| invalid())?
+                }
+                "MaxPendingConnectionsPerAddress" => {
+                    config.max_pending_per_address = entry.value.parse().map_err(|_| invalid())?
                 }
                 "PendingLogonTimeout" => config.logon_timeout = seconds()?,
                 "ReconnectInterval" => config.reconnect_interval = seconds()?,

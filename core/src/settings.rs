@@ -68,6 +68,8 @@ pub const SESSION_SETTINGS: &[Setting] = &[
     setting("TimeZone", &[]),
     setting("NonStopSession", &[]),
     setting("SendNextExpectedMsgSeqNum", &[]),
+    setting("AllowedRemoteAddresses", &[]),
+    setting("MaxUnsettledMessages", &[]),
 ];
 
 impl SessionConfig {
@@ -183,6 +185,17 @@ impl SessionConfig {
             }
             "NonStopSession" => self.schedule_mut().non_stop = flag()?,
             "SendNextExpectedMsgSeqNum" => self.send_next_expected_msg_seq_num = flag()?,
+            "MaxUnsettledMessages" => {
+                self.max_unsettled_messages = usize::try_from(number()?).map_err(|_| invalid())?
+            }
+            "AllowedRemoteAddresses" => {
+                let list = crate::access::IpRange::parse_list(value).map_err(|_| invalid())?;
+                // An empty list would shut everyone out: a typo, not a policy.
+                if list.is_empty() {
+                    return Err(invalid());
+                }
+                self.allowed_remote_addresses = Some(list);
+            }
             _ => {
                 return Err(ConfigError::UnknownSetting {
                     key: key.to_owned(),
@@ -304,6 +317,7 @@ mod tests {
             ("SenderCompID", "X"),
             ("TargetCompID", "Y"),
             ("TestRequestId", "PING"),
+            ("AllowedRemoteAddresses", "127.0.0.1, 10.0.0.0/8"),
         ];
         for setting in SESSION_SETTINGS {
             // Numbers first; the flags and names fail on them and take the sample or `Y`.

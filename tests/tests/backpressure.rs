@@ -1,50 +1,26 @@
 //! Backpressure and slow consumers over real loopback sockets (DESIGN.md section 5): a
-//! counterparty that logs on and then never reads.
+//! counterparty that logs on and then never reads. (`hostile_framing.rs` adds a resend to such a
+//! peer, with its peak memory.)
+
+mod hostile;
 
 use std::time::Duration;
 
 use bytes::Bytes;
 use fixgate_core::{
     BeginString, DisconnectReason, EngineConfig, EngineError, MemoryStore, Role, SessionConfig,
-    SessionId, TimestampPrecision, UtcTimestamp,
+    SessionId, UtcTimestamp,
 };
-use fixgate_tests::wire::frame;
 use fixgate_tokio::{AppEvent, Error, FixEngine};
+use hostile::{THEM, US, WITHIN, wait_for};
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpSocket;
-use tokio::sync::mpsc::UnboundedReceiver;
 
-/// A generous bound between "works" and "hangs".
-const WITHIN: Duration = Duration::from_secs(10);
 const MAX_OUTBOUND: usize = 64 * 1024;
 
+/// The counterparty's Logon (CLIENT to ISLD).
 fn logon() -> Vec<u8> {
-    let time = UtcTimestamp::from_system_time(std::time::SystemTime::now())
-        .format(TimestampPrecision::Millis);
-    frame(
-        "FIX.4.4",
-        &format!(
-            "35=A|34=1|49=CLIENT|52={}|56=ISLD|98=0|108=30|",
-            time.as_str()
-        ),
-    )
-}
-
-/// Waits for the first event that `want` picks.
-async fn wait_for<T>(
-    events: &mut UnboundedReceiver<AppEvent>,
-    mut want: impl FnMut(&AppEvent) -> Option<T>,
-) -> T {
-    tokio::time::timeout(WITHIN, async {
-        loop {
-            let event = events.recv().await.expect("the engine runs");
-            if let Some(found) = want(&event) {
-                return found;
-            }
-        }
-    })
-    .await
-    .expect("the event in time")
+    hostile::logon(THEM, US, 30, "")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -235,3 +235,57 @@ fn async_io_sessions_log_on_and_talk_over_tls() {
         acceptor.shutdown().await;
     });
 }
+
+/// A TLS slowloris: a client that starts a handshake and then dribbles one byte a second is
+/// closed at the engine's LogonTimeout (which starts when the connection opens, before the
+/// handshake), with nothing sent back but what TLS itself may say.
+#[tokio::test]
+async fn tls_handshake_that_never_completes_is_closed_at_logon_timeout() {
+    use fixgate_tokio::{FixEngine, TlsConfig};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    const LOGON_TIMEOUT: Duration = Duration::from_secs(2);
+    let (server, _) = configs();
+    let config = EngineConfig {
+        logon_timeout: LOGON_TIMEOUT,
+        ..EngineConfig::default()
+    };
+    let server_tls = TlsConfig {
+        server: Some(server),
+        ..TlsConfig::default()
+    };
+    let (acceptor, _events) =
+        FixEngine::start_tls(config, Some("127.0.0.1:0".parse().unwrap()), server_tls)
+            .await
+            .unwrap();
+    let stream = tokio::net::TcpStream::connect(acceptor.local_addr().unwrap())
+        .await
+        .unwrap();
+    let opened = std::time::Instant::now();
+    let (mut read, mut write) = stream.into_split();
+    // A handshake record header that announces 512 bytes, then its body one byte a second.
+    let dribble = tokio::spawn(async move {
+        let mut bytes = vec![0x16, 0x03, 0x01, 0x02, 0x00, 0x01];
+        bytes.resize(64, 0);
+        for byte in bytes {
+            if write.write_all(&[byte]).await.is_err() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
+    });
+    let mut seen = Vec::new();
+    let ended = tokio::time::timeout(WITHIN, read.read_to_end(&mut seen)).await;
+    let took = opened.elapsed();
+    dribble.abort();
+    eprintln!(
+        "stalled TLS handshake: closed after {took:?} (LogonTimeout {LOGON_TIMEOUT:?}), {} bytes back",
+        seen.len()
+    );
+    assert!(ended.is_ok(), "the stalled handshake was never closed");
+    assert!(
+        !seen.windows(6).any(|w| w == b"8=FIX."),
+        "FIX bytes before a handshake"
+    );
+    assert!(took >= LOGON_TIMEOUT - Duration::from_millis(100) && took < 3 * LOGON_TIMEOUT);
+    acceptor.shutdown().await;
+}

@@ -7,7 +7,7 @@ use std::io::{self, IoSlice};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant, SystemTime};
 
 use async_io::{Async, Timer};
@@ -30,6 +30,8 @@ const BATCH: usize = 256;
 const WRITE_BATCH: usize = 256;
 /// Buffers per vectored write.
 const WRITE_SLICES: usize = 64;
+/// Reads a connection's reader may hand over before the engine task has taken them.
+const READS_AHEAD: usize = 4;
 
 /// The runtime's `spawn`: under smol `Arc::new(|task| smol::spawn(task).detach())`, under
 /// async-std `Arc::new(|task| { async_std::task::spawn(task); })`.
@@ -116,6 +118,25 @@ enum Input {
 struct Connection {
     writer: async_channel::Sender<Bytes>,
     stream: Arc<Async<TcpStream>>,
+    /// What the reader waits on.
+    gate: Arc<Gate>,
+    /// Wakes a waiting reader when its gate may have opened.
+    resume: async_channel::Sender<()>,
+}
+
+/// What a connection's reader waits on: the engine's inbound flow control (`Output::PauseInput`
+/// until `Output::ResumeInput`), and its reads not yet taken by the engine task (at most
+/// [`READS_AHEAD`]), so that a peer faster than the engine fills kernel buffers, not ours.
+#[derive(Default)]
+struct Gate {
+    paused: AtomicBool,
+    ahead: AtomicUsize,
+}
+
+impl Gate {
+    fn is_shut(&self) -> bool {
+        self.paused.load(Ordering::Acquire) || self.ahead.load(Ordering::Acquire) >= READS_AHEAD
+    }
 }
 
 /// What woke the engine task. One value per wake-up, moved once: its size does not matter.
@@ -297,6 +318,17 @@ impl Driver {
                     });
                     self.notify(AppEvent::Event { session, event }, at);
                 }
+                Output::PauseInput { conn } => {
+                    if let Some(connection) = self.conns.get(&conn) {
+                        connection.gate.paused.store(true, Ordering::Release);
+                    }
+                }
+                Output::ResumeInput { conn } => {
+                    if let Some(connection) = self.conns.get(&conn) {
+                        connection.gate.paused.store(false, Ordering::Release);
+                        let _ = connection.resume.try_send(());
+                    }
+                }
                 Output::Connect { session, addr } => {
                     let inputs = self.inputs_tx.clone();
                     let conn = ConnId(self.next_conn.fetch_add(1, Ordering::Relaxed));
@@ -352,7 +384,14 @@ impl Driver {
                     .handle_initiator_connected(conn, &session, now());
             }
             Input::ConnectFailed { session } => self.engine.handle_connect_failed(&session, now()),
-            Input::Data { conn, bytes } => self.engine.handle_bytes(conn, now(), bytes),
+            Input::Data { conn, bytes } => {
+                self.engine.handle_bytes(conn, now(), bytes);
+                if let Some(connection) = self.conns.get(&conn)
+                    && connection.gate.ahead.fetch_sub(1, Ordering::AcqRel) == READS_AHEAD
+                {
+                    let _ = connection.resume.try_send(());
+                }
+            }
             Input::Written { conn, len } => self.engine.handle_written(conn, now(), len),
             Input::Closed { conn } => {
                 if self.conns.remove(&conn).is_some() {
@@ -461,17 +500,28 @@ impl Driver {
         let inputs = self.inputs_tx.clone();
         let security = self.security.clone();
         let socket = stream.clone();
+        let gate = Arc::new(Gate::default());
+        let (resume, resumed) = async_channel::bounded(1);
+        let reader_gate = gate.clone();
         (self.spawner)(Box::pin(async move {
             match security.split(socket, side).await {
                 Ok((read, write)) => {
                     let _ = write_half.try_send(write);
-                    read_all(conn, read, &inputs).await;
+                    read_all(conn, read, &inputs, &reader_gate, &resumed).await;
                 }
                 Err(error) => tracing::debug!(%conn, %error, "TLS handshake failed"),
             }
             let _ = inputs.send(Input::Closed { conn }).await;
         }));
-        self.conns.insert(conn, Connection { writer, stream });
+        self.conns.insert(
+            conn,
+            Connection {
+                writer,
+                stream,
+                gate,
+                resume,
+            },
+        );
     }
 }
 
@@ -505,14 +555,28 @@ async fn write_queued(write: &mut WriteHalf, queue: &mut VecDeque<Bytes>) -> io:
     Ok(total)
 }
 
-/// Reads a connection until it ends, passing the bytes to the engine task.
-async fn read_all(conn: ConnId, mut read: ReadHalf, inputs: &async_channel::Sender<Input>) {
+/// Reads a connection until it ends, passing the bytes to the engine task, and not while its
+/// `gate` is shut (woken through `resumed`).
+async fn read_all(
+    conn: ConnId,
+    mut read: ReadHalf,
+    inputs: &async_channel::Sender<Input>,
+    gate: &Gate,
+    resumed: &async_channel::Receiver<()>,
+) {
     let mut buf = vec![0u8; 16 * 1024];
     loop {
+        // A wake-up left from an earlier opening finds the gate shut and waits again.
+        while gate.is_shut() {
+            if resumed.recv().await.is_err() {
+                return;
+            }
+        }
         match read.read(&mut buf).await {
             Ok(0) | Err(_) => return,
             Ok(n) => {
                 let bytes = Bytes::copy_from_slice(&buf[..n]);
+                gate.ahead.fetch_add(1, Ordering::AcqRel);
                 if inputs.send(Input::Data { conn, bytes }).await.is_err() {
                     return;
                 }

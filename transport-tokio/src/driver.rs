@@ -4,7 +4,7 @@ use std::collections::{HashMap, VecDeque};
 use std::io::{self, IoSlice};
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::time::SystemTime;
 
 use bytes::{Buf, Bytes, BytesMut};
@@ -27,6 +27,8 @@ type Reply<T> = oneshot::Sender<Result<T, EngineError>>;
 const BATCH: usize = 256;
 /// Bytes a reader asks for per read.
 const READ_BUFFER: usize = 16 * 1024;
+/// Reads a connection's reader may hand over before the engine task has taken them.
+const READS_AHEAD: usize = 4;
 /// Messages a writer gathers before it writes, at most.
 const WRITE_BATCH: usize = 256;
 /// Buffers per vectored write.
@@ -114,6 +116,25 @@ struct Connection {
     writer: mpsc::UnboundedSender<Bytes>,
     reader: JoinHandle<()>,
     write_task: JoinHandle<()>,
+    /// What the reader waits on.
+    gate: Arc<Gate>,
+    /// Wakes a waiting reader when its gate may have opened.
+    resume: mpsc::Sender<()>,
+}
+
+/// What a connection's reader waits on: the engine's inbound flow control (`Output::PauseInput`
+/// until `Output::ResumeInput`), and its reads not yet taken by the engine task (at most
+/// [`READS_AHEAD`]), so that a peer faster than the engine fills kernel buffers, not ours.
+#[derive(Default)]
+struct Gate {
+    paused: AtomicBool,
+    ahead: AtomicUsize,
+}
+
+impl Gate {
+    fn is_shut(&self) -> bool {
+        self.paused.load(Ordering::Acquire) || self.ahead.load(Ordering::Acquire) >= READS_AHEAD
+    }
 }
 
 /// The engine task's state.
@@ -280,6 +301,17 @@ impl Driver {
                     });
                     self.notify(AppEvent::Event { session, event }, at);
                 }
+                Output::PauseInput { conn } => {
+                    if let Some(connection) = self.conns.get(&conn) {
+                        connection.gate.paused.store(true, Ordering::Release);
+                    }
+                }
+                Output::ResumeInput { conn } => {
+                    if let Some(connection) = self.conns.get(&conn) {
+                        connection.gate.paused.store(false, Ordering::Release);
+                        let _ = connection.resume.try_send(());
+                    }
+                }
                 Output::Connect { session, addr } => {
                     let inputs = self.inputs_tx.clone();
                     let conn = ConnId(self.next_conn.fetch_add(1, Ordering::Relaxed));
@@ -335,7 +367,14 @@ impl Driver {
                     .handle_initiator_connected(conn, &session, now());
             }
             Input::ConnectFailed { session } => self.engine.handle_connect_failed(&session, now()),
-            Input::Data { conn, bytes } => self.engine.handle_bytes(conn, now(), bytes),
+            Input::Data { conn, bytes } => {
+                self.engine.handle_bytes(conn, now(), bytes);
+                if let Some(connection) = self.conns.get(&conn)
+                    && connection.gate.ahead.fetch_sub(1, Ordering::AcqRel) == READS_AHEAD
+                {
+                    let _ = connection.resume.try_send(());
+                }
+            }
             Input::Written { conn, len } => self.engine.handle_written(conn, now(), len),
             Input::Closed { conn } => {
                 if self.conns.remove(&conn).is_some() {
@@ -445,11 +484,14 @@ impl Driver {
         });
         let inputs = self.inputs_tx.clone();
         let security = self.security.clone();
+        let gate = Arc::new(Gate::default());
+        let (resume, mut resumed) = mpsc::channel(1);
+        let reader_gate = gate.clone();
         let reader = tokio::spawn(async move {
             match security.split(stream, side).await {
                 Ok((read, write)) => {
                     let _ = write_half.send(write);
-                    read_all(conn, read, &inputs).await;
+                    read_all(conn, read, &inputs, &reader_gate, &mut resumed).await;
                 }
                 Err(error) => tracing::debug!(%conn, %error, "TLS handshake failed"),
             }
@@ -461,6 +503,8 @@ impl Driver {
                 writer,
                 reader,
                 write_task,
+                gate,
+                resume,
             },
         );
     }
@@ -496,16 +540,30 @@ async fn write_queued(write: &mut WriteHalf, queue: &mut VecDeque<Bytes>) -> io:
     Ok(total)
 }
 
-/// Reads a connection until it ends, passing the bytes to the engine task.
+/// Reads a connection until it ends, passing the bytes to the engine task, and not while its
+/// `gate` is shut (woken through `resumed`).
 ///
 /// Each read gets a buffer of its own, which the engine's decoder then takes over without a copy.
-async fn read_all(conn: ConnId, mut read: ReadHalf, inputs: &mpsc::UnboundedSender<Input>) {
+async fn read_all(
+    conn: ConnId,
+    mut read: ReadHalf,
+    inputs: &mpsc::UnboundedSender<Input>,
+    gate: &Gate,
+    resumed: &mut mpsc::Receiver<()>,
+) {
     loop {
+        // A wake-up left from an earlier opening finds the gate shut and waits again.
+        while gate.is_shut() {
+            if resumed.recv().await.is_none() {
+                return;
+            }
+        }
         let mut buf = BytesMut::with_capacity(READ_BUFFER);
         match read.read_buf(&mut buf).await {
             Ok(0) | Err(_) => return,
             Ok(_) => {
                 let bytes = buf.freeze();
+                gate.ahead.fetch_add(1, Ordering::AcqRel);
                 if inputs.send(Input::Data { conn, bytes }).is_err() {
                     return;
                 }

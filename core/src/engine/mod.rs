@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
 
-use self::flow::Outflow;
+use self::flow::{Inflow, Outflow};
 
 use crate::SeqNum;
 use crate::action::{Action, Delivered, Event};
@@ -53,6 +53,9 @@ pub struct EngineConfig {
     pub logon_timeout: Duration,
     /// The most connections waiting for their Logon at once. Default 1,000.
     pub max_pending_connections: usize,
+    /// `MaxPendingConnectionsPerAddress`: the most of those from one IP address, so that one
+    /// flooding address cannot take every place; 0 for no limit (the default).
+    pub max_pending_per_address: usize,
     /// The largest Logon accepted from a connection not yet linked. Default 64 KiB.
     pub max_logon_size: usize,
     /// `LogonQualifierTag`: the Logon field that carries a session qualifier, if any.
@@ -77,6 +80,7 @@ impl Default for EngineConfig {
             ),
             logon_timeout: Duration::from_secs(10),
             max_pending_connections: 1000,
+            max_pending_per_address: 0,
             max_logon_size: 64 * 1024,
             logon_qualifier_tag: None,
             reconnect_interval: Duration::from_secs(30),
@@ -128,6 +132,8 @@ struct Slot {
     connect_failures: u32,
     /// The connection's unwritten outbound bytes.
     flow: Outflow,
+    /// The application messages delivered and not yet settled.
+    inflow: Inflow,
 }
 
 /// A connection waiting for its Logon: raw bytes kept for the session, and a decoder to find the
@@ -253,6 +259,7 @@ impl Engine {
                 registered: false,
                 conn: None,
                 flow: Outflow::default(),
+                inflow: Inflow::default(),
                 credentials: None,
                 provisional: false,
                 initiator_addr: None,
@@ -318,13 +325,18 @@ impl Engine {
         delivered: &Delivered,
         msg: OutboundMessage<'_>,
     ) -> Result<SeqNum, EngineError> {
-        self.with_writable_session(now, id, |session, now| session.reply(now, delivered, msg))
+        let replied =
+            self.with_writable_session(now, id, |session, now| session.reply(now, delivered, msg));
+        self.settle(id, &replied);
+        replied
     }
 
     /// Settles a delivered message that needs no reply.
     pub fn ack(&mut self, id: &SessionId, delivered: &Delivered) -> Result<(), EngineError> {
         let now = self.now;
-        self.with_session(now, id, |session, _| session.ack(delivered))
+        let acked = self.with_session(now, id, |session, _| session.ack(delivered));
+        self.settle(id, &acked);
+        acked
     }
 
     /// Starts the Logout exchange on session `id`.
@@ -440,6 +452,11 @@ impl Engine {
         }
     }
 
+    /// How many connections are waiting for their Logon (at most `MaxPendingConnections`).
+    pub fn pending_connections(&self) -> usize {
+        self.pending.len()
+    }
+
     /// Whether any connection is still open (pending or linked to a session).
     pub fn has_connections(&self) -> bool {
         !self.pending.is_empty() || !self.linked.is_empty()
@@ -457,6 +474,15 @@ impl Engine {
         }
         if self.pending.len() >= self.config.max_pending_connections {
             self.refuse(conn, Refusal::TooManyPendingConnections);
+            return;
+        }
+        // A scan: the pending connections are bounded, and few outside a flood.
+        let per_address = self.config.max_pending_per_address;
+        if per_address > 0
+            && let Some(ip) = peer
+            && self.pending.values().filter(|p| p.peer == Some(ip)).count() >= per_address
+        {
+            self.refuse(conn, Refusal::TooManyPendingFromAddress);
             return;
         }
         let decoder = Decoder::with_max_message_size(self.config.max_logon_size);
@@ -484,6 +510,7 @@ impl Engine {
         }
         slot.conn = Some(conn);
         slot.flow.clear();
+        slot.inflow.clear();
         slot.session.handle_connected(now);
         self.linked.insert(conn, id.clone());
         self.ready.push_back(id.clone());
@@ -721,10 +748,16 @@ impl Engine {
                     }
                     None => continue, // The connection is gone; the store keeps the message.
                 },
-                Action::Deliver(delivered) => Output::Deliver {
-                    session: id.clone(),
-                    delivered,
-                },
+                Action::Deliver(delivered) => {
+                    let limit = slot.session.config().max_unsettled_messages;
+                    if let Some(conn) = slot.conn.filter(|_| slot.inflow.delivered(limit)) {
+                        self.outputs.push_back(Output::PauseInput { conn });
+                    }
+                    Output::Deliver {
+                        session: id.clone(),
+                        delivered,
+                    }
+                }
                 Action::Event(event) => {
                     if matches!(event, Event::LoggedOn { .. }) {
                         slot.provisional = false;
@@ -765,6 +798,24 @@ impl Engine {
         }
         if remove {
             self.sessions.remove(id);
+        }
+    }
+
+    /// A delivered message of session `id` was acked or replied to (or was stale, from before a
+    /// reset, which settles nothing but is off the application's hands): inbound flow control.
+    fn settle<T>(&mut self, id: &SessionId, result: &Result<T, EngineError>) {
+        if !matches!(
+            result,
+            Ok(_) | Err(EngineError::Send(SendError::StaleDelivery))
+        ) {
+            return;
+        }
+        let Some(slot) = self.sessions.get_mut(id) else {
+            return;
+        };
+        let limit = slot.session.config().max_unsettled_messages;
+        if let Some(conn) = slot.conn.filter(|_| slot.inflow.settled(limit)) {
+            self.outputs.push_back(Output::ResumeInput { conn });
         }
     }
 

@@ -47,6 +47,17 @@ pub enum Output {
         /// What happened.
         event: Event,
     },
+    /// Stop reading this connection: its session has `MaxUnsettledMessages` application messages
+    /// delivered and not yet settled. Bytes already read are still handed in.
+    PauseInput {
+        /// The connection.
+        conn: ConnId,
+    },
+    /// Read this connection again (after [`PauseInput`](Self::PauseInput)).
+    ResumeInput {
+        /// The connection.
+        conn: ConnId,
+    },
     /// Open a connection for this initiator, then report it with
     /// `Engine::handle_initiator_connected` (or `handle_connect_failed`).
     Connect {
@@ -103,12 +114,17 @@ pub enum Refusal {
     RefusedByManager,
     /// The credentials did not match.
     AuthenticationFailed,
+    /// The Logon came from an address the session's `AllowedRemoteAddresses` does not list.
+    AddressNotAllowed,
     /// The session already has a live connection (FIX test case 1S-b).
     DuplicateIdentity,
     /// No complete Logon within LogonTimeout.
     LogonTimeout,
     /// Too many connections waiting for their Logon.
     TooManyPendingConnections,
+    /// Too many connections from this IP address waiting for their Logon
+    /// (`MaxPendingConnectionsPerAddress`).
+    TooManyPendingFromAddress,
     /// The store of a session to be created for an unregistered Logon could not be opened.
     StoreUnavailable,
     /// This source IP failed to authenticate as this CompID too often: it is locked out for now.

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use super::auth::constant_time_eq;
-use super::{ConnId, Engine, Outflow, Refusal, SessionDecision, SessionId, Slot};
+use super::{ConnId, Engine, Inflow, Outflow, Refusal, SessionDecision, SessionId, Slot};
 use crate::codec::{Decoded, Message};
 use crate::config::Role;
 use crate::session::Session;
@@ -56,20 +56,34 @@ impl Engine {
         let Some(slot) = self.sessions.get_mut(&id) else {
             return self.refuse(conn, Refusal::UnknownSession);
         };
-        if slot.conn.is_some() {
+        // `AllowedRemoteAddresses`: a Logon from elsewhere learns nothing, not even whether the
+        // session is connected, and is refused after the same credential check as a wrong
+        // password, so that neither the wire nor the time tells the two apart.
+        let allowed = slot
+            .session
+            .config()
+            .allowed_remote_addresses
+            .as_ref()
+            .is_none_or(|list| peer.is_some_and(|ip| list.iter().any(|r| r.contains(ip))));
+        if allowed && slot.conn.is_some() {
             // FIX test case 1S-b: the live connection is not disturbed; the new one gets nothing.
             return self.refuse(conn, Refusal::DuplicateIdentity);
         }
-        if !self
+        let authenticated = self
             .authenticator
-            .authenticate(&id, slot.credentials.as_ref(), &logon)
-        {
+            .authenticate(&id, slot.credentials.as_ref(), &logon);
+        if !(allowed && authenticated) {
             // A failed authentication changes nothing: a session created for it goes again.
             if slot.provisional {
                 self.sessions.remove(&id);
             }
             self.note_failure(peer, &id.target_comp_id);
-            return self.refuse(conn, Refusal::AuthenticationFailed);
+            let refusal = if allowed {
+                Refusal::AuthenticationFailed
+            } else {
+                Refusal::AddressNotAllowed
+            };
+            return self.refuse(conn, refusal);
         }
         if let Some(peer) = peer {
             self.failures.remove(&(peer, id.target_comp_id.to_string()));
@@ -82,6 +96,7 @@ impl Engine {
         };
         slot.conn = Some(conn);
         slot.flow.clear();
+        slot.inflow.clear();
         slot.session.handle_connected(self.now);
         // The session sees every byte from the Logon on and does its own Logon checks.
         slot.session.handle_input(self.now, &raw);
@@ -175,6 +190,7 @@ impl Engine {
                 registered: true,
                 conn: None,
                 flow: Outflow::default(),
+                inflow: Inflow::default(),
                 credentials: None,
                 provisional: true,
                 initiator_addr: None,
@@ -195,5 +211,213 @@ impl Engine {
             b"********************************",
         ));
         self.refuse(conn, refusal);
+    }
+}
+
+#[cfg(test)]
+// Unit tests need an epoch: the clock is read here, never in the engine.
+#[allow(clippy::disallowed_methods)]
+mod tests {
+    use std::net::IpAddr;
+    use std::time::{Instant, SystemTime};
+
+    use crate::engine::{CloseReason, ConnId, Credentials, Engine, EngineConfig, Output, Refusal};
+    use crate::{BeginString, MemoryStore, Role, SessionConfig, SessionId};
+    use crate::{Now, SeqNum, TimestampPrecision, UtcTimestamp};
+
+    fn now() -> Now {
+        Now {
+            mono: Instant::now(),
+            utc: SystemTime::now(),
+        }
+    }
+
+    /// A Logon from TW to ISLD with `password`.
+    fn logon(password: &str) -> Vec<u8> {
+        from_tw("A", 1, &format!("98=0|108=30|553=user|554={password}|"))
+    }
+
+    /// A message from TW to ISLD with `fields` after the header, `|` for SOH.
+    fn from_tw(msg_type: &str, seq: u64, fields: &str) -> Vec<u8> {
+        let time =
+            UtcTimestamp::from_system_time(SystemTime::now()).format(TimestampPrecision::Millis);
+        let body = format!(
+            "35={msg_type}|34={seq}|49=TW|52={}|56=ISLD|{fields}",
+            time.as_str()
+        )
+        .replace('|', "\x01");
+        let mut out = format!("8=FIX.4.4\x019={}\x01{body}", body.len()).into_bytes();
+        let sum = out.iter().fold(0u8, |s, &b| s.wrapping_add(b));
+        out.extend_from_slice(format!("10={sum:03}\x01").as_bytes());
+        out
+    }
+
+    /// An engine with acceptor ISLD->TW (password `secret`) that allows `allowed`.
+    fn engine(allowed: &str) -> (Engine, SessionId) {
+        engine_with(|config| config.set("AllowedRemoteAddresses", allowed).unwrap())
+    }
+
+    /// An engine with acceptor ISLD->TW (password `secret`), its settings adjusted by `tweak`.
+    fn engine_with(tweak: impl FnOnce(&mut SessionConfig)) -> (Engine, SessionId) {
+        let now = now();
+        let mut engine = Engine::new(EngineConfig::default(), now);
+        let id = SessionId::new("ISLD", "TW");
+        let mut config = SessionConfig::new(BeginString::Fix44, "", "", Role::Acceptor);
+        tweak(&mut config);
+        let store = MemoryStore::new(UtcTimestamp::from_system_time(now.utc));
+        engine
+            .create_session(id.clone(), config, Box::new(store))
+            .unwrap();
+        engine.register_acceptor(&id).unwrap();
+        let credentials = Credentials {
+            username: "user".into(),
+            password: "secret".into(),
+        };
+        engine.set_credentials(&id, credentials).unwrap();
+        (engine, id)
+    }
+
+    /// Opens connection `conn` from `peer`, sends `bytes`, and returns the refusal, if any, and
+    /// how many bytes were sent back.
+    fn attempt(
+        engine: &mut Engine,
+        conn: u64,
+        peer: &str,
+        bytes: &[u8],
+    ) -> (Option<Refusal>, usize) {
+        let peer: IpAddr = peer.parse().unwrap();
+        engine.handle_connection_opened(ConnId(conn), Some(peer), now());
+        engine.handle_input(ConnId(conn), now(), bytes);
+        let (mut refusal, mut sent) = (None, 0);
+        while let Some(output) = engine.poll_output() {
+            match output {
+                Output::Close {
+                    reason: CloseReason::Refused(r),
+                    ..
+                } => refusal = Some(r),
+                Output::Send { bytes, .. } => sent += bytes.len(),
+                _ => {}
+            }
+        }
+        (refusal, sent)
+    }
+
+    #[test]
+    fn logon_from_an_address_outside_allowed_remote_addresses_is_refused_silently() {
+        let (mut engine, id) = engine("10.0.0.0/8, 192.0.2.7");
+        let refused = attempt(&mut engine, 1, "127.0.0.1", &logon("secret"));
+        assert_eq!(refused, (Some(Refusal::AddressNotAllowed), 0));
+        // Nothing changed: no connection, sequence numbers untouched.
+        let session = engine.session(&id).unwrap();
+        assert_eq!(session.next_sender_seq(), SeqNum::new(1));
+        assert_eq!(session.next_target_seq(), SeqNum::new(1));
+        // A wrong password from the same address is refused the same way on the wire.
+        let wrong = attempt(&mut engine, 2, "127.0.0.1", &logon("guess"));
+        assert_eq!(wrong, (Some(Refusal::AddressNotAllowed), 0));
+        // The listed addresses log on, IPv4-mapped IPv6 included.
+        let (refusal, sent) = attempt(&mut engine, 3, "10.9.8.7", &logon("secret"));
+        assert_eq!(refusal, None);
+        assert!(sent > 0, "the Logon reply");
+        engine.handle_connection_closed(ConnId(3), now());
+        while engine.poll_output().is_some() {}
+        let (refusal, _) = attempt(&mut engine, 4, "::ffff:192.0.2.7", &logon("secret"));
+        assert_eq!(refusal, None);
+    }
+
+    #[test]
+    fn allowed_address_with_a_wrong_password_is_an_authentication_failure() {
+        let (mut engine, _) = engine("127.0.0.1");
+        let refused = attempt(&mut engine, 1, "127.0.0.1", &logon("guess"));
+        assert_eq!(refused, (Some(Refusal::AuthenticationFailed), 0));
+    }
+
+    #[test]
+    fn no_known_peer_address_fails_closed() {
+        let (mut engine, _) = engine("127.0.0.1");
+        engine.handle_connection_opened(ConnId(1), None, now());
+        engine.handle_input(ConnId(1), now(), &logon("secret"));
+        let output = engine.poll_output();
+        assert!(
+            matches!(
+                output,
+                Some(Output::Close {
+                    reason: CloseReason::Refused(Refusal::AddressNotAllowed),
+                    ..
+                })
+            ),
+            "{output:?}"
+        );
+    }
+
+    #[test]
+    fn unsettled_deliveries_pause_reading_until_half_are_settled() {
+        let (mut engine, id) = engine_with(|config| config.max_unsettled_messages = 4);
+        let (refusal, _) = attempt(&mut engine, 1, "127.0.0.1", &logon("secret"));
+        assert_eq!(refusal, None);
+        let mut delivered = Vec::new();
+        let mut flow = Vec::new();
+        for seq in 2..=6 {
+            let order = from_tw("D", seq, "11=X|55=A|54=1|38=1|40=1|");
+            engine.handle_input(ConnId(1), now(), &order);
+            while let Some(output) = engine.poll_output() {
+                match output {
+                    Output::Deliver { delivered: d, .. } => delivered.push(d),
+                    Output::PauseInput { conn } => flow.push(format!("pause {} at {seq}", conn.0)),
+                    Output::ResumeInput { conn } => flow.push(format!("resume {}", conn.0)),
+                    _ => {}
+                }
+            }
+        }
+        // The fourth unsettled message pauses reading, once; bytes already read are still taken.
+        assert_eq!(delivered.len(), 5);
+        assert_eq!(flow, ["pause 1 at 5"]);
+        // Settling down to half the limit resumes it.
+        for (i, d) in delivered.iter().enumerate() {
+            engine.ack(&id, d).unwrap();
+            while let Some(output) = engine.poll_output() {
+                if let Output::ResumeInput { conn } = output {
+                    flow.push(format!("resume {} after {} acks", conn.0, i + 1));
+                }
+            }
+        }
+        assert_eq!(flow, ["pause 1 at 5", "resume 1 after 3 acks"]);
+    }
+
+    #[test]
+    fn pending_connections_per_address_are_limited() {
+        let config = EngineConfig {
+            max_pending_per_address: 2,
+            ..EngineConfig::default()
+        };
+        let mut engine = Engine::new(config, now());
+        let open = |engine: &mut Engine, conn: u64, peer: &str| {
+            engine.handle_connection_opened(ConnId(conn), Some(peer.parse().unwrap()), now());
+            match engine.poll_output() {
+                Some(Output::Close {
+                    reason: CloseReason::Refused(refusal),
+                    ..
+                }) => Some(refusal),
+                _ => None,
+            }
+        };
+        assert_eq!(open(&mut engine, 1, "192.0.2.1"), None);
+        assert_eq!(open(&mut engine, 2, "192.0.2.1"), None);
+        assert_eq!(
+            open(&mut engine, 3, "192.0.2.1"),
+            Some(Refusal::TooManyPendingFromAddress)
+        );
+        // Another address still gets a place, and a closed one frees its place.
+        assert_eq!(open(&mut engine, 4, "192.0.2.2"), None);
+        engine.handle_connection_closed(ConnId(1), now());
+        assert_eq!(open(&mut engine, 5, "192.0.2.1"), None);
+        assert_eq!(engine.pending_connections(), 3);
+    }
+
+    #[test]
+    fn empty_or_bad_allowed_remote_addresses_are_invalid() {
+        let mut config = SessionConfig::new(BeginString::Fix44, "A", "B", Role::Acceptor);
+        assert!(config.set("AllowedRemoteAddresses", " , ").is_err());
+        assert!(config.set("AllowedRemoteAddresses", "localhost").is_err());
+        assert_eq!(config.allowed_remote_addresses, None);
     }
 }
