@@ -54,6 +54,7 @@ impl Session {
             // A ResendRequest is served at once, not queued behind the gap (DESIGN.md section 5);
             // its own number is gap-filled by the counterparty's resend.
             if msg_type == MsgType::ResendRequest {
+                self.report_inbound(&msg);
                 self.on_resend_request(&msg, seq);
             } else if self.queued_inbound.len() < self.config.max_queued_messages {
                 self.queued_inbound.insert(seq, msg);
