@@ -165,16 +165,17 @@ impl Pair {
         !to_acceptor.is_empty() || !to_initiator.is_empty()
     }
 
-    /// Flips bit `bit % 8` of the in-flight byte `at` (modulo what is in flight) towards `side`,
-    /// as a faulty link would.
-    pub fn corrupt(&mut self, towards: Side, at: usize, bit: u8) {
+    /// Loses the in-flight byte `at` (modulo what is in flight) towards `side`, as a faulty link
+    /// would. A lost byte always breaks its frame's BodyLength or CheckSum; a flipped bit need
+    /// not, as two flips can cancel out in the CheckSum and make a valid frame of other content.
+    pub fn lose_byte(&mut self, towards: Side, at: usize) {
         let queue = match towards {
             Side::Initiator => &mut self.to_initiator,
             Side::Acceptor => &mut self.to_acceptor,
         };
         if !queue.is_empty() {
             let len = queue.len();
-            queue[at % len] ^= 1 << (bit % 8);
+            queue.remove(at % len);
         }
     }
 
