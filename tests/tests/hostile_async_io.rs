@@ -149,7 +149,10 @@ fn async_io_slowloris_is_closed_at_logon_timeout() {
     let (received, end) = until_closed(&mut stream, WITHIN);
     let took = opened.elapsed();
     eprintln!("async-io slowloris: closed after {took:?} ({end:?})");
-    assert_eq!((received, end), (0, End::Eof));
+    // A byte dribbled just as the acceptor closes turns the close into a reset: either way,
+    // nothing was sent back.
+    assert_eq!(received, 0);
+    assert!(matches!(end, End::Eof | End::Reset), "{end:?}");
     assert!(took >= LOGON_TIMEOUT - Duration::from_millis(100) && took < 3 * LOGON_TIMEOUT);
     assert!(
         events.try_recv().is_err(),
