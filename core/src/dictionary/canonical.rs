@@ -104,10 +104,18 @@ fn entry_member<'a>(
     Some((position, member.group()))
 }
 
-/// The index after the last entry of `group`, whose entries start at `i`.
+/// The index after the last entry of `group`, whose entries start at `i`: found by walking the
+/// members, without collecting them.
 fn group_end(fields: &FieldView<'_>, group: &GroupDef, mut i: usize) -> usize {
     while fields.at(i).and_then(|f| f.tag()) == Some(group.delimiter) {
-        i = entry_items(fields, group, i).1;
+        let start = i;
+        while let Some((_, inner)) = entry_member(fields, group, start, i) {
+            i += 1;
+            if let Some(inner) = inner {
+                i = group_end(fields, inner, i);
+            }
+        }
+        i = i.max(start + 1);
     }
     i
 }
