@@ -167,9 +167,9 @@ pub struct SessionConfig {
     /// `AllowedRemoteAddresses`: the addresses (IPs, CIDR blocks) a Logon for this acceptor may
     /// come from; `None` allows any. A Logon from elsewhere is refused like bad credentials.
     pub allowed_remote_addresses: Option<Vec<crate::access::IpRange>>,
-    /// `MaxUnsettledMessages`: application messages delivered and not yet acked or replied to,
-    /// at which the connection stops being read until half are settled; 0 for no limit. Default
-    /// 10,000.
+    /// `MaxUnsettledMessages`: application messages delivered and not yet acked or replied to, at
+    /// which the session stops decoding and the connection stops being read, until half are
+    /// settled; 0 for no limit. Default 10,000.
     pub max_unsettled_messages: usize,
 }
 

@@ -351,3 +351,62 @@ fn tc_2f_poss_dup_below_the_expected_number_with_a_later_orig_sending_time_logs_
     );
     assert!(!peer.session.is_connected());
 }
+
+/// Inbound flow control (`MaxUnsettledMessages`): the application never holds more than the
+/// limit; what arrives beyond it waits undecoded, and the counterparty's silence meanwhile is ours,
+/// so no TestRequest or heartbeat timeout comes of it.
+#[test]
+fn input_is_held_at_max_unsettled_messages_without_timing_the_counterparty_out() {
+    let mut config = fixgate_core::SessionConfig::new(
+        BeginString::Fix44,
+        US,
+        THEM,
+        fixgate_core::Role::Acceptor,
+    );
+    config.max_unsettled_messages = 3;
+    let mut peer = ScriptedPeer::with_config(config);
+    let logon = peer.logon(10);
+    peer.deliver(&logon);
+    peer.take();
+    let orders: Vec<u8> = (0..5)
+        .flat_map(|i| peer.message("D", &format!("11=O{i}|")))
+        .collect();
+    peer.deliver(&orders);
+    let first = peer.take_actions();
+    let held: Vec<_> = first
+        .iter()
+        .filter_map(|a| match a {
+            fixgate_core::Action::Deliver(d) => Some(d.clone()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        held.iter().map(|d| d.seq().get()).collect::<Vec<_>>(),
+        [2, 3, 4]
+    );
+    assert!(peer.session.is_input_held());
+
+    // A minute with nothing decoded: our heartbeats go on, no TestRequest, no close.
+    peer.wait(Duration::from_secs(60));
+    let seen = peer.take();
+    assert!(
+        seen.iter()
+            .all(|s| matches!(s, Seen::Sent(m) if m.starts_with("35=0|"))),
+        "{seen:?}"
+    );
+    assert!(!seen.is_empty(), "our own heartbeats stop");
+
+    // Each settlement lets one held message through, in order.
+    peer.session.ack(&held[0]).unwrap();
+    assert_eq!(delivered(&peer.take()), ["35=D|34=5|11=O3"]);
+    peer.session.ack(&held[1]).unwrap();
+    assert_eq!(delivered(&peer.take()), ["35=D|34=6|11=O4"]);
+    assert!(peer.session.is_input_held(), "three unsettled again");
+    peer.session.ack(&held[2]).unwrap();
+    assert!(!peer.session.is_input_held());
+    // Reading again, the counterparty's clock restarted: a TestRequest after 1.2 × HeartBtInt.
+    peer.wait(Duration::from_secs(11));
+    assert!(!peer.sent().iter().any(|m| m.starts_with("35=1|")));
+    peer.wait(Duration::from_secs(2));
+    assert!(peer.sent().iter().any(|m| m.starts_with("35=1|")));
+}

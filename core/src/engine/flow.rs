@@ -40,36 +40,33 @@ impl Outflow {
     }
 }
 
-/// Flow control of a connection's inbound messages: the application messages delivered and not
-/// yet settled (acked or replied to). At `MaxUnsettledMessages` the engine asks the adapter to
-/// stop reading the connection ([`Output::PauseInput`](super::Output::PauseInput)), so that a
-/// counterparty faster than the application fills the kernel's buffers and then its own, not our
-/// memory; at half of it, to read again.
+/// Flow control of a connection's inbound messages, as the adapter sees it. At
+/// `MaxUnsettledMessages` delivered and unsettled messages the session stops decoding
+/// ([`Session::is_input_held`](crate::Session::is_input_held)); the engine then asks the adapter to
+/// stop reading ([`Output::PauseInput`](super::Output::PauseInput)), so that a counterparty faster
+/// than the application fills the kernel's buffers and then its own, not our memory; and at half
+/// of it, to read again.
 #[derive(Debug, Default)]
 pub(super) struct Inflow {
-    unsettled: usize,
     paused: bool,
 }
 
 impl Inflow {
-    /// A message was delivered; true if reading must pause now (`limit` 0: never).
-    pub(super) fn delivered(&mut self, limit: usize) -> bool {
-        self.unsettled += 1;
-        let pause = limit > 0 && self.unsettled >= limit && !self.paused;
+    /// True if reading must pause now: the session holds its input.
+    pub(super) fn pause(&mut self, held: bool) -> bool {
+        let pause = held && !self.paused;
         self.paused |= pause;
         pause
     }
 
-    /// A delivered message was settled; true if reading may resume now.
-    pub(super) fn settled(&mut self, limit: usize) -> bool {
-        self.unsettled = self.unsettled.saturating_sub(1);
-        let resume = self.paused && self.unsettled <= limit / 2;
+    /// True if reading may resume now: `unsettled` is down to half of `limit`.
+    pub(super) fn resume(&mut self, unsettled: usize, limit: usize) -> bool {
+        let resume = self.paused && unsettled <= limit / 2;
         self.paused &= !resume;
         resume
     }
 
-    /// A new connection: its reader starts reading. Messages delivered on an earlier one that are
-    /// settled later are not told apart, so the count may run low (never high) after a reconnect.
+    /// A new connection: its reader starts reading.
     pub(super) fn clear(&mut self) {
         *self = Self::default();
     }
@@ -80,18 +77,14 @@ mod tests {
     use super::*;
 
     #[test]
-    fn inflow_pauses_at_the_limit_and_resumes_at_half() {
+    fn inflow_pauses_once_and_resumes_at_half() {
         let mut inflow = Inflow::default();
-        assert!(!(0..3).any(|_| inflow.delivered(4)));
-        assert!(inflow.delivered(4), "the fourth unsettled message pauses");
-        assert!(!inflow.delivered(4), "once");
-        assert!(!inflow.settled(4) && !inflow.settled(4));
-        assert!(inflow.settled(4), "two unsettled: resume");
-        assert!(
-            !inflow.settled(4) && !inflow.settled(4),
-            "once; and never below zero"
-        );
-        let mut unlimited = Inflow::default();
-        assert!(!(0..100_000).any(|_| unlimited.delivered(0)));
+        assert!(!inflow.pause(false));
+        assert!(!inflow.resume(0, 4), "never paused");
+        assert!(inflow.pause(true));
+        assert!(!inflow.pause(true), "once");
+        assert!(!inflow.resume(3, 4));
+        assert!(inflow.resume(2, 4), "half the limit");
+        assert!(!inflow.resume(1, 4), "once");
     }
 }

@@ -132,7 +132,7 @@ struct Slot {
     connect_failures: u32,
     /// The connection's unwritten outbound bytes.
     flow: Outflow,
-    /// The application messages delivered and not yet settled.
+    /// Whether the adapter was asked to stop reading the connection.
     inflow: Inflow,
 }
 
@@ -327,7 +327,7 @@ impl Engine {
     ) -> Result<SeqNum, EngineError> {
         let replied =
             self.with_writable_session(now, id, |session, now| session.reply(now, delivered, msg));
-        self.settle(id, &replied);
+        self.settle(id);
         replied
     }
 
@@ -335,7 +335,7 @@ impl Engine {
     pub fn ack(&mut self, id: &SessionId, delivered: &Delivered) -> Result<(), EngineError> {
         let now = self.now;
         let acked = self.with_session(now, id, |session, _| session.ack(delivered));
-        self.settle(id, &acked);
+        self.settle(id);
         acked
     }
 
@@ -749,8 +749,8 @@ impl Engine {
                     None => continue, // The connection is gone; the store keeps the message.
                 },
                 Action::Deliver(delivered) => {
-                    let limit = slot.session.config().max_unsettled_messages;
-                    if let Some(conn) = slot.conn.filter(|_| slot.inflow.delivered(limit)) {
+                    let held = slot.session.is_input_held();
+                    if let Some(conn) = slot.conn.filter(|_| slot.inflow.pause(held)) {
                         self.outputs.push_back(Output::PauseInput { conn });
                     }
                     Output::Deliver {
@@ -801,20 +801,14 @@ impl Engine {
         }
     }
 
-    /// A delivered message of session `id` was acked or replied to (or was stale, from before a
-    /// reset, which settles nothing but is off the application's hands): inbound flow control.
-    fn settle<T>(&mut self, id: &SessionId, result: &Result<T, EngineError>) {
-        if !matches!(
-            result,
-            Ok(_) | Err(EngineError::Send(SendError::StaleDelivery))
-        ) {
-            return;
-        }
+    /// A delivered message of session `id` may have been settled: inbound flow control.
+    fn settle(&mut self, id: &SessionId) {
         let Some(slot) = self.sessions.get_mut(id) else {
             return;
         };
         let limit = slot.session.config().max_unsettled_messages;
-        if let Some(conn) = slot.conn.filter(|_| slot.inflow.settled(limit)) {
+        let unsettled = slot.session.unsettled_count();
+        if let Some(conn) = slot.conn.filter(|_| slot.inflow.resume(unsettled, limit)) {
             self.outputs.push_back(Output::ResumeInput { conn });
         }
     }

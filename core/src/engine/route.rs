@@ -222,7 +222,7 @@ mod tests {
     use std::time::{Instant, SystemTime};
 
     use crate::engine::{CloseReason, ConnId, Credentials, Engine, EngineConfig, Output, Refusal};
-    use crate::{BeginString, MemoryStore, Role, SessionConfig, SessionId};
+    use crate::{BeginString, Delivered, MemoryStore, Role, SessionConfig, SessionId};
     use crate::{Now, SeqNum, TimestampPrecision, UtcTimestamp};
 
     fn now() -> Now {
@@ -350,36 +350,41 @@ mod tests {
     }
 
     #[test]
-    fn unsettled_deliveries_pause_reading_until_half_are_settled() {
+    fn unsettled_deliveries_hold_input_and_pause_reading_until_half_are_settled() {
         let (mut engine, id) = engine_with(|config| config.max_unsettled_messages = 4);
         let (refusal, _) = attempt(&mut engine, 1, "127.0.0.1", &logon("secret"));
         assert_eq!(refusal, None);
         let mut delivered = Vec::new();
         let mut flow = Vec::new();
-        for seq in 2..=6 {
-            let order = from_tw("D", seq, "11=X|55=A|54=1|38=1|40=1|");
-            engine.handle_input(ConnId(1), now(), &order);
+        let mut step = |engine: &mut Engine, delivered: &mut Vec<Delivered>, at: String| {
             while let Some(output) = engine.poll_output() {
                 match output {
                     Output::Deliver { delivered: d, .. } => delivered.push(d),
-                    Output::PauseInput { conn } => flow.push(format!("pause {} at {seq}", conn.0)),
-                    Output::ResumeInput { conn } => flow.push(format!("resume {}", conn.0)),
+                    Output::PauseInput { conn } => flow.push(format!("pause {} {at}", conn.0)),
+                    Output::ResumeInput { conn } => flow.push(format!("resume {} {at}", conn.0)),
                     _ => {}
                 }
             }
+        };
+        for seq in 2..=6 {
+            let order = from_tw("D", seq, "11=X|55=A|54=1|38=1|40=1|");
+            engine.handle_input(ConnId(1), now(), &order);
+            step(&mut engine, &mut delivered, format!("at {seq}"));
         }
-        // The fourth unsettled message pauses reading, once; bytes already read are still taken.
-        assert_eq!(delivered.len(), 5);
-        assert_eq!(flow, ["pause 1 at 5"]);
-        // Settling down to half the limit resumes it.
-        for (i, d) in delivered.iter().enumerate() {
-            engine.ack(&id, d).unwrap();
-            while let Some(output) = engine.poll_output() {
-                if let Output::ResumeInput { conn } = output {
-                    flow.push(format!("resume {} after {} acks", conn.0, i + 1));
-                }
-            }
+        // The fourth unsettled message pauses reading, once; what was read anyway waits
+        // undecoded, so the application never holds more than the limit.
+        let seqs = |delivered: &[Delivered]| -> Vec<u64> {
+            delivered.iter().map(|d| d.seq().get()).collect()
+        };
+        assert_eq!(seqs(&delivered), [2, 3, 4, 5]);
+        assert!(engine.session(&id).unwrap().is_input_held());
+        // Each settlement lets one held message through; half the limit resumes reading.
+        for i in 0..3 {
+            let d = delivered[i].clone();
+            engine.ack(&id, &d).unwrap();
+            step(&mut engine, &mut delivered, format!("after {} acks", i + 1));
         }
+        assert_eq!(seqs(&delivered), [2, 3, 4, 5, 6]);
         assert_eq!(flow, ["pause 1 at 5", "resume 1 after 3 acks"]);
     }
 

@@ -303,9 +303,9 @@ impl Session {
         self.decode_all();
     }
 
-    /// Decodes and processes what the decoder holds.
+    /// Decodes and processes what the decoder holds, until inbound flow control holds it.
     fn decode_all(&mut self) {
-        while self.connected {
+        while self.connected && !self.is_input_held() {
             match self.decoder.decode() {
                 Ok(Some(decoded)) => self.on_decoded(decoded),
                 Ok(None) => break,
@@ -582,6 +582,15 @@ impl Session {
         matches!(self.state, SessionState::Active | SessionState::LogoutSent)
     }
 
+    /// Inbound flow control: a logged-on session with `MaxUnsettledMessages` application messages
+    /// delivered and not yet settled decodes nothing more. What arrives waits undecoded (the
+    /// engine asks the adapter to stop reading, so that is at most a few reads), and the
+    /// counterparty's silence meanwhile is not held against it.
+    pub fn is_input_held(&self) -> bool {
+        let limit = self.config.max_unsettled_messages;
+        limit > 0 && self.settled.unsettled() >= limit && self.is_logged_on()
+    }
+
     fn next_timer(&self) -> Option<(Timer, Instant)> {
         if !self.connected {
             return None;
@@ -611,7 +620,7 @@ impl Session {
             ),
             (
                 Timer::TestRequest,
-                hbi.filter(|_| logged_on && !self.test_request_pending)
+                hbi.filter(|_| logged_on && !self.test_request_pending && !self.is_input_held())
                     .map(|hbi| self.last_received + scaled(hbi, 12)),
             ),
             (
@@ -622,7 +631,7 @@ impl Session {
             ),
             (
                 Timer::Silence,
-                hbi.filter(|_| logged_on && self.test_request_pending)
+                hbi.filter(|_| logged_on && self.test_request_pending && !self.is_input_held())
                     .map(|hbi| self.last_received + scaled(hbi, 24)),
             ),
         ])
@@ -696,10 +705,17 @@ impl Session {
         Ok(())
     }
 
-    /// Settles inbound message `seq` and persists the next-expected number if it moved.
+    /// Settles inbound message `seq` and persists the next-expected number if it moved. Below
+    /// `MaxUnsettledMessages` again, the input held back is decoded.
     fn settle(&mut self, seq: SeqNum) -> Result<(), SendError> {
+        let held = self.is_input_held();
         if self.settled.settle(seq) {
             self.store.set_next_target_seq(self.settled.base())?;
+        }
+        if held && !self.is_input_held() {
+            // The silence while held was ours: the counterparty's clock starts again.
+            self.last_received = self.now.mono;
+            self.decode_all();
         }
         Ok(())
     }

@@ -13,6 +13,8 @@ pub(crate) struct SettleWindow {
     /// The first number not known to be settled: what the store persists as next-expected.
     base: SeqNum,
     runs: VecDeque<(SeqNum, bool)>,
+    /// The runs not settled, counted as they change: inbound flow control asks per message.
+    unsettled: usize,
 }
 
 impl SettleWindow {
@@ -20,6 +22,7 @@ impl SettleWindow {
         Self {
             base,
             runs: VecDeque::new(),
+            unsettled: 0,
         }
     }
 
@@ -30,13 +33,14 @@ impl SettleWindow {
 
     /// The count of taken but unsettled application messages.
     pub(crate) fn unsettled(&self) -> usize {
-        self.runs.iter().filter(|(_, settled)| !settled).count()
+        self.unsettled
     }
 
     /// Forgets everything and restarts at `base` (a sequence reset).
     pub(crate) fn reset(&mut self, base: SeqNum) {
         self.base = base;
         self.runs.clear();
+        self.unsettled = 0;
     }
 
     /// Records that every number up to `last` has been taken, settled or not. Returns whether the
@@ -46,6 +50,7 @@ impl SettleWindow {
             return false;
         }
         self.runs.push_back((last, settled));
+        self.unsettled += usize::from(!settled);
         self.advance()
     }
 
@@ -55,7 +60,10 @@ impl SettleWindow {
         let Ok(i) = self.runs.binary_search_by_key(&seq, |&(last, _)| last) else {
             return false;
         };
-        self.runs[i].1 = true;
+        if std::mem::replace(&mut self.runs[i].1, true) {
+            return false;
+        }
+        self.unsettled -= 1;
         self.advance()
     }
 
@@ -87,8 +95,10 @@ mod tests {
         assert!(!w.take(s(20), true)); // a gap fill through 20
         assert!(!w.settle(s(7)));
         assert_eq!((w.base(), w.unsettled()), (s(6), 1));
+        assert!(!w.settle(s(7)), "already settled");
+        assert_eq!(w.unsettled(), 1);
         assert!(w.settle(s(6)));
-        assert_eq!(w.base(), s(21));
+        assert_eq!((w.base(), w.unsettled()), (s(21), 0));
         assert!(!w.settle(s(6)));
     }
 }
