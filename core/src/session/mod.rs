@@ -536,11 +536,25 @@ impl Session {
                 return Some(Action::Commit);
             }
         }
-        Some(match self.queue.pop_front()? {
+        let Some(queued) = self.queue.pop_front() else {
+            return self.commit_unsent();
+        };
+        Some(match queued {
             Queued::Send(frame) | Queued::Stored(frame, _) => Action::Send(frame),
             Queued::Deliver => Action::Deliver(self.delivered.pop_front()?),
             Queued::Event(event) => Action::Event(event),
             Queued::Disconnect(reason) => Action::Disconnect(reason),
+        })
+    }
+
+    /// Under `Batch` and `Each`, a commit for messages stored and not sent (put while
+    /// disconnected; the next Logon's resend brings them), so that they too are durable once the
+    /// caller has carried out the actions, not only when they go out.
+    fn commit_unsent(&mut self) -> Option<Action> {
+        let syncs = self.config.storage_durability != StorageDurability::Process;
+        (syncs && self.appended > self.committed).then(|| {
+            self.committed = self.appended;
+            Action::Commit
         })
     }
 
