@@ -109,6 +109,7 @@ mod config;
 pub mod dictionary;
 pub mod engine;
 mod error;
+mod hash;
 mod msg_type;
 pub mod properties;
 mod reject;
@@ -131,6 +132,7 @@ pub use engine::{
     SessionId,
 };
 pub use error::SendError;
+pub use hash::{FastHash, FastHasher};
 pub use reject::SessionRejectReason;
 pub use session::{LogonCheck, OutboundMessage, Session, SessionState};
 pub use settings::{SESSION_SETTINGS, Setting};

@@ -1,7 +1,7 @@
 //! The message store: where outbound messages and both sequence numbers are kept, so that a
 //! session survives reconnects and crashes (DESIGN.md section 4).
 
-use std::collections::BTreeMap;
+use std::collections::VecDeque;
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -113,7 +113,9 @@ pub trait SyncHandle: Send + Sync {
 /// counterparty resets sequence numbers at every logon.
 #[derive(Debug, Clone)]
 pub struct MemoryStore {
-    messages: BTreeMap<SeqNum, (Bytes, Option<SeqNum>)>,
+    /// Stored messages in ascending order of their numbers (gaps where the number was moved
+    /// on): appending the next one is a push at the back.
+    messages: VecDeque<Stored>,
     next_sender: SeqNum,
     next_target: SeqNum,
     created: UtcTimestamp,
@@ -123,7 +125,7 @@ impl MemoryStore {
     /// An empty store created at `now`.
     pub fn new(now: UtcTimestamp) -> Self {
         Self {
-            messages: BTreeMap::new(),
+            messages: VecDeque::new(),
             next_sender: SeqNum::FIRST,
             next_target: SeqNum::FIRST,
             created: now,
@@ -142,8 +144,23 @@ impl MemoryStore {
 
     /// The inbound MsgSeqNum that stored message `seq` answers, if it is a reply.
     pub fn answers(&self, seq: SeqNum) -> Option<SeqNum> {
-        self.messages.get(&seq).and_then(|(_, answers)| *answers)
+        let i = self.position(seq).ok()?;
+        self.messages[i].answers
     }
+
+    /// Where message `seq` is, or would go.
+    fn position(&self, seq: SeqNum) -> Result<usize, usize> {
+        self.messages
+            .binary_search_by_key(&seq, |stored| stored.seq)
+    }
+}
+
+/// One message in a [`MemoryStore`].
+#[derive(Clone, Debug)]
+struct Stored {
+    seq: SeqNum,
+    frame: Bytes,
+    answers: Option<SeqNum>,
 }
 
 impl MessageStore for MemoryStore {
@@ -168,7 +185,19 @@ impl MessageStore for MemoryStore {
                 expected: self.next_sender,
             });
         }
-        self.messages.insert(seq, (frame.clone(), answers));
+        let stored = Stored {
+            seq,
+            frame: frame.clone(),
+            answers,
+        };
+        // Numbers only move back on a reset or an explicit set: then the slot is looked up.
+        match self.messages.back() {
+            Some(last) if last.seq >= seq => match self.position(seq) {
+                Ok(i) => self.messages[i] = stored,
+                Err(i) => self.messages.insert(i, stored),
+            },
+            _ => self.messages.push_back(stored),
+        }
         self.next_sender = seq.next();
         Ok(())
     }
@@ -197,10 +226,12 @@ impl MessageStore for MemoryStore {
         to: SeqNum,
         each: &mut dyn FnMut(SeqNum, &[u8]),
     ) -> Result<(), StoreError> {
-        if from <= to {
-            for (&seq, (frame, _)) in self.messages.range(from..=to) {
-                each(seq, frame);
+        let start = self.position(from).unwrap_or_else(|i| i);
+        for stored in self.messages.range(start..) {
+            if stored.seq > to {
+                break;
             }
+            each(stored.seq, &stored.frame);
         }
         Ok(())
     }
@@ -217,12 +248,66 @@ impl MessageStore for MemoryStore {
     fn answered_from(&self, from: SeqNum) -> Vec<SeqNum> {
         let mut answered: Vec<SeqNum> = self
             .messages
-            .values()
-            .filter_map(|(_, answers)| *answers)
+            .iter()
+            .filter_map(|stored| stored.answers)
             .filter(|&inbound| inbound >= from)
             .collect();
         answered.sort_unstable();
         answered.dedup();
         answered
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stored(store: &MemoryStore, from: u64, to: u64) -> Vec<(u64, Vec<u8>)> {
+        let mut out = Vec::new();
+        store
+            .read_range(SeqNum::new(from), SeqNum::new(to), &mut |seq, frame| {
+                out.push((seq.get(), frame.to_vec()))
+            })
+            .unwrap();
+        out
+    }
+
+    #[test]
+    fn memory_store_keeps_order_across_gaps_and_numbers_moved_back() {
+        let mut store = MemoryStore::new(UtcTimestamp::from_unix(0, 0).unwrap());
+        let s = SeqNum::new;
+        for n in 1..=3 {
+            store
+                .append(s(n), format!("m{n}").as_bytes(), None)
+                .unwrap();
+        }
+        // A gap: the number moved on, then a reply to inbound 7.
+        store.set_next_sender_seq(s(10)).unwrap();
+        store.append(s(10), b"m10", Some(s(7))).unwrap();
+        assert_eq!(
+            store.append(s(12), b"x", None),
+            Err(StoreError::OutOfOrder {
+                seq: s(12),
+                expected: s(11)
+            })
+        );
+        // Moved back: 2 is replaced in place, the others stay.
+        store.set_next_sender_seq(s(2)).unwrap();
+        store.append(s(2), b"m2'", None).unwrap();
+        assert_eq!(
+            stored(&store, 1, 20),
+            [
+                (1, b"m1".to_vec()),
+                (2, b"m2'".to_vec()),
+                (3, b"m3".to_vec()),
+                (10, b"m10".to_vec())
+            ]
+        );
+        assert_eq!(stored(&store, 4, 9), []);
+        assert_eq!(stored(&store, 3, 10).len(), 2);
+        assert_eq!(stored(&store, 5, 4), []);
+        assert_eq!(store.answers(s(10)), Some(s(7)));
+        assert_eq!(store.answered_from(s(7)), [s(7)]);
+        assert_eq!(store.len(), 4);
     }
 }

@@ -14,8 +14,8 @@ use async_io::{Async, Timer};
 use bytes::{Buf, Bytes};
 use fixgate_core::engine::{Application, Context, Outgoing, Waiting};
 use fixgate_core::{
-    CloseReason, ConnId, Delivered, Engine, EngineConfig, EngineError, MessageStore, Now, Output,
-    SessionConfig, SessionId,
+    CloseReason, ConnId, Delivered, Engine, EngineConfig, EngineError, FastHash, MessageStore, Now,
+    Output, SessionConfig, SessionId,
 };
 use futures_lite::{AsyncReadExt, AsyncWriteExt, future};
 
@@ -150,7 +150,7 @@ enum Wake {
 /// The engine task's state.
 pub(crate) struct Driver {
     engine: Engine,
-    conns: HashMap<ConnId, Connection>,
+    conns: HashMap<ConnId, Connection, FastHash>,
     inputs_tx: async_channel::Sender<Input>,
     events: async_channel::Sender<AppEvent>,
     next_conn: Arc<AtomicU64>,
@@ -201,7 +201,7 @@ impl Driver {
         }
         let driver = Self {
             engine: Engine::new(config, now()),
-            conns: HashMap::new(),
+            conns: HashMap::default(),
             inputs_tx,
             events,
             next_conn,

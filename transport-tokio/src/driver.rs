@@ -10,8 +10,8 @@ use std::time::SystemTime;
 use bytes::{Buf, Bytes, BytesMut};
 use fixgate_core::engine::{Application, Context, Outgoing, Waiting};
 use fixgate_core::{
-    CloseReason, ConnId, Delivered, Engine, EngineConfig, EngineError, MessageStore, Now, Output,
-    SessionConfig, SessionId,
+    CloseReason, ConnId, Delivered, Engine, EngineConfig, EngineError, FastHash, MessageStore, Now,
+    Output, SessionConfig, SessionId,
 };
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -140,7 +140,7 @@ impl Gate {
 /// The engine task's state.
 pub(crate) struct Driver {
     engine: Engine,
-    conns: HashMap<ConnId, Connection>,
+    conns: HashMap<ConnId, Connection, FastHash>,
     inputs_tx: mpsc::UnboundedSender<Input>,
     events: mpsc::UnboundedSender<AppEvent>,
     next_conn: Arc<AtomicU64>,
@@ -185,7 +185,7 @@ impl Driver {
         }
         let driver = Self {
             engine: Engine::new(config, now()),
-            conns: HashMap::new(),
+            conns: HashMap::default(),
             inputs_tx,
             events,
             next_conn,

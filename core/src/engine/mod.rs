@@ -24,6 +24,7 @@ use crate::action::{Action, Delivered, Event};
 use crate::codec::Decoder;
 use crate::config::{ConfigError, Role, SessionConfig};
 use crate::error::SendError;
+use crate::hash::FastHash;
 use crate::session::{OutboundMessage, Session, SessionState};
 use crate::store::{MemoryStore, MessageStore};
 use crate::time::{Now, UtcTimestamp};
@@ -167,11 +168,11 @@ pub type StoreFactory = Box<
 ///   and [`poll_timeout`](Self::poll_timeout).
 pub struct Engine {
     config: EngineConfig,
-    sessions: HashMap<SessionId, Slot>,
+    sessions: HashMap<SessionId, Slot, FastHash>,
     /// Connections waiting for their Logon.
-    pending: HashMap<ConnId, Pending>,
+    pending: HashMap<ConnId, Pending, FastHash>,
     /// Connections linked to a session.
-    linked: HashMap<ConnId, SessionId>,
+    linked: HashMap<ConnId, SessionId, FastHash>,
     outputs: VecDeque<Output>,
     /// Sessions that may have actions to poll, in the order they were touched.
     ready: VecDeque<SessionId>,
@@ -179,7 +180,7 @@ pub struct Engine {
     manager: Box<dyn SessionsManager>,
     store_factory: StoreFactory,
     /// Failed authentications per (source IP, CompID): the count and the end of the lockout.
-    failures: HashMap<(IpAddr, String), (u32, Instant)>,
+    failures: HashMap<(IpAddr, String), (u32, Instant), FastHash>,
     /// A graceful shutdown began: no new connections, no reconnects.
     stopping: bool,
     now: Now,
@@ -192,15 +193,15 @@ impl Engine {
     pub fn new(config: EngineConfig, now: Now) -> Self {
         Self {
             config,
-            sessions: HashMap::new(),
-            pending: HashMap::new(),
-            linked: HashMap::new(),
+            sessions: HashMap::default(),
+            pending: HashMap::default(),
+            linked: HashMap::default(),
             outputs: VecDeque::new(),
             ready: VecDeque::new(),
             authenticator: Box::new(ConfiguredCredentials),
             manager: Box::new(AcceptAll),
             store_factory: Box::new(|_, created| Ok(Box::new(MemoryStore::new(created)))),
-            failures: HashMap::new(),
+            failures: HashMap::default(),
             stopping: false,
             now,
         }

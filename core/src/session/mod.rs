@@ -207,7 +207,7 @@ impl Session {
             appended: 0,
             committed: 0,
             body: FieldWriter::with_capacity(256),
-            out: BytesMut::new(),
+            out: BytesMut::with_capacity(OUT_CHUNK),
             logon_check: None,
             epoch: 0,
             store,
@@ -771,6 +771,11 @@ fn new_decoder(config: &SessionConfig) -> Decoder {
 
 /// The header fields the session writes itself: an application may not supply them, and a resent
 /// copy does not repeat them from the stored message.
+/// The size of the chunks outbound frames are encoded into: frames are split off a chunk, so one
+/// allocation serves dozens of them (a store that keeps frames keeps their chunk), and a chunk
+/// whose frames are all gone is reused in place.
+const OUT_CHUNK: usize = 8 * 1024;
+
 const SESSION_OWNED_TAGS: [u32; 10] = [
     tag::BEGIN_STRING,
     tag::BODY_LENGTH,

@@ -57,7 +57,12 @@ impl SettleWindow {
     /// Settles message `seq`. Returns whether the base moved; `false` too for a number that is
     /// unknown or already settled.
     pub(crate) fn settle(&mut self, seq: SeqNum) -> bool {
-        let Ok(i) = self.runs.binary_search_by_key(&seq, |&(last, _)| last) else {
+        // Usually the oldest: messages tend to be settled in order.
+        let found = match self.runs.front() {
+            Some(&(last, _)) if last == seq => Ok(0),
+            _ => self.runs.binary_search_by_key(&seq, |&(last, _)| last),
+        };
+        let Ok(i) = found else {
             return false;
         };
         if std::mem::replace(&mut self.runs[i].1, true) {
