@@ -20,12 +20,12 @@ use bytes::{Bytes, BytesMut};
 use self::flow::{Inflow, Outflow};
 
 use crate::SeqNum;
-use crate::action::{Action, Delivered, Event};
+use crate::action::{Delivered, Event};
 use crate::codec::Decoder;
 use crate::config::{ConfigError, Role, SessionConfig};
 use crate::error::SendError;
 use crate::hash::FastHash;
-use crate::session::{OutboundMessage, Session, SessionState};
+use crate::session::{OutboundMessage, Session, SessionState, Step};
 use crate::store::{MemoryStore, MessageStore};
 use crate::time::{Now, UtcTimestamp};
 use crate::version::BeginString;
@@ -738,18 +738,21 @@ impl Engine {
                 self.ready.push_front(id.clone());
                 break;
             }
-            let Some(action) = slot.session.poll_action() else {
+            let Some(step) = slot.session.poll_step() else {
                 break;
             };
-            let output = match action {
-                Action::Send(bytes) => match slot.conn {
+            let output = match step {
+                Step::Send(bytes) => match slot.conn {
                     Some(conn) => {
                         slot.flow.sent(bytes.len(), self.now.mono);
                         Output::Send { conn, bytes }
                     }
                     None => continue, // The connection is gone; the store keeps the message.
                 },
-                Action::Deliver(delivered) => {
+                Step::Deliver => {
+                    let Some(delivered) = slot.session.take_delivered() else {
+                        continue;
+                    };
                     let held = slot.session.is_input_held();
                     if let Some(conn) = slot.conn.filter(|_| slot.inflow.pause(held)) {
                         self.outputs.push_back(Output::PauseInput { conn });
@@ -759,7 +762,7 @@ impl Engine {
                         delivered,
                     }
                 }
-                Action::Event(event) => {
+                Step::Event(event) => {
                     if matches!(event, Event::LoggedOn { .. }) {
                         slot.provisional = false;
                         slot.connect_failures = 0;
@@ -769,10 +772,10 @@ impl Engine {
                         event,
                     }
                 }
-                Action::Commit => Output::Commit {
+                Step::Commit => Output::Commit {
                     session: id.clone(),
                 },
-                Action::Disconnect(reason) => {
+                Step::Disconnect(reason) => {
                     let Some(conn) = slot.conn.take() else {
                         continue;
                     };

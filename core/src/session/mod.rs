@@ -101,6 +101,17 @@ enum Queued {
     Disconnect(DisconnectReason),
 }
 
+/// An [`Action`] as the engine takes it from [`Session::poll_step`]: small, with a delivered
+/// message left in the session.
+#[derive(Debug)]
+pub(crate) enum Step {
+    Send(Bytes),
+    Deliver,
+    Event(Event),
+    Commit,
+    Disconnect(DisconnectReason),
+}
+
 /// A FIX session: the session layer of one counterparty, driven by its caller.
 ///
 /// It does no I/O and reads no clock. Its methods come in four groups:
@@ -520,6 +531,19 @@ impl Session {
     /// has been drained, so that a large resend never sits in memory whole.
     #[must_use]
     pub fn poll_action(&mut self) -> Option<Action> {
+        Some(match self.poll_step()? {
+            Step::Send(frame) => Action::Send(frame),
+            Step::Deliver => Action::Deliver(self.take_delivered()?),
+            Step::Event(event) => Action::Event(event),
+            Step::Commit => Action::Commit,
+            Step::Disconnect(reason) => Action::Disconnect(reason),
+        })
+    }
+
+    /// [`poll_action`](Self::poll_action) for the engine: a delivered message stays here until
+    /// [`take_delivered`](Self::take_delivered), so that the other actions are not moved at its
+    /// size (its field index is inline).
+    pub(crate) fn poll_step(&mut self) -> Option<Step> {
         // A chunk of session-level messages only may queue nothing: go on to the next.
         while self.queue.is_empty() && self.resend.is_some() {
             self.continue_resend();
@@ -533,28 +557,33 @@ impl Session {
             };
             if let Some(committed) = commit {
                 self.committed = committed;
-                return Some(Action::Commit);
+                return Some(Step::Commit);
             }
         }
         let Some(queued) = self.queue.pop_front() else {
             return self.commit_unsent();
         };
         Some(match queued {
-            Queued::Send(frame) | Queued::Stored(frame, _) => Action::Send(frame),
-            Queued::Deliver => Action::Deliver(self.delivered.pop_front()?),
-            Queued::Event(event) => Action::Event(event),
-            Queued::Disconnect(reason) => Action::Disconnect(reason),
+            Queued::Send(frame) | Queued::Stored(frame, _) => Step::Send(frame),
+            Queued::Deliver => Step::Deliver,
+            Queued::Event(event) => Step::Event(event),
+            Queued::Disconnect(reason) => Step::Disconnect(reason),
         })
+    }
+
+    /// The delivered message a [`Step::Deliver`] stands for.
+    pub(crate) fn take_delivered(&mut self) -> Option<Delivered> {
+        self.delivered.pop_front()
     }
 
     /// Under `Batch` and `Each`, a commit for messages stored and not sent (put while
     /// disconnected; the next Logon's resend brings them), so that they too are durable once the
     /// caller has carried out the actions, not only when they go out.
-    fn commit_unsent(&mut self) -> Option<Action> {
+    fn commit_unsent(&mut self) -> Option<Step> {
         let syncs = self.config.storage_durability != StorageDurability::Process;
         (syncs && self.appended > self.committed).then(|| {
             self.committed = self.appended;
-            Action::Commit
+            Step::Commit
         })
     }
 
