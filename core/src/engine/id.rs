@@ -11,7 +11,7 @@ use std::sync::Arc;
 /// `ISLD->TW`, `BANK/DESK1->VENUE:2`. An empty Sub ID with a Location ID shows as `BANK//NY`.
 ///
 /// Its texts are shared: a clone (one per output that names the session) allocates nothing.
-#[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Clone, Debug, Default, Eq, PartialOrd, Ord)]
 pub struct SessionId {
     /// Our `SenderCompID <49>`.
     pub sender_comp_id: Arc<str>,
@@ -52,6 +52,29 @@ impl SessionId {
         self.sender_sub_id = sender.map(Arc::from);
         self.target_sub_id = target.map(Arc::from);
         self
+    }
+}
+
+// Equal by content, as derived, but a shared `Arc` is recognised without comparing bytes: the
+// engine's ids are clones of one another, and std checks pointers first only for sized types.
+impl PartialEq for SessionId {
+    fn eq(&self, other: &Self) -> bool {
+        fn same(a: &Arc<str>, b: &Arc<str>) -> bool {
+            Arc::ptr_eq(a, b) || a == b
+        }
+        fn same_optional(a: &Option<Arc<str>>, b: &Option<Arc<str>>) -> bool {
+            match (a, b) {
+                (Some(a), Some(b)) => same(a, b),
+                (a, b) => a.is_none() && b.is_none(),
+            }
+        }
+        same(&self.sender_comp_id, &other.sender_comp_id)
+            && same(&self.target_comp_id, &other.target_comp_id)
+            && same_optional(&self.sender_sub_id, &other.sender_sub_id)
+            && same_optional(&self.sender_location_id, &other.sender_location_id)
+            && same_optional(&self.target_sub_id, &other.target_sub_id)
+            && same_optional(&self.target_location_id, &other.target_location_id)
+            && same_optional(&self.qualifier, &other.qualifier)
     }
 }
 
@@ -124,5 +147,18 @@ mod tests {
         located.sender_location_id = Some("NY".into());
         assert_eq!(located.to_string(), "BANK//NY->VENUE");
         assert_eq!(ConnId(7).to_string(), "conn#7");
+    }
+
+    #[test]
+    fn equal_by_content_whether_shared_or_not() {
+        let id = SessionId::new("ISLD", "TW").with_qualifier("A");
+        assert_eq!(id, id.clone());
+        assert_eq!(id, SessionId::new("ISLD", "TW").with_qualifier("A"));
+        assert_ne!(id, SessionId::new("ISLD", "TW"));
+        assert_ne!(id, SessionId::new("ISLD", "TW").with_qualifier("B"));
+        assert_ne!(id, SessionId::new("TW", "ISLD").with_qualifier("A"));
+        let sub = SessionId::new("ISLD", "TW").with_sub_ids(Some("D1".into()), None);
+        assert_ne!(sub, SessionId::new("ISLD", "TW").with_sub_ids(None, Some("D1".into())));
+        assert_eq!(sub, SessionId::new("ISLD", "TW").with_sub_ids(Some("D1".into()), None));
     }
 }
