@@ -2,7 +2,7 @@
 //!
 //! `cargo bench -p fixgate-store --bench throughput` appends 200-byte frames to a `FileStore` in
 //! a temporary folder (on the same disk as `/tmp`):
-//! - `process`: append only (one `write()` each): survives a process crash;
+//! - `process`: append only (a copy into the mapped log): survives a process crash;
 //! - `batch`: plus one `fdatasync` per 100 appends (the `Commit` barrier of a burst);
 //! - `each`: plus one `fdatasync` per append.
 //!

@@ -4,20 +4,24 @@
 //! an append-only log (`messages.log`) of checksummed records: every outbound message, with the
 //! inbound MsgSeqNum it answers, and every change of the two sequence numbers. Opening the folder
 //! replays the log (DESIGN.md section 4):
-//! - every `append` is one `write()` to the file before it returns, so a message whose `put()`
-//!   returned survives `kill -9` of the process, in every durability mode;
+//! - every `append` is copied into a shared memory map of the file before it returns (no system
+//!   call), so a message whose `put()` returned survives `kill -9` of the process, in every
+//!   durability mode; room is reserved ahead, so a full disk is an error, not a crash;
 //! - [`FileStore::sync_handle`] shares the open log (no syscall) with the adapter, which fsyncs off
 //!   its executor when the session emits `Action::Commit` (`StorageDurability` batch and each);
 //! - a torn tail (a record cut short by a crash) is truncated and reported; a complete record is
-//!   never dropped, and damage before the tail refuses the open instead of losing data;
+//!   never dropped, and damage before the tail refuses the open instead of losing data; the
+//!   reserved room's zeros, and a record whose last byte a crash kept from being written, are the
+//!   end of the log;
 //! - a reply's record carries the inbound number it answers, so a recovered session does not ask
 //!   again for a message it already answered, even if it crashed before persisting the number.
 
+mod mapped;
 mod message_log;
 mod record;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::fs::{self, File, OpenOptions};
+use std::fs::{self, OpenOptions};
 use std::io::{self, Read, Write};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
@@ -25,7 +29,8 @@ use std::sync::Arc;
 
 use fixgate_core::{MessageStore, SeqNum, StoreError, SyncHandle, UtcTimestamp};
 
-use crate::record::{Damage, HEADER_LEN, Kind, RECORD_HEADER_LEN};
+use crate::mapped::MappedLog;
+use crate::record::{Damage, HEADER_LEN, KIND_AT, Kind, RECORD_HEADER_LEN};
 
 pub use message_log::{Direction, MESSAGE_LOG_FILE, MessageLog};
 
@@ -83,9 +88,8 @@ pub struct Recovery {
 #[derive(Debug)]
 pub struct FileStore {
     dir: PathBuf,
-    /// The open log, shared with the sync handles handed to the adapter.
-    file: Arc<LogFile>,
-    len: u64,
+    /// The open log; its file is shared with the sync handles handed to the adapter.
+    log: MappedLog,
     /// Where each stored message's record starts, and its payload length.
     index: BTreeMap<SeqNum, (u64, u32)>,
     next_sender: SeqNum,
@@ -114,8 +118,9 @@ impl FileStore {
         })?;
         let mut file = OpenOptions::new()
             .read(true)
-            .append(true)
+            .write(true)
             .create(true)
+            .truncate(false)
             .open(&path)
             .map_err(io)?;
         let mut bytes = Vec::new();
@@ -128,8 +133,7 @@ impl FileStore {
             .ok_or_else(|| OpenError::BadHeader { path: path.clone() })?;
         let mut store = Self {
             dir,
-            file: Arc::new(LogFile(file)),
-            len: HEADER_LEN as u64,
+            log: MappedLog::new(file, bytes.len() as u64).map_err(io)?,
             index: BTreeMap::new(),
             next_sender: SeqNum::FIRST,
             next_target: SeqNum::FIRST,
@@ -139,7 +143,9 @@ impl FileStore {
             recovery: Recovery::default(),
             scratch: Vec::with_capacity(512),
         };
-        store.replay(&bytes, &path)?;
+        let len = store.replay(&bytes, &path)?;
+        // What follows the last record (reserved room, a torn record) is cut off.
+        store.log.truncate(len).map_err(io)?;
         Ok(store)
     }
 
@@ -168,21 +174,40 @@ impl FileStore {
         self.index.is_empty()
     }
 
-    fn replay(&mut self, bytes: &[u8], path: &Path) -> Result<(), OpenError> {
+    /// Replays the log's records and returns where they end.
+    fn replay(&mut self, bytes: &[u8], path: &Path) -> Result<u64, OpenError> {
         let mut at = HEADER_LEN;
         let mut answered = BTreeSet::new();
+        // The bytes written from `from` on, up to the last that is not zero.
+        let written = |from: usize| {
+            bytes[from..]
+                .iter()
+                .rposition(|&b| b != 0)
+                .map_or(0, |last| last as u64 + 1)
+        };
         while at < bytes.len() {
-            let record = match record::decode(&bytes[at..]) {
+            let rest = &bytes[at..];
+            // The end of the log: room reserved ahead, or a record whose committing byte a
+            // crash kept from being written.
+            if rest
+                .get(KIND_AT)
+                .map_or_else(|| rest.iter().all(|&b| b == 0), |&kind| kind == 0)
+            {
+                self.recovery.truncated_bytes = written(at);
+                break;
+            }
+            let record = match record::decode(rest) {
                 Ok(record) => record,
                 Err(damage) => {
-                    // Torn: cut short by a crash, or complete but the last thing in the file (a
-                    // write the crash interrupted). Anything else is damage that truncating
-                    // would turn into lost records.
-                    let end =
-                        record::declared_len(&bytes[at..]).map(|len| at + RECORD_HEADER_LEN + len);
+                    // Torn: cut short by a crash, or complete but the last thing written (a
+                    // write the crash interrupted, or a page a power cut lost). Anything else is
+                    // damage that truncating would turn into lost records.
+                    let end = record::declared_len(rest).map(|len| at + RECORD_HEADER_LEN + len);
                     let is_tail = match (damage, end) {
                         (Damage::Incomplete, _) => true,
-                        (Damage::Corrupt, Ok(end)) => end >= bytes.len(),
+                        (Damage::Corrupt, Ok(end)) => bytes
+                            .get(end..)
+                            .is_none_or(|after| after.iter().all(|&b| b == 0)),
                         (Damage::Corrupt, Err(_)) => false,
                     };
                     if !is_tail {
@@ -191,15 +216,8 @@ impl FileStore {
                             offset: at as u64,
                         });
                     }
-                    // A torn last record: cut it off, so that the next append starts clean.
-                    self.file
-                        .0
-                        .set_len(at as u64)
-                        .map_err(|source| OpenError::Io {
-                            path: path.to_path_buf(),
-                            source,
-                        })?;
-                    self.recovery.truncated_bytes = (bytes.len() - at) as u64;
+                    // A torn last record: it is cut off, so that the next append starts clean.
+                    self.recovery.truncated_bytes = written(at);
                     break;
                 }
             };
@@ -222,14 +240,13 @@ impl FileStore {
             self.recovery.records += 1;
             at += RECORD_HEADER_LEN + record.payload_len;
         }
-        self.len = at as u64;
         // A reply proves its request was processed, even if the crash came before the number.
         while answered.contains(&self.next_target) {
             self.next_target = self.next_target.next();
         }
         answered.retain(|&inbound| inbound >= self.next_target);
         self.answered = answered;
-        Ok(())
+        Ok(at as u64)
     }
 
     fn write_record(
@@ -241,11 +258,9 @@ impl FileStore {
     ) -> Result<u64, StoreError> {
         self.scratch.clear();
         record::encode(&mut self.scratch, kind, seq, answers, payload);
-        // One write() per record: once it returns, the record survives a crash of the process.
-        (&self.file.0).write_all(&self.scratch).map_err(io_error)?;
-        let at = self.len;
-        self.len += self.scratch.len() as u64;
-        Ok(at)
+        // Copied into the mapped file: once this returns, the record survives a crash of the
+        // process.
+        self.log.append(&self.scratch).map_err(io_error)
     }
 }
 
@@ -309,7 +324,8 @@ impl MessageStore for FileStore {
         let mut buf = Vec::new();
         for (&seq, &(at, len)) in self.index.range(from..=to) {
             buf.resize(len as usize, 0);
-            self.file
+            self.log
+                .file()
                 .0
                 .read_exact_at(&mut buf, at + RECORD_HEADER_LEN as u64)
                 .map_err(io_error)?;
@@ -334,13 +350,14 @@ impl MessageStore for FileStore {
         }
         let mut file = OpenOptions::new()
             .read(true)
-            .append(true)
+            .write(true)
             .create(true)
+            .truncate(true)
             .open(&path)
             .map_err(io_error)?;
         file.write_all(&record::header(now)).map_err(io_error)?;
-        self.file = Arc::new(LogFile(file));
-        self.len = HEADER_LEN as u64;
+        // The old log's map goes (and its reserved room is given back) as the new one takes over.
+        self.log = MappedLog::new(file, HEADER_LEN as u64).map_err(io_error)?;
         self.index.clear();
         self.answered.clear();
         self.next_sender = SeqNum::FIRST;
@@ -358,17 +375,7 @@ impl MessageStore for FileStore {
     }
 
     fn sync_handle(&self) -> Option<Arc<dyn SyncHandle>> {
-        Some(self.file.clone())
-    }
-}
-
-/// The log's file, synced from another thread through the handles that share it.
-#[derive(Debug)]
-struct LogFile(File);
-
-impl SyncHandle for LogFile {
-    fn sync(&self) -> Result<(), StoreError> {
-        self.0.sync_data().map_err(io_error)
+        Some(self.log.file().clone())
     }
 }
 
@@ -472,6 +479,64 @@ mod tests {
         drop(store);
         let store = FileStore::open(dir.path(), now()).unwrap();
         assert_eq!(stored(&store).len(), 2);
+    }
+
+    #[test]
+    fn after_a_crash_the_reserved_room_and_an_uncommitted_record_are_the_end_of_the_log() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(LOG_FILE);
+        let mut store = FileStore::open(dir.path(), now()).unwrap();
+        store.append(SeqNum::new(1), &frame(1), None).unwrap();
+        store.set_next_target_seq(SeqNum::new(4)).unwrap();
+        let len = HEADER_LEN + 2 * RECORD_HEADER_LEN + frame(1).len();
+        // A crash: no drop, so the room reserved ahead stays, as zeros.
+        std::mem::forget(store);
+        let mut bytes = fs::read(&path).unwrap();
+        assert!(bytes.len() >= 1 << 20, "room is reserved ahead");
+        assert!(bytes[len..].iter().all(|&b| b == 0));
+        // A record written whole but for its committing kind byte, as a crash mid-copy leaves it.
+        let mut partial = Vec::new();
+        record::encode(&mut partial, Kind::Message, SeqNum::new(2), None, &frame(2));
+        partial[KIND_AT] = 0;
+        bytes[len..len + partial.len()].copy_from_slice(&partial);
+        fs::write(&path, &bytes).unwrap();
+
+        let mut store = FileStore::open(dir.path(), now()).unwrap();
+        assert_eq!(
+            store.recovery(),
+            Recovery {
+                records: 2,
+                truncated_bytes: partial.len() as u64
+            }
+        );
+        assert_eq!(fs::metadata(&path).unwrap().len(), len as u64);
+        assert_eq!(
+            (store.next_sender_seq(), store.next_target_seq()),
+            (SeqNum::new(2), SeqNum::new(4))
+        );
+        store.append(SeqNum::new(2), &frame(2), None).unwrap();
+        drop(store);
+        let store = FileStore::open(dir.path(), now()).unwrap();
+        assert_eq!(stored(&store).len(), 2);
+        assert_eq!(store.recovery().truncated_bytes, 0);
+    }
+
+    #[test]
+    fn a_damaged_last_record_before_the_reserved_room_is_a_torn_tail() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(LOG_FILE);
+        let mut store = FileStore::open(dir.path(), now()).unwrap();
+        store.append(SeqNum::new(1), &frame(1), None).unwrap();
+        store.append(SeqNum::new(2), &frame(2), None).unwrap();
+        std::mem::forget(store);
+        // A power cut lost the page with the end of the last record's payload.
+        let mut bytes = fs::read(&path).unwrap();
+        let last_end = HEADER_LEN + 2 * (RECORD_HEADER_LEN + frame(1).len());
+        bytes[last_end - 3..last_end].fill(0);
+        fs::write(&path, &bytes).unwrap();
+        let store = FileStore::open(dir.path(), now()).unwrap();
+        assert_eq!(stored(&store), [(1, frame(1))]);
+        assert_eq!(store.next_sender_seq(), SeqNum::new(2));
     }
 
     #[test]

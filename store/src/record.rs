@@ -19,6 +19,9 @@ pub(crate) const VERSION: u32 = 1;
 pub(crate) const HEADER_LEN: usize = 32;
 /// A record's fixed part: length, inverted length, CRC, kind, seq, answers.
 pub(crate) const RECORD_HEADER_LEN: usize = 29;
+/// Where a record's kind byte is. It is never 0 in a record written whole: 0 there marks the end
+/// of the log (room reserved ahead, or a record whose writing a crash interrupted).
+pub(crate) const KIND_AT: usize = 12;
 
 /// What a record says.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -138,7 +141,7 @@ pub(crate) fn decode(bytes: &[u8]) -> Result<Record, Damage> {
     if crc32fast::hash(&whole[12..]) != crc {
         return Err(Damage::Corrupt);
     }
-    let kind = Kind::from_byte(fixed[12]).ok_or(Damage::Corrupt)?;
+    let kind = Kind::from_byte(fixed[KIND_AT]).ok_or(Damage::Corrupt)?;
     let answers = le64(21).checked_sub(1).map(SeqNum::new);
     Ok(Record {
         kind,

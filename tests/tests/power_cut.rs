@@ -5,8 +5,8 @@
 //! what the operating system had not yet made durable. Its worst case is modelled here exactly:
 //! the session runs over a real `FileStore`, the test carries out its actions as an adapter does
 //! (`Action::Commit` is an fsync of the store's log), and at every message handed to the wire the
-//! log is cut back to what the last fsync covered, plus part of the rest (a torn record), and
-//! reopened. Asserted, for each mode:
+//! log is put back to what the last fsync covered, plus part of what changed since (a torn
+//! record), and reopened. Asserted, for each mode:
 //! - `Process`: nothing is synced, so in the worst case every message the counterparty has seen
 //!   is gone, and the recovered session would reuse its numbers;
 //! - `Batch` and `Each`: every message on the wire, and the record of every inbound order a reply
@@ -46,14 +46,21 @@ struct Outcome {
     recovered_next_sender: u64,
 }
 
-/// The store a power cut leaves: the log cut back to `durable` bytes plus `torn` of the rest.
-fn power_cut(live: &Path, durable: u64, torn: u64, into: &Path) -> FileStore {
+/// The store a power cut leaves: the log as the last fsync saw it, with the first `torn_half` of
+/// what changed since written too (the page cache written back in part).
+fn power_cut(live: &Path, durable: &[u8], torn_half: bool, into: &Path) -> FileStore {
     let _ = fs::remove_dir_all(into);
     fs::create_dir_all(into).unwrap();
-    let log = fs::read(live.join(LOG_FILE)).unwrap_or_default();
-    let keep = (durable + torn).min(log.len() as u64) as usize;
-    if keep > 0 {
-        fs::write(into.join(LOG_FILE), &log[..keep]).unwrap();
+    let now = fs::read(live.join(LOG_FILE)).unwrap_or_default();
+    let mut image = durable.to_vec();
+    image.resize(now.len().max(durable.len()), 0);
+    let changed: Vec<usize> = (0..now.len()).filter(|&i| now[i] != image[i]).collect();
+    if torn_half && let (Some(&first), Some(&last)) = (changed.first(), changed.last()) {
+        let cut = first + (last + 1 - first) / 2;
+        image[first..cut].copy_from_slice(&now[first..cut]);
+    }
+    if !durable.is_empty() {
+        fs::write(into.join(LOG_FILE), &image).unwrap();
     }
     FileStore::open(into, UtcTimestamp::from_unix(0, 0).unwrap()).expect("a cut log opens")
 }
@@ -83,9 +90,9 @@ fn run(mode: StorageDurability) -> Outcome {
     let mut config = SessionConfig::new(BeginString::Fix44, US, THEM, Role::Acceptor);
     config.storage_durability = mode;
     let mut peer = ScriptedPeer::with_store(config, Box::new(store), clock);
-    let log_len = || fs::metadata(live.path().join(LOG_FILE)).unwrap().len();
+    let log = || fs::read(live.path().join(LOG_FILE)).unwrap();
     let mut outcome = Outcome::default();
-    let mut durable = 0;
+    let mut durable = Vec::new();
     let mut reply_to = None;
 
     let mut carry_out = |peer: &mut ScriptedPeer, outcome: &mut Outcome, reply_to: &mut _| {
@@ -93,7 +100,7 @@ fn run(mode: StorageDurability) -> Outcome {
             match action {
                 Action::Commit => {
                     peer.session.sync_handle().unwrap().sync().unwrap();
-                    durable = log_len();
+                    durable = log();
                     outcome.fsyncs += 1;
                 }
                 Action::Send(bytes) => {
@@ -103,8 +110,7 @@ fn run(mode: StorageDurability) -> Outcome {
                         .unwrap();
                     outcome.on_wire.push(seq.get());
                     // The worst cut now: what the last fsync covered, and half of the rest.
-                    let torn = (log_len() - durable) / 2;
-                    let recovered = power_cut(live.path(), durable, torn, &cut);
+                    let recovered = power_cut(live.path(), &durable, true, &cut);
                     if !stored(&recovered, seq.get()) {
                         outcome.lost_on_wire.push(seq.get());
                     }
@@ -158,7 +164,7 @@ fn run(mode: StorageDurability) -> Outcome {
     }
     carry_out(&mut peer, &mut outcome, &mut reply_to);
     outcome.stored_offline = 3;
-    let recovered = power_cut(live.path(), durable, 0, &cut);
+    let recovered = power_cut(live.path(), &durable, false, &cut);
     outcome.lost_offline = (first_offline..first_offline + 3)
         .filter(|&seq| !stored(&recovered, seq))
         .count();
