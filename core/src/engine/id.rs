@@ -158,7 +158,13 @@ mod tests {
         assert_ne!(id, SessionId::new("ISLD", "TW").with_qualifier("B"));
         assert_ne!(id, SessionId::new("TW", "ISLD").with_qualifier("A"));
         let sub = SessionId::new("ISLD", "TW").with_sub_ids(Some("D1".into()), None);
-        assert_ne!(sub, SessionId::new("ISLD", "TW").with_sub_ids(None, Some("D1".into())));
-        assert_eq!(sub, SessionId::new("ISLD", "TW").with_sub_ids(Some("D1".into()), None));
+        assert_ne!(
+            sub,
+            SessionId::new("ISLD", "TW").with_sub_ids(None, Some("D1".into()))
+        );
+        assert_eq!(
+            sub,
+            SessionId::new("ISLD", "TW").with_sub_ids(Some("D1".into()), None)
+        );
     }
 }
