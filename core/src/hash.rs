@@ -73,11 +73,23 @@ impl Hasher for FastHasher {
         for chunk in &mut chunks {
             self.word(u64::from_le_bytes(chunk.try_into().expect("8 bytes")));
         }
+        // The last 0 to 7 bytes as one word, read as two overlapping halves (or three bytes)
+        // rather than copied; the length goes in with it, so that "a" and "a\0" differ.
         let rest = chunks.remainder();
-        let mut last = [0u8; 8];
-        last[..rest.len()].copy_from_slice(rest);
-        // The length goes in with the last word, so that "a" and "a\0" differ.
-        self.word(u64::from_le_bytes(last) ^ ((bytes.len() as u64) << 56));
+        let n = rest.len();
+        let last = if n >= 4 {
+            let half = |at: usize| {
+                u64::from(u32::from_le_bytes(
+                    rest[at..at + 4].try_into().expect("4 bytes"),
+                ))
+            };
+            half(0) | (half(n - 4) << 32)
+        } else if n > 0 {
+            u64::from(rest[0]) | (u64::from(rest[n / 2]) << 8) | (u64::from(rest[n - 1]) << 16)
+        } else {
+            0
+        };
+        self.word(last ^ ((bytes.len() as u64) << 56));
     }
 
     #[inline]
