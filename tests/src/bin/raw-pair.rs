@@ -106,10 +106,12 @@ fn paced(port: u16, count: u64, rate: u64) {
     let due = move |i: u64| Duration::from_secs_f64(i as f64 / rate as f64);
     let start = Instant::now();
     let sender = std::thread::spawn(move || {
+        // Timer slack 1 ns, as `fixgate initiate` and qf-peer set it.
+        let _ = rustix::thread::set_current_timer_slack(std::num::NonZeroU64::new(1));
         for i in 0..count {
             // Sleep until shortly before the due time, then spin, as `fixgate initiate` does.
             if let Some(wait) = due(i).checked_sub(start.elapsed()) {
-                std::thread::sleep(wait.saturating_sub(Duration::from_micros(100)));
+                std::thread::sleep(wait.saturating_sub(Duration::from_micros(50)));
                 while start.elapsed() < due(i) {
                     std::hint::spin_loop();
                 }
