@@ -18,8 +18,9 @@ use memmap2::{MmapMut, MmapOptions};
 
 use crate::record::KIND_AT;
 
-/// The smallest room reserved, and the most added at once (beyond it the room grows linearly).
-const MIN_ROOM: u64 = 1 << 20;
+/// The smallest room reserved (a thousand idle sessions reserve 64 MiB of disk), and the most
+/// added at once (beyond it the room grows linearly).
+const MIN_ROOM: u64 = 64 << 10;
 const MAX_STEP: u64 = 64 << 20;
 
 /// The open log: its file, shared with sync handles, and the map records are copied into.
