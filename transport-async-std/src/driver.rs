@@ -32,6 +32,9 @@ const WRITE_BATCH: usize = 256;
 const WRITE_SLICES: usize = 64;
 /// Reads a connection's reader may hand over before the engine task has taken them.
 const READS_AHEAD: usize = 4;
+/// Messages sent in one burst before the engine task lets the writers run: the peer starts on the
+/// first replies while the rest are made (both ends busy at once, not in turn).
+const YIELD_EVERY: u32 = 32;
 
 /// The runtime's `spawn`: under smol `Arc::new(|task| smol::spawn(task).detach())`, under
 /// async-std `Arc::new(|task| { async_std::task::spawn(task); })`.
@@ -263,11 +266,16 @@ impl Driver {
     async fn drain(&mut self) {
         // One clock read for the whole burst; a sync below waits, so it reads the clock again.
         let mut at = now();
+        let mut sends = 0u32;
         while let Some(output) = self.engine.poll_output() {
             match output {
                 Output::Send { conn, bytes } => {
                     if let Some(connection) = self.conns.get(&conn) {
                         let _ = connection.writer.try_send(bytes);
+                    }
+                    sends += 1;
+                    if sends % YIELD_EVERY == 0 {
+                        futures_lite::future::yield_now().await;
                     }
                 }
                 Output::Close { conn, reason } => {

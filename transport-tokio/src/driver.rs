@@ -29,6 +29,9 @@ const BATCH: usize = 256;
 const READ_BUFFER: usize = 16 * 1024;
 /// Reads a connection's reader may hand over before the engine task has taken them.
 const READS_AHEAD: usize = 4;
+/// Messages sent in one burst before the engine task lets the writers run: the peer starts on the
+/// first replies while the rest are made (both ends busy at once, not in turn).
+const YIELD_EVERY: u32 = 32;
 /// Messages a writer gathers before it writes, at most.
 const WRITE_BATCH: usize = 256;
 /// Buffers per vectored write.
@@ -248,11 +251,16 @@ impl Driver {
     async fn drain(&mut self) {
         // One clock read for the whole burst; a sync below waits, so it reads the clock again.
         let mut at = now();
+        let mut sends = 0u32;
         while let Some(output) = self.engine.poll_output() {
             match output {
                 Output::Send { conn, bytes } => {
                     if let Some(connection) = self.conns.get(&conn) {
                         let _ = connection.writer.send(bytes);
+                    }
+                    sends += 1;
+                    if sends % YIELD_EVERY == 0 {
+                        tokio::task::yield_now().await;
                     }
                 }
                 Output::Close { conn, reason } => {
