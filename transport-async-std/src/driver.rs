@@ -274,7 +274,7 @@ impl Driver {
                         let _ = connection.writer.try_send(bytes);
                     }
                     sends += 1;
-                    if sends % YIELD_EVERY == 0 {
+                    if sends.is_multiple_of(YIELD_EVERY) {
                         futures_lite::future::yield_now().await;
                     }
                 }

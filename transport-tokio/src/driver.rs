@@ -259,7 +259,7 @@ impl Driver {
                         let _ = connection.writer.send(bytes);
                     }
                     sends += 1;
-                    if sends % YIELD_EVERY == 0 {
+                    if sends.is_multiple_of(YIELD_EVERY) {
                         tokio::task::yield_now().await;
                     }
                 }
