@@ -275,7 +275,7 @@ impl Driver {
                     }
                     sends += 1;
                     if sends.is_multiple_of(YIELD_EVERY) {
-                        futures_lite::future::yield_now().await;
+                        future::yield_now().await;
                     }
                 }
                 Output::Close { conn, reason } => {
