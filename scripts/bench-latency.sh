@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Latency at a fixed offered rate (issue 7, item 3): open loop, order i due at i / R seconds,
 # latency from that due time to the receipt of its ExecutionReport (no coordinated omission).
-# fixgate against itself, QuickFIX's qf-peer against itself (its own pacing spins too), and
-# raw-pair (a bare socket echo of the same bytes, paced the same way). Acceptors on CPU 0,
+# fixgate against itself, QuickFIX's qf-peer against itself (its own pacing spins too), raw-pair
+# (a bare socket echo of the same bytes, paced the same way), and the two mixed pairs. Acceptors on CPU 0,
 # initiators on CPU 1; the three alternate, ROUNDS times per rate. Prints one JSON line per run.
 #
 #   scripts/bench-latency.sh [ROUNDS] [SECONDS]        (defaults: 3 rounds of 10 s per rate)
@@ -28,5 +28,8 @@ for rate in 1000 10000; do
         echo "rate=$rate fixgate $(taskset -c 1 target/release/fixgate initiate --port 19951 --sender LAT$n --target ACC --count $count --rate $rate --json)"
         echo "rate=$rate quickfix $(taskset -c 1 "$QF" initiator --host 127.0.0.1 --port 19952 --sender INI --target ACC --begin FIX.4.4 --count $count --rate $rate 2>/dev/null | tail -1)"
         echo "rate=$rate raw $(taskset -c 1 target/release/raw-pair client --port 19953 --count $count --rate $rate)"
+        # The mixed pairs tell the two ends apart: the same initiator against either acceptor.
+        echo "rate=$rate quickfix-to-fixgate $(taskset -c 1 "$QF" initiator --host 127.0.0.1 --port 19951 --sender QLAT$n --target ACC --begin FIX.4.4 --count $count --rate $rate 2>/dev/null | tail -1)"
+        echo "rate=$rate fixgate-to-quickfix $(taskset -c 1 target/release/fixgate initiate --port 19952 --sender INI --target ACC --count $count --rate $rate --json)"
     done
 done
