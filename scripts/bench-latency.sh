@@ -2,8 +2,9 @@
 # Latency at a fixed offered rate (issue 7, item 3): open loop, order i due at i / R seconds,
 # latency from that due time to the receipt of its ExecutionReport (no coordinated omission).
 # fixgate against itself, QuickFIX's qf-peer against itself (its own pacing spins too), raw-pair
-# (a bare socket echo of the same bytes, paced the same way), and the two mixed pairs. Acceptors on CPU 0,
-# initiators on CPU 1; the three alternate, ROUNDS times per rate. Prints one JSON line per run.
+# (a bare socket echo of the same bytes, paced the same way), and the two mixed pairs. Acceptors
+# on CPU 0, initiators on CPU 1; the five alternate, ROUNDS times per rate. Prints one JSON line
+# per run.
 #
 #   scripts/bench-latency.sh [ROUNDS] [SECONDS]        (defaults: 3 rounds of 10 s per rate)
 set -euo pipefail
