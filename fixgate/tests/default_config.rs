@@ -152,6 +152,50 @@ fn initiate_sends_orders_to_an_acceptor_and_reports() {
     }
 }
 
+#[test]
+fn initiate_paces_orders_at_the_offered_rate() {
+    let dir = tempfile::tempdir().unwrap();
+    let args = ["--port", "0", "--store", "memory"].map(std::ffi::OsStr::new);
+    let (mut acceptor, addr) = start(dir.path(), &args);
+    let port = port(&addr);
+    // 200 orders at 1,000 per second: order i is due at i ms, so the last goes out at 199 ms.
+    let output = Command::new(env!("CARGO_BIN_EXE_fixgate"))
+        .args([
+            "initiate", "--port", &port, "--sender", "PACED", "--target", "FIXGATE",
+        ])
+        .args([
+            "--count",
+            "200",
+            "--rate",
+            "1000",
+            "--json",
+            "--timeout",
+            "60",
+        ])
+        .output()
+        .expect("run fixgate initiate");
+    acceptor.kill().unwrap();
+    acceptor.wait().unwrap();
+    let report = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{report} {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        report.starts_with("{\"sent\":200,\"received\":200,"),
+        "{report}"
+    );
+    let seconds: f64 = report
+        .split("\"seconds\":")
+        .nth(1)
+        .and_then(|rest| rest.split(',').next())
+        .and_then(|s| s.parse().ok())
+        .expect("seconds in the report");
+    // Paced, not as fast as possible: no earlier than the schedule (a generous upper bound).
+    assert!((0.199..30.0).contains(&seconds), "{seconds} s: {report}");
+}
+
 /// Writes `text` to `name` in `dir`, for `--config`.
 fn config_file(dir: &std::path::Path, name: &str, text: &str) -> std::path::PathBuf {
     let path = dir.join(name);
