@@ -4,7 +4,7 @@
 # fixgate against itself, QuickFIX's qf-peer against itself (its own pacing spins too), raw-pair
 # (a bare socket echo of the same bytes, paced the same way), and the two mixed pairs. Acceptors
 # on CPU 0, initiators on CPU 1; the five alternate, ROUNDS times per rate. Prints one JSON line
-# per run.
+# per run, then a markdown table: the median of the rounds, with min and max.
 #
 #   scripts/bench-latency.sh [ROUNDS] [SECONDS]        (defaults: 3 rounds of 10 s per rate)
 set -euo pipefail
@@ -33,4 +33,16 @@ for rate in 1000 10000; do
         echo "rate=$rate quickfix-to-fixgate $(taskset -c 1 "$QF" initiator --host 127.0.0.1 --port 19951 --sender QLAT$n --target ACC --begin FIX.4.4 --count $count --rate $rate 2>/dev/null | tail -1)"
         echo "rate=$rate fixgate-to-quickfix $(taskset -c 1 target/release/fixgate initiate --port 19952 --sender INI --target ACC --count $count --rate $rate --json)"
     done
-done
+done | tee "$WORK/runs"
+python3 - "$WORK/runs" <<'PY'
+import json, statistics, sys
+runs = {}
+for line in open(sys.argv[1]):
+    head, _, body = line.partition(" {")
+    rate, engine = head.split()
+    runs.setdefault((int(rate[5:]), engine), []).append(json.loads("{" + body))
+print("\n| rate | engine | p50 µs | p99 µs | p99.9 µs |\n|---|---|---|---|---|")
+for (rate, engine), rs in sorted(runs.items()):
+    cell = lambda k: "%.0f (%.0f-%.0f)" % (statistics.median(r[k] for r in rs), min(r[k] for r in rs), max(r[k] for r in rs))
+    print(f"| {rate}/s | {engine} | {cell('p50_us')} | {cell('p99_us')} | {cell('p999_us')} |")
+PY
