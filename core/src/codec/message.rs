@@ -278,19 +278,9 @@ impl Indexer<'_> {
         let length_start = layout.begin_string_end + 1;
         let type_start = layout.body_length_end + 1;
         self.spans.extend([
-            span(tag::BEGIN_STRING, 0, 1, layout.begin_string_end),
-            span(
-                tag::BODY_LENGTH,
-                length_start,
-                length_start + 1,
-                layout.body_length_end,
-            ),
-            span(
-                tag::MSG_TYPE,
-                type_start,
-                type_start + 2,
-                layout.msg_type_end,
-            ),
+            span(tag::BEGIN_STRING, 1, layout.begin_string_end),
+            span(tag::BODY_LENGTH, length_start + 1, layout.body_length_end),
+            span(tag::MSG_TYPE, type_start + 2, layout.msg_type_end),
         ]);
         let mut walk = Walk {
             region: Class::Header,
@@ -312,12 +302,12 @@ impl Indexer<'_> {
                 Some(soh) if soh < end => soh,
                 _ => self.find_soh(eq + 1, end),
             };
-            self.spans.push(span(tag, pos, eq, value_end));
+            self.spans.push(span(tag, eq, value_end));
             self.judge(tag, eq + 1..value_end, &mut walk);
             pos = value_end + 1;
         }
         self.spans
-            .push(span(tag::CHECK_SUM, end, end + 2, self.buf.len() - 1));
+            .push(span(tag::CHECK_SUM, end + 2, self.buf.len() - 1));
     }
 
     /// Indexes the field at `pos` whatever its shape: an invalid tag, a missing `=`, or a data
@@ -331,7 +321,7 @@ impl Indexer<'_> {
         if eq >= end || self.buf[eq] == SOH {
             // No `=` before the SOH: the whole field is the tag, with no value.
             let soh = eq.min(end - 1);
-            self.spans.push(span(tag, pos, soh, soh));
+            self.spans.push(span(tag, soh, soh));
             self.issue(FieldIssueKind::MissingEquals, index);
             return soh + 1;
         }
@@ -347,7 +337,7 @@ impl Indexer<'_> {
         } else {
             self.find_soh(value_start, end)
         };
-        self.spans.push(span(tag, pos, eq, value_end));
+        self.spans.push(span(tag, eq, value_end));
         if tag == 0 {
             self.issue(FieldIssueKind::InvalidTag, index);
         } else {
@@ -446,11 +436,10 @@ impl Indexer<'_> {
     }
 }
 
-fn span(tag: u32, start: usize, eq: usize, end: usize) -> Span {
+fn span(tag: u32, eq: usize, end: usize) -> Span {
     // Frames are bounded far below 4 GiB by the decoder's size limit.
     Span {
         tag,
-        start: start as u32,
         eq: eq as u32,
         end: end as u32,
     }

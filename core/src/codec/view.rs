@@ -1,26 +1,35 @@
 //! Read access to a run of fields: a whole message or one entry of a repeating group.
 
+use std::fmt;
+
 use crate::SeqNum;
 use crate::time::UtcTimestamp;
 
+use super::SOH;
 use super::error::FieldError;
 use super::value::{is_decimal, parse_bool, parse_char, parse_int, parse_uint};
 
-/// Where one field lies in its frame: the tag is `start..eq`, the value `eq + 1..end`, and `end`
-/// is the SOH after it. A field without `=` has `eq == end` and an empty value.
+/// Where one field lies in its frame: the value is `eq + 1..end`, and `end` is the SOH after it.
+/// The raw tag runs from just after the SOH before `eq` up to `eq` (a tag holds no SOH, and a
+/// field starts right after the SOH that ends the one before): it is found when asked for, on
+/// error paths, so that a message's inline index stays small (12 bytes a field). A field without
+/// `=` has `eq == end` and an empty value.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Span {
     /// The parsed tag, or 0 when the raw tag is not a valid tag number.
     pub(crate) tag: u32,
-    pub(crate) start: u32,
     pub(crate) eq: u32,
     pub(crate) end: u32,
 }
 
 impl Span {
     fn raw_tag(self, buf: &[u8]) -> &[u8] {
-        buf.get(self.start as usize..self.eq as usize)
-            .unwrap_or_default()
+        let eq = (self.eq as usize).min(buf.len());
+        let start = buf[..eq]
+            .iter()
+            .rposition(|&b| b == SOH)
+            .map_or(0, |soh| soh + 1);
+        &buf[start..eq]
     }
 
     fn value(self, buf: &[u8]) -> &[u8] {
@@ -31,28 +40,47 @@ impl Span {
 }
 
 /// One field of a decoded message.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy)]
 pub struct Field<'a> {
-    raw_tag: &'a [u8],
-    tag: Option<u32>,
-    value: &'a [u8],
+    buf: &'a [u8],
+    span: Span,
 }
 
 impl<'a> Field<'a> {
     /// The tag as it was on the wire, for example `-1` (so that a Reject can echo it in
     /// `RefTagID <371>`).
     pub fn raw_tag(&self) -> &'a [u8] {
-        self.raw_tag
+        self.span.raw_tag(self.buf)
     }
 
     /// The tag number, or `None` when the raw tag is not a positive decimal number.
     pub fn tag(&self) -> Option<u32> {
-        self.tag
+        (self.span.tag != 0).then_some(self.span.tag)
     }
 
     /// The value bytes, without the SOH. A data field's value may contain SOH.
     pub fn value(&self) -> &'a [u8] {
-        self.value
+        self.span.value(self.buf)
+    }
+}
+
+impl PartialEq for Field<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        self.tag() == other.tag()
+            && self.value() == other.value()
+            && self.raw_tag() == other.raw_tag()
+    }
+}
+
+impl Eq for Field<'_> {}
+
+impl fmt::Debug for Field<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Field")
+            .field("raw_tag", &self.raw_tag())
+            .field("tag", &self.tag())
+            .field("value", &self.value())
+            .finish()
     }
 }
 
@@ -211,11 +239,7 @@ impl<'a> FieldView<'a> {
 }
 
 fn field(buf: &[u8], span: Span) -> Field<'_> {
-    Field {
-        raw_tag: span.raw_tag(buf),
-        tag: (span.tag != 0).then_some(span.tag),
-        value: span.value(buf),
-    }
+    Field { buf, span }
 }
 
 /// The index after the entry that starts at `start`.
