@@ -410,3 +410,32 @@ fn input_is_held_at_max_unsettled_messages_without_timing_the_counterparty_out()
     peer.wait(Duration::from_secs(2));
     assert!(peer.sent().iter().any(|m| m.starts_with("35=1|")));
 }
+
+/// What was read while input was held is processed when the counterparty closes: it sent it
+/// before closing (a Logout may be among it), and it is in hand.
+#[test]
+fn input_held_when_the_counterparty_closes_is_processed() {
+    let mut config = fixgate_core::SessionConfig::new(
+        BeginString::Fix44,
+        US,
+        THEM,
+        fixgate_core::Role::Acceptor,
+    );
+    config.max_unsettled_messages = 2;
+    let mut peer = ScriptedPeer::with_config(config);
+    let logon = peer.logon(30);
+    peer.deliver(&logon);
+    peer.take();
+    let orders: Vec<u8> = (0..4)
+        .flat_map(|i| peer.message("D", &format!("11=O{i}|")))
+        .collect();
+    peer.deliver(&orders);
+    assert_eq!(delivered(&peer.take()).len(), 2);
+    let now = peer.clock.now();
+    peer.session.handle_disconnected(now);
+    assert_eq!(
+        delivered(&peer.take()),
+        ["35=D|34=4|11=O2", "35=D|34=5|11=O3"]
+    );
+    assert_eq!(peer.session.next_target_seq(), SeqNum::new(6));
+}

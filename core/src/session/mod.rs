@@ -316,7 +316,13 @@ impl Session {
 
     /// Decodes and processes what the decoder holds, until inbound flow control holds it.
     fn decode_all(&mut self) {
-        while self.connected && !self.is_input_held() {
+        self.decode(true);
+    }
+
+    /// Decodes and processes what the decoder holds; with `hold`, only while inbound flow control
+    /// allows.
+    fn decode(&mut self, hold: bool) {
+        while self.connected && !(hold && self.is_input_held()) {
             match self.decoder.decode() {
                 Ok(Some(decoded)) => self.on_decoded(decoded),
                 Ok(None) => break,
@@ -347,6 +353,9 @@ impl Session {
     pub fn handle_disconnected(&mut self, now: Now) {
         self.advance(now);
         if self.connected {
+            // What the counterparty sent before it closed is processed, held or not: it was read
+            // (at most what the adapter read before pausing), and a Logout may be among it.
+            self.decode(false);
             self.drop_connection();
         }
     }
@@ -627,8 +636,8 @@ impl Session {
 
     /// Inbound flow control: a logged-on session with `MaxUnsettledMessages` application messages
     /// delivered and not yet settled decodes nothing more. What arrives waits undecoded (the
-    /// engine asks the adapter to stop reading, so that is at most a few reads), and the
-    /// counterparty's silence meanwhile is not held against it.
+    /// engine asks the adapter to stop reading), the counterparty's silence meanwhile is not held
+    /// against it, and what waits is processed if the counterparty closes.
     pub fn is_input_held(&self) -> bool {
         let limit = self.config.max_unsettled_messages;
         limit > 0 && self.settled.unsettled() >= limit && self.is_logged_on()
