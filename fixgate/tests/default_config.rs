@@ -104,35 +104,33 @@ fn default_configuration_fills_an_order() {
     );
 }
 
-#[test]
-fn initiate_sends_orders_to_an_acceptor_and_reports() {
+/// Runs `fixgate initiate` as `sender` with `options` against a fresh acceptor (memory store),
+/// checks that it succeeded, and returns its report.
+fn initiate(sender: &str, options: &[&str]) -> String {
     let dir = tempfile::tempdir().unwrap();
     let args = ["--port", "0", "--store", "memory"].map(std::ffi::OsStr::new);
     let (mut acceptor, addr) = start(dir.path(), &args);
     let port = port(&addr);
     let output = Command::new(env!("CARGO_BIN_EXE_fixgate"))
-        .args([
-            "initiate", "--port", &port, "--sender", "LOAD", "--target", "FIXGATE",
-        ])
-        .args([
-            "--count",
-            "300",
-            "--window",
-            "50",
-            "--json",
-            "--timeout",
-            "60",
-        ])
+        .args(["initiate", "--port", &port, "--sender", sender])
+        .args(["--target", "FIXGATE", "--json", "--timeout", "60"])
+        .args(options)
         .output()
         .expect("run fixgate initiate");
     acceptor.kill().unwrap();
     acceptor.wait().unwrap();
-    let report = String::from_utf8_lossy(&output.stdout);
+    let report = String::from_utf8_lossy(&output.stdout).into_owned();
     assert!(
         output.status.success(),
         "{report} {}",
         String::from_utf8_lossy(&output.stderr)
     );
+    report
+}
+
+#[test]
+fn initiate_sends_orders_to_an_acceptor_and_reports() {
+    let report = initiate("LOAD", &["--count", "300", "--window", "50"]);
     assert!(
         report.starts_with("{\"sent\":300,\"received\":300,"),
         "{report}"
@@ -154,34 +152,8 @@ fn initiate_sends_orders_to_an_acceptor_and_reports() {
 
 #[test]
 fn initiate_paces_orders_at_the_offered_rate() {
-    let dir = tempfile::tempdir().unwrap();
-    let args = ["--port", "0", "--store", "memory"].map(std::ffi::OsStr::new);
-    let (mut acceptor, addr) = start(dir.path(), &args);
-    let port = port(&addr);
     // 200 orders at 1,000 per second: order i is due at i ms, so the last goes out at 199 ms.
-    let output = Command::new(env!("CARGO_BIN_EXE_fixgate"))
-        .args([
-            "initiate", "--port", &port, "--sender", "PACED", "--target", "FIXGATE",
-        ])
-        .args([
-            "--count",
-            "200",
-            "--rate",
-            "1000",
-            "--json",
-            "--timeout",
-            "60",
-        ])
-        .output()
-        .expect("run fixgate initiate");
-    acceptor.kill().unwrap();
-    acceptor.wait().unwrap();
-    let report = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        output.status.success(),
-        "{report} {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    let report = initiate("PACED", &["--count", "200", "--rate", "1000"]);
     assert!(
         report.starts_with("{\"sent\":200,\"received\":200,"),
         "{report}"
