@@ -35,6 +35,9 @@ const READS_AHEAD: usize = 4;
 /// Messages sent in one burst before the engine task lets the writers run: the peer starts on the
 /// first replies while the rest are made (both ends busy at once, not in turn).
 const YIELD_EVERY: u32 = 32;
+/// Connections the kernel may queue for `accept`, capped by `net.core.somaxconn`. The usual 128
+/// drops SYNs when a thousand counterparties connect at once, and each drop costs that peer 1 s.
+const LISTEN_BACKLOG: i32 = 4096;
 
 /// The runtime's `spawn`: under smol `Arc::new(|task| smol::spawn(task).detach())`, under
 /// async-std `Arc::new(|task| { async_std::task::spawn(task); })`.
@@ -194,7 +197,7 @@ impl Driver {
         let next_conn = Arc::new(AtomicU64::new(1));
         let mut local_addr = None;
         if let Some(addr) = listen {
-            let listener = Async::<TcpListener>::bind(addr)?;
+            let listener = bind_listener(addr)?;
             local_addr = Some(listener.get_ref().local_addr()?);
             spawner(Box::pin(accept_loop(
                 listener,
@@ -591,6 +594,16 @@ async fn read_all(
             }
         }
     }
+}
+
+/// Binds the listening socket with [`LISTEN_BACKLOG`].
+fn bind_listener(addr: SocketAddr) -> io::Result<Async<TcpListener>> {
+    use socket2::{Domain, Protocol, Socket, Type};
+    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
+    socket.set_reuse_address(true)?;
+    socket.bind(&addr.into())?;
+    socket.listen(LISTEN_BACKLOG)?;
+    Async::new(TcpListener::from(socket))
 }
 
 async fn accept_loop(

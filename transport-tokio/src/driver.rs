@@ -14,7 +14,7 @@ use fixgate_core::{
     Output, SessionConfig, SessionId,
 };
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::{TcpListener, TcpSocket, TcpStream};
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
@@ -36,6 +36,9 @@ const YIELD_EVERY: u32 = 32;
 const WRITE_BATCH: usize = 256;
 /// Buffers per vectored write.
 const WRITE_SLICES: usize = 64;
+/// Connections the kernel may queue for `accept`, capped by `net.core.somaxconn`. The usual 128
+/// drops SYNs when a thousand counterparties connect at once, and each drop costs that peer 1 s.
+const LISTEN_BACKLOG: u32 = 4096;
 
 /// A command from a handle to the engine task.
 pub(crate) enum Command {
@@ -182,7 +185,7 @@ impl Driver {
         let next_conn = Arc::new(AtomicU64::new(1));
         let mut local_addr = None;
         if let Some(addr) = listen {
-            let listener = TcpListener::bind(addr).await?;
+            let listener = bind_listener(addr)?;
             local_addr = Some(listener.local_addr()?);
             tokio::spawn(accept_loop(listener, inputs_tx.clone(), next_conn.clone()));
         }
@@ -578,6 +581,17 @@ async fn read_all(
             }
         }
     }
+}
+
+/// Binds the listening socket with [`LISTEN_BACKLOG`].
+fn bind_listener(addr: SocketAddr) -> io::Result<TcpListener> {
+    let socket = match addr {
+        SocketAddr::V4(_) => TcpSocket::new_v4()?,
+        SocketAddr::V6(_) => TcpSocket::new_v6()?,
+    };
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(LISTEN_BACKLOG)
 }
 
 async fn accept_loop(
