@@ -148,41 +148,25 @@ impl UtcTimestamp {
     /// Parses `YYYYMMDD-HH:MM:SS` with an optional fraction of any number of digits (digits past
     /// the ninth are dropped). A leap second (`:60`) is accepted and counts as the next second.
     pub fn parse(value: &[u8]) -> Option<Self> {
-        let (base, fraction) = match value.get(17) {
-            None if value.len() == 17 => (value, &b""[..]),
-            Some(b'.') if value.len() > 18 => value.split_at(17),
-            _ => return None,
-        };
-        if base[8] != b'-' || base[11] != b':' || base[14] != b':' {
-            return None;
-        }
-        let year = digits(&base[0..4])?;
-        let month = digits(&base[4..6])?;
-        let day = digits(&base[6..8])?;
-        let hour = digits(&base[9..11])?;
-        let minute = digits(&base[12..14])?;
-        let second = digits(&base[15..17])?;
-        if !(1..=12).contains(&month)
-            || day == 0
-            || day > days_in_month(year, month)
-            || hour > 23
-            || minute > 59
-            || second > 60
-        {
-            return None;
-        }
+        let (civil, fraction) = Civil::read(value)?;
         let mut nanos = 0u32;
         let mut scale = NANOS_PER_SEC;
-        for &b in fraction.get(1..).unwrap_or_default() {
+        for &b in fraction {
             if !b.is_ascii_digit() {
                 return None;
             }
             scale /= 10;
             nanos += u32::from(b - b'0') * scale;
         }
-        let secs = days_from_civil(i64::from(year), month, day) * SECS_PER_DAY
-            + i64::from(hour * 3600 + minute * 60 + second);
+        let secs = days_from_civil(i64::from(civil.year), civil.month, civil.day) * SECS_PER_DAY
+            + i64::from(civil.second_of_day);
         Some(Self { secs, nanos })
+    }
+
+    /// Whether [`UtcTimestamp::parse`] accepts `value`, without computing the time (a data
+    /// dictionary's format check).
+    pub fn is_valid(value: &[u8]) -> bool {
+        Civil::read(value).is_some_and(|(_, fraction)| fraction.iter().all(u8::is_ascii_digit))
     }
 
     /// Writes the timestamp with `precision` fraction digits (truncated, never rounded up).
@@ -257,10 +241,64 @@ fn put2(buf: &mut [u8; 27], at: usize, n: u32) {
     buf[at + 1] = pair[1];
 }
 
-fn digits(bytes: &[u8]) -> Option<u32> {
-    bytes.iter().try_fold(0u32, |acc, &b| {
-        b.is_ascii_digit().then(|| acc * 10 + u32::from(b - b'0'))
-    })
+/// The date and time of day of a `YYYYMMDD-HH:MM:SS` timestamp, checked for range.
+struct Civil {
+    year: u32,
+    month: u32,
+    day: u32,
+    second_of_day: u32,
+}
+
+impl Civil {
+    /// Reads the first 17 bytes of a timestamp; returns them with the fraction's digits (not
+    /// yet checked), which follow a `.`.
+    fn read(value: &[u8]) -> Option<(Self, &[u8])> {
+        let (base, fraction) = match value.get(17) {
+            None if value.len() == 17 => (value, &b""[..]),
+            Some(b'.') if value.len() > 18 => (&value[..17], &value[18..]),
+            _ => return None,
+        };
+        let base: &[u8; 17] = base.try_into().ok()?;
+        // Every byte but the separators a digit, tested eight at a time.
+        let date = u64::from_le_bytes(base[..8].try_into().ok()?);
+        let time = u64::from_le_bytes(base[9..].try_into().ok()?);
+        let separators = [base[8], base[11], base[14]] == *b"-::";
+        if !separators || !all_digits(date, u64::MAX) || !all_digits(time, 0xFFFF_00FF_FF00_FFFF) {
+            return None;
+        }
+        let d = |i: usize| u32::from(base[i] - b'0');
+        let year = d(0) * 1000 + d(1) * 100 + d(2) * 10 + d(3);
+        let month = d(4) * 10 + d(5);
+        let day = d(6) * 10 + d(7);
+        let (hour, minute, second) = (d(9) * 10 + d(10), d(12) * 10 + d(13), d(15) * 10 + d(16));
+        let valid = (1..=12).contains(&month)
+            && day != 0
+            && day <= days_in_month(year, month)
+            && hour <= 23
+            && minute <= 59
+            && second <= 60;
+        let second_of_day = hour * 3600 + minute * 60 + second;
+        valid.then_some((
+            Self {
+                year,
+                month,
+                day,
+                second_of_day,
+            },
+            fraction,
+        ))
+    }
+}
+
+/// Whether every byte of `word` selected by `lanes` (0xFF per byte) is an ASCII digit.
+const fn all_digits(word: u64, lanes: u64) -> bool {
+    const HIGH_NIBBLES: u64 = 0xF0F0_F0F0_F0F0_F0F0;
+    const THREES: u64 = 0x3030_3030_3030_3030;
+    const SIXES: u64 = 0x0606_0606_0606_0606;
+    let x = word & lanes;
+    // A digit is 0x30..=0x39: high nibble 3, and still 3 after adding 6.
+    x & HIGH_NIBBLES & lanes == THREES & lanes
+        && x.wrapping_add(SIXES & lanes) & HIGH_NIBBLES & lanes == THREES & lanes
 }
 
 const fn is_leap(year: u32) -> bool {
@@ -332,6 +370,37 @@ mod tests {
         for p in [0, 3, 6, 9] {
             let p = TimestampPrecision::from_digits(p).unwrap();
             assert_eq!(ts.format(p).as_bytes().len(), p.encoded_len());
+        }
+    }
+
+    #[test]
+    fn is_valid_agrees_with_parse_on_every_single_byte_change() {
+        let good = *b"20240229-23:59:60.123";
+        assert!(UtcTimestamp::is_valid(&good));
+        // Each byte replaced by a digit boundary, a separator or a non-digit, and every prefix.
+        for at in 0..good.len() {
+            for b in [b'0', b'9', b'/', b':', b'-', b'.', b'a', 0x3A, 0xF9, 0xFF] {
+                let mut value = good;
+                value[at] = b;
+                assert_eq!(
+                    UtcTimestamp::is_valid(&value),
+                    UtcTimestamp::parse(&value).is_some(),
+                    "{}",
+                    String::from_utf8_lossy(&value)
+                );
+            }
+            let prefix = &good[..at];
+            assert_eq!(
+                UtcTimestamp::is_valid(prefix),
+                UtcTimestamp::parse(prefix).is_some()
+            );
+        }
+        for bad in [
+            &b"20230229-00:00:00"[..],
+            b"20241131-00:00:00",
+            b"20241130-24:00:00",
+        ] {
+            assert!(!UtcTimestamp::is_valid(bad));
         }
     }
 

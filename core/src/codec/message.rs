@@ -100,6 +100,16 @@ impl Message {
         &self.issues
     }
 
+    /// Whether a tag may occur more than once. When false, every tag is unique: the decoder
+    /// looks for repeats and found none.
+    pub fn may_repeat_tags(&self) -> bool {
+        self.issues.len() >= MAX_ISSUES
+            || self
+                .issues
+                .iter()
+                .any(|issue| issue.kind == FieldIssueKind::RepeatedTag)
+    }
+
     /// All fields, `BeginString <8>` to `CheckSum <10>`, with typed getters.
     pub fn fields(&self) -> FieldView<'_> {
         FieldView::new(&self.bytes, &self.spans)

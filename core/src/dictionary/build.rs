@@ -145,6 +145,14 @@ impl DictionaryBuilder {
             .filter_map(|(i, m)| Some((pack(&m.msg_type)?, u32::try_from(i).ok()?)))
             .collect();
         message_keys.sort_unstable();
+        let mut by_char = [0u16; 128];
+        for (i, m) in messages.iter().enumerate() {
+            if let ([c], Ok(slot)) = (&m.msg_type[..], u16::try_from(i + 1))
+                && c.is_ascii()
+            {
+                by_char[usize::from(*c)] = slot;
+            }
+        }
         Ok(Dictionary {
             begin_string: self.begin_string.into_boxed_str(),
             fields: field_table(self.fields),
@@ -152,6 +160,7 @@ impl DictionaryBuilder {
             trailer: self.trailer,
             messages,
             message_keys: message_keys.into_boxed_slice(),
+            by_char,
         })
     }
 }
@@ -269,6 +278,10 @@ impl LayoutBuilder {
             .map(|m| m.tag)
             .collect();
         required.sort_unstable();
+        let required_mask = match required.len() {
+            n @ 0..64 => (1u64 << n) - 1,
+            _ => u64::MAX,
+        };
         for member in &mut members {
             if let Some(i) = required.iter().position(|&t| t == member.tag) {
                 member.required_bit = if i < 64 { 1 << i } else { 0 };
@@ -287,6 +300,7 @@ impl LayoutBuilder {
             dense: dense.into_boxed_slice(),
             by_tag: by_tag.into_boxed_slice(),
             required: required.into_boxed_slice(),
+            required_mask,
         })
     }
 }

@@ -65,7 +65,7 @@ impl FieldType {
             Self::Int => parse_int(value).is_some(),
             Self::Float => is_decimal(value),
             Self::Boolean => parse_bool(value).is_some(),
-            Self::UtcTimestamp => UtcTimestamp::parse(value).is_some(),
+            Self::UtcTimestamp => UtcTimestamp::is_valid(value),
             Self::UtcTimeOnly => is_time_only(value),
             Self::UtcDateOnly => is_date(value),
         }

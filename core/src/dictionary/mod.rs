@@ -42,6 +42,8 @@ pub struct Dictionary {
     messages: Box<[MessageDef]>,
     /// The MsgTypes of up to seven bytes, packed, sorted, with their index in `messages`.
     message_keys: Box<[(u64, u32)]>,
+    /// `by_char[c]` is the index in `messages` plus one of the one-byte MsgType `c`, or 0.
+    by_char: [u16; 128],
 }
 
 impl Dictionary {
@@ -82,6 +84,10 @@ impl Dictionary {
     }
 
     fn message_def(&self, msg_type: &[u8]) -> Option<&MessageDef> {
+        if let [c] = msg_type {
+            let slot = *self.by_char.get(usize::from(*c))?;
+            return self.messages.get(usize::from(slot).checked_sub(1)?);
+        }
         let index = match enumeration::pack(msg_type) {
             Some(key) => {
                 let i = self.message_keys.binary_search_by_key(&key, |k| k.0).ok()?;
@@ -178,6 +184,8 @@ pub struct Layout {
     by_tag: Box<[(u32, u16)]>,
     /// The required members' tags, ascending; the first 64 have bit `i` in walk masks.
     required: Box<[u32]>,
+    /// The bits of the first 64 required members: a walk that saw them all has this mask.
+    required_mask: u64,
 }
 
 impl Layout {

@@ -225,6 +225,15 @@ fn switches_relax_the_checks() {
         at(R::InvalidTagNumber, "7000")
     );
     assert_eq!(check(&format!("{ORDER}|6000=V"), &Rules::default()), Ok(()));
+    // The decoder keeps eight issues: a repeat after eight empty fields is still found.
+    let empties: String = (901..909).map(|tag| format!("|{tag}=")).collect();
+    let repeat = format!("{ORDER}{empties}|55=X");
+    assert!(message("D", &repeat).may_repeat_tags());
+    assert_eq!(
+        check(&repeat, &lenient),
+        Err(at(R::TagAppearsMoreThanOnce, "55"))
+    );
+    assert!(!message("D", ORDER).may_repeat_tags());
 }
 
 #[test]

@@ -84,6 +84,7 @@ impl Dictionary {
             first: None,
             group_missing: None,
             transport_only: false,
+            repeats: msg.may_repeat_tags(),
         };
         for issue in msg.issues() {
             match issue.kind {
@@ -146,6 +147,8 @@ struct Walk<'a> {
     group_missing: Option<u32>,
     /// A FIXT session-level message: only the transport dictionary's fields are known.
     transport_only: bool,
+    /// Whether the message may hold a repeated tag (the decoder saw one).
+    repeats: bool,
 }
 
 impl<'a> Walk<'a> {
@@ -169,7 +172,7 @@ impl<'a> Walk<'a> {
     /// Walks the header, body and trailer fields, and every group they hold.
     fn top_level(&mut self, body: &Layout) -> Seen {
         let mut seen = Seen::default();
-        let mut repeats = TagSet::default();
+        let mut repeats = self.repeats.then(TagSet::default);
         let mut i = 0;
         while let Some(field) = self.fields.at(i) {
             let index = i;
@@ -178,7 +181,9 @@ impl<'a> Walk<'a> {
                 self.note(index, SessionRejectReason::InvalidTagNumber);
                 continue;
             };
-            if !repeats.insert(tag) {
+            if let Some(repeats) = &mut repeats
+                && !repeats.insert(tag)
+            {
                 self.note(index, SessionRejectReason::TagAppearsMoreThanOnce);
             }
             let def = self.check_value(index, field, tag);
@@ -327,6 +332,9 @@ fn first_missing(
     fields: &FieldView<'_>,
     range: &std::ops::Range<usize>,
 ) -> Option<u32> {
+    if seen & layout.required_mask == layout.required_mask && layout.required.len() <= 64 {
+        return None;
+    }
     layout
         .required
         .iter()
