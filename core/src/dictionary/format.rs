@@ -58,6 +58,7 @@ impl FieldType {
     }
 
     /// Whether `value` has this type's format.
+    #[inline]
     pub fn accepts(self, value: &[u8]) -> bool {
         match self {
             Self::String | Self::MultipleValue => true,

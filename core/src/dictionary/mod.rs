@@ -128,6 +128,7 @@ impl FieldDef {
 
     /// Whether `value` is in the enumeration (any value is, when there is none). A
     /// multiple-value type's value is checked word by word.
+    #[inline]
     pub fn allows(&self, value: &[u8]) -> bool {
         if self.values.is_any() {
             true
@@ -158,6 +159,7 @@ struct FieldTable {
 }
 
 impl FieldTable {
+    #[inline]
     fn get(&self, tag: u32) -> Option<&FieldDef> {
         let index = match self.dense.get(tag as usize) {
             Some(&0) => return None,

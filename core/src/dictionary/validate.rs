@@ -276,6 +276,7 @@ impl<'a> Walk<'a> {
 
     /// The checks of one field's value: empty, format, enumeration, and whether the tag is
     /// known at all. Returns its definition.
+    #[inline(always)]
     fn check_value(&mut self, index: usize, field: Field<'_>, tag: u32) -> Option<&'a FieldDef> {
         let value = field.value();
         if value.is_empty() && self.rules.fields_have_values {
