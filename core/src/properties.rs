@@ -22,6 +22,7 @@ pub const ENGINE_SETTINGS: &[&str] = &[
     "MaxPendingConnectionsPerAddress",
     "PendingLogonTimeout",
     "ReconnectInterval",
+    "ReceiveSpinningTimeout",
     "StorageType",
     "StorageDirectory",
     "MessageLog",
@@ -244,6 +245,13 @@ impl Properties {
                 }
                 "PendingLogonTimeout" => config.logon_timeout = seconds()?,
                 "ReconnectInterval" => config.reconnect_interval = seconds()?,
+                "ReceiveSpinningTimeout" => {
+                    config.receive_spinning_timeout = entry
+                        .value
+                        .parse()
+                        .map(Duration::from_micros)
+                        .map_err(|_| invalid())?
+                }
                 _ => {} // The adapters' keys.
             }
         }
@@ -344,6 +352,7 @@ mod tests {
 ListenPort = 9876
 CreateUnregisteredAcceptorSession = true
 AcceptorCompIDs = ISLD
+ReceiveSpinningTimeout = 250
 Session.Default.BeginString = FIX.4.2
 Session.Default.HeartBtInt = 20
 Session.Default.SenderCompID = ISLD
@@ -362,6 +371,7 @@ Session.tw44.TargetSubID = DESK
         assert!(engine.create_unregistered_acceptor_session);
         assert_eq!(engine.acceptor_comp_ids, Some(vec!["ISLD".to_owned()]));
         assert_eq!(engine.default_session.heart_bt_int, Duration::from_secs(20));
+        assert_eq!(engine.receive_spinning_timeout, Duration::from_micros(250));
         let sessions = props.sessions().unwrap();
         assert_eq!(sessions.len(), 2);
         let (tw, tw_config) = &sessions[0];

@@ -54,6 +54,10 @@ pub(crate) struct InitiateArgs {
     /// Send at this many orders per second (open loop; latency from the intended send time).
     #[arg(long)]
     rate: Option<f64>,
+    /// `ReceiveSpinningTimeout`: microseconds the reader keeps polling after the last bytes
+    /// before it sleeps (0: never spins).
+    #[arg(long, default_value_t = 0)]
+    receive_spinning_timeout: u64,
     /// Print one JSON line with the keys of the QuickFIX peer instead of text.
     #[arg(long)]
     json: bool,
@@ -72,6 +76,7 @@ pub(crate) async fn run(args: InitiateArgs) -> Result<(), String> {
         .ok_or("no address")?;
     let config = EngineConfig {
         reconnect_interval: Duration::from_millis(200),
+        receive_spinning_timeout: Duration::from_micros(args.receive_spinning_timeout),
         ..EngineConfig::default()
     };
     let tls = match &args.tls_ca {

@@ -45,10 +45,12 @@ async fn expect(stream: &mut Async<TcpStream>, decoder: &mut Decoder, msg_type: 
     }
 }
 
-/// The same scenario as the tokio adapter's, on whichever runtime `spawner` belongs to.
-async fn order_is_echoed(spawner: Spawner) {
+/// The same scenario as the tokio adapter's, on whichever runtime `spawner` belongs to: one
+/// order after each pause.
+async fn order_is_echoed(spawner: Spawner, spin: Duration, pauses: &[Duration]) {
     let config = EngineConfig {
         create_unregistered_acceptor_session: true,
+        receive_spinning_timeout: spin,
         ..EngineConfig::default()
     };
     let (engine, events) = FixEngine::start(
@@ -82,13 +84,21 @@ async fn order_is_echoed(spawner: Spawner) {
         .await
         .unwrap();
     expect(&mut stream, &mut decoder, b"A").await;
-    stream
-        .write_all(&message("D", 2, "11=ORDER1|55=AAPL|54=1|38=100|40=1|"))
-        .await
-        .unwrap();
-    let echoed = expect(&mut stream, &mut decoder, b"D").await;
-    assert_eq!(echoed.str(11), Ok("ECHO"));
-    stream.write_all(&message("5", 3, "")).await.unwrap();
+    let mut seq = 2;
+    for pause in pauses {
+        Timer::after(*pause).await;
+        stream
+            .write_all(&message("D", seq, "11=ORDER1|55=AAPL|54=1|38=100|40=1|"))
+            .await
+            .unwrap();
+        let echoed = expect(&mut stream, &mut decoder, b"D").await;
+        assert_eq!(
+            (echoed.seq_num(34).unwrap().get(), echoed.str(11)),
+            (seq, Ok("ECHO"))
+        );
+        seq += 1;
+    }
+    stream.write_all(&message("5", seq, "")).await.unwrap();
     expect(&mut stream, &mut decoder, b"5").await;
     engine.shutdown().await;
 }
@@ -96,7 +106,16 @@ async fn order_is_echoed(spawner: Spawner) {
 #[test]
 fn runs_under_smol() {
     let spawner: Spawner = Arc::new(|task| smol::spawn(task).detach());
-    smol::block_on(order_is_echoed(spawner));
+    smol::block_on(order_is_echoed(spawner, Duration::ZERO, &[Duration::ZERO]));
+}
+
+/// A spinning reader takes bytes that arrive while it polls, and still wakes for bytes that
+/// arrive after its spin time.
+#[test]
+fn spinning_reader_runs_under_smol() {
+    let spawner: Spawner = Arc::new(|task| smol::spawn(task).detach());
+    let pauses = [0, 10, 200, 0, 300].map(Duration::from_millis);
+    smol::block_on(order_is_echoed(spawner, Duration::from_millis(50), &pauses));
 }
 
 #[test]
@@ -104,7 +123,7 @@ fn runs_under_async_std() {
     let spawner: Spawner = Arc::new(|task| {
         async_std::task::spawn(task);
     });
-    async_std::task::block_on(order_is_echoed(spawner));
+    async_std::task::block_on(order_is_echoed(spawner, Duration::ZERO, &[Duration::ZERO]));
 }
 
 /// A TCP proxy on plain threads (so that it belongs to no runtime) whose connections the test can

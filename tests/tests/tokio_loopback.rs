@@ -52,6 +52,25 @@ async fn counterparty_logs_on_and_gets_its_order_echoed() {
         create_unregistered_acceptor_session: true,
         ..EngineConfig::default()
     };
+    order_echo(config, &[Duration::ZERO]).await;
+}
+
+/// A spinning reader takes bytes that arrive while it polls, and still wakes for bytes that
+/// arrive after its spin time, when it has gone back to waiting.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn spinning_reader_gets_orders_within_and_after_its_spin_time() {
+    let config = EngineConfig {
+        create_unregistered_acceptor_session: true,
+        receive_spinning_timeout: Duration::from_millis(50),
+        ..EngineConfig::default()
+    };
+    let pauses = [0, 10, 200, 0, 300].map(Duration::from_millis);
+    order_echo(config, &pauses).await;
+}
+
+/// Logs on to an acceptor with `config` whose application echoes each order; sends one order
+/// after each pause, checks each echo, and logs out.
+async fn order_echo(config: EngineConfig, pauses: &[Duration]) {
     let (engine, mut events) = FixEngine::start(config, Some("127.0.0.1:0".parse().unwrap()))
         .await
         .unwrap();
@@ -61,7 +80,8 @@ async fn counterparty_logs_on_and_gets_its_order_echoed() {
         while let Some(event) = events.recv().await {
             if let AppEvent::Deliver { session, delivered } = event {
                 let msg_type = delivered.message().msg_type().to_vec();
-                let body = Bytes::copy_from_slice(b"11=ECHO\x01");
+                let cl_ord_id = delivered.message().str(11).unwrap_or("").to_owned();
+                let body = Bytes::from(format!("11=ECHO-{cl_ord_id}\x01"));
                 echo.reply(session, delivered, msg_type, body)
                     .await
                     .unwrap();
@@ -77,16 +97,20 @@ async fn counterparty_logs_on_and_gets_its_order_echoed() {
         .unwrap();
     let logon = expect(&mut stream, &mut decoder, b"A").await;
     assert_eq!(logon.str(56), Ok("CLIENT"));
-    stream
-        .write_all(&message("D", 2, "11=ORDER1|55=AAPL|54=1|38=100|40=1|"))
-        .await
-        .unwrap();
-    let echoed = expect(&mut stream, &mut decoder, b"D").await;
-    assert_eq!(
-        (echoed.seq_num(34).unwrap().get(), echoed.str(11)),
-        (2, Ok("ECHO"))
-    );
-    stream.write_all(&message("5", 3, "")).await.unwrap();
+    let mut seq = 2;
+    for (n, pause) in pauses.iter().enumerate() {
+        tokio::time::sleep(*pause).await;
+        let order = format!("11=ORDER{n}|55=AAPL|54=1|38=100|40=1|");
+        stream.write_all(&message("D", seq, &order)).await.unwrap();
+        let echoed = expect(&mut stream, &mut decoder, b"D").await;
+        let expected = format!("ECHO-ORDER{n}");
+        assert_eq!(
+            (echoed.seq_num(34).unwrap().get(), echoed.str(11)),
+            (seq, Ok(expected.as_str()))
+        );
+        seq += 1;
+    }
+    stream.write_all(&message("5", seq, "")).await.unwrap();
     expect(&mut stream, &mut decoder, b"5").await;
     engine.shutdown().await;
 }

@@ -168,6 +168,8 @@ pub(crate) struct Driver {
     /// The callers of `shutdown()`, answered when it is complete.
     stopping: Vec<async_channel::Sender<()>>,
     security: Security,
+    /// `ReceiveSpinningTimeout`: how long readers poll before they wait for readiness.
+    spin: Duration,
 }
 
 /// The time: the monotonic clock async-io's timers use, and the wall clock.
@@ -205,6 +207,7 @@ impl Driver {
                 next_conn.clone(),
             )));
         }
+        let spin = config.receive_spinning_timeout;
         let driver = Self {
             engine: Engine::new(config, now()),
             conns: HashMap::default(),
@@ -216,6 +219,7 @@ impl Driver {
             app,
             stopping: Vec::new(),
             security,
+            spin,
         };
         spawner(Box::pin(driver.run(commands, inputs)));
         Ok((commands_tx, events_rx, local_addr))
@@ -514,11 +518,12 @@ impl Driver {
         let gate = Arc::new(Gate::default());
         let (resume, resumed) = async_channel::bounded(1);
         let reader_gate = gate.clone();
+        let spin = self.spin;
         (self.spawner)(Box::pin(async move {
             match security.split(socket, side).await {
                 Ok((read, write)) => {
                     let _ = write_half.try_send(write);
-                    read_all(conn, read, &inputs, &reader_gate, &resumed).await;
+                    read_all(conn, read, &inputs, &reader_gate, &resumed, spin).await;
                 }
                 Err(error) => tracing::debug!(%conn, %error, "TLS handshake failed"),
             }
@@ -574,8 +579,10 @@ async fn read_all(
     inputs: &async_channel::Sender<Input>,
     gate: &Gate,
     resumed: &async_channel::Receiver<()>,
+    spin: Duration,
 ) {
     let mut buf = vec![0u8; 16 * 1024];
+    let mut last_read = Instant::now();
     loop {
         // A wake-up left from an earlier opening finds the gate shut and waits again.
         while gate.is_shut() {
@@ -583,9 +590,10 @@ async fn read_all(
                 return;
             }
         }
-        match read.read(&mut buf).await {
+        match read_spinning(&mut read, &mut buf, spin, last_read).await {
             Ok(0) | Err(_) => return,
             Ok(n) => {
+                last_read = Instant::now();
                 let bytes = Bytes::copy_from_slice(&buf[..n]);
                 gate.ahead.fetch_add(1, Ordering::AcqRel);
                 if inputs.send(Input::Data { conn, bytes }).await.is_err() {
@@ -594,6 +602,26 @@ async fn read_all(
             }
         }
     }
+}
+
+/// Reads into `buf`. Until `spin` has passed since `last_read`, the socket is polled again and
+/// again (yielding to the other tasks in between) rather than waited on: the bytes are taken as
+/// soon as they arrive, without the wake-up of a sleeping thread.
+async fn read_spinning(
+    read: &mut ReadHalf,
+    buf: &mut [u8],
+    spin: Duration,
+    last_read: Instant,
+) -> io::Result<usize> {
+    while !spin.is_zero() && last_read.elapsed() < spin {
+        let polled = std::pin::pin!(read.read(buf))
+            .poll(&mut std::task::Context::from_waker(std::task::Waker::noop()));
+        if let std::task::Poll::Ready(read) = polled {
+            return read;
+        }
+        future::yield_now().await;
+    }
+    read.read(buf).await
 }
 
 /// Binds the listening socket with [`LISTEN_BACKLOG`].

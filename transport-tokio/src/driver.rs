@@ -1,11 +1,14 @@
 //! The engine task and the connection tasks: I/O only. Every decision is the core engine's.
 
 use std::collections::{HashMap, VecDeque};
+use std::future::Future;
 use std::io::{self, IoSlice};
 use std::net::SocketAddr;
+use std::pin::pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::time::SystemTime;
+use std::task::{self, Poll, Waker};
+use std::time::{Duration, Instant, SystemTime};
 
 use bytes::{Buf, Bytes, BytesMut};
 use fixgate_core::engine::{Application, Context, Outgoing, Waiting};
@@ -157,6 +160,8 @@ pub(crate) struct Driver {
     /// The callers of `shutdown()`, answered when it is complete.
     stopping: Vec<oneshot::Sender<()>>,
     security: Security,
+    /// `ReceiveSpinningTimeout`: how long readers poll before they wait for readiness.
+    spin: Duration,
 }
 
 /// The time, from tokio's clock (so that paused-time tests work) and the wall clock.
@@ -189,6 +194,7 @@ impl Driver {
             local_addr = Some(listener.local_addr()?);
             tokio::spawn(accept_loop(listener, inputs_tx.clone(), next_conn.clone()));
         }
+        let spin = config.receive_spinning_timeout;
         let driver = Self {
             engine: Engine::new(config, now()),
             conns: HashMap::default(),
@@ -199,6 +205,7 @@ impl Driver {
             app,
             stopping: Vec::new(),
             security,
+            spin,
         };
         tokio::spawn(driver.run(commands, inputs));
         Ok((commands_tx, events_rx, local_addr))
@@ -498,11 +505,12 @@ impl Driver {
         let gate = Arc::new(Gate::default());
         let (resume, mut resumed) = mpsc::channel(1);
         let reader_gate = gate.clone();
+        let spin = self.spin;
         let reader = tokio::spawn(async move {
             match security.split(stream, side).await {
                 Ok((read, write)) => {
                     let _ = write_half.send(write);
-                    read_all(conn, read, &inputs, &reader_gate, &mut resumed).await;
+                    read_all(conn, read, &inputs, &reader_gate, &mut resumed, spin).await;
                 }
                 Err(error) => tracing::debug!(%conn, %error, "TLS handshake failed"),
             }
@@ -561,7 +569,11 @@ async fn read_all(
     inputs: &mpsc::UnboundedSender<Input>,
     gate: &Gate,
     resumed: &mut mpsc::Receiver<()>,
+    spin: Duration,
 ) {
+    // Reused: once the engine has dropped a read's bytes, `reserve` takes the memory back.
+    let mut buf = BytesMut::new();
+    let mut last_read = Instant::now();
     loop {
         // A wake-up left from an earlier opening finds the gate shut and waits again.
         while gate.is_shut() {
@@ -569,11 +581,12 @@ async fn read_all(
                 return;
             }
         }
-        let mut buf = BytesMut::with_capacity(READ_BUFFER);
-        match read.read_buf(&mut buf).await {
+        buf.reserve(READ_BUFFER);
+        match read_spinning(&mut read, &mut buf, spin, last_read).await {
             Ok(0) | Err(_) => return,
             Ok(_) => {
-                let bytes = buf.freeze();
+                last_read = Instant::now();
+                let bytes = buf.split().freeze();
                 gate.ahead.fetch_add(1, Ordering::AcqRel);
                 if inputs.send(Input::Data { conn, bytes }).is_err() {
                     return;
@@ -581,6 +594,25 @@ async fn read_all(
             }
         }
     }
+}
+
+/// Reads into `buf`. Until `spin` has passed since `last_read`, the socket is polled again and
+/// again (yielding to the other tasks in between) rather than waited on: the bytes are taken as
+/// soon as they arrive, without the wake-up of a sleeping thread.
+async fn read_spinning(
+    read: &mut ReadHalf,
+    buf: &mut BytesMut,
+    spin: Duration,
+    last_read: Instant,
+) -> io::Result<usize> {
+    while !spin.is_zero() && last_read.elapsed() < spin {
+        let polled = pin!(read.read_buf(buf)).poll(&mut task::Context::from_waker(Waker::noop()));
+        if let Poll::Ready(read) = polled {
+            return read;
+        }
+        tokio::task::yield_now().await;
+    }
+    read.read_buf(buf).await
 }
 
 /// Binds the listening socket with [`LISTEN_BACKLOG`].
@@ -609,7 +641,7 @@ async fn accept_loop(
             }
             Err(error) => {
                 tracing::warn!(%error, "accept failed");
-                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                tokio::time::sleep(Duration::from_millis(50)).await;
             }
         }
     }

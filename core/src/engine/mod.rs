@@ -66,6 +66,11 @@ pub struct EngineConfig {
     /// The optional lockout after failed authentications, keyed by (source IP, CompID). Off by
     /// default.
     pub lockout: Option<Lockout>,
+    /// `ReceiveSpinningTimeout` (microseconds in the properties): for the adapters, how long a
+    /// connection's reader keeps polling its socket after the last bytes instead of sleeping
+    /// until it is readable. Trades a busy CPU for the wake-up of an idle thread. Zero (the
+    /// default) never spins.
+    pub receive_spinning_timeout: Duration,
 }
 
 impl Default for EngineConfig {
@@ -86,6 +91,7 @@ impl Default for EngineConfig {
             logon_qualifier_tag: None,
             reconnect_interval: Duration::from_secs(30),
             lockout: None,
+            receive_spinning_timeout: Duration::ZERO,
         }
     }
 }

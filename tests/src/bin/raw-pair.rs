@@ -3,14 +3,16 @@
 //! loopback TCP, and no FIX work at all: fixed-size framing, one write per batch.
 //!
 //! ```text
-//! raw-pair server --port P
+//! raw-pair server --port P [--spin]
 //! raw-pair client --port P --count N [--window W]     (W = 0: no limit)
-//! raw-pair client --port P --count N --rate R         (open loop: order i due at i / R s)
+//! raw-pair client --port P --count N --rate R [--spin] (open loop: order i due at i / R s)
 //! ```
 //! The client prints one JSON line with the keys of `fixgate initiate --json`; paced, the
-//! latency of each report counts from its order's due time (no coordinated omission).
+//! latency of each report counts from its order's due time (no coordinated omission). With
+//! `--spin`, reads poll the socket in a loop instead of sleeping until it is readable, as
+//! fixgate's `ReceiveSpinningTimeout` does: the ceiling for that mode.
 
-use std::io::{Read, Write};
+use std::io::{self, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::time::{Duration, Instant};
 
@@ -21,10 +23,11 @@ fn main() {
     let args: Vec<String> = std::env::args().collect();
     let value = |name: &str, default: u64| number_arg(&args, name, default);
     let port = value("--port", 19879) as u16;
+    let spin = args.iter().any(|a| a == "--spin");
     match args.get(1).map(String::as_str) {
-        Some("server") => server(port),
+        Some("server") => server(port, spin),
         Some("client") if args.iter().any(|a| a == "--rate") => {
-            paced(port, value("--count", 10_000), value("--rate", 1000))
+            paced(port, value("--count", 10_000), value("--rate", 1000), spin)
         }
         Some("client") => client(port, value("--count", 100_000), value("--window", 100)),
         _ => {
@@ -34,8 +37,22 @@ fn main() {
     }
 }
 
+/// Reads what has arrived; with `spin`, polls (yielding the CPU in between) until something has.
+fn read(stream: &mut TcpStream, buf: &mut [u8], spin: bool) -> io::Result<usize> {
+    if !spin {
+        return stream.read(buf);
+    }
+    loop {
+        match rustix::net::recv(&*stream, &mut *buf, rustix::net::RecvFlags::DONTWAIT) {
+            Ok((n, _)) => return Ok(n),
+            Err(rustix::io::Errno::AGAIN) => std::thread::yield_now(),
+            Err(e) => return Err(e.into()),
+        }
+    }
+}
+
 /// Answers every 203 bytes read with the 291-byte report, all answers to one read in one write.
-fn server(port: u16) {
+fn server(port: u16, spin: bool) {
     let listener = TcpListener::bind(("127.0.0.1", port)).expect("bind");
     println!("raw-pair listening on 127.0.0.1:{port}");
     for stream in listener.incoming() {
@@ -45,7 +62,7 @@ fn server(port: u16) {
         let mut pending = 0usize;
         let mut out = Vec::with_capacity(128 * 1024);
         loop {
-            let n = match stream.read(&mut buf) {
+            let n = match read(&mut stream, &mut buf, spin) {
                 Ok(0) | Err(_) => break,
                 Ok(n) => n,
             };
@@ -98,7 +115,7 @@ fn client(port: u16, count: u64, window: u64) {
 
 /// Sends order i at `i / rate` seconds (a thread of its own that waits until each is due), and
 /// times each report from its order's due time.
-fn paced(port: u16, count: u64, rate: u64) {
+fn paced(port: u16, count: u64, rate: u64, spin: bool) {
     let stream = TcpStream::connect(("127.0.0.1", port)).expect("connect");
     stream.set_nodelay(true).expect("nodelay");
     let mut writer = stream.try_clone().expect("clone");
@@ -123,7 +140,7 @@ fn paced(port: u16, count: u64, rate: u64) {
     let mut latencies_us = Vec::with_capacity(count as usize);
     let mut buf = vec![0u8; 64 * 1024];
     while received < count {
-        let n = reader.read(&mut buf).expect("read");
+        let n = read(&mut reader, &mut buf, spin).expect("read");
         assert!(n > 0, "the server closed");
         let at = start.elapsed();
         partial += n;
