@@ -153,19 +153,26 @@ fn initiate_sends_orders_to_an_acceptor_and_reports() {
 #[test]
 fn initiate_paces_orders_at_the_offered_rate() {
     // 200 orders at 1,000 per second: order i is due at i ms, so the last goes out at 199 ms.
-    let report = initiate("PACED", &["--count", "200", "--rate", "1000"]);
-    assert!(
-        report.starts_with("{\"sent\":200,\"received\":200,"),
-        "{report}"
-    );
-    let seconds: f64 = report
-        .split("\"seconds\":")
-        .nth(1)
-        .and_then(|rest| rest.split(',').next())
-        .and_then(|s| s.parse().ok())
-        .expect("seconds in the report");
-    // Paced, not as fast as possible: no earlier than the schedule (a generous upper bound).
-    assert!((0.199..30.0).contains(&seconds), "{seconds} s: {report}");
+    // Sleeping between reads, and with a reader that polls for 2 ms after the last bytes.
+    for spin in ["0", "2000"] {
+        let options = ["--count", "200", "--rate", "1000"];
+        let report = initiate(
+            "PACED",
+            &[&options[..], &["--receive-spinning-timeout", spin]].concat(),
+        );
+        assert!(
+            report.starts_with("{\"sent\":200,\"received\":200,"),
+            "{report}"
+        );
+        let seconds: f64 = report
+            .split("\"seconds\":")
+            .nth(1)
+            .and_then(|rest| rest.split(',').next())
+            .and_then(|s| s.parse().ok())
+            .expect("seconds in the report");
+        // Paced, not as fast as possible: no earlier than the schedule (a generous upper bound).
+        assert!((0.199..30.0).contains(&seconds), "{seconds} s: {report}");
+    }
 }
 
 /// Writes `text` to `name` in `dir`, for `--config`.

@@ -60,11 +60,26 @@ async fn many_sessions_log_on_and_keep_their_heartbeats() {
 
 #[test]
 fn raw_pair_moves_every_message() {
+    let report = raw_pair(&[], &["--count", "5000", "--window", "100"]);
+    assert_eq!(field(&report, "received"), 5000.0, "{report}");
+}
+
+#[test]
+fn raw_pair_spinning_and_paced_moves_every_message() {
+    let report = raw_pair(&["--spin"], &["--count", "300", "--rate", "1000", "--spin"]);
+    assert_eq!(field(&report, "received"), 300.0, "{report}");
+    assert!(field(&report, "p50_us") > 0.0, "{report}");
+}
+
+/// Runs a raw-pair server with `server_args` and a client with `client_args` against it; returns
+/// the client's report.
+fn raw_pair(server_args: &[&str], client_args: &[&str]) -> String {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port().to_string();
     drop(listener);
     let mut server = Command::new(env!("CARGO_BIN_EXE_raw-pair"))
         .args(["server", "--port", &port])
+        .args(server_args)
         .stdout(std::process::Stdio::piped())
         .spawn()
         .unwrap();
@@ -76,15 +91,13 @@ fn raw_pair_moves_every_message() {
     )
     .unwrap();
     let output = Command::new(env!("CARGO_BIN_EXE_raw-pair"))
-        .args([
-            "client", "--port", &port, "--count", "5000", "--window", "100",
-        ])
+        .args(["client", "--port", &port])
+        .args(client_args)
         .output()
         .unwrap();
     server.kill().unwrap();
     server.wait().unwrap();
-    let report = String::from_utf8_lossy(&output.stdout);
-    assert_eq!(field(&report, "received"), 5000.0, "{report}");
+    String::from_utf8_lossy(&output.stdout).into_owned()
 }
 
 #[test]

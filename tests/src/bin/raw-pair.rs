@@ -37,18 +37,21 @@ fn main() {
     }
 }
 
-/// Reads what has arrived; with `spin`, polls (yielding the CPU in between) until something has.
+/// How long a spinning read polls before it sleeps, as `ReceiveSpinningTimeout = 2000` does.
+const SPIN_FOR: Duration = Duration::from_millis(2);
+
+/// Reads what has arrived; with `spin`, polls (yielding the CPU in between) for up to
+/// [`SPIN_FOR`] before it sleeps until something arrives.
 fn read(stream: &mut TcpStream, buf: &mut [u8], spin: bool) -> io::Result<usize> {
-    if !spin {
-        return stream.read(buf);
-    }
-    loop {
+    let started = Instant::now();
+    while spin && started.elapsed() < SPIN_FOR {
         match rustix::net::recv(&*stream, &mut *buf, rustix::net::RecvFlags::DONTWAIT) {
             Ok((n, _)) => return Ok(n),
             Err(rustix::io::Errno::AGAIN) => std::thread::yield_now(),
             Err(e) => return Err(e.into()),
         }
     }
+    stream.read(buf)
 }
 
 /// Answers every 203 bytes read with the 291-byte report, all answers to one read in one write.
