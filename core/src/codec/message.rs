@@ -253,10 +253,16 @@ impl Layout {
 
 /// Parses `BodyLength <9>`, zero-padded or not; a number too large for `u64` saturates.
 pub(super) fn body_length(value: &[u8]) -> Result<u64, DecodeError> {
-    if value.is_empty() || !value.iter().all(u8::is_ascii_digit) {
+    if value.is_empty() {
         return Err(DecodeError::InvalidBodyLength);
     }
-    Ok(parse_uint(value).unwrap_or(u64::MAX))
+    value.iter().try_fold(0u64, |n, &b| {
+        let digit = b.wrapping_sub(b'0');
+        if digit > 9 {
+            return Err(DecodeError::InvalidBodyLength);
+        }
+        Ok(n.saturating_mul(10).saturating_add(u64::from(digit)))
+    })
 }
 
 fn find(buf: &[u8], byte: u8, from: usize) -> Option<usize> {
@@ -287,11 +293,15 @@ impl Indexer<'_> {
         let end = layout.trailer_start;
         let length_start = layout.begin_string_end + 1;
         let type_start = layout.body_length_end + 1;
-        self.spans.extend([
-            span(tag::BEGIN_STRING, 1, layout.begin_string_end),
-            span(tag::BODY_LENGTH, length_start + 1, layout.body_length_end),
-            span(tag::MSG_TYPE, type_start + 2, layout.msg_type_end),
-        ]);
+        self.spans
+            .push(span(tag::BEGIN_STRING, 1, layout.begin_string_end));
+        self.spans.push(span(
+            tag::BODY_LENGTH,
+            length_start + 1,
+            layout.body_length_end,
+        ));
+        self.spans
+            .push(span(tag::MSG_TYPE, type_start + 2, layout.msg_type_end));
         let mut walk = Walk {
             region: Class::Header,
             seen: [0; 16],
@@ -310,7 +320,8 @@ impl Indexer<'_> {
             let (tag, eq) = (field.tag, field.eq);
             let value_end = match field.soh {
                 Some(soh) if soh < end => soh,
-                _ => self.find_soh(eq + 1, end),
+                // None in the word read at `pos`: the search goes on after it.
+                _ => self.find_soh(pos + 8, end),
             };
             self.spans.push(span(tag, eq, value_end));
             self.judge(tag, eq + 1..value_end, &mut walk);

@@ -79,11 +79,14 @@ impl PartialEq for SessionId {
 }
 
 // Hashes the two CompIDs only: ids that are equal have equal CompIDs, and sessions that differ
-// only by Sub/Location IDs or a qualifier are rare, so the hash stays short on the hot path.
+// only by Sub/Location IDs or a qualifier are rare, so the hash stays short on the hot path. The
+// bytes go in without `str`'s separator: `FastHasher` mixes each write's length in already (with
+// another hasher, ids that differ only in where one CompID ends may share a hash, which costs a
+// comparison, never a wrong match).
 impl Hash for SessionId {
     fn hash<H: Hasher>(&self, state: &mut H) {
-        self.sender_comp_id.hash(state);
-        self.target_comp_id.hash(state);
+        state.write(self.sender_comp_id.as_bytes());
+        state.write(self.target_comp_id.as_bytes());
     }
 }
 
