@@ -124,18 +124,20 @@ pub(crate) async fn run(args: InitiateArgs) -> Result<(), String> {
         .map_err(|_| format!("no Logon from {addr} in time"))?
         .map_err(|_| "the engine stopped")?;
     // Paced mode: order n is due at start + n / rate, whatever happened before (open loop).
-    if let Some(rate) = args.rate {
-        let pacer = pace(session.sender(), args.count, rate, start);
-        tokio::spawn(async move {
-            if let Err(error) = pacer.await {
-                eprintln!("pacing stopped: {error}");
-            }
-        });
-    }
-    let report = tokio::time::timeout_at(deadline, finished)
+    let pacer = args
+        .rate
+        .map(|rate| tokio::spawn(pace(session.sender(), args.count, rate, start)));
+    let mut report = tokio::time::timeout_at(deadline, finished)
         .await
         .map_err(|_| format!("timed out before {} reports", args.count))?
         .map_err(|_| "the engine stopped")?;
+    if let Some(pacer) = pacer {
+        match pacer.await {
+            Ok(Ok(send_lags_us)) => report.send_lags_us = send_lags_us,
+            Ok(Err(error)) => eprintln!("pacing stopped: {error}"),
+            Err(error) => eprintln!("pacing stopped: {error}"),
+        }
+    }
     progress.finish_and_clear();
     session.disconnect(None).await.map_err(|e| e.to_string())?;
     engine.shutdown().await;
@@ -147,13 +149,13 @@ pub(crate) async fn run(args: InitiateArgs) -> Result<(), String> {
 /// reaches the engine without a hop between threads (a separate pacing thread cost 15-25 us per
 /// order on this VM). tokio's timers tick in milliseconds: a timerfd wakes the task [`SPIN`]
 /// before each due time, with the thread's timer slack at 1 ns as qf-peer sets it, and the task
-/// spins the rest.
+/// spins the rest. Returns how late each `put` completed, in microseconds after its due time.
 async fn pace(
     sender: fixgate_tokio::SessionSender,
     count: u64,
     rate: f64,
     start: Instant,
-) -> std::io::Result<()> {
+) -> std::io::Result<Vec<f64>> {
     use rustix::time::{Itimerspec, TimerfdClockId, TimerfdFlags, TimerfdTimerFlags, Timespec};
     let _ = rustix::thread::set_current_timer_slack(std::num::NonZeroU64::new(1));
     let timer = rustix::time::timerfd_create(
@@ -164,6 +166,7 @@ async fn pace(
     let timer =
         unsafe { tokio::io::unix::AsyncFd::register(timer) }.map_err(std::io::Error::from)?;
     let mut body = FieldWriter::new();
+    let mut lags_us = Vec::with_capacity(usize::try_from(count).unwrap_or(0));
     for n in 0..count {
         let due = start + Duration::from_secs_f64(n as f64 / rate);
         if let Some(wait) = due
@@ -199,10 +202,11 @@ async fn pace(
         }
         order(n, &mut body);
         if sender.put(&b"D"[..], body.split()).await.is_err() {
-            return Ok(());
+            break;
         }
+        lags_us.push(due.elapsed().as_secs_f64() * 1e6);
     }
-    Ok(())
+    Ok(lags_us)
 }
 
 /// How long before a paced order's due time the sender stops sleeping and spins.
@@ -301,6 +305,7 @@ impl Load {
                 rejects: self.rejects,
                 seconds: start.elapsed().as_secs_f64(),
                 latencies_us: std::mem::take(&mut self.latencies_us),
+                send_lags_us: Vec::new(),
             });
         }
     }
@@ -364,23 +369,37 @@ struct Report {
     rejects: u64,
     seconds: f64,
     latencies_us: Vec<f64>,
+    /// Paced: how late each `put` completed after its due time (qf-peer's "send lag").
+    send_lags_us: Vec<f64>,
+}
+
+/// The value at fraction `p` of sorted `values` (0 when there are none).
+fn percentile(values: &[f64], p: f64) -> f64 {
+    values
+        .get(((values.len() as f64 - 1.0) * p).round() as usize)
+        .copied()
+        .unwrap_or(0.0)
 }
 
 impl Report {
     fn print(mut self, json: bool, window: u64) {
         self.latencies_us.sort_by(f64::total_cmp);
-        let latencies = &self.latencies_us;
-        let pct = |p: f64| {
-            latencies
-                .get(((latencies.len() as f64 - 1.0) * p).round() as usize)
-                .copied()
-                .unwrap_or(0.0)
+        self.send_lags_us.sort_by(f64::total_cmp);
+        let pct = |p: f64| percentile(&self.latencies_us, p);
+        let lag = |p: f64| percentile(&self.send_lags_us, p);
+        let lags = match self.send_lags_us.is_empty() {
+            true => String::new(),
+            false => format!(
+                ",\"send_lag_p50_us\":{:.1},\"send_lag_p99_us\":{:.1}",
+                lag(0.5),
+                lag(0.99)
+            ),
         };
         let (sent, received, seconds) = (self.sent, self.received, self.seconds);
         let rate = received as f64 / seconds;
         if json {
             println!(
-                "{{\"sent\":{sent},\"received\":{received},\"seconds\":{seconds:.6},\"msgs_per_s\":{rate:.1},\"p50_us\":{:.1},\"p99_us\":{:.1},\"p999_us\":{:.1},\"max_us\":{:.1},\"window\":{window},\"rejects\":{}}}",
+                "{{\"sent\":{sent},\"received\":{received},\"seconds\":{seconds:.6},\"msgs_per_s\":{rate:.1},\"p50_us\":{:.1},\"p99_us\":{:.1},\"p999_us\":{:.1},\"max_us\":{:.1},\"window\":{window},\"rejects\":{}{lags}}}",
                 pct(0.5),
                 pct(0.99),
                 pct(0.999),

@@ -172,6 +172,14 @@ fn initiate_paces_orders_at_the_offered_rate() {
             .expect("seconds in the report");
         // Paced, not as fast as possible: no earlier than the schedule (a generous upper bound).
         assert!((0.199..30.0).contains(&seconds), "{seconds} s: {report}");
+        // How late each put completed: never before its due time.
+        let lag: f64 = report
+            .split("\"send_lag_p50_us\":")
+            .nth(1)
+            .and_then(|rest| rest.split([',', '}']).next())
+            .and_then(|s| s.parse().ok())
+            .expect("send_lag_p50_us in the report");
+        assert!(lag >= 0.0, "{report}");
     }
 }
 
