@@ -44,26 +44,35 @@ $ACC target/release/smol-acceptor --port 19905 >/dev/null 2>&1 &
 sleep 1
 
 # A run that failed or timed out (QuickFIX's own initiator can hang with an unbounded window)
-# counts as nothing: it is left out of the medians, and the table says how many ran.
+# counts as nothing: it is left out of the medians, and the table says how many ran. The report
+# is read after the run has ended: a parser started beside it (a pipe) would take CPU time from
+# a run that lasts a fraction of a second.
 rate() { python3 -c 'import json,sys
-lines = sys.stdin.read().strip().splitlines()
+lines = sys.argv[1].strip().splitlines()
 try: print(json.loads(lines[-1])["msgs_per_s"])
-except Exception: print("nan")'; }
+except Exception: print("nan")' "$1"; }
 n=0
 # Our initiator logs on as a new CompID each time (the acceptor creates the session); towards
 # QuickFIX it must be INI, the one session qf-peer serves.
 fg_ini() {
     n=$((n + 1))
-    local sender="L$n"
+    local sender="L$n" out
     [ "$1" -ge 19911 ] && sender=INI
-    ($INI $FG initiate --port "$1" --sender "$sender" --target ACC --count "$COUNT" --window "$2" \
-        --timeout 60 --json || true) | rate
+    out=$($INI $FG initiate --port "$1" --sender "$sender" --target ACC --count "$COUNT" \
+        --window "$2" --timeout 60 --json || true)
+    rate "$out"
 }
 qf_ini() {
-    (timeout 120 $INI "$QF" initiator --host 127.0.0.1 --port "$1" --sender INI --target ACC \
-        --begin FIX.4.4 --count "$COUNT" --window "$2" 2>/dev/null || true) | rate
+    local out
+    out=$(timeout 120 $INI "$QF" initiator --host 127.0.0.1 --port "$1" --sender INI \
+        --target ACC --begin FIX.4.4 --count "$COUNT" --window "$2" 2>/dev/null || true)
+    rate "$out"
 }
-raw_ini() { $INI $RAW client --port 19921 --count "$COUNT" --window "$1" | rate; }
+raw_ini() {
+    local out
+    out=$($INI $RAW client --port 19921 --count "$COUNT" --window "$1" || true)
+    rate "$out"
+}
 
 declare -A results
 run_case() { # name, then "label:command" pairs run alternately
