@@ -174,6 +174,7 @@ impl FieldWriter {
     }
 
     /// Appends `tag=value<SOH>`.
+    #[inline]
     pub fn field(&mut self, tag: u32, value: Value<'_>) -> &mut Self {
         match value {
             Value::Text(text) => self.bytes(tag, text),
@@ -188,6 +189,7 @@ impl FieldWriter {
     }
 
     /// Appends a text field. `value` MUST NOT contain SOH.
+    #[inline]
     pub fn str(&mut self, tag: u32, value: &str) -> &mut Self {
         self.bytes(tag, value.as_bytes())
     }
@@ -203,26 +205,31 @@ impl FieldWriter {
     }
 
     /// Appends an unsigned integer field.
+    #[inline]
     pub fn uint(&mut self, tag: u32, value: u64) -> &mut Self {
         self.field(tag, Value::Uint(value))
     }
 
     /// Appends a signed integer field.
+    #[inline]
     pub fn int(&mut self, tag: u32, value: i64) -> &mut Self {
         self.field(tag, Value::Int(value))
     }
 
     /// Appends a `char` field.
+    #[inline]
     pub fn char(&mut self, tag: u32, value: u8) -> &mut Self {
         self.field(tag, Value::Char(value))
     }
 
     /// Appends a `Boolean` field (`Y`/`N`).
+    #[inline]
     pub fn bool(&mut self, tag: u32, value: bool) -> &mut Self {
         self.field(tag, Value::Bool(value))
     }
 
     /// Appends a `UTCTimestamp` field.
+    #[inline]
     pub fn timestamp(
         &mut self,
         tag: u32,
