@@ -85,6 +85,22 @@ fn plain_client_gets_nothing(addr: std::net::SocketAddr) {
 
 #[tokio::test]
 async fn tokio_sessions_log_on_and_talk_over_tls() {
+    tokio_tls_exchange(EngineConfig::default()).await;
+}
+
+/// Readers that poll (`ReceiveSpinningTimeout`) poll through TLS as well, at both ends.
+#[tokio::test]
+async fn tokio_spinning_readers_talk_over_tls() {
+    tokio_tls_exchange(EngineConfig {
+        receive_spinning_timeout: std::time::Duration::from_millis(20),
+        ..EngineConfig::default()
+    })
+    .await;
+}
+
+/// An acceptor and an initiator, both with `config`, log on over TLS and pass an order; a plain
+/// client on the TLS port gets nothing.
+async fn tokio_tls_exchange(config: EngineConfig) {
     use fixgate_tokio::{AppEvent, FixEngine, TlsConfig};
     let (server, client) = configs();
     let server_tls = TlsConfig {
@@ -92,14 +108,17 @@ async fn tokio_sessions_log_on_and_talk_over_tls() {
         ..TlsConfig::default()
     };
     let (acceptor, mut acceptor_events) = FixEngine::start_tls(
-        EngineConfig::default(),
+        config.clone(),
         Some("127.0.0.1:0".parse().unwrap()),
         server_tls,
     )
     .await
     .unwrap();
-    let (id, config, store) = session(Role::Acceptor);
-    let registered = acceptor.create_session(id, config, store).await.unwrap();
+    let (id, session_config, store) = session(Role::Acceptor);
+    let registered = acceptor
+        .create_session(id, session_config, store)
+        .await
+        .unwrap();
     registered.connect().await.unwrap();
     let addr = acceptor.local_addr().unwrap();
 
@@ -107,12 +126,14 @@ async fn tokio_sessions_log_on_and_talk_over_tls() {
         client: Some(client),
         ..TlsConfig::default()
     };
-    let (initiator, mut initiator_events) =
-        FixEngine::start_tls(EngineConfig::default(), None, client_tls)
-            .await
-            .unwrap();
-    let (id, config, store) = session(Role::Initiator);
-    let outgoing = initiator.create_session(id, config, store).await.unwrap();
+    let (initiator, mut initiator_events) = FixEngine::start_tls(config, None, client_tls)
+        .await
+        .unwrap();
+    let (id, session_config, store) = session(Role::Initiator);
+    let outgoing = initiator
+        .create_session(id, session_config, store)
+        .await
+        .unwrap();
     outgoing.connect_to(addr).await.unwrap();
 
     let logged_on = |e: &AppEvent| {
