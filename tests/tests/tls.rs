@@ -92,7 +92,7 @@ async fn tokio_sessions_log_on_and_talk_over_tls() {
 #[tokio::test]
 async fn tokio_spinning_readers_talk_over_tls() {
     tokio_tls_exchange(EngineConfig {
-        receive_spinning_timeout: std::time::Duration::from_millis(20),
+        receive_spinning_timeout: Duration::from_millis(20),
         ..EngineConfig::default()
     })
     .await;
