@@ -51,12 +51,11 @@ rate() { python3 -c 'import json,sys
 lines = sys.argv[1].strip().splitlines()
 try: print(json.loads(lines[-1])["msgs_per_s"])
 except Exception: print("nan")' "$1"; }
-n=0
-# Our initiator logs on as a new CompID each time (the acceptor creates the session); towards
-# QuickFIX it must be INI, the one session qf-peer serves.
+# Our initiator logs on as a new CompID each time (the acceptor creates the session; each run is
+# in a subshell of its own, whose PID names it); towards QuickFIX it must be INI, the one session
+# qf-peer serves.
 fg_ini() {
-    n=$((n + 1))
-    local sender="L$n" out
+    local sender="L$BASHPID" out
     [ "$1" -ge 19911 ] && sender=INI
     out=$($INI $FG initiate --port "$1" --sender "$sender" --target ACC --count "$COUNT" \
         --window "$2" --timeout 60 --json || true)
