@@ -171,39 +171,56 @@ impl UtcTimestamp {
 
     /// Writes the timestamp with `precision` fraction digits (truncated, never rounded up).
     pub fn format(self, precision: TimestampPrecision) -> FormattedTimestamp {
-        let days = self.secs.div_euclid(SECS_PER_DAY);
-        let secs_of_day = self.secs.rem_euclid(SECS_PER_DAY) as u32;
-        let (year, month, day) = civil_from_days(days);
-        let year = year as u32;
-        let mut buf = *b"00000000-00:00:00.000000000";
-        put2(&mut buf, 0, year / 100);
-        put2(&mut buf, 2, year % 100);
-        put2(&mut buf, 4, month);
-        put2(&mut buf, 6, day);
-        put2(&mut buf, 9, secs_of_day / 3600);
-        put2(&mut buf, 12, secs_of_day / 60 % 60);
-        put2(&mut buf, 15, secs_of_day % 60);
-        let digits = precision.digits();
-        // The fraction, truncated to `digits`, written as pairs from the right.
-        let mut frac = match precision {
-            TimestampPrecision::Seconds => 0,
-            TimestampPrecision::Millis => self.nanos / 1_000_000,
-            TimestampPrecision::Micros => self.nanos / 1_000,
-            TimestampPrecision::Nanos => self.nanos,
+        FormattedTimestamp::new(date_time(self.secs), self.nanos, precision)
+    }
+}
+
+/// `YYYYMMDD-HH:MM:SS` of `secs` since the Unix epoch.
+fn date_time(secs: i64) -> [u8; 17] {
+    let days = secs.div_euclid(SECS_PER_DAY);
+    let secs_of_day = secs.rem_euclid(SECS_PER_DAY) as u32;
+    let (year, month, day) = civil_from_days(days);
+    let year = year as u32;
+    let mut buf = *b"00000000-00:00:00";
+    put2(&mut buf, 0, year / 100);
+    put2(&mut buf, 2, year % 100);
+    put2(&mut buf, 4, month);
+    put2(&mut buf, 6, day);
+    put2(&mut buf, 9, secs_of_day / 3600);
+    put2(&mut buf, 12, secs_of_day / 60 % 60);
+    put2(&mut buf, 15, secs_of_day % 60);
+    buf
+}
+
+/// Formats timestamps, keeping the last second's `YYYYMMDD-HH:MM:SS`: a session stamps many
+/// messages within one second, and for those only the fraction is written.
+#[derive(Clone, Debug, Default)]
+pub struct TimestampFormatter {
+    /// The second last formatted, and its text.
+    last: Option<(i64, [u8; 17])>,
+}
+
+impl TimestampFormatter {
+    /// A formatter with nothing remembered.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The same text as [`UtcTimestamp::format`].
+    pub fn format(
+        &mut self,
+        ts: UtcTimestamp,
+        precision: TimestampPrecision,
+    ) -> FormattedTimestamp {
+        let date_time = match self.last {
+            Some((secs, text)) if secs == ts.secs => text,
+            _ => {
+                let text = date_time(ts.secs);
+                self.last = Some((ts.secs, text));
+                text
+            }
         };
-        let mut at = 18 + digits;
-        while at >= 20 {
-            at -= 2;
-            put2(&mut buf, at, frac % 100);
-            frac /= 100;
-        }
-        if at == 19 {
-            buf[18] = b'0' + frac as u8;
-        }
-        FormattedTimestamp {
-            buf,
-            len: precision.encoded_len() as u8,
-        }
+        FormattedTimestamp::new(date_time, ts.nanos, precision)
     }
 }
 
@@ -221,6 +238,33 @@ pub struct FormattedTimestamp {
 }
 
 impl FormattedTimestamp {
+    /// `date_time` followed by the fraction of `nanos`, truncated to `precision`.
+    fn new(date_time: [u8; 17], nanos: u32, precision: TimestampPrecision) -> Self {
+        let mut buf = *b"00000000-00:00:00.000000000";
+        buf[..17].copy_from_slice(&date_time);
+        let digits = precision.digits();
+        // The fraction, truncated to `digits`, written as pairs from the right.
+        let mut frac = match precision {
+            TimestampPrecision::Seconds => 0,
+            TimestampPrecision::Millis => nanos / 1_000_000,
+            TimestampPrecision::Micros => nanos / 1_000,
+            TimestampPrecision::Nanos => nanos,
+        };
+        let mut at = 18 + digits;
+        while at >= 20 {
+            at -= 2;
+            put2(&mut buf, at, frac % 100);
+            frac /= 100;
+        }
+        if at == 19 {
+            buf[18] = b'0' + frac as u8;
+        }
+        Self {
+            buf,
+            len: precision.encoded_len() as u8,
+        }
+    }
+
     /// The ASCII bytes.
     pub fn as_bytes(&self) -> &[u8] {
         &self.buf[..usize::from(self.len)]
@@ -235,7 +279,7 @@ impl FormattedTimestamp {
 
 /// Writes `n` (below 100) as two digits at `at`.
 #[inline(always)]
-fn put2(buf: &mut [u8; 27], at: usize, n: u32) {
+fn put2(buf: &mut [u8], at: usize, n: u32) {
     let pair = crate::codec::digit_pair(n);
     buf[at] = pair[0];
     buf[at + 1] = pair[1];
@@ -370,6 +414,24 @@ mod tests {
         for p in [0, 3, 6, 9] {
             let p = TimestampPrecision::from_digits(p).unwrap();
             assert_eq!(ts.format(p).as_bytes().len(), p.encoded_len());
+        }
+    }
+
+    #[test]
+    fn formatter_writes_what_format_writes_as_the_second_changes() {
+        let mut formatter = TimestampFormatter::new();
+        let base = UtcTimestamp::parse(b"20261231-23:59:59.999999999").unwrap();
+        // The same second twice, the next second (a new day and year), and back again.
+        let offsets = [0i64, 0, 1, 1, 0, -86_400, 86_400 * 366];
+        for (i, offset) in offsets.into_iter().enumerate() {
+            let ts = UtcTimestamp {
+                secs: base.secs + offset,
+                nanos: (i as u32 * 123_456_789) % NANOS_PER_SEC,
+            };
+            for p in [0, 3, 6, 9] {
+                let p = TimestampPrecision::from_digits(p).unwrap();
+                assert_eq!(formatter.format(ts, p).as_str(), ts.format(p).as_str());
+            }
         }
     }
 

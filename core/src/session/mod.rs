@@ -18,7 +18,7 @@ use crate::codec::{Decoder, FieldWriter, HeaderField, Message};
 use crate::config::{ConfigError, Role, SessionConfig, StorageDurability};
 use crate::error::SendError;
 use crate::store::{MessageStore, StoreError};
-use crate::time::{Now, UtcTimestamp};
+use crate::time::{Now, TimestampFormatter, UtcTimestamp};
 use crate::{MsgType, SeqNum, tag};
 
 use self::resend::Resend;
@@ -169,6 +169,8 @@ pub struct Session {
     committed: u64,
     body: FieldWriter,
     out: BytesMut,
+    /// SendingTime's text, its date and second kept from one message to the next.
+    stamps: TimestampFormatter,
     /// The application's say on an inbound Logon, after the session's own checks.
     logon_check: Option<LogonCheck>,
     /// The sequence epoch: one more at every reset of the sequence numbers. Delivered messages
@@ -219,6 +221,7 @@ impl Session {
             committed: 0,
             body: FieldWriter::with_capacity(256),
             out: BytesMut::with_capacity(OUT_CHUNK),
+            stamps: TimestampFormatter::new(),
             logon_check: None,
             epoch: 0,
             store,

@@ -120,7 +120,9 @@ impl Session {
         orig_sending_time: Option<&[u8]>,
     ) -> Bytes {
         let precision = self.config.precision();
-        let sending_time = UtcTimestamp::from_system_time(self.now.utc);
+        let sending_time = self
+            .stamps
+            .format(UtcTimestamp::from_system_time(self.now.utc), precision);
         let mut header: SmallVec<[HeaderField<'_>; 8]> = SmallVec::new();
         header.extend([
             HeaderField::new(tag::MSG_SEQ_NUM, Value::Uint(seq.get())),
@@ -128,7 +130,7 @@ impl Session {
                 tag::SENDER_COMP_ID,
                 Value::Text(self.config.sender_comp_id.as_bytes()),
             ),
-            HeaderField::new(tag::SENDING_TIME, Value::Timestamp(sending_time, precision)),
+            HeaderField::new(tag::SENDING_TIME, Value::Text(sending_time.as_bytes())),
             HeaderField::new(
                 tag::TARGET_COMP_ID,
                 Value::Text(self.config.target_comp_id.as_bytes()),
