@@ -156,11 +156,10 @@ async fn pace(
     rate: f64,
     start: Instant,
 ) -> std::io::Result<Vec<f64>> {
-    use rustix::time::{Itimerspec, TimerfdClockId, TimerfdFlags, TimerfdTimerFlags, Timespec};
     let _ = rustix::thread::set_current_timer_slack(std::num::NonZeroU64::new(1));
     let timer = rustix::time::timerfd_create(
-        TimerfdClockId::Monotonic,
-        TimerfdFlags::NONBLOCK | TimerfdFlags::CLOEXEC,
+        rustix::time::TimerfdClockId::Monotonic,
+        rustix::time::TimerfdFlags::NONBLOCK | rustix::time::TimerfdFlags::CLOEXEC,
     )?;
     // SAFETY: an `OwnedFd` stays open, and the same descriptor, for as long as it is owned.
     let timer =
@@ -174,28 +173,7 @@ async fn pace(
             .and_then(|wait| wait.checked_sub(SPIN))
             .filter(|wait| !wait.is_zero())
         {
-            let at = Timespec {
-                tv_sec: wait.as_secs().try_into().unwrap_or(i64::MAX),
-                tv_nsec: wait.subsec_nanos().into(),
-            };
-            let zero = Timespec {
-                tv_sec: 0,
-                tv_nsec: 0,
-            };
-            let arm = Itimerspec {
-                it_interval: zero,
-                it_value: at,
-            };
-            rustix::time::timerfd_settime(timer.get_ref(), TimerfdTimerFlags::empty(), &arm)?;
-            loop {
-                let mut ready = timer.readable().await?;
-                let mut expirations = [0u8; 8];
-                match rustix::io::read(ready.get_inner(), &mut expirations) {
-                    Ok(_) => break,
-                    Err(rustix::io::Errno::AGAIN) => ready.clear_ready(),
-                    Err(errno) => return Err(errno.into()),
-                }
-            }
+            sleep(&timer, wait).await?;
         }
         while Instant::now() < due {
             std::hint::spin_loop();
@@ -207,6 +185,34 @@ async fn pace(
         lags_us.push(due.elapsed().as_secs_f64() * 1e6);
     }
     Ok(lags_us)
+}
+
+/// Sleeps for `wait` on `timer`, a timerfd registered with the runtime.
+async fn sleep(
+    timer: &tokio::io::unix::AsyncFd<std::os::fd::OwnedFd>,
+    wait: Duration,
+) -> std::io::Result<()> {
+    use rustix::time::{Itimerspec, TimerfdTimerFlags, Timespec};
+    let arm = Itimerspec {
+        it_interval: Timespec {
+            tv_sec: 0,
+            tv_nsec: 0,
+        },
+        it_value: Timespec {
+            tv_sec: wait.as_secs().try_into().unwrap_or(i64::MAX),
+            tv_nsec: wait.subsec_nanos().into(),
+        },
+    };
+    rustix::time::timerfd_settime(timer.get_ref(), TimerfdTimerFlags::empty(), &arm)?;
+    loop {
+        let mut ready = timer.readable().await?;
+        let mut expirations = [0u8; 8];
+        match rustix::io::read(ready.get_inner(), &mut expirations) {
+            Ok(_) => return Ok(()),
+            Err(rustix::io::Errno::AGAIN) => ready.clear_ready(),
+            Err(errno) => return Err(errno.into()),
+        }
+    }
 }
 
 /// How long before a paced order's due time the sender stops sleeping and spins.
@@ -387,13 +393,14 @@ impl Report {
         self.send_lags_us.sort_by(f64::total_cmp);
         let pct = |p: f64| percentile(&self.latencies_us, p);
         let lag = |p: f64| percentile(&self.send_lags_us, p);
-        let lags = match self.send_lags_us.is_empty() {
-            true => String::new(),
-            false => format!(
+        let lags = if self.send_lags_us.is_empty() {
+            String::new()
+        } else {
+            format!(
                 ",\"send_lag_p50_us\":{:.1},\"send_lag_p99_us\":{:.1}",
                 lag(0.5),
                 lag(0.99)
-            ),
+            )
         };
         let (sent, received, seconds) = (self.sent, self.received, self.seconds);
         let rate = received as f64 / seconds;

@@ -133,7 +133,7 @@ impl FileStore {
             .ok_or_else(|| OpenError::BadHeader { path: path.clone() })?;
         let mut store = Self {
             dir,
-            log: MappedLog::new(file, bytes.len() as u64).map_err(io)?,
+            log: MappedLog::new(file, bytes.len() as u64),
             index: BTreeMap::new(),
             next_sender: SeqNum::FIRST,
             next_target: SeqNum::FIRST,
@@ -357,7 +357,7 @@ impl MessageStore for FileStore {
             .map_err(io_error)?;
         file.write_all(&record::header(now)).map_err(io_error)?;
         // The old log's map goes (and its reserved room is given back) as the new one takes over.
-        self.log = MappedLog::new(file, HEADER_LEN as u64).map_err(io_error)?;
+        self.log = MappedLog::new(file, HEADER_LEN as u64);
         self.index.clear();
         self.answered.clear();
         self.next_sender = SeqNum::FIRST;

@@ -34,18 +34,18 @@ pub(crate) struct MappedLog {
 }
 
 impl MappedLog {
-    /// Takes over `file`, whose first `len` bytes are the log. Whatever follows (reserved room,
-    /// a record never committed) is cut off; room for more is reserved at the first append.
-    pub(crate) fn new(file: File, len: u64) -> io::Result<Self> {
-        file.set_len(len)?;
-        Ok(Self {
+    /// Takes over `file`, which is `len` bytes long; room for more is reserved at the first
+    /// append.
+    pub(crate) fn new(file: File, len: u64) -> Self {
+        Self {
             file: Arc::new(LogFile(file)),
             map: None,
             len,
-        })
+        }
     }
 
-    /// Cuts the file to its first `len` bytes (recovery's end of the log).
+    /// Cuts the file to its first `len` bytes (recovery's end of the log: whatever follows,
+    /// reserved room or a record never committed, goes).
     pub(crate) fn truncate(&mut self, len: u64) -> io::Result<()> {
         self.map = None;
         self.file.0.set_len(len)?;

@@ -352,26 +352,34 @@ fn tc_2f_poss_dup_below_the_expected_number_with_a_later_orig_sending_time_logs_
     assert!(!peer.session.is_connected());
 }
 
-/// Inbound flow control (`MaxUnsettledMessages`): the application never holds more than the
-/// limit; what arrives beyond it waits undecoded, and the counterparty's silence meanwhile is ours,
-/// so no TestRequest or heartbeat timeout comes of it.
-#[test]
-fn input_is_held_at_max_unsettled_messages_without_timing_the_counterparty_out() {
+/// An acceptor with `MaxUnsettledMessages = limit`, logged on with HeartBtInt `heart_bt_int`,
+/// to which the counterparty has sent `orders` orders (`11=O0`, `11=O1`, …) in one read; what it
+/// did in reply is not yet taken.
+fn orders_beyond_the_limit(limit: usize, heart_bt_int: u64, orders: usize) -> ScriptedPeer {
     let mut config = fixgate_core::SessionConfig::new(
         BeginString::Fix44,
         US,
         THEM,
         fixgate_core::Role::Acceptor,
     );
-    config.max_unsettled_messages = 3;
+    config.max_unsettled_messages = limit;
     let mut peer = ScriptedPeer::with_config(config);
-    let logon = peer.logon(10);
+    let logon = peer.logon(heart_bt_int);
     peer.deliver(&logon);
     peer.take();
-    let orders: Vec<u8> = (0..5)
+    let orders: Vec<u8> = (0..orders)
         .flat_map(|i| peer.message("D", &format!("11=O{i}|")))
         .collect();
     peer.deliver(&orders);
+    peer
+}
+
+/// Inbound flow control (`MaxUnsettledMessages`): the application never holds more than the
+/// limit; what arrives beyond it waits undecoded, and the counterparty's silence meanwhile is ours,
+/// so no TestRequest or heartbeat timeout comes of it.
+#[test]
+fn input_is_held_at_max_unsettled_messages_without_timing_the_counterparty_out() {
+    let mut peer = orders_beyond_the_limit(3, 10, 5);
     let first = peer.take_actions();
     let held: Vec<_> = first
         .iter()
@@ -415,21 +423,7 @@ fn input_is_held_at_max_unsettled_messages_without_timing_the_counterparty_out()
 /// before closing (a Logout may be among it), and it is in hand.
 #[test]
 fn input_held_when_the_counterparty_closes_is_processed() {
-    let mut config = fixgate_core::SessionConfig::new(
-        BeginString::Fix44,
-        US,
-        THEM,
-        fixgate_core::Role::Acceptor,
-    );
-    config.max_unsettled_messages = 2;
-    let mut peer = ScriptedPeer::with_config(config);
-    let logon = peer.logon(30);
-    peer.deliver(&logon);
-    peer.take();
-    let orders: Vec<u8> = (0..4)
-        .flat_map(|i| peer.message("D", &format!("11=O{i}|")))
-        .collect();
-    peer.deliver(&orders);
+    let mut peer = orders_beyond_the_limit(2, 30, 4);
     assert_eq!(delivered(&peer.take()).len(), 2);
     let now = peer.clock.now();
     peer.session.handle_disconnected(now);
