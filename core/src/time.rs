@@ -239,26 +239,24 @@ pub struct FormattedTimestamp {
 
 impl FormattedTimestamp {
     /// `date_time` followed by the fraction of `nanos`, truncated to `precision`.
+    ///
+    /// All nine fraction digits are written and the text is cut to length: truncating the value
+    /// and cutting its digits are the same. Bytes 16 to 23 are built in a register and stored at
+    /// once, so that a reader copying the text in words does not wait on many small stores.
     fn new(date_time: [u8; 17], nanos: u32, precision: TimestampPrecision) -> Self {
-        let mut buf = *b"00000000-00:00:00.000000000";
-        buf[..17].copy_from_slice(&date_time);
-        let digits = precision.digits();
-        // The fraction, truncated to `digits`, written as pairs from the right.
-        let mut frac = match precision {
-            TimestampPrecision::Seconds => 0,
-            TimestampPrecision::Millis => nanos / 1_000_000,
-            TimestampPrecision::Micros => nanos / 1_000,
-            TimestampPrecision::Nanos => nanos,
-        };
-        let mut at = 18 + digits;
-        while at >= 20 {
-            at -= 2;
-            put2(&mut buf, at, frac % 100);
-            frac /= 100;
-        }
-        if at == 19 {
-            buf[18] = b'0' + frac as u8;
-        }
+        let pair = |n: u32| u64::from(u16::from_le_bytes(crate::codec::digit_pair(n)));
+        let micros = nanos / 1_000;
+        let below_micros = nanos % 1_000;
+        let word = u64::from(date_time[16])
+            | u64::from(b'.') << 8
+            | pair(micros / 10_000) << 16
+            | pair(micros / 100 % 100) << 32
+            | pair(micros % 100) << 48;
+        let mut buf = [0u8; 27];
+        buf[..16].copy_from_slice(&date_time[..16]);
+        buf[16..24].copy_from_slice(&word.to_le_bytes());
+        buf[24..26].copy_from_slice(&crate::codec::digit_pair(below_micros / 10));
+        buf[26] = b'0' + (below_micros % 10) as u8;
         Self {
             buf,
             len: precision.encoded_len() as u8,
@@ -415,6 +413,17 @@ mod tests {
             let p = TimestampPrecision::from_digits(p).unwrap();
             assert_eq!(ts.format(p).as_bytes().len(), p.encoded_len());
         }
+        // Leading zeros in every digit pair of the fraction, then the largest fraction.
+        let ts = UtcTimestamp::parse(b"20261126-14:36:27.000700809").unwrap();
+        assert_eq!(
+            ts.format(TimestampPrecision::Nanos).as_str(),
+            "20261126-14:36:27.000700809"
+        );
+        let ts = UtcTimestamp::parse(b"20261126-14:36:27.999999999").unwrap();
+        assert_eq!(
+            ts.format(TimestampPrecision::Micros).as_str(),
+            "20261126-14:36:27.999999"
+        );
     }
 
     #[test]

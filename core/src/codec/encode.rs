@@ -10,6 +10,7 @@ use std::ops::Range;
 use bytes::{BufMut, Bytes, BytesMut};
 
 use super::{SOH, checksum};
+use crate::tag;
 use crate::time::{TimestampPrecision, UtcTimestamp};
 
 /// A value to encode.
@@ -120,17 +121,20 @@ pub fn encode_frame(
         + body.len();
     let start = out.len();
     out.reserve(begin_string.len() + uint_len(body_length as u64) + body_length + 12);
-    out.put_slice(b"8=");
-    out.put_slice(begin_string);
-    out.put_slice(b"\x019=");
+    put_text_field(out, tag::BEGIN_STRING, begin_string);
+    out.put_slice(b"9=");
     put_uint(out, body_length as u64);
-    out.put_slice(b"\x0135=");
-    out.put_slice(msg_type);
     out.put_u8(SOH);
+    put_text_field(out, tag::MSG_TYPE, msg_type);
     for field in header.iter() {
-        put_tag(out, field.tag);
-        field.value.write(out);
-        out.put_u8(SOH);
+        match field.value {
+            Value::Text(text) => put_text_field(out, field.tag, text),
+            value => {
+                put_tag(out, field.tag);
+                value.write(out);
+                out.put_u8(SOH);
+            }
+        }
     }
     out.put_slice(body);
     let sum = checksum(&out[start..]);
@@ -197,10 +201,7 @@ impl FieldWriter {
     /// Appends a field of raw bytes. `value` MUST NOT contain SOH.
     #[inline]
     pub fn bytes(&mut self, tag: u32, value: &[u8]) -> &mut Self {
-        self.buf.reserve(value.len() + 16);
-        put_tag(&mut self.buf, tag);
-        self.buf.put_slice(value);
-        self.buf.put_u8(SOH);
+        put_text_field(&mut self.buf, tag, value);
         self
     }
 
@@ -303,26 +304,33 @@ pub(crate) fn uint_len(n: u64) -> usize {
     }
 }
 
-/// Writes `n` in decimal, two digits at a time.
+/// Writes `n` in decimal, two digits at a time, straight into `out`.
 #[inline]
 pub(crate) fn put_uint(out: &mut BytesMut, mut n: u64) {
-    let mut buf = [0u8; 20];
-    let mut i = buf.len();
+    let len = uint_len(n);
+    let (at, block) = grow::<20>(out);
+    let mut i = len;
     while n >= 100 {
-        let pair = (n % 100) as usize * 2;
-        n /= 100;
         i -= 2;
-        buf[i..i + 2].copy_from_slice(&DIGIT_PAIRS[pair..pair + 2]);
+        block[i..i + 2].copy_from_slice(&digit_pair((n % 100) as u32));
+        n /= 100;
     }
     if n >= 10 {
-        let pair = n as usize * 2;
-        i -= 2;
-        buf[i..i + 2].copy_from_slice(&DIGIT_PAIRS[pair..pair + 2]);
+        block[..2].copy_from_slice(&digit_pair(n as u32));
     } else {
-        i -= 1;
-        buf[i] = b'0' + n as u8;
+        block[0] = b'0' + n as u8;
     }
-    out.put_slice(&buf[i..]);
+    out.truncate(at + len);
+}
+
+/// Appends `N` zero bytes and returns where they start and the bytes themselves, to be filled in
+/// place and trimmed: fixed-size stores, and no stack copy whose reload would stall.
+#[inline(always)]
+fn grow<const N: usize>(out: &mut BytesMut) -> (usize, &mut [u8; N]) {
+    let at = out.len();
+    out.extend_from_slice(&[0; N]);
+    let block = <&mut [u8; N]>::try_from(&mut out[at..]).expect("N bytes were just appended");
+    (at, block)
 }
 
 /// `tag=` for every tag below 1024, padded to eight bytes, with its length in the last byte.
@@ -369,6 +377,54 @@ fn put_tag(out: &mut BytesMut, tag: u32) {
     }
 }
 
+/// The longest value [`put_text_field`] assembles on the stack.
+const SHORT_VALUE: usize = 24;
+
+/// Writes `tag=value<SOH>`. A common tag with a short value (most of them: CompIDs, ClOrdIDs,
+/// prices, timestamps) is written into a 32-byte block appended whole and then trimmed, so that
+/// the field costs one append and no `memcpy` call.
+#[inline(always)]
+fn put_text_field(out: &mut BytesMut, tag: u32, value: &[u8]) {
+    match TAG_PREFIXES.get(tag as usize) {
+        Some(prefix) if value.len() <= SHORT_VALUE => {
+            let (start, block) = grow::<32>(out);
+            block[..8].copy_from_slice(prefix);
+            let at = usize::from(prefix[7]);
+            let end = at + value.len();
+            copy_short(&mut block[at..at + SHORT_VALUE], value);
+            block[end] = SOH;
+            out.truncate(start + end + 1);
+        }
+        _ => {
+            out.reserve(value.len() + 16);
+            put_tag(out, tag);
+            out.put_slice(value);
+            out.put_u8(SOH);
+        }
+    }
+}
+
+/// Copies `src` (at most [`SHORT_VALUE`] bytes) to the start of `dst` with two fixed-size,
+/// possibly overlapping copies: the way `memcpy` copies short runs, without calling it.
+#[inline(always)]
+fn copy_short(dst: &mut [u8], src: &[u8]) {
+    let n = src.len();
+    if n >= 16 {
+        dst[..16].copy_from_slice(&src[..16]);
+        dst[n - 8..n].copy_from_slice(&src[n - 8..]);
+    } else if n >= 8 {
+        dst[..8].copy_from_slice(&src[..8]);
+        dst[n - 8..n].copy_from_slice(&src[n - 8..]);
+    } else if n >= 4 {
+        dst[..4].copy_from_slice(&src[..4]);
+        dst[n - 4..n].copy_from_slice(&src[n - 4..]);
+    } else if n > 0 {
+        dst[0] = src[0];
+        dst[n / 2] = src[n / 2];
+        dst[n - 1] = src[n - 1];
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -393,6 +449,21 @@ mod tests {
             let mut w = FieldWriter::new();
             w.str(tag, "x");
             assert_eq!(w.as_bytes(), format!("{tag}=x\x01").as_bytes());
+        }
+    }
+
+    #[test]
+    fn text_fields_of_every_length_are_copied_whole() {
+        let text: Vec<u8> = (0..40u8).map(|i| b'a' + i % 26).collect();
+        for len in 0..=text.len() {
+            for tag in [1u32, 55, 150, 1023, 1024, 20_000] {
+                let mut w = FieldWriter::new();
+                w.bytes(9999, b"x").bytes(tag, &text[..len]).bytes(1, b"y");
+                let mut expected = format!("9999=x\x01{tag}=").into_bytes();
+                expected.extend_from_slice(&text[..len]);
+                expected.extend_from_slice(b"\x011=y\x01");
+                assert_eq!(w.as_bytes(), &expected[..], "tag {tag}, {len} bytes");
+            }
         }
     }
 
