@@ -165,8 +165,18 @@ impl UtcTimestamp {
 
     /// Whether [`UtcTimestamp::parse`] accepts `value`, without computing the time (a data
     /// dictionary's format check).
+    ///
+    /// The ranges are compared on the digits themselves (ASCII digits order as their values), and
+    /// the days of the month are counted only past the 28th.
     pub fn is_valid(value: &[u8]) -> bool {
-        Civil::read(value).is_some_and(|(_, fraction)| fraction.iter().all(u8::is_ascii_digit))
+        let fraction_ok = match value.get(17..) {
+            Some([]) => true,
+            Some([b'.', digits @ ..]) => {
+                !digits.is_empty() && digits.iter().all(u8::is_ascii_digit)
+            }
+            _ => false,
+        };
+        fraction_ok && value.first_chunk::<17>().is_some_and(is_valid_date_time)
     }
 
     /// Writes the timestamp with `precision` fraction digits (truncated, never rounded up).
@@ -281,6 +291,25 @@ fn put2(buf: &mut [u8], at: usize, n: u32) {
     let pair = crate::codec::digit_pair(n);
     buf[at] = pair[0];
     buf[at + 1] = pair[1];
+}
+
+/// Whether `YYYYMMDD-HH:MM:SS` is a valid date and time of day (a leap second allowed).
+fn is_valid_date_time(base: &[u8; 17]) -> bool {
+    let [date @ .., b'-', h1, h2, b':', m1, m2, b':', s1, s2] = *base else {
+        return false;
+    };
+    let time = u64::from_le_bytes([h1, h2, b'0', m1, m2, b'0', s1, s2]);
+    let pair = |a: u8, b: u8| u16::from_be_bytes([a, b]);
+    let month = pair(date[4], date[5]);
+    let day = pair(date[6], date[7]);
+    all_digits(u64::from_le_bytes(date), u64::MAX)
+        && all_digits(time, u64::MAX)
+        && (pair(b'0', b'1')..=pair(b'1', b'2')).contains(&month)
+        && day >= pair(b'0', b'1')
+        && (day <= pair(b'2', b'8') || Civil::read(base).is_some())
+        && pair(h1, h2) <= pair(b'2', b'3')
+        && pair(m1, m2) <= pair(b'5', b'9')
+        && pair(s1, s2) <= pair(b'6', b'0')
 }
 
 /// The date and time of day of a `YYYYMMDD-HH:MM:SS` timestamp, checked for range.

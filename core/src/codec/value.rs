@@ -3,19 +3,29 @@
 
 /// An unsigned decimal integer (`int`, `SeqNum`, `Length`, `NumInGroup`): digits only, no sign.
 /// Leading zeros are accepted, as QuickFIX accepts them.
+#[inline]
 pub fn parse_uint(value: &[u8]) -> Option<u64> {
-    if value.is_empty() || value.len() > 20 {
-        return parse_long_uint(value);
-    }
-    let mut n: u64 = 0;
-    for &b in value {
-        let digit = b.wrapping_sub(b'0');
-        if digit > 9 {
-            return None;
+    match value.len() {
+        // Nineteen digits cannot overflow: no checked arithmetic, and no branch per digit.
+        1..20 => {
+            let mut n: u64 = 0;
+            let mut digits = true;
+            for &b in value {
+                let digit = b.wrapping_sub(b'0');
+                digits &= digit <= 9;
+                n = n.wrapping_mul(10).wrapping_add(u64::from(digit));
+            }
+            digits.then_some(n)
         }
-        n = n.checked_mul(10)?.checked_add(u64::from(digit))?;
+        20 => value.iter().try_fold(0u64, |n, &b| {
+            let digit = b.wrapping_sub(b'0');
+            if digit > 9 {
+                return None;
+            }
+            n.checked_mul(10)?.checked_add(u64::from(digit))
+        }),
+        _ => parse_long_uint(value),
     }
-    Some(n)
 }
 
 /// Values longer than 20 bytes fit `u64` only when led by zeros.
@@ -64,16 +74,15 @@ pub fn parse_bool(value: &[u8]) -> Option<bool> {
 /// binary floating point; the caller chooses a decimal type.
 pub fn is_decimal(value: &[u8]) -> bool {
     let digits = value.strip_prefix(b"-").unwrap_or(value);
-    let mut seen_digit = false;
-    let mut seen_dot = false;
+    let mut dot = false;
     for &b in digits {
-        match b {
-            b'0'..=b'9' => seen_digit = true,
-            b'.' if !seen_dot => seen_dot = true,
-            _ => return false,
+        if b == b'.' && !dot {
+            dot = true;
+        } else if !b.is_ascii_digit() {
+            return false;
         }
     }
-    seen_digit
+    digits.len() > usize::from(dot)
 }
 
 #[cfg(test)]
@@ -88,6 +97,9 @@ mod tests {
         assert_eq!(parse_uint(b"18446744073709551616"), None);
         assert_eq!(parse_uint(b"000000000000000000000000042"), Some(42));
         assert_eq!(parse_uint(b"0000000000000000000000"), Some(0));
+        assert_eq!(parse_uint(b"9999999999999999999"), Some(9_999_999_999_999_999_999));
+        assert_eq!(parse_uint(b"99999999999999999999"), None);
+        assert_eq!(parse_uint(b"999999999999999999\xff"), None);
         for bad in [&b""[..], b"-1", b"+1", b"1.0", b" 1", b"1a"] {
             assert_eq!(parse_uint(bad), None, "{}", String::from_utf8_lossy(bad));
         }
@@ -113,7 +125,7 @@ mod tests {
         for good in [&b"187.25"[..], b"-0.5", b"100", b"100.", b".5"] {
             assert!(is_decimal(good));
         }
-        for bad in [&b""[..], b"-", b".", b"1.2.3", b"1e5", b"200.00x"] {
+        for bad in [&b""[..], b"-", b".", b"-.", b"1.2.3", b"1..", b"1e5", b"200.00x", b"1-"] {
             assert!(!is_decimal(bad));
         }
     }

@@ -32,7 +32,8 @@ impl Span {
         &buf[start..eq]
     }
 
-    fn value(self, buf: &[u8]) -> &[u8] {
+    #[inline]
+    pub(crate) fn value(self, buf: &[u8]) -> &[u8] {
         let end = self.end as usize;
         buf.get((self.eq as usize + 1).min(end)..end)
             .unwrap_or_default()
@@ -108,6 +109,11 @@ pub struct FieldView<'a> {
 impl<'a> FieldView<'a> {
     pub(crate) fn new(buf: &'a [u8], spans: &'a [Span]) -> Self {
         Self { buf, spans }
+    }
+
+    /// The frame and the field index, for walks that read them directly.
+    pub(crate) fn parts(&self) -> (&'a [u8], &'a [Span]) {
+        (self.buf, self.spans)
     }
 
     /// The number of fields.

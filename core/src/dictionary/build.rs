@@ -4,8 +4,8 @@
 use std::collections::BTreeMap;
 
 use super::{
-    DENSE_LAYOUT_TAGS, DENSE_TAGS, Dictionary, Enumeration, FieldDef, FieldTable, FieldType,
-    GroupDef, Layout, Member, MessageDef, Place,
+    DENSE_LAYOUT_TAGS, DENSE_TAGS, Dictionary, Enumeration, FieldDef, FieldInfo, FieldTable,
+    FieldType, GroupDef, Layout, Member, MessageDef, Place, Slot,
 };
 use crate::dictionary::enumeration::pack;
 
@@ -184,15 +184,14 @@ fn field_table(fields: BTreeMap<u32, FieldDef>) -> FieldTable {
         .filter(|&t| (t as usize) < DENSE_TAGS)
         .max()
         .map_or(0, |t| t as usize + 1);
-    let mut dense = vec![0u32; dense_len];
+    let mut dense = vec![FieldInfo::UNDEFINED; dense_len];
     let mut sparse = Vec::new();
     let mut defs = Vec::with_capacity(fields.len());
     for (index, (tag, def)) in fields.into_iter().enumerate() {
-        // At most u32::MAX fields fit in memory long before this conversion could fail.
-        let index = u32::try_from(index).unwrap_or(u32::MAX);
+        let info = FieldInfo::of(index, &def);
         match dense.get_mut(tag as usize) {
-            Some(slot) => *slot = index + 1,
-            None => sparse.push((tag, index)),
+            Some(slot) => *slot = info,
+            None => sparse.push((tag, info)),
         }
         defs.push(def);
     }
@@ -262,16 +261,9 @@ impl LayoutBuilder {
             members.push(Member {
                 tag,
                 required,
-                required_bit: 0,
                 group,
             });
         }
-        let mut by_tag: Vec<(u32, u16)> = members
-            .iter()
-            .enumerate()
-            .map(|(i, m)| (m.tag, u16::try_from(i).unwrap_or(u16::MAX)))
-            .collect();
-        by_tag.sort_unstable();
         let mut required: Vec<u32> = members
             .iter()
             .filter(|m| m.required)
@@ -282,17 +274,27 @@ impl LayoutBuilder {
             n @ 0..64 => (1u64 << n) - 1,
             _ => u64::MAX,
         };
-        for member in &mut members {
-            if let Some(i) = required.iter().position(|&t| t == member.tag) {
-                member.required_bit = if i < 64 { 1 << i } else { 0 };
-            }
-        }
+        let mut by_tag: Vec<(u32, Slot)> = members
+            .iter()
+            .enumerate()
+            .map(|(i, m)| {
+                let bit = required.iter().position(|&t| t == m.tag).filter(|&b| b < 64);
+                let slot = Slot {
+                    // `count` fits u16, checked above.
+                    member: u16::try_from(i + 1).unwrap_or(u16::MAX),
+                    required: bit.map_or(0, |b| b as u8 + 1),
+                    group: m.group.is_some(),
+                };
+                (m.tag, slot)
+            })
+            .collect();
+        by_tag.sort_unstable_by_key(|&(tag, _)| tag);
         let max = by_tag.last().map_or(0, |&(t, _)| t);
         let mut dense = Vec::new();
         if max < DENSE_LAYOUT_TAGS {
-            dense = vec![0u16; max as usize + 1];
-            for &(tag, index) in &by_tag {
-                dense[tag as usize] = index + 1;
+            dense = vec![Slot::NONE; max as usize + 1];
+            for &(tag, slot) in &by_tag {
+                dense[tag as usize] = slot;
             }
         }
         Ok(Layout {

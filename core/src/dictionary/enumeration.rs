@@ -37,6 +37,7 @@ impl Enumeration {
     }
 
     /// Whether `value` is one of the values.
+    #[inline]
     pub(super) fn contains(&self, value: &[u8]) -> bool {
         match self {
             Self::Any => true,

@@ -66,14 +66,21 @@ impl FieldType {
             Self::Int => parse_int(value).is_some(),
             Self::Float => is_decimal(value),
             Self::Boolean => parse_bool(value).is_some(),
-            Self::UtcTimestamp => UtcTimestamp::is_valid(value),
+            Self::UtcTimestamp => is_timestamp(value),
             Self::UtcTimeOnly => is_time_only(value),
             Self::UtcDateOnly => is_date(value),
         }
     }
 }
 
+/// Out of line, so that the cheap checks of [`FieldType::accepts`] inline into the walk.
+#[inline(never)]
+fn is_timestamp(value: &[u8]) -> bool {
+    UtcTimestamp::is_valid(value)
+}
+
 /// `HH:MM:SS` with an optional fraction of one or more digits.
+#[inline(never)]
 fn is_time_only(value: &[u8]) -> bool {
     let (base, fraction) = value.split_at(value.len().min(8));
     let fraction_ok = match fraction.split_first() {
@@ -89,6 +96,7 @@ fn is_time_only(value: &[u8]) -> bool {
 }
 
 /// `YYYYMMDD` with a month from 1 to 12 and a day from 1 to 31.
+#[inline(never)]
 fn is_date(value: &[u8]) -> bool {
     value.len() == 8
         && number(&value[..4]).is_some()

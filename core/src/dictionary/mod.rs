@@ -151,25 +151,72 @@ enum Place {
 /// Field definitions by tag.
 #[derive(Debug, Default, PartialEq, Eq)]
 struct FieldTable {
-    /// `dense[tag]` is the index in `defs` plus one, or 0 for an undefined tag.
-    dense: Box<[u32]>,
-    /// Tags from [`DENSE_TAGS`] on, sorted, with their index in `defs`.
-    sparse: Box<[(u32, u32)]>,
+    /// `dense[tag]` is what validation needs of `tag`, for tags below [`DENSE_TAGS`].
+    dense: Box<[FieldInfo]>,
+    /// Tags from [`DENSE_TAGS`] on, sorted, with their information.
+    sparse: Box<[(u32, FieldInfo)]>,
     defs: Box<[FieldDef]>,
 }
 
 impl FieldTable {
+    /// What validation needs of `tag`, in one table load; [`FieldInfo::UNDEFINED`] for an
+    /// undefined tag.
     #[inline]
+    fn info(&self, tag: u32) -> FieldInfo {
+        match self.dense.get(tag as usize) {
+            Some(&info) => info,
+            None => match self.sparse.binary_search_by_key(&tag, |&(t, _)| t) {
+                Ok(i) => self.sparse[i].1,
+                Err(_) => FieldInfo::UNDEFINED,
+            },
+        }
+    }
+
+    #[inline]
+    fn def(&self, info: FieldInfo) -> Option<&FieldDef> {
+        self.defs.get((info.def as usize).checked_sub(1)?)
+    }
+
     fn get(&self, tag: u32) -> Option<&FieldDef> {
-        let index = match self.dense.get(tag as usize) {
-            Some(&0) => return None,
-            Some(&slot) => slot - 1,
-            None => {
-                let i = self.sparse.binary_search_by_key(&tag, |&(t, _)| t).ok()?;
-                self.sparse[i].1
-            }
-        };
-        self.defs.get(index as usize)
+        self.def(self.info(tag))
+    }
+}
+
+/// The part of a [`FieldDef`] that validation reads for every field, kept in the tag table
+/// itself so that a field costs one lookup.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct FieldInfo {
+    /// The index of the definition plus one; 0 for an undefined tag.
+    def: u32,
+    field_type: FieldType,
+    place: Place,
+    transport: bool,
+    /// Whether the field has an enumeration.
+    enumerated: bool,
+}
+
+impl FieldInfo {
+    const UNDEFINED: Self = Self {
+        def: 0,
+        field_type: FieldType::String,
+        place: Place::Body,
+        transport: false,
+        enumerated: false,
+    };
+
+    fn of(index: usize, def: &FieldDef) -> Self {
+        Self {
+            // At most u32::MAX fields fit in memory long before this conversion could fail.
+            def: u32::try_from(index + 1).unwrap_or(u32::MAX),
+            field_type: def.field_type,
+            place: def.place,
+            transport: def.transport,
+            enumerated: !def.values.is_any(),
+        }
+    }
+
+    fn is_defined(self) -> bool {
+        self.def != 0
     }
 }
 
@@ -179,11 +226,11 @@ impl FieldTable {
 pub struct Layout {
     /// In dictionary order.
     members: Box<[Member]>,
-    /// `dense[tag]` is the index in `members` plus one, or 0: every member's tag, when the
-    /// largest is below [`DENSE_LAYOUT_TAGS`]; empty otherwise.
-    dense: Box<[u16]>,
-    /// Every member's tag with its index in `members`, sorted by tag (used without `dense`).
-    by_tag: Box<[(u32, u16)]>,
+    /// `dense[tag]` is `tag`'s slot: every member's tag, when the largest is below
+    /// [`DENSE_LAYOUT_TAGS`]; empty otherwise.
+    dense: Box<[Slot]>,
+    /// Every member's tag with its slot, sorted by tag (used without `dense`).
+    by_tag: Box<[(u32, Slot)]>,
     /// The required members' tags, ascending; the first 64 have bit `i` in walk masks.
     required: Box<[u32]>,
     /// The bits of the first 64 required members: a walk that saw them all has this mask.
@@ -194,13 +241,21 @@ impl Layout {
     /// The member with tag `tag`, and its position in dictionary order.
     #[inline]
     pub fn member(&self, tag: u32) -> Option<(usize, &Member)> {
-        let index = if self.dense.is_empty() {
-            let i = self.by_tag.binary_search_by_key(&tag, |&(t, _)| t).ok()?;
-            usize::from(self.by_tag[i].1)
-        } else {
-            usize::from(*self.dense.get(tag as usize)?).checked_sub(1)?
-        };
+        let index = self.slot(tag).index()?;
         Some((index, &self.members[index]))
+    }
+
+    /// The slot of `tag`: whether it is a member, and what a walk must note of it.
+    #[inline]
+    fn slot(&self, tag: u32) -> Slot {
+        if self.dense.is_empty() {
+            match self.by_tag.binary_search_by_key(&tag, |&(t, _)| t) {
+                Ok(i) => self.by_tag[i].1,
+                Err(_) => Slot::NONE,
+            }
+        } else {
+            self.dense.get(tag as usize).copied().unwrap_or(Slot::NONE)
+        }
     }
 
     /// The members, in dictionary order.
@@ -214,13 +269,45 @@ impl Layout {
     }
 }
 
+/// A tag's entry in a layout's lookup tables (four bytes, so that the tables stay small).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+struct Slot {
+    /// The index in `members` plus one; 0 for a tag that is not a member.
+    member: u16,
+    /// One plus the member's bit in walk masks, for the first 64 required members; else 0.
+    required: u8,
+    /// Whether the member counts a repeating group.
+    group: bool,
+}
+
+impl Slot {
+    const NONE: Self = Self {
+        member: 0,
+        required: 0,
+        group: false,
+    };
+
+    /// The member's index, when the tag is a member.
+    #[inline]
+    fn index(self) -> Option<usize> {
+        usize::from(self.member).checked_sub(1)
+    }
+
+    /// The bit a walk sets on seeing the member (0 when it is not tracked by bit).
+    #[inline]
+    fn required_bit(self) -> u64 {
+        match self.required {
+            0 => 0,
+            n => 1 << (n - 1),
+        }
+    }
+}
+
 /// One member of a [`Layout`]: a field, or the `NumInGroup` field of a repeating group.
 #[derive(Debug, PartialEq, Eq)]
 pub struct Member {
     tag: u32,
     required: bool,
-    /// The bit that marks it as seen when it is one of its layout's first 64 required tags.
-    required_bit: u64,
     group: Option<Box<GroupDef>>,
 }
 

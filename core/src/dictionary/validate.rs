@@ -6,8 +6,8 @@
 
 use smallvec::SmallVec;
 
-use super::{Dictionary, FieldDef, GroupDef, Layout, Place, USER_DEFINED_TAGS};
-use crate::codec::{Field, FieldIssueKind, FieldView, Message, parse_uint};
+use super::{Dictionary, FieldInfo, GroupDef, Layout, Place, USER_DEFINED_TAGS};
+use crate::codec::{FieldIssueKind, FieldView, Message, parse_uint};
 use crate::reject::SessionRejectReason;
 use crate::tag;
 
@@ -173,35 +173,41 @@ impl<'a> Walk<'a> {
     fn top_level(&mut self, body: &Layout) -> Seen {
         let mut seen = Seen::default();
         let mut repeats = self.repeats.then(TagSet::default);
+        let (buf, spans) = self.fields.parts();
+        let dictionary: &'a Dictionary = self.dictionary;
         let mut i = 0;
-        while let Some(field) = self.fields.at(i) {
+        while let Some(&span) = spans.get(i) {
             let index = i;
             i += 1;
-            let Some(tag) = field.tag() else {
+            let tag = span.tag;
+            if tag == 0 {
                 self.note(index, SessionRejectReason::InvalidTagNumber);
                 continue;
-            };
+            }
             if let Some(repeats) = &mut repeats
                 && !repeats.insert(tag)
             {
                 self.note(index, SessionRejectReason::TagAppearsMoreThanOnce);
             }
-            let def = self.check_value(index, field, tag);
-            let dictionary: &'a Dictionary = self.dictionary;
-            let (layout, bits) = match def.map(|d| d.place) {
-                Some(Place::Header) => (&dictionary.header, &mut seen.header),
-                Some(Place::Trailer) => (&dictionary.trailer, &mut seen.trailer),
-                _ => (body, &mut seen.body),
+            let value = span.value(buf);
+            let info = self.check_value(index, value, tag);
+            let (layout, bits) = match info.place {
+                Place::Header => (&dictionary.header, &mut seen.header),
+                Place::Trailer => (&dictionary.trailer, &mut seen.trailer),
+                Place::Body => (body, &mut seen.body),
             };
-            let Some((_, member)) = layout.member(tag) else {
-                if def.is_some() && !is_framing(tag) && self.should_check(tag) {
+            let slot = layout.slot(tag);
+            let Some(member) = slot.index() else {
+                if info.is_defined() && !is_framing(tag) && self.should_check(tag) {
                     self.note(index, SessionRejectReason::TagNotDefinedForMessageType);
                 }
                 continue;
             };
-            *bits |= member.required_bit;
-            if let Some(group) = member.group() {
-                i = self.group(index, field, group, i);
+            *bits |= slot.required_bit();
+            if slot.group
+                && let Some(group) = layout.members[member].group()
+            {
+                i = self.group(index, value, group, i);
             }
         }
         seen
@@ -209,13 +215,7 @@ impl<'a> Walk<'a> {
 
     /// Walks the entries of `group`, whose `NumInGroup` field is at `count_index`; they start at
     /// `i`. Returns the index after the last entry.
-    fn group(
-        &mut self,
-        count_index: usize,
-        count: Field<'_>,
-        group: &GroupDef,
-        mut i: usize,
-    ) -> usize {
+    fn group(&mut self, count_index: usize, count: &[u8], group: &GroupDef, mut i: usize) -> usize {
         let mut entries = 0u64;
         while let Some(tag) = self.fields.at(i).and_then(|f| f.tag()) {
             if tag != group.delimiter {
@@ -233,7 +233,7 @@ impl<'a> Walk<'a> {
             entries += 1;
             i = self.entry(group, i);
         }
-        if parse_uint(count.value()).is_some_and(|declared| declared != entries) {
+        if parse_uint(count).is_some_and(|declared| declared != entries) {
             self.note(count_index, SessionRejectReason::IncorrectNumInGroup);
         }
         i
@@ -250,12 +250,14 @@ impl<'a> Walk<'a> {
             let Some(tag) = field.tag().filter(|&t| i == start || t != group.delimiter) else {
                 break;
             };
-            let Some((position, member)) = layout.member(tag) else {
+            let slot = layout.slot(tag);
+            let Some(position) = slot.index() else {
                 break;
             };
+            let member = &layout.members[position];
             let index = i;
             i += 1;
-            seen |= member.required_bit;
+            seen |= slot.required_bit();
             if (start..index).any(|j| self.fields.at(j).and_then(|f| f.tag()) == Some(tag)) {
                 self.note(index, SessionRejectReason::TagAppearsMoreThanOnce);
             }
@@ -263,9 +265,9 @@ impl<'a> Walk<'a> {
                 self.note(index, SessionRejectReason::RepeatingGroupOutOfOrder);
             }
             last_position = position;
-            self.check_value(index, field, tag);
+            self.check_value(index, field.value(), tag);
             if let Some(inner) = member.group() {
-                i = self.group(index, field, inner, i);
+                i = self.group(index, field.value(), inner, i);
             }
         }
         if self.group_missing.is_none() {
@@ -275,36 +277,30 @@ impl<'a> Walk<'a> {
     }
 
     /// The checks of one field's value: empty, format, enumeration, and whether the tag is
-    /// known at all. Returns its definition.
+    /// known at all. Returns what the dictionary says of the tag.
     #[inline(always)]
-    fn check_value(&mut self, index: usize, field: Field<'_>, tag: u32) -> Option<&'a FieldDef> {
-        let value = field.value();
+    fn check_value(&mut self, index: usize, value: &[u8], tag: u32) -> FieldInfo {
         if value.is_empty() && self.rules.fields_have_values {
             self.note(index, SessionRejectReason::TagWithoutValue);
         }
-        let dictionary: &'a Dictionary = self.dictionary;
-        let transport_only = self.transport_only;
-        let def = dictionary
-            .fields
-            .get(tag)
-            .filter(|def| def.transport || !transport_only);
+        let fields = &self.dictionary.fields;
+        let mut info = fields.info(tag);
+        if self.transport_only && !info.transport {
+            info = FieldInfo::UNDEFINED;
+        }
         if is_framing(tag) {
-            return def; // The codec has checked them.
+            return info; // The codec has checked them.
         }
-        match def {
-            Some(def) if !def.field_type.accepts(value) => {
-                self.note(index, SessionRejectReason::IncorrectDataFormat)
+        if !info.is_defined() {
+            if self.should_check(tag) {
+                self.note(index, SessionRejectReason::InvalidTagNumber);
             }
-            Some(def) if !def.allows(value) => {
-                self.note(index, SessionRejectReason::ValueOutOfRange)
-            }
-            Some(_) => {}
-            None if self.should_check(tag) => {
-                self.note(index, SessionRejectReason::InvalidTagNumber)
-            }
-            None => {}
+        } else if !info.field_type.accepts(value) {
+            self.note(index, SessionRejectReason::IncorrectDataFormat);
+        } else if info.enumerated && fields.def(info).is_some_and(|def| !def.allows(value)) {
+            self.note(index, SessionRejectReason::ValueOutOfRange);
         }
-        def
+        info
     }
 
     /// Whether an unknown or misplaced `tag` is rejected, by the user-defined and
