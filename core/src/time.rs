@@ -171,9 +171,7 @@ impl UtcTimestamp {
     pub fn is_valid(value: &[u8]) -> bool {
         let fraction_ok = match value.get(17..) {
             Some([]) => true,
-            Some([b'.', digits @ ..]) => {
-                !digits.is_empty() && digits.iter().all(u8::is_ascii_digit)
-            }
+            Some([b'.', digits @ ..]) => !digits.is_empty() && all_ascii_digits(digits),
             _ => false,
         };
         fraction_ok && value.first_chunk::<17>().is_some_and(is_valid_date_time)
@@ -361,6 +359,20 @@ impl Civil {
     }
 }
 
+/// Whether every byte is an ASCII digit: a fraction of four to eight digits (milli-, micro- and
+/// nanoseconds, the usual ones) is tested as two overlapping words.
+fn all_ascii_digits(bytes: &[u8]) -> bool {
+    match *bytes {
+        [a, b, c, d, ..] if bytes.len() <= 8 => {
+            let [.., w, x, y, z] = *bytes else {
+                return false;
+            };
+            all_digits(u64::from_le_bytes([a, b, c, d, w, x, y, z]), u64::MAX)
+        }
+        _ => bytes.iter().all(u8::is_ascii_digit),
+    }
+}
+
 /// Whether every byte of `word` selected by `lanes` (0xFF per byte) is an ASCII digit.
 const fn all_digits(word: u64, lanes: u64) -> bool {
     const HIGH_NIBBLES: u64 = 0xF0F0_F0F0_F0F0_F0F0;
@@ -475,25 +487,32 @@ mod tests {
 
     #[test]
     fn is_valid_agrees_with_parse_on_every_single_byte_change() {
-        let good = *b"20240229-23:59:60.123";
-        assert!(UtcTimestamp::is_valid(&good));
-        // Each byte replaced by a digit boundary, a separator or a non-digit, and every prefix.
-        for at in 0..good.len() {
-            for b in [b'0', b'9', b'/', b':', b'-', b'.', b'a', 0x3A, 0xF9, 0xFF] {
-                let mut value = good;
-                value[at] = b;
+        // Fractions tested byte by byte (3 digits), as two words (6 and 8), and in a loop (9).
+        for good in [
+            &b"20240229-23:59:60.123"[..],
+            b"20240229-23:59:60.123456",
+            b"20240229-23:59:60.12345678",
+            b"20240229-23:59:60.123456789",
+        ] {
+            assert!(UtcTimestamp::is_valid(good));
+            // Each byte replaced by a digit boundary, a separator or a non-digit, and every prefix.
+            for at in 0..good.len() {
+                for b in [b'0', b'9', b'/', b':', b'-', b'.', b'a', 0x3A, 0xF9, 0xFF] {
+                    let mut value = good.to_vec();
+                    value[at] = b;
+                    assert_eq!(
+                        UtcTimestamp::is_valid(&value),
+                        UtcTimestamp::parse(&value).is_some(),
+                        "{}",
+                        String::from_utf8_lossy(&value)
+                    );
+                }
+                let prefix = &good[..at];
                 assert_eq!(
-                    UtcTimestamp::is_valid(&value),
-                    UtcTimestamp::parse(&value).is_some(),
-                    "{}",
-                    String::from_utf8_lossy(&value)
+                    UtcTimestamp::is_valid(prefix),
+                    UtcTimestamp::parse(prefix).is_some()
                 );
             }
-            let prefix = &good[..at];
-            assert_eq!(
-                UtcTimestamp::is_valid(prefix),
-                UtcTimestamp::parse(prefix).is_some()
-            );
         }
         for bad in [
             &b"20230229-00:00:00"[..],

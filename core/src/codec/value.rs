@@ -97,7 +97,10 @@ mod tests {
         assert_eq!(parse_uint(b"18446744073709551616"), None);
         assert_eq!(parse_uint(b"000000000000000000000000042"), Some(42));
         assert_eq!(parse_uint(b"0000000000000000000000"), Some(0));
-        assert_eq!(parse_uint(b"9999999999999999999"), Some(9_999_999_999_999_999_999));
+        assert_eq!(
+            parse_uint(b"9999999999999999999"),
+            Some(9_999_999_999_999_999_999)
+        );
         assert_eq!(parse_uint(b"99999999999999999999"), None);
         assert_eq!(parse_uint(b"999999999999999999\xff"), None);
         for bad in [&b""[..], b"-1", b"+1", b"1.0", b" 1", b"1a"] {
@@ -125,7 +128,17 @@ mod tests {
         for good in [&b"187.25"[..], b"-0.5", b"100", b"100.", b".5"] {
             assert!(is_decimal(good));
         }
-        for bad in [&b""[..], b"-", b".", b"-.", b"1.2.3", b"1..", b"1e5", b"200.00x", b"1-"] {
+        for bad in [
+            &b""[..],
+            b"-",
+            b".",
+            b"-.",
+            b"1.2.3",
+            b"1..",
+            b"1e5",
+            b"200.00x",
+            b"1-",
+        ] {
             assert!(!is_decimal(bad));
         }
     }

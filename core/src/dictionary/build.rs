@@ -278,7 +278,10 @@ impl LayoutBuilder {
             .iter()
             .enumerate()
             .map(|(i, m)| {
-                let bit = required.iter().position(|&t| t == m.tag).filter(|&b| b < 64);
+                let bit = required
+                    .iter()
+                    .position(|&t| t == m.tag)
+                    .filter(|&b| b < 64);
                 let slot = Slot {
                     // `count` fits u16, checked above.
                     member: u16::try_from(i + 1).unwrap_or(u16::MAX),

@@ -37,11 +37,20 @@ impl Enumeration {
     }
 
     /// Whether `value` is one of the values.
-    #[inline]
+    #[inline(always)]
     pub(super) fn contains(&self, value: &[u8]) -> bool {
         match self {
-            Self::Any => true,
             Self::Chars(bits) => matches!(value, [c] if c.is_ascii() && bits & 1 << c != 0),
+            _ => self.contains_searched(value),
+        }
+    }
+
+    /// [`contains`](Self::contains) for the enumerations that take a search.
+    #[inline(never)]
+    fn contains_searched(&self, value: &[u8]) -> bool {
+        match self {
+            Self::Any => true,
+            Self::Chars(_) => self.contains(value),
             Self::Short(packed) => pack(value).is_some_and(|p| packed.binary_search(&p).is_ok()),
             Self::Long(values) => values.binary_search_by(|v| v.as_ref().cmp(value)).is_ok(),
         }

@@ -128,7 +128,7 @@ impl FieldDef {
 
     /// Whether `value` is in the enumeration (any value is, when there is none). A
     /// multiple-value type's value is checked word by word.
-    #[inline]
+    #[inline(always)]
     pub fn allows(&self, value: &[u8]) -> bool {
         if self.values.is_any() {
             true
