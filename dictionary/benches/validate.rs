@@ -1,15 +1,18 @@
 //! Decode and validate against QuickFIX's FIX 4.4 dictionary (read from `../shared`): the
 //! 203-byte NewOrderSingle and 291-byte ExecutionReport of `shared/research/perf-anchors.md`.
 //! Compare with QuickFIX's `parse_*_dd_validate` anchors of `shared/research/codec-anchors.md`
-//! (`cargo bench -p fixgate-core --bench anchors` runs them beside ours).
+//! (`cargo bench -p fixgate-core --bench anchors` runs them beside ours). The `*_shape_remembered`
+//! rows validate through a [`ShapeCache`] holding the message's layout, as a session does after
+//! the first message of that layout.
 
 use std::hint::black_box;
 use std::path::Path;
+use std::sync::Arc;
 
 use bytes::Bytes;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use fixgate_core::codec::Message;
-use fixgate_core::dictionary::Rules;
+use fixgate_core::dictionary::{Rules, ShapeCache};
 
 const NOS: &[u8] = include_bytes!("../../core/benches/fixtures/new_order_single.fix");
 const ER: &[u8] = include_bytes!("../../core/benches/fixtures/execution_report.fix");
@@ -24,6 +27,7 @@ fn decode_validate(c: &mut Criterion) {
         eprintln!("skipping: no dictionary at {}", file.display());
         return;
     };
+    let dictionary = Arc::new(dictionary);
     let rules = Rules::default();
     for (name, fixture) in [("nos", NOS), ("er", ER)] {
         let frame = Bytes::from_static(fixture);
@@ -39,6 +43,24 @@ fn decode_validate(c: &mut Criterion) {
         });
         group.bench_function("validate_only", |b| {
             b.iter(|| dictionary.validate(black_box(&msg), &rules).is_ok())
+        });
+        // A session's steady state: the counterparty's layout of this MsgType is remembered, and
+        // only the values are checked.
+        let mut shapes = ShapeCache::new();
+        group.bench_function("fix44_shape_remembered", |b| {
+            b.iter(|| {
+                let msg = Message::parse(black_box(frame.clone())).unwrap();
+                dictionary
+                    .validate_cached(&msg, &rules, &mut shapes)
+                    .is_ok()
+            })
+        });
+        group.bench_function("validate_only_shape_remembered", |b| {
+            b.iter(|| {
+                dictionary
+                    .validate_cached(black_box(&msg), &rules, &mut shapes)
+                    .is_ok()
+            })
         });
         group.finish();
     }

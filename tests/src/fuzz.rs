@@ -300,12 +300,13 @@ pub fn properties(data: &[u8]) {
 ///
 /// - Loading never panics; an XML error names the file and a line of the text.
 /// - A dictionary that loads validates sample messages (orders with groups, repeats, unknown
-///   tags) without panicking, under strict and lenient rules.
+///   tags) without panicking, under strict and lenient rules, and a remembered shape gives the
+///   result of a full validation.
 /// - The canonical body it writes only reorders the message's fields: none invented, none
 ///   written twice.
 pub fn dictionary(data: &[u8]) {
     use fixgate_core::codec::FieldWriter;
-    use fixgate_core::dictionary::{Rules, write_canonical_body};
+    use fixgate_core::dictionary::{Rules, ShapeCache, write_canonical_body};
     use fixgate_dictionary::LoadError;
 
     let text = String::from_utf8_lossy(data);
@@ -325,15 +326,22 @@ pub fn dictionary(data: &[u8]) {
         user_defined_fields: false,
         allow_unknown_msg_fields: true,
     };
+    let dictionary = std::sync::Arc::new(dictionary);
+    let mut shapes = ShapeCache::new();
     for body in DICTIONARY_SAMPLES {
         let msg = Message::parse(Bytes::from(crate::wire::frame("FIX.4.4", body))).unwrap();
         for rules in [Rules::default(), lenient] {
-            if let Err(violation) = dictionary.validate(&msg, &rules) {
+            let full = dictionary.validate(&msg, &rules);
+            if let Err(violation) = full {
                 let _ = violation.ref_tag(&msg);
+            }
+            // The first call judges the shape, the second (when it passed) remembers it.
+            for _ in 0..2 {
+                assert_eq!(dictionary.validate_cached(&msg, &rules, &mut shapes), full);
             }
         }
         let mut out = FieldWriter::new();
-        write_canonical_body(&msg, Some(&dictionary), &mut out);
+        write_canonical_body(&msg, Some(&*dictionary), &mut out);
         let mut fields: Vec<Vec<u8>> = msg
             .fields()
             .iter()

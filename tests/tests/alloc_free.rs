@@ -111,4 +111,21 @@ fn validating_against_a_dictionary_does_not_allocate() {
         assert_eq!(valid, Ok(()));
         assert_eq!(allocations, 0);
     }
+    // With remembered shapes: once a shape is held, its messages cost no allocation either.
+    let dictionary = std::sync::Arc::new(dictionary);
+    let mut shapes = fixgate_core::dictionary::ShapeCache::new();
+    for fixture in [NEW_ORDER_SINGLE, EXECUTION_REPORT] {
+        let frame = Bytes::from_static(fixture);
+        let msg = Message::parse(frame.clone()).unwrap();
+        assert_eq!(
+            dictionary.validate_cached(&msg, &rules, &mut shapes),
+            Ok(())
+        );
+        let (valid, allocations) = allocations_in(|| {
+            let msg = Message::parse(frame.clone()).unwrap();
+            dictionary.validate_cached(&msg, &rules, &mut shapes)
+        });
+        assert_eq!(valid, Ok(()));
+        assert_eq!(allocations, 0);
+    }
 }

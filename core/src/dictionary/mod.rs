@@ -9,6 +9,7 @@ mod build;
 mod canonical;
 mod enumeration;
 mod format;
+mod shapes;
 mod validate;
 
 #[cfg(test)]
@@ -18,6 +19,7 @@ pub use build::{BuildError, DictionaryBuilder, LayoutBuilder};
 pub use canonical::write_canonical_body;
 use enumeration::Enumeration;
 pub use format::FieldType;
+pub use shapes::ShapeCache;
 pub use validate::{Culprit, Rules, Violation};
 
 /// Tags below this are looked up in a dense table; larger ones by binary search.

@@ -317,3 +317,98 @@ fn builder_refuses_undefined_fields_and_empty_groups() {
         Err(BuildError::EmptyGroup { tag: 78 })
     );
 }
+
+#[test]
+fn a_remembered_shape_gives_what_a_full_validation_gives() {
+    let dictionary = std::sync::Arc::new(dictionary());
+    let lenient = Rules {
+        fields_have_values: false,
+        fields_out_of_order: false,
+        user_defined_fields: false,
+        allow_unknown_msg_fields: true,
+    };
+    let shapes = [
+        ORDER.to_owned(),
+        "11=ID|18=1 G|21=1|78=2|79=A|80=1|539=1|524=P|538=3|79=B|80=2|38=3|55=X|386=0|60=20261127-05:31:33|6000=V".to_owned(),
+        format!("{ORDER}|386=1|336=S"),
+    ];
+    let values = [
+        "",
+        "+1",
+        "-1",
+        "0",
+        "1",
+        "2",
+        "4",
+        "X",
+        "1 X",
+        "1 G",
+        "1.5",
+        "20261127-05:31:33",
+        "20261327-05:31:33",
+    ];
+    for rules in [Rules::default(), lenient] {
+        let mut cache = ShapeCache::new();
+        for shape in &shapes {
+            assert_eq!(
+                dictionary.validate_cached(&message("D", shape), &rules, &mut cache),
+                Ok(()),
+                "{shape}"
+            );
+            // Every value of every field replaced: the tags stay, so the shape is remembered.
+            let fields: Vec<&str> = shape.split('|').collect();
+            for (i, field) in fields.iter().enumerate() {
+                let tag = field.split('=').next().unwrap();
+                for value in values {
+                    let mut changed = fields.clone();
+                    let replaced = format!("{tag}={value}");
+                    changed[i] = &replaced;
+                    let msg = message("D", &changed.join("|"));
+                    assert_eq!(
+                        dictionary.validate_cached(&msg, &rules, &mut cache),
+                        dictionary.validate(&msg, &rules),
+                        "{}",
+                        changed.join("|")
+                    );
+                }
+            }
+        }
+        assert_eq!(cache.len(), shapes.len());
+    }
+}
+
+#[test]
+fn a_shape_cache_serves_one_dictionary_and_keeps_sixteen_shapes() {
+    let first = std::sync::Arc::new(dictionary());
+    let second = std::sync::Arc::new(dictionary());
+    let rules = Rules::default();
+    let mut cache = ShapeCache::new();
+    let order = message("D", ORDER);
+    assert_eq!(first.validate_cached(&order, &rules, &mut cache), Ok(()));
+    assert_eq!(cache.len(), 1);
+    // A failing message is not remembered; another dictionary starts afresh.
+    let bad = message("D", "11=ID|21=1|38=100|60=20261127-05:31:33");
+    assert!(first.validate_cached(&bad, &rules, &mut cache).is_err());
+    assert_eq!(cache.len(), 1);
+    assert_eq!(second.validate_cached(&order, &rules, &mut cache), Ok(()));
+    assert_eq!(cache.len(), 1);
+    // Twenty shapes (a user-defined field or not, and 0 to 9 trading sessions): sixteen kept,
+    // and each still validates as in full.
+    for _ in 0..2 {
+        for venue in ["", "|6000=V"] {
+            for sessions in 0..10 {
+                let entries: String = (0..sessions).map(|_| "|336=S").collect();
+                let fields = format!("{ORDER}{venue}|386={sessions}{entries}");
+                let msg = message("D", &fields);
+                assert_eq!(second.validate_cached(&msg, &rules, &mut cache), Ok(()));
+                let wrong = fields.replace(&format!("386={sessions}"), "386=11");
+                let msg = message("D", &wrong);
+                assert_eq!(
+                    second.validate_cached(&msg, &rules, &mut cache),
+                    second.validate(&msg, &rules)
+                );
+            }
+        }
+    }
+    assert_eq!(cache.len(), 16);
+}

@@ -77,55 +77,41 @@ impl Dictionary {
     /// the first field, in wire order, that is repeated, empty, badly formatted, outside its
     /// enumeration, unknown, not defined for the message type, or whose group count is wrong.
     pub fn validate(&self, msg: &Message, rules: &Rules) -> Result<(), Violation> {
-        let mut walk = Walk {
-            dictionary: self,
-            rules,
-            fields: msg.fields(),
-            first: None,
-            group_missing: None,
-            transport_only: false,
-            repeats: msg.may_repeat_tags(),
-        };
-        for issue in msg.issues() {
-            match issue.kind {
-                FieldIssueKind::OutOfOrder if rules.fields_out_of_order => {
-                    return Err(Violation {
-                        reason: SessionRejectReason::TagOutOfOrder,
-                        culprit: Culprit::Field(issue.index),
-                    });
-                }
-                FieldIssueKind::DataLengthMismatch => {
-                    walk.note(issue.index, SessionRejectReason::IncorrectDataFormat)
-                }
-                _ => {}
-            }
+        Walk::new(self, rules, msg).check(msg)
+    }
+}
+
+/// What a field's value is checked for besides being empty.
+#[derive(Clone, Copy, Debug)]
+pub(super) enum ValueCheck {
+    /// Nothing more: a framing field (the codec checked it) or an unknown one (reported, if at
+    /// all, by its tag).
+    EmptyOnly,
+    /// Its type's format and its enumeration.
+    Typed(FieldInfo),
+}
+
+impl Dictionary {
+    /// What the dictionary says of `tag`; in a FIXT session-level message (`transport_only`),
+    /// an application field is unknown.
+    #[inline(always)]
+    fn known(&self, tag: u32, transport_only: bool) -> FieldInfo {
+        let info = self.fields.info(tag);
+        if transport_only && !info.transport {
+            FieldInfo::UNDEFINED
+        } else {
+            info
         }
-        let Some(message) = self.message_def(msg.msg_type()) else {
-            return Err(Violation {
-                reason: SessionRejectReason::InvalidMsgType,
-                culprit: Culprit::Message,
-            });
-        };
-        walk.transport_only = message.transport;
-        let body = &message.layout;
-        let seen = walk.top_level(body);
-        let parts = [
-            (&self.header, seen.header),
-            (&self.trailer, seen.trailer),
-            (body, seen.body),
-        ];
-        let everything = 0..walk.fields.len();
-        let missing = parts
-            .into_iter()
-            .find_map(|(layout, seen)| first_missing(layout, seen, &walk.fields, &everything))
-            .or(walk.group_missing);
-        if let Some(tag) = missing {
-            return Err(Violation {
-                reason: SessionRejectReason::RequiredTagMissing,
-                culprit: Culprit::Missing(tag),
-            });
+    }
+
+    /// How a value of `tag` is checked.
+    pub(super) fn value_check(&self, tag: u32, transport_only: bool) -> ValueCheck {
+        let info = self.known(tag, transport_only);
+        if is_framing(tag) || !info.is_defined() {
+            ValueCheck::EmptyOnly
+        } else {
+            ValueCheck::Typed(info)
         }
-        walk.first.map_or(Ok(()), Err)
     }
 }
 
@@ -137,7 +123,7 @@ struct Seen {
     trailer: u64,
 }
 
-struct Walk<'a> {
+pub(super) struct Walk<'a> {
     dictionary: &'a Dictionary,
     rules: &'a Rules,
     fields: FieldView<'a>,
@@ -146,14 +132,87 @@ struct Walk<'a> {
     /// The first required tag found missing in a group entry.
     group_missing: Option<u32>,
     /// A FIXT session-level message: only the transport dictionary's fields are known.
-    transport_only: bool,
+    pub(super) transport_only: bool,
     /// Whether the message may hold a repeated tag (the decoder saw one).
     repeats: bool,
+    /// Each `NumInGroup` field's index and the number of entries found after it.
+    pub(super) counts: SmallVec<[(usize, u64); 4]>,
 }
 
 impl<'a> Walk<'a> {
+    pub(super) fn new(dictionary: &'a Dictionary, rules: &'a Rules, msg: &'a Message) -> Self {
+        Self {
+            dictionary,
+            rules,
+            fields: msg.fields(),
+            first: None,
+            group_missing: None,
+            transport_only: false,
+            repeats: msg.may_repeat_tags(),
+            counts: SmallVec::new(),
+        }
+    }
+
+    /// The whole validation of `msg`; see [`Dictionary::validate`]. The walk keeps what it
+    /// found of the message's groups (`counts`).
+    pub(super) fn check(&mut self, msg: &Message) -> Result<(), Violation> {
+        self.note_issues(msg)?;
+        let dictionary: &'a Dictionary = self.dictionary;
+        let Some(message) = dictionary.message_def(msg.msg_type()) else {
+            return Err(Violation {
+                reason: SessionRejectReason::InvalidMsgType,
+                culprit: Culprit::Message,
+            });
+        };
+        self.transport_only = message.transport;
+        let body = &message.layout;
+        let seen = self.top_level(body);
+        let parts = [
+            (&dictionary.header, seen.header),
+            (&dictionary.trailer, seen.trailer),
+            (body, seen.body),
+        ];
+        let everything = 0..self.fields.len();
+        let missing = parts
+            .into_iter()
+            .find_map(|(layout, seen)| first_missing(layout, seen, &self.fields, &everything))
+            .or(self.group_missing);
+        if let Some(tag) = missing {
+            return Err(Violation {
+                reason: SessionRejectReason::RequiredTagMissing,
+                culprit: Culprit::Missing(tag),
+            });
+        }
+        self.first.map_or(Ok(()), Err)
+    }
+
+    /// The decoder's findings that validation reports: a field out of its part of the message
+    /// ends validation at once; a data field whose length is wrong is noted.
+    pub(super) fn note_issues(&mut self, msg: &Message) -> Result<(), Violation> {
+        for issue in msg.issues() {
+            match issue.kind {
+                FieldIssueKind::OutOfOrder if self.rules.fields_out_of_order => {
+                    return Err(Violation {
+                        reason: SessionRejectReason::TagOutOfOrder,
+                        culprit: Culprit::Field(issue.index),
+                    });
+                }
+                FieldIssueKind::DataLengthMismatch => {
+                    self.note(issue.index, SessionRejectReason::IncorrectDataFormat)
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
+    /// The first problem noted.
+    pub(super) fn first(&self) -> Option<Violation> {
+        self.first
+    }
+
     /// Notes a problem with field `index`; the one earliest on the wire wins.
-    fn note(&mut self, index: usize, reason: SessionRejectReason) {
+    pub(super) fn note(&mut self, index: usize, reason: SessionRejectReason) {
         let earlier = match self.first {
             Some(Violation {
                 culprit: Culprit::Field(first),
@@ -233,6 +292,7 @@ impl<'a> Walk<'a> {
             entries += 1;
             i = self.entry(group, i);
         }
+        self.counts.push((count_index, entries));
         if parse_uint(count).is_some_and(|declared| declared != entries) {
             self.note(count_index, SessionRejectReason::IncorrectNumInGroup);
         }
@@ -283,14 +343,11 @@ impl<'a> Walk<'a> {
         if value.is_empty() && self.rules.fields_have_values {
             self.note(index, SessionRejectReason::TagWithoutValue);
         }
-        let fields = &self.dictionary.fields;
-        let mut info = fields.info(tag);
-        if self.transport_only && !info.transport {
-            info = FieldInfo::UNDEFINED;
-        }
+        let info = self.dictionary.known(tag, self.transport_only);
         if is_framing(tag) {
             return info; // The codec has checked them.
         }
+        let fields = &self.dictionary.fields;
         if !info.is_defined() {
             if self.should_check(tag) {
                 self.note(index, SessionRejectReason::InvalidTagNumber);

@@ -115,7 +115,7 @@ impl Session {
         self.report_inbound(&msg);
         let problem = match &self.config.dictionary {
             Some(dictionary) => dictionary
-                .validate(&msg, &self.config.validation_rules())
+                .validate_cached(&msg, &self.config.validation_rules(), &mut self.shapes)
                 .err()
                 .map(|violation| (violation.reason, violation.ref_tag(&msg))),
             None => self.field_problem(&msg, &msg_type),

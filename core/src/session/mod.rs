@@ -16,6 +16,7 @@ use bytes::{Bytes, BytesMut};
 use crate::action::{Action, Delivered, DisconnectReason, Event};
 use crate::codec::{Decoder, FieldWriter, HeaderField, Message};
 use crate::config::{ConfigError, Role, SessionConfig, StorageDurability};
+use crate::dictionary::ShapeCache;
 use crate::error::SendError;
 use crate::store::{MessageStore, StoreError};
 use crate::time::{Now, TimestampFormatter, UtcTimestamp};
@@ -171,6 +172,9 @@ pub struct Session {
     out: BytesMut,
     /// SendingTime's text, its date and second kept from one message to the next.
     stamps: TimestampFormatter,
+    /// The shapes of the counterparty's valid messages, so that validation against the data
+    /// dictionary checks only the values of a message laid out as an earlier one.
+    shapes: ShapeCache,
     /// The application's say on an inbound Logon, after the session's own checks.
     logon_check: Option<LogonCheck>,
     /// The sequence epoch: one more at every reset of the sequence numbers. Delivered messages
@@ -222,6 +226,7 @@ impl Session {
             body: FieldWriter::with_capacity(256),
             out: BytesMut::with_capacity(OUT_CHUNK),
             stamps: TimestampFormatter::new(),
+            shapes: ShapeCache::new(),
             logon_check: None,
             epoch: 0,
             store,

@@ -1,0 +1,199 @@
+//! Remembered message shapes: a counterparty sends each message type with the same fields in
+//! the same order, message after message. Everything validation judges from the tags alone (the
+//! MsgType, the fields' places, the required fields, repeats, groups and their order) is then
+//! the same as for the last such message that passed; only the values are left to check.
+
+use std::sync::Arc;
+
+use smallvec::SmallVec;
+
+use super::validate::{ValueCheck, Walk};
+use super::{Culprit, Dictionary, Rules, Violation};
+use crate::codec::{Message, parse_uint};
+use crate::reject::SessionRejectReason;
+
+/// How many shapes a cache keeps: the message types, and the layouts of each, that one
+/// counterparty sends.
+const MAX_SHAPES: usize = 16;
+
+/// The shapes of messages that passed validation, for [`Dictionary::validate_cached`].
+///
+/// A shape is a message's MsgType, its tags in wire order, and the rules it was validated
+/// under. A cache serves one dictionary at a time: used with another, it forgets what it held.
+/// At most 16 shapes are kept, the oldest replaced first; once that many have been seen, a new
+/// one reuses the memory of the one it replaces.
+#[derive(Debug, Default)]
+pub struct ShapeCache {
+    dictionary: Option<Arc<Dictionary>>,
+    shapes: Vec<Shape>,
+    /// The shape to replace next when the cache is full.
+    next: usize,
+}
+
+impl ShapeCache {
+    /// An empty cache.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The number of shapes held.
+    pub fn len(&self) -> usize {
+        self.shapes.len()
+    }
+
+    /// Whether no shape is held.
+    pub fn is_empty(&self) -> bool {
+        self.shapes.is_empty()
+    }
+
+    /// Forgets every shape unless they were judged by `dictionary`.
+    fn serve(&mut self, dictionary: &Arc<Dictionary>) {
+        if !self
+            .dictionary
+            .as_ref()
+            .is_some_and(|d| Arc::ptr_eq(d, dictionary))
+        {
+            self.dictionary = Some(Arc::clone(dictionary));
+            self.shapes.clear();
+            self.next = 0;
+        }
+    }
+
+    /// The shape `msg` has, if it was remembered under `rules`.
+    fn find(&self, msg: &Message, rules: &Rules) -> Option<&Shape> {
+        let spans = msg.fields().parts().1;
+        let msg_type = msg.msg_type();
+        self.shapes.iter().find(|shape| {
+            shape.tags.len() == spans.len()
+                && shape.rules == *rules
+                && shape.msg_type.len() == msg_type.len()
+                && shape.msg_type.iter().zip(msg_type).all(|(a, b)| a == b)
+                && shape
+                    .tags
+                    .iter()
+                    .zip(spans)
+                    .fold(true, |same, (&tag, span)| same & (tag == span.tag))
+        })
+    }
+
+    fn insert(&mut self, dictionary: &Dictionary, msg: &Message, rules: &Rules, walk: &Walk<'_>) {
+        let shape = if self.shapes.len() < MAX_SHAPES {
+            self.shapes.push(Shape::default());
+            self.shapes.last_mut()
+        } else {
+            let victim = self.next;
+            self.next = (victim + 1) % MAX_SHAPES;
+            self.shapes.get_mut(victim)
+        };
+        let Some(shape) = shape else { return };
+        let spans = msg.fields().parts().1;
+        shape.msg_type.clear();
+        shape.msg_type.extend_from_slice(msg.msg_type());
+        shape.rules = *rules;
+        shape.tags.clear();
+        shape.tags.extend(spans.iter().map(|span| span.tag));
+        shape.checks.clear();
+        shape.checks.extend(spans.iter().map(|span| FieldCheck {
+            value: dictionary.value_check(span.tag, walk.transport_only),
+            entries: None,
+        }));
+        for &(index, entries) in &walk.counts {
+            if let Some(check) = shape.checks.get_mut(index) {
+                check.entries = Some(entries);
+            }
+        }
+    }
+}
+
+/// One remembered shape.
+#[derive(Debug, Default)]
+struct Shape {
+    msg_type: SmallVec<[u8; 4]>,
+    rules: Rules,
+    tags: Vec<u32>,
+    /// What each field's value must be, in wire order.
+    checks: Vec<FieldCheck>,
+}
+
+/// The checks of one field's value in a remembered shape.
+#[derive(Clone, Copy, Debug)]
+struct FieldCheck {
+    value: ValueCheck,
+    /// For a `NumInGroup` field, the number of entries that follow it.
+    entries: Option<u64>,
+}
+
+impl Dictionary {
+    /// [`Dictionary::validate`], with the shapes of earlier messages remembered in `cache`.
+    ///
+    /// A message with the shape of one that passed (the same MsgType, the same tags in the same
+    /// order, the same rules) has only its values checked: empty values, formats, enumerations,
+    /// data lengths and group counts. The result is the one [`Dictionary::validate`] gives, at
+    /// a fraction of the cost; a message of a new shape is validated in full, and its shape
+    /// remembered when it passes.
+    pub fn validate_cached(
+        self: &Arc<Self>,
+        msg: &Message,
+        rules: &Rules,
+        cache: &mut ShapeCache,
+    ) -> Result<(), Violation> {
+        cache.serve(self);
+        let Some(shape) = cache.find(msg, rules) else {
+            let mut walk = Walk::new(self, rules, msg);
+            let checked = walk.check(msg);
+            if checked.is_ok() {
+                cache.insert(self, msg, rules, &walk);
+            }
+            return checked;
+        };
+        let bad_value = self.first_bad_value(msg, rules, shape);
+        if msg.issues().is_empty() {
+            return bad_value.map_or(Ok(()), |(index, reason)| {
+                Err(Violation {
+                    reason,
+                    culprit: Culprit::Field(index),
+                })
+            });
+        }
+        // The decoder's findings (a data field of the wrong length) are weighed with it.
+        let mut walk = Walk::new(self, rules, msg);
+        walk.note_issues(msg)?;
+        if let Some((index, reason)) = bad_value {
+            walk.note(index, reason);
+        }
+        walk.first().map_or(Ok(()), Err)
+    }
+
+    /// The first field, in wire order, whose value fails its remembered checks, and why: in
+    /// [`Dictionary::validate`]'s order, empty, format, enumeration, then a group count that
+    /// does not match the entries.
+    fn first_bad_value(
+        &self,
+        msg: &Message,
+        rules: &Rules,
+        shape: &Shape,
+    ) -> Option<(usize, SessionRejectReason)> {
+        let (buf, spans) = msg.fields().parts();
+        let have_values = rules.fields_have_values;
+        for (index, (span, check)) in spans.iter().zip(&shape.checks).enumerate() {
+            let value = span.value(buf);
+            if value.is_empty() && have_values {
+                return Some((index, SessionRejectReason::TagWithoutValue));
+            }
+            if let ValueCheck::Typed(info) = check.value {
+                if !info.field_type.accepts(value) {
+                    return Some((index, SessionRejectReason::IncorrectDataFormat));
+                }
+                if info.enumerated && self.fields.def(info).is_some_and(|def| !def.allows(value)) {
+                    return Some((index, SessionRejectReason::ValueOutOfRange));
+                }
+            }
+            if let Some(entries) = check.entries
+                && parse_uint(value).is_some_and(|declared| declared != entries)
+            {
+                return Some((index, SessionRejectReason::IncorrectNumInGroup));
+            }
+        }
+        None
+    }
+}
