@@ -7,6 +7,8 @@
 #
 #   scripts/bench-instructions.sh [N1] [N2]        (defaults: 5,000 and 25,000)
 #   FIXGATE_BIN=path/to/fixgate scripts/bench-instructions.sh    (compare another build)
+#   FIXGATE_DICTIONARY=../shared/conformance/quickfix/spec/FIX44.xml scripts/bench-instructions.sh
+#                                   (the acceptor validates every message against that dictionary)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 N1=${1:-5000}
@@ -18,11 +20,18 @@ fi
 BIN=${FIXGATE_BIN:-target/release/fixgate}
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
+CONFIG=()
+if [ -n "${FIXGATE_DICTIONARY:-}" ]; then
+    cp fixgate/fixgate.properties "$WORK/engine.properties"
+    printf 'Session.Default.UseDataDictionary = Y\nSession.Default.DataDictionary = %s\n' \
+        "$(realpath "$FIXGATE_DICTIONARY")" >> "$WORK/engine.properties"
+    CONFIG=(--config "$WORK/engine.properties")
+fi
 
 total() { # orders -> instructions of an acceptor that served them
     local n=$1 port=$((19700 + RANDOM % 200))
-    valgrind --tool=callgrind --callgrind-out-file="$WORK/cg.out" "$BIN" --port "$port" \
-        --store memory >/dev/null 2>"$WORK/err" &
+    valgrind --tool=callgrind --callgrind-out-file="$WORK/cg.out" "$BIN" "${CONFIG[@]}" \
+        --port "$port" --store memory >/dev/null 2>"$WORK/err" &
     local pid=$!
     for _ in $(seq 150); do
         sleep 0.2

@@ -169,12 +169,15 @@ impl UtcTimestamp {
     /// The ranges are compared on the digits themselves (ASCII digits order as their values), and
     /// the days of the month are counted only past the 28th.
     pub fn is_valid(value: &[u8]) -> bool {
-        let fraction_ok = match value.get(17..) {
-            Some([]) => true,
-            Some([b'.', digits @ ..]) => !digits.is_empty() && all_ascii_digits(digits),
+        let Some((base, fraction)) = value.split_first_chunk::<17>() else {
+            return false;
+        };
+        let fraction_ok = match fraction {
+            [] => true,
+            [b'.', digits @ ..] => !digits.is_empty() && all_ascii_digits(digits),
             _ => false,
         };
-        fraction_ok && value.first_chunk::<17>().is_some_and(is_valid_date_time)
+        fraction_ok && is_valid_date_time(base)
     }
 
     /// Writes the timestamp with `precision` fraction digits (truncated, never rounded up).
@@ -293,21 +296,31 @@ fn put2(buf: &mut [u8], at: usize, n: u32) {
 
 /// Whether `YYYYMMDD-HH:MM:SS` is a valid date and time of day (a leap second allowed).
 fn is_valid_date_time(base: &[u8; 17]) -> bool {
-    let [date @ .., b'-', h1, h2, b':', m1, m2, b':', s1, s2] = *base else {
+    // Two words, `YYYYMMDD` and `HH:MM:SS`, with the `-` between them.
+    let (date, rest) = base.split_at(8);
+    let (Ok(date), [b'-', time @ ..]) = (<[u8; 8]>::try_from(date), rest) else {
         return false;
     };
-    let time = u64::from_le_bytes([h1, h2, b'0', m1, m2, b'0', s1, s2]);
-    let pair = |a: u8, b: u8| u16::from_be_bytes([a, b]);
-    let month = pair(date[4], date[5]);
-    let day = pair(date[6], date[7]);
-    all_digits(u64::from_le_bytes(date), u64::MAX)
-        && all_digits(time, u64::MAX)
-        && (pair(b'0', b'1')..=pair(b'1', b'2')).contains(&month)
-        && day >= pair(b'0', b'1')
-        && (day <= pair(b'2', b'8') || Civil::read(base).is_some())
-        && pair(h1, h2) <= pair(b'2', b'3')
-        && pair(m1, m2) <= pair(b'5', b'9')
-        && pair(s1, s2) <= pair(b'6', b'0')
+    let Ok(time) = <[u8; 8]>::try_from(time) else {
+        return false;
+    };
+    let (date, time) = (u64::from_le_bytes(date), u64::from_le_bytes(time));
+    // The two digits at byte `at` of a word, as a number that orders as they do.
+    let pair = |word: u64, at: u32| (word >> (8 * at)) as u16;
+    let digits = |text: &[u8; 2]| u16::from_le_bytes(*text);
+    let (month, day) = (pair(date, 4).swap_bytes(), pair(date, 6).swap_bytes());
+    let in_range = |value: u16, low: &[u8; 2], high: &[u8; 2]| {
+        (digits(low).swap_bytes()..=digits(high).swap_bytes()).contains(&value)
+    };
+    all_digits(date, u64::MAX)
+        && all_digits(time, 0xFFFF_00FF_FF00_FFFF)
+        && time & 0x0000_FF00_00FF_0000 == 0x0000_3A00_003A_0000
+        && in_range(month, b"01", b"12")
+        && in_range(day, b"01", b"31")
+        && (day <= digits(b"28").swap_bytes() || Civil::read(base).is_some())
+        && pair(time, 0).swap_bytes() <= digits(b"23").swap_bytes()
+        && pair(time, 3).swap_bytes() <= digits(b"59").swap_bytes()
+        && pair(time, 6).swap_bytes() <= digits(b"60").swap_bytes()
 }
 
 /// The date and time of day of a `YYYYMMDD-HH:MM:SS` timestamp, checked for range.
