@@ -123,6 +123,7 @@ struct Seen {
     trailer: u64,
 }
 
+/// One validation of one message: what it has found so far.
 pub(super) struct Walk<'a> {
     dictionary: &'a Dictionary,
     rules: &'a Rules,
@@ -140,6 +141,7 @@ pub(super) struct Walk<'a> {
 }
 
 impl<'a> Walk<'a> {
+    /// A walk over `msg` that has noted nothing yet.
     pub(super) fn new(dictionary: &'a Dictionary, rules: &'a Rules, msg: &'a Message) -> Self {
         Self {
             dictionary,
