@@ -129,6 +129,7 @@ pub fn encode_frame(
     for field in header.iter() {
         match field.value {
             Value::Text(text) => put_text_field(out, field.tag, text),
+            Value::Uint(n) => put_uint_field(out, field.tag, n),
             value => {
                 put_tag(out, field.tag);
                 value.write(out);
@@ -182,6 +183,10 @@ impl FieldWriter {
     pub fn field(&mut self, tag: u32, value: Value<'_>) -> &mut Self {
         match value {
             Value::Text(text) => self.bytes(tag, text),
+            Value::Uint(n) => {
+                put_uint_field(&mut self.buf, tag, n);
+                self
+            }
             value => {
                 self.buf.reserve(32);
                 put_tag(&mut self.buf, tag);
@@ -304,12 +309,19 @@ pub(crate) fn uint_len(n: u64) -> usize {
     }
 }
 
-/// Writes `n` in decimal, two digits at a time, straight into `out`.
+/// Writes `n` in decimal straight into `out`: eight digits at once below 10^8, two at a time
+/// above.
 #[inline]
-pub(crate) fn put_uint(out: &mut BytesMut, mut n: u64) {
+pub(crate) fn put_uint(out: &mut BytesMut, n: u64) {
+    if let Some((digits, len)) = short_digits(n) {
+        let (at, block) = grow::<8>(out);
+        *block = digits;
+        out.truncate(at + len);
+        return;
+    }
     let len = uint_len(n);
     let (at, block) = grow::<20>(out);
-    let mut i = len;
+    let (mut n, mut i) = (n, len);
     while n >= 100 {
         i -= 2;
         block[i..i + 2].copy_from_slice(&digit_pair((n % 100) as u32));
@@ -321,6 +333,51 @@ pub(crate) fn put_uint(out: &mut BytesMut, mut n: u64) {
         block[0] = b'0' + n as u8;
     }
     out.truncate(at + len);
+}
+
+/// Writes `tag=n<SOH>`: for a common tag and `n` below 10^8, one 32-byte append, trimmed.
+#[inline(always)]
+fn put_uint_field(out: &mut BytesMut, tag: u32, n: u64) {
+    match (TAG_PREFIXES.get(tag as usize), short_digits(n)) {
+        (Some(prefix), Some((digits, len))) => {
+            let (start, block) = grow::<32>(out);
+            block[..8].copy_from_slice(prefix);
+            let at = usize::from(prefix[7]);
+            block[at..at + 8].copy_from_slice(&digits);
+            block[at + len] = SOH;
+            out.truncate(start + at + len + 1);
+        }
+        _ => {
+            out.reserve(32);
+            put_tag(out, tag);
+            put_uint(out, n);
+            out.put_u8(SOH);
+        }
+    }
+}
+
+/// The decimal digits of `n` when it is below 10^8: eight bytes whose first `len` are the
+/// digits (the rest to be trimmed), and `len`.
+///
+/// The digits come from one word ("SWAR"): `n` is split into two halves below 10^4 held in
+/// 32-bit lanes, each lane is divided by 100 and then, in 16-bit lanes, by 10, with a multiply
+/// and a shift that are exact in those ranges; the leading zeros are then shifted out.
+#[inline(always)]
+fn short_digits(n: u64) -> Option<([u8; 8], usize)> {
+    if n >= 100_000_000 {
+        return None;
+    }
+    let x = n / 10_000 | (n % 10_000) << 32;
+    // Each 32-bit lane (below 10^4) divided by 100: x * 10486 >> 20 is exact there.
+    let hundreds = (x * 10_486) >> 20 & 0x0000_007F_0000_007F;
+    let x = hundreds | (x - hundreds * 100) << 16;
+    // Each 16-bit lane (below 100) divided by 10: x * 103 >> 10 is exact there.
+    let tens = (x * 103) >> 10 & 0x000F_000F_000F_000F;
+    let digits = tens | (x - tens * 10) << 8;
+    // The first digit is in the lowest byte; leading zeros are zero bytes (at most 7 dropped).
+    let zeros = (digits.trailing_zeros() / 8).min(7);
+    let ascii = (digits | 0x3030_3030_3030_3030) >> (8 * zeros);
+    Some((ascii.to_le_bytes(), 8 - zeros as usize))
 }
 
 /// Appends `N` zero bytes and returns where they start and the bytes themselves, to be filled in
@@ -464,6 +521,25 @@ mod tests {
                 expected.extend_from_slice(b"\x011=y\x01");
                 assert_eq!(w.as_bytes(), &expected[..], "tag {tag}, {len} bytes");
             }
+        }
+    }
+
+    #[test]
+    fn eight_digit_words_agree_with_plain_formatting() {
+        let samples = (0..100_000u64)
+            .chain((0..100_000).map(|i| i * 997 + 12_345))
+            .chain((0..=8).flat_map(|p| {
+                let p = 10u64.pow(p);
+                [p - 1, p, p + 1]
+            }))
+            .chain([99_999_999, 100_000_000]);
+        for n in samples {
+            let mut out = BytesMut::new();
+            put_uint(&mut out, n);
+            assert_eq!(&out[..], n.to_string().as_bytes(), "{n}");
+            let mut w = FieldWriter::new();
+            w.uint(34, n).uint(20_000, n);
+            assert_eq!(w.as_bytes(), format!("34={n}\x0120000={n}\x01").as_bytes());
         }
     }
 
