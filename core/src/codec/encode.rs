@@ -367,13 +367,13 @@ fn short_digits(n: u64) -> Option<([u8; 8], usize)> {
     if n >= 100_000_000 {
         return None;
     }
-    let x = n / 10_000 | (n % 10_000) << 32;
+    let x = (n / 10_000) | ((n % 10_000) << 32);
     // Each 32-bit lane (below 10^4) divided by 100: x * 10486 >> 20 is exact there.
-    let hundreds = (x * 10_486) >> 20 & 0x0000_007F_0000_007F;
-    let x = hundreds | (x - hundreds * 100) << 16;
+    let hundreds = ((x * 10_486) >> 20) & 0x0000_007F_0000_007F;
+    let x = hundreds | ((x - hundreds * 100) << 16);
     // Each 16-bit lane (below 100) divided by 10: x * 103 >> 10 is exact there.
-    let tens = (x * 103) >> 10 & 0x000F_000F_000F_000F;
-    let digits = tens | (x - tens * 10) << 8;
+    let tens = ((x * 103) >> 10) & 0x000F_000F_000F_000F;
+    let digits = tens | ((x - tens * 10) << 8);
     // The first digit is in the lowest byte; leading zeros are zero bytes (at most 7 dropped).
     let zeros = (digits.trailing_zeros() / 8).min(7);
     let ascii = (digits | 0x3030_3030_3030_3030) >> (8 * zeros);
