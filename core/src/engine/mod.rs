@@ -321,7 +321,7 @@ impl Engine {
         id: &SessionId,
         msg: OutboundMessage<'_>,
     ) -> Result<SeqNum, EngineError> {
-        self.with_writable_session(now, id, |session, now| session.send(now, msg))
+        self.with_writable_session(now, id, false, |session, now| session.send(now, msg))
     }
 
     /// Answers a delivered message and settles it (see [`Session::reply`]).
@@ -332,17 +332,18 @@ impl Engine {
         delivered: &Delivered,
         msg: OutboundMessage<'_>,
     ) -> Result<SeqNum, EngineError> {
-        let replied =
-            self.with_writable_session(now, id, |session, now| session.reply(now, delivered, msg));
-        self.settle(id);
-        replied
+        self.with_writable_session(now, id, true, |session, now| {
+            session.reply(now, delivered, msg)
+        })
     }
 
     /// Settles a delivered message that needs no reply.
     pub fn ack(&mut self, id: &SessionId, delivered: &Delivered) -> Result<(), EngineError> {
         let now = self.now;
         let acked = self.with_session(now, id, |session, _| session.ack(delivered));
-        self.settle(id);
+        if let Some(slot) = self.sessions.get_mut(id) {
+            resume_when_settled(slot, &mut self.outputs);
+        }
         acked
     }
 
@@ -707,21 +708,31 @@ impl Engine {
     }
 
     /// [`with_session`](Self::with_session) for a message to send: `Err(Backpressure)` while the
-    /// session's connection holds `MaxOutboundBytes` unwritten. One lookup for both.
+    /// session's connection holds `MaxOutboundBytes` unwritten. A command that `settles` a
+    /// delivered message (a reply) may let the connection's input resume. One lookup for all.
     fn with_writable_session<T>(
         &mut self,
         now: Now,
         id: &SessionId,
+        settles: bool,
         command: impl FnOnce(&mut Session, Now) -> Result<T, SendError>,
     ) -> Result<T, EngineError> {
         self.advance(now);
-        let slot = self.slot_mut(id)?;
-        if slot.conn.is_some() && slot.flow.is_full(slot.session.config().max_outbound_bytes) {
-            return Err(EngineError::Backpressure(Box::new(id.clone())));
+        let Some(slot) = self.sessions.get_mut(id) else {
+            return Err(EngineError::UnknownSession(Box::new(id.clone())));
+        };
+        let result =
+            if slot.conn.is_some() && slot.flow.is_full(slot.session.config().max_outbound_bytes) {
+                Err(EngineError::Backpressure(Box::new(id.clone())))
+            } else {
+                let result = command(&mut slot.session, now);
+                self.ready.push_back(id.clone());
+                result.map_err(EngineError::from)
+            };
+        if settles {
+            resume_when_settled(slot, &mut self.outputs);
         }
-        let result = command(&mut slot.session, now);
-        self.ready.push_back(id.clone());
-        Ok(result?)
+        result
     }
 
     /// Moves the actions of session `id` to the outputs, in order, with one lookup for all. It
@@ -811,18 +822,6 @@ impl Engine {
         }
     }
 
-    /// A delivered message of session `id` may have been settled: inbound flow control.
-    fn settle(&mut self, id: &SessionId) {
-        let Some(slot) = self.sessions.get_mut(id) else {
-            return;
-        };
-        let limit = slot.session.config().max_unsettled_messages;
-        let unsettled = slot.session.unsettled_count();
-        if let Some(conn) = slot.conn.filter(|_| slot.inflow.resume(unsettled, limit)) {
-            self.outputs.push_back(Output::ResumeInput { conn });
-        }
-    }
-
     /// Closes a connection that never reached a session, silently.
     fn refuse(&mut self, conn: ConnId, refusal: Refusal) {
         self.pending.remove(&conn);
@@ -830,5 +829,15 @@ impl Engine {
             conn,
             reason: CloseReason::Refused(refusal),
         });
+    }
+}
+
+/// Resumes the input of `slot`'s connection once its session's unsettled messages are few
+/// enough again (`MaxUnsettledMessages`).
+fn resume_when_settled(slot: &mut Slot, outputs: &mut VecDeque<Output>) {
+    let limit = slot.session.config().max_unsettled_messages;
+    let unsettled = slot.session.unsettled_count();
+    if let Some(conn) = slot.conn.filter(|_| slot.inflow.resume(unsettled, limit)) {
+        outputs.push_back(Output::ResumeInput { conn });
     }
 }
