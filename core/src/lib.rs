@@ -140,5 +140,7 @@ pub use store::{MemoryStore, MessageStore, StoreError, SyncHandle};
 
 pub use msg_type::MsgType;
 pub use seq_num::SeqNum;
-pub use time::{FormattedTimestamp, Now, TimestampFormatter, TimestampPrecision, UtcTimestamp};
+pub use time::{
+    FormattedTimestamp, Now, TimestampFormatter, TimestampParser, TimestampPrecision, UtcTimestamp,
+};
 pub use version::BeginString;

@@ -148,19 +148,11 @@ impl UtcTimestamp {
     /// Parses `YYYYMMDD-HH:MM:SS` with an optional fraction of any number of digits (digits past
     /// the ninth are dropped). A leap second (`:60`) is accepted and counts as the next second.
     pub fn parse(value: &[u8]) -> Option<Self> {
-        let (civil, fraction) = Civil::read(value)?;
-        let mut nanos = 0u32;
-        let mut scale = NANOS_PER_SEC;
-        for &b in fraction {
-            if !b.is_ascii_digit() {
-                return None;
-            }
-            scale /= 10;
-            nanos += u32::from(b - b'0') * scale;
-        }
-        let secs = days_from_civil(i64::from(civil.year), civil.month, civil.day) * SECS_PER_DAY
-            + i64::from(civil.second_of_day);
-        Some(Self { secs, nanos })
+        let (base, nanos) = split_timestamp(value)?;
+        Some(Self {
+            secs: seconds_of(base)?,
+            nanos,
+        })
     }
 
     /// Whether [`UtcTimestamp::parse`] accepts `value`, without computing the time (a data
@@ -232,6 +224,35 @@ impl TimestampFormatter {
             }
         };
         FormattedTimestamp::new(date_time, ts.nanos, precision)
+    }
+}
+
+/// Parses timestamps, keeping the last second's `YYYYMMDD-HH:MM:SS` with its value: a
+/// counterparty stamps many messages within one second, and for those only the fraction is read.
+#[derive(Clone, Debug, Default)]
+pub struct TimestampParser {
+    /// The text of the second last parsed, and its seconds since the epoch.
+    last: Option<([u8; 17], i64)>,
+}
+
+impl TimestampParser {
+    /// A parser with nothing remembered.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The same result as [`UtcTimestamp::parse`].
+    pub fn parse(&mut self, value: &[u8]) -> Option<UtcTimestamp> {
+        let (base, nanos) = split_timestamp(value)?;
+        let secs = match self.last {
+            Some((text, secs)) if text == *base => secs,
+            _ => {
+                let secs = seconds_of(base)?;
+                self.last = Some((*base, secs));
+                secs
+            }
+        };
+        Some(UtcTimestamp { secs, nanos })
     }
 }
 
@@ -317,59 +338,81 @@ fn is_valid_date_time(base: &[u8; 17]) -> bool {
         && time & 0x0000_FF00_00FF_0000 == 0x0000_3A00_003A_0000
         && in_range(month, b"01", b"12")
         && in_range(day, b"01", b"31")
-        && (day <= digits(b"28").swap_bytes() || Civil::read(base).is_some())
+        && (day <= digits(b"28").swap_bytes() || {
+            let (year, month, day) = date_of(base);
+            day <= days_in_month(year, month)
+        })
         && pair(time, 0).swap_bytes() <= digits(b"23").swap_bytes()
         && pair(time, 3).swap_bytes() <= digits(b"59").swap_bytes()
         && pair(time, 6).swap_bytes() <= digits(b"60").swap_bytes()
 }
 
-/// The date and time of day of a `YYYYMMDD-HH:MM:SS` timestamp, checked for range.
-struct Civil {
-    year: u32,
-    month: u32,
-    day: u32,
-    second_of_day: u32,
+/// A timestamp's `YYYYMMDD-HH:MM:SS` (not yet checked) and the nanoseconds of its fraction.
+fn split_timestamp(value: &[u8]) -> Option<(&[u8; 17], u32)> {
+    let (base, fraction) = value.split_first_chunk::<17>()?;
+    let nanos = match fraction {
+        [] => 0,
+        [b'.', digits @ ..] if !digits.is_empty() && all_ascii_digits(digits) => {
+            fraction_nanos(digits)
+        }
+        _ => return None,
+    };
+    Some((base, nanos))
 }
 
-impl Civil {
-    /// Reads the first 17 bytes of a timestamp; returns them with the fraction's digits (not
-    /// yet checked), which follow a `.`.
-    fn read(value: &[u8]) -> Option<(Self, &[u8])> {
-        let (base, fraction) = match value.get(17) {
-            None if value.len() == 17 => (value, &b""[..]),
-            Some(b'.') if value.len() > 18 => (&value[..17], &value[18..]),
-            _ => return None,
-        };
-        let base: &[u8; 17] = base.try_into().ok()?;
-        // Every byte but the separators a digit, tested eight at a time.
-        let date = u64::from_le_bytes(base[..8].try_into().ok()?);
-        let time = u64::from_le_bytes(base[9..].try_into().ok()?);
-        let separators = [base[8], base[11], base[14]] == *b"-::";
-        if !separators || !all_digits(date, u64::MAX) || !all_digits(time, 0xFFFF_00FF_FF00_FFFF) {
-            return None;
-        }
-        let d = |i: usize| u32::from(base[i] - b'0');
-        let year = d(0) * 1000 + d(1) * 100 + d(2) * 10 + d(3);
-        let month = d(4) * 10 + d(5);
-        let day = d(6) * 10 + d(7);
-        let (hour, minute, second) = (d(9) * 10 + d(10), d(12) * 10 + d(13), d(15) * 10 + d(16));
-        let valid = (1..=12).contains(&month)
-            && day != 0
-            && day <= days_in_month(year, month)
-            && hour <= 23
-            && minute <= 59
-            && second <= 60;
-        let second_of_day = hour * 3600 + minute * 60 + second;
-        valid.then_some((
-            Self {
-                year,
-                month,
-                day,
-                second_of_day,
-            },
-            fraction,
-        ))
+/// The seconds since the Unix epoch of `YYYYMMDD-HH:MM:SS`, when it is a valid date and time.
+fn seconds_of(base: &[u8; 17]) -> Option<i64> {
+    if !is_valid_date_time(base) {
+        return None;
     }
+    let (year, month, day) = date_of(base);
+    let d = |i: usize| u32::from(base[i] - b'0');
+    let (hour, minute, second) = (d(9) * 10 + d(10), d(12) * 10 + d(13), d(15) * 10 + d(16));
+    Some(
+        days_since_epoch(year, month, day) * SECS_PER_DAY
+            + i64::from(hour * 3600 + minute * 60 + second),
+    )
+}
+
+/// The year, month and day of a checked `YYYYMMDD-…` timestamp.
+fn date_of(base: &[u8; 17]) -> (u32, u32, u32) {
+    let d = |i: usize| u32::from(base[i] - b'0');
+    (
+        d(0) * 1000 + d(1) * 100 + d(2) * 10 + d(3),
+        d(4) * 10 + d(5),
+        d(6) * 10 + d(7),
+    )
+}
+
+/// The nanoseconds of a fraction's digits (all ASCII digits; those past the ninth dropped).
+fn fraction_nanos(digits: &[u8]) -> u32 {
+    const SCALE: [u32; 10] = [
+        1_000_000_000,
+        100_000_000,
+        10_000_000,
+        1_000_000,
+        100_000,
+        10_000,
+        1_000,
+        100,
+        10,
+        1,
+    ];
+    let kept = &digits[..digits.len().min(9)];
+    let n = kept.iter().fold(0u32, |n, &b| n * 10 + u32::from(b - b'0'));
+    n * SCALE[kept.len()]
+}
+
+/// [`days_from_civil`] for the years 0000 to 9999, in unsigned arithmetic (one era of 400
+/// years added, so that January and February of the year 0 stay positive).
+fn days_since_epoch(year: u32, month: u32, day: u32) -> i64 {
+    let y = year + 400 - u32::from(month <= 2);
+    let era = y / 400;
+    let year_of_era = y - era * 400;
+    let shifted_month = (month + 9) % 12;
+    let day_of_year = (153 * shifted_month + 2) / 5 + day - 1;
+    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
+    i64::from(era * 146_097 + day_of_era) - 719_468 - 146_097
 }
 
 /// Whether every byte is an ASCII digit: a fraction of four to eight digits (milli-, micro- and
@@ -481,6 +524,31 @@ mod tests {
     }
 
     #[test]
+    fn parser_reads_what_parse_reads_as_the_second_changes() {
+        let mut parser = TimestampParser::new();
+        for value in [
+            &b"20261231-23:59:59.999"[..],
+            b"20261231-23:59:59.001",
+            b"20261231-23:59:59",
+            b"20261231-23:59:59.",
+            b"20261231-23:59:60.5",
+            b"20270101-00:00:00.000000001",
+            b"20270101-00:00:00.12x",
+            b"20270101-24:00:00.1",
+            b"20270101-00:00:00.123",
+            b"20270230-00:00:00",
+            b"2027",
+        ] {
+            assert_eq!(
+                parser.parse(value),
+                UtcTimestamp::parse(value),
+                "{}",
+                String::from_utf8_lossy(value)
+            );
+        }
+    }
+
+    #[test]
     fn formatter_writes_what_format_writes_as_the_second_changes() {
         let mut formatter = TimestampFormatter::new();
         let base = UtcTimestamp::parse(b"20261231-23:59:59.999999999").unwrap();
@@ -588,7 +656,20 @@ mod tests {
         while days <= last {
             let (y, m, d) = civil_from_days(days);
             assert_eq!(days_from_civil(y, m, d), days);
+            assert_eq!(days_since_epoch(y as u32, m, d), days);
             days += 97;
+        }
+        for (y, m, d) in [
+            (0, 1, 1),
+            (0, 2, 29),
+            (0, 3, 1),
+            (1970, 1, 1),
+            (9999, 12, 31),
+        ] {
+            assert_eq!(
+                days_since_epoch(y, m, d),
+                days_from_civil(i64::from(y), m, d)
+            );
         }
         assert_eq!(UtcTimestamp::from_unix(MAX_SECS + 1, 0), None);
         assert_eq!(

@@ -69,7 +69,7 @@ impl Session {
         }
     }
 
-    fn check_logon(&self, msg: &Message) -> Result<Logon, LogonRefusal> {
+    fn check_logon(&mut self, msg: &Message) -> Result<Logon, LogonRefusal> {
         if msg.msg_type() != b"A" {
             return Err(LogonRefusal::NotLogon);
         }
@@ -166,8 +166,11 @@ impl Session {
 
     /// Whether SendingTime is within `MaxLatency` of our clock (always true with `CheckLatency`
     /// off); `Err` when it is missing or malformed.
-    pub(super) fn sending_time_ok(&self, msg: &Message) -> Result<bool, ()> {
-        let sent = msg.timestamp(tag::SENDING_TIME).map_err(|_| ())?;
+    pub(super) fn sending_time_ok(&mut self, msg: &Message) -> Result<bool, ()> {
+        let sent = msg
+            .get(tag::SENDING_TIME)
+            .and_then(|value| self.sending_times.parse(value))
+            .ok_or(())?;
         if !self.config.check_latency {
             return Ok(true);
         }

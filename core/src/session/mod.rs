@@ -19,7 +19,7 @@ use crate::config::{ConfigError, Role, SessionConfig, StorageDurability};
 use crate::dictionary::ShapeCache;
 use crate::error::SendError;
 use crate::store::{MessageStore, StoreError};
-use crate::time::{Now, TimestampFormatter, UtcTimestamp};
+use crate::time::{Now, TimestampFormatter, TimestampParser, UtcTimestamp};
 use crate::{MsgType, SeqNum, tag};
 
 use self::resend::Resend;
@@ -172,6 +172,8 @@ pub struct Session {
     out: BytesMut,
     /// SendingTime's text, its date and second kept from one message to the next.
     stamps: TimestampFormatter,
+    /// The counterparty's SendingTime, its second's value kept from one message to the next.
+    sending_times: TimestampParser,
     /// The shapes of the counterparty's valid messages, so that validation against the data
     /// dictionary checks only the values of a message laid out as an earlier one.
     shapes: ShapeCache,
@@ -226,6 +228,7 @@ impl Session {
             body: FieldWriter::with_capacity(256),
             out: BytesMut::with_capacity(OUT_CHUNK),
             stamps: TimestampFormatter::new(),
+            sending_times: TimestampParser::new(),
             shapes: ShapeCache::new(),
             logon_check: None,
             epoch: 0,
