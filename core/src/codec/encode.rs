@@ -187,6 +187,8 @@ impl FieldWriter {
                 put_uint_field(&mut self.buf, tag, n);
                 self
             }
+            Value::Char(c) => self.bytes(tag, &[c]),
+            Value::Bool(b) => self.bytes(tag, if b { b"Y" } else { b"N" }),
             value => {
                 self.buf.reserve(32);
                 put_tag(&mut self.buf, tag);
