@@ -351,6 +351,7 @@ impl Driver {
     }
 
     /// Hands an application event to the [`Application`] on this task, or to the event stream.
+    #[inline]
     fn notify(&mut self, event: AppEvent, now: Now) {
         let Some(app) = &mut self.app else {
             let _ = self.events.send(event);
