@@ -436,7 +436,7 @@ fn put_tag(out: &mut BytesMut, tag: u32) {
     }
 }
 
-/// The longest value [`put_text_field`] assembles on the stack.
+/// The longest value [`put_text_field`] writes as one block.
 const SHORT_VALUE: usize = 24;
 
 /// Writes `tag=value<SOH>`. A common tag with a short value (most of them: CompIDs, ClOrdIDs,
