@@ -81,8 +81,8 @@ pub struct UtcTimestamp {
 }
 
 /// The smallest and largest Unix seconds a four-digit year can express.
-const MIN_SECS: i64 = days_from_civil(0, 1, 1) * SECS_PER_DAY;
-const MAX_SECS: i64 = days_from_civil(9999, 12, 31) * SECS_PER_DAY + SECS_PER_DAY - 1;
+const MIN_SECS: i64 = days_since_epoch(0, 1, 1) * SECS_PER_DAY;
+const MAX_SECS: i64 = days_since_epoch(9999, 12, 31) * SECS_PER_DAY + SECS_PER_DAY - 1;
 
 impl UtcTimestamp {
     /// Makes a timestamp from seconds and nanoseconds since the Unix epoch; `None` outside the years
@@ -148,10 +148,10 @@ impl UtcTimestamp {
     /// Parses `YYYYMMDD-HH:MM:SS` with an optional fraction of any number of digits (digits past
     /// the ninth are dropped). A leap second (`:60`) is accepted and counts as the next second.
     pub fn parse(value: &[u8]) -> Option<Self> {
-        let (base, nanos) = split_timestamp(value)?;
+        let (base, fraction) = split_timestamp(value)?;
         Some(Self {
             secs: seconds_of(base)?,
-            nanos,
+            nanos: fraction_nanos(fraction),
         })
     }
 
@@ -161,15 +161,7 @@ impl UtcTimestamp {
     /// The ranges are compared on the digits themselves (ASCII digits order as their values), and
     /// the days of the month are counted only past the 28th.
     pub fn is_valid(value: &[u8]) -> bool {
-        let Some((base, fraction)) = value.split_first_chunk::<17>() else {
-            return false;
-        };
-        let fraction_ok = match fraction {
-            [] => true,
-            [b'.', digits @ ..] => !digits.is_empty() && all_ascii_digits(digits),
-            _ => false,
-        };
-        fraction_ok && is_valid_date_time(base)
+        split_timestamp(value).is_some_and(|(base, _)| is_valid_date_time(base))
     }
 
     /// Writes the timestamp with `precision` fraction digits (truncated, never rounded up).
@@ -243,7 +235,7 @@ impl TimestampParser {
 
     /// The same result as [`UtcTimestamp::parse`].
     pub fn parse(&mut self, value: &[u8]) -> Option<UtcTimestamp> {
-        let (base, nanos) = split_timestamp(value)?;
+        let (base, fraction) = split_timestamp(value)?;
         let secs = match self.last {
             Some((text, secs)) if text == *base => secs,
             _ => {
@@ -252,7 +244,10 @@ impl TimestampParser {
                 secs
             }
         };
-        Some(UtcTimestamp { secs, nanos })
+        Some(UtcTimestamp {
+            secs,
+            nanos: fraction_nanos(fraction),
+        })
     }
 }
 
@@ -347,17 +342,16 @@ fn is_valid_date_time(base: &[u8; 17]) -> bool {
         && pair(time, 6).swap_bytes() <= digits(b"60").swap_bytes()
 }
 
-/// A timestamp's `YYYYMMDD-HH:MM:SS` (not yet checked) and the nanoseconds of its fraction.
-fn split_timestamp(value: &[u8]) -> Option<(&[u8; 17], u32)> {
-    let (base, fraction) = value.split_first_chunk::<17>()?;
-    let nanos = match fraction {
-        [] => 0,
-        [b'.', digits @ ..] if !digits.is_empty() && all_ascii_digits(digits) => {
-            fraction_nanos(digits)
+/// A timestamp's `YYYYMMDD-HH:MM:SS` (not yet checked) and its fraction's digits (checked:
+/// none, or one or more after a `.`).
+fn split_timestamp(value: &[u8]) -> Option<(&[u8; 17], &[u8])> {
+    match value.split_first_chunk::<17>()? {
+        (base, []) => Some((base, &[])),
+        (base, [b'.', digits @ ..]) if !digits.is_empty() && all_ascii_digits(digits) => {
+            Some((base, digits))
         }
-        _ => return None,
-    };
-    Some((base, nanos))
+        _ => None,
+    }
 }
 
 /// The seconds since the Unix epoch of `YYYYMMDD-HH:MM:SS`, when it is a valid date and time.
@@ -384,7 +378,8 @@ fn date_of(base: &[u8; 17]) -> (u32, u32, u32) {
     )
 }
 
-/// The nanoseconds of a fraction's digits (all ASCII digits; those past the ninth dropped).
+/// The nanoseconds of a fraction's digits (all ASCII digits, maybe none; those past the ninth
+/// dropped).
 fn fraction_nanos(digits: &[u8]) -> u32 {
     const SCALE: [u32; 10] = [
         1_000_000_000,
@@ -403,16 +398,17 @@ fn fraction_nanos(digits: &[u8]) -> u32 {
     n * SCALE[kept.len()]
 }
 
-/// [`days_from_civil`] for the years 0000 to 9999, in unsigned arithmetic (one era of 400
-/// years added, so that January and February of the year 0 stay positive).
-fn days_since_epoch(year: u32, month: u32, day: u32) -> i64 {
-    let y = year + 400 - u32::from(month <= 2);
+/// Days since 1970-01-01 of a proleptic Gregorian date of the years 0000 to 9999 (H. Hinnant's
+/// `days_from_civil`, in unsigned arithmetic: one era of 400 years is added, so that January and
+/// February of the year 0 stay positive).
+const fn days_since_epoch(year: u32, month: u32, day: u32) -> i64 {
+    let y = year + 400 - if month <= 2 { 1 } else { 0 };
     let era = y / 400;
     let year_of_era = y - era * 400;
     let shifted_month = (month + 9) % 12;
     let day_of_year = (153 * shifted_month + 2) / 5 + day - 1;
     let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
-    i64::from(era * 146_097 + day_of_era) - 719_468 - 146_097
+    (era * 146_097 + day_of_era) as i64 - 719_468 - 146_097
 }
 
 /// Whether every byte is an ASCII digit: a fraction of four to eight digits (milli-, micro- and
@@ -453,18 +449,7 @@ const fn days_in_month(year: u32, month: u32) -> u32 {
     }
 }
 
-/// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's `days_from_civil`).
-const fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
-    let y = if month <= 2 { year - 1 } else { year };
-    let era = if y >= 0 { y } else { y - 399 } / 400;
-    let year_of_era = y - era * 400;
-    let shifted_month = (month as i64 + 9) % 12;
-    let day_of_year = (153 * shifted_month + 2) / 5 + day as i64 - 1;
-    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
-    era * 146_097 + day_of_era - 719_468
-}
-
-/// The inverse of [`days_from_civil`].
+/// The inverse of [`days_since_epoch`], for any day.
 const fn civil_from_days(days: i64) -> (i64, u32, u32) {
     let z = days + 719_468;
     let era = if z >= 0 { z } else { z - 146_096 } / 146_097;
@@ -651,25 +636,23 @@ mod tests {
 
     #[test]
     fn civil_conversion_round_trips_over_the_whole_range() {
-        let mut days = days_from_civil(0, 1, 1);
-        let last = days_from_civil(9999, 12, 31);
+        let mut days = days_since_epoch(0, 1, 1);
+        let last = days_since_epoch(9999, 12, 31);
         while days <= last {
             let (y, m, d) = civil_from_days(days);
-            assert_eq!(days_from_civil(y, m, d), days);
             assert_eq!(days_since_epoch(y as u32, m, d), days);
             days += 97;
         }
-        for (y, m, d) in [
-            (0, 1, 1),
-            (0, 2, 29),
-            (0, 3, 1),
-            (1970, 1, 1),
-            (9999, 12, 31),
+        // Year 0 is a leap year; the epoch is day 0.
+        for ((y, m, d), days) in [
+            ((0, 1, 1), -719_528),
+            ((0, 2, 29), -719_469),
+            ((0, 3, 1), -719_468),
+            ((1970, 1, 1), 0),
+            ((9999, 12, 31), 2_932_896),
         ] {
-            assert_eq!(
-                days_since_epoch(y, m, d),
-                days_from_civil(i64::from(y), m, d)
-            );
+            assert_eq!(days_since_epoch(y, m, d), days);
+            assert_eq!(civil_from_days(days), (i64::from(y), m, d));
         }
         assert_eq!(UtcTimestamp::from_unix(MAX_SECS + 1, 0), None);
         assert_eq!(

@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant, SystemTime};
 
 use async_io::{Async, Timer};
-use bytes::{Buf, Bytes};
+use bytes::{Buf, Bytes, BytesMut};
 use fixgate_core::engine::{Application, Context, Outgoing, Waiting};
 use fixgate_core::{
     CloseReason, ConnId, Delivered, Engine, EngineConfig, EngineError, FastHash, MessageStore, Now,
@@ -35,6 +35,8 @@ const READS_AHEAD: usize = 4;
 /// Messages sent in one burst before the engine task lets the writers run: the peer starts on the
 /// first replies while the rest are made (both ends busy at once, not in turn).
 const YIELD_EVERY: u32 = 32;
+/// The bytes a connection's reader takes per read.
+const READ_BUFFER: usize = 16 * 1024;
 /// Connections the kernel may queue for `accept`, capped by `net.core.somaxconn`. The usual 128
 /// drops SYNs when a thousand counterparties connect at once, and each drop costs that peer 1 s.
 const LISTEN_BACKLOG: i32 = 4096;
@@ -168,8 +170,6 @@ pub(crate) struct Driver {
     /// The callers of `shutdown()`, answered when it is complete.
     stopping: Vec<async_channel::Sender<()>>,
     security: Security,
-    /// `ReceiveSpinningTimeout`: how long readers poll before they wait for readiness.
-    spin: Duration,
 }
 
 /// The time: the monotonic clock async-io's timers use, and the wall clock.
@@ -207,7 +207,6 @@ impl Driver {
                 next_conn.clone(),
             )));
         }
-        let spin = config.receive_spinning_timeout;
         let driver = Self {
             engine: Engine::new(config, now()),
             conns: HashMap::default(),
@@ -219,7 +218,6 @@ impl Driver {
             app,
             stopping: Vec::new(),
             security,
-            spin,
         };
         spawner(Box::pin(driver.run(commands, inputs)));
         Ok((commands_tx, events_rx, local_addr))
@@ -518,7 +516,8 @@ impl Driver {
         let gate = Arc::new(Gate::default());
         let (resume, resumed) = async_channel::bounded(1);
         let reader_gate = gate.clone();
-        let spin = self.spin;
+        // `ReceiveSpinningTimeout`: how long the reader polls before it waits for readiness.
+        let spin = self.engine.config().receive_spinning_timeout;
         (self.spawner)(Box::pin(async move {
             match security.split(socket, side).await {
                 Ok((read, write)) => {
@@ -581,7 +580,10 @@ async fn read_all(
     resumed: &async_channel::Receiver<()>,
     spin: Duration,
 ) {
-    let mut buf = vec![0u8; 16 * 1024];
+    let mut buf = vec![0u8; READ_BUFFER];
+    // The bytes handed on: once the engine has dropped a read's bytes, `extend_from_slice` takes
+    // the memory back, so a read allocates only while earlier ones are still held.
+    let mut handed = BytesMut::new();
     let mut last_read = Instant::now();
     loop {
         // A wake-up left from an earlier opening finds the gate shut and waits again.
@@ -594,7 +596,8 @@ async fn read_all(
             Ok(0) | Err(_) => return,
             Ok(n) => {
                 last_read = Instant::now();
-                let bytes = Bytes::copy_from_slice(&buf[..n]);
+                handed.extend_from_slice(&buf[..n]);
+                let bytes = handed.split().freeze();
                 gate.ahead.fetch_add(1, Ordering::AcqRel);
                 if inputs.send(Input::Data { conn, bytes }).await.is_err() {
                     return;

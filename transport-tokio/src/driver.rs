@@ -160,8 +160,6 @@ pub(crate) struct Driver {
     /// The callers of `shutdown()`, answered when it is complete.
     stopping: Vec<oneshot::Sender<()>>,
     security: Security,
-    /// `ReceiveSpinningTimeout`: how long readers poll before they wait for readiness.
-    spin: Duration,
 }
 
 /// The time, from tokio's clock (so that paused-time tests work) and the wall clock.
@@ -194,7 +192,6 @@ impl Driver {
             local_addr = Some(listener.local_addr()?);
             tokio::spawn(accept_loop(listener, inputs_tx.clone(), next_conn.clone()));
         }
-        let spin = config.receive_spinning_timeout;
         let driver = Self {
             engine: Engine::new(config, now()),
             conns: HashMap::default(),
@@ -205,7 +202,6 @@ impl Driver {
             app,
             stopping: Vec::new(),
             security,
-            spin,
         };
         tokio::spawn(driver.run(commands, inputs));
         Ok((commands_tx, events_rx, local_addr))
@@ -506,7 +502,8 @@ impl Driver {
         let gate = Arc::new(Gate::default());
         let (resume, mut resumed) = mpsc::channel(1);
         let reader_gate = gate.clone();
-        let spin = self.spin;
+        // `ReceiveSpinningTimeout`: how long the reader polls before it waits for readiness.
+        let spin = self.engine.config().receive_spinning_timeout;
         let reader = tokio::spawn(async move {
             match security.split(stream, side).await {
                 Ok((read, write)) => {

@@ -127,15 +127,7 @@ pub fn encode_frame(
     out.put_u8(SOH);
     put_text_field(out, tag::MSG_TYPE, msg_type);
     for field in header.iter() {
-        match field.value {
-            Value::Text(text) => put_text_field(out, field.tag, text),
-            Value::Uint(n) => put_uint_field(out, field.tag, n),
-            value => {
-                put_tag(out, field.tag);
-                value.write(out);
-                out.put_u8(SOH);
-            }
-        }
+        put_field(out, field.tag, field.value);
     }
     out.put_slice(body);
     let sum = checksum(&out[start..]);
@@ -181,22 +173,8 @@ impl FieldWriter {
     /// Appends `tag=value<SOH>`.
     #[inline]
     pub fn field(&mut self, tag: u32, value: Value<'_>) -> &mut Self {
-        match value {
-            Value::Text(text) => self.bytes(tag, text),
-            Value::Uint(n) => {
-                put_uint_field(&mut self.buf, tag, n);
-                self
-            }
-            Value::Char(c) => self.bytes(tag, &[c]),
-            Value::Bool(b) => self.bytes(tag, if b { b"Y" } else { b"N" }),
-            value => {
-                self.buf.reserve(32);
-                put_tag(&mut self.buf, tag);
-                value.write(&mut self.buf);
-                self.buf.put_u8(SOH);
-                self
-            }
-        }
+        put_field(&mut self.buf, tag, value);
+        self
     }
 
     /// Appends a text field. `value` MUST NOT contain SOH.
@@ -432,6 +410,24 @@ fn put_tag(out: &mut BytesMut, tag: u32) {
         None => {
             put_uint(out, u64::from(tag));
             out.put_u8(b'=');
+        }
+    }
+}
+
+/// Writes `tag=value<SOH>`: text, integers below 10^8, chars and booleans as one block (see
+/// [`put_text_field`]), the rest piece by piece.
+#[inline(always)]
+fn put_field(out: &mut BytesMut, tag: u32, value: Value<'_>) {
+    match value {
+        Value::Text(text) => put_text_field(out, tag, text),
+        Value::Uint(n) => put_uint_field(out, tag, n),
+        Value::Char(c) => put_text_field(out, tag, &[c]),
+        Value::Bool(b) => put_text_field(out, tag, if b { b"Y" } else { b"N" }),
+        value => {
+            out.reserve(32);
+            put_tag(out, tag);
+            value.write(out);
+            out.put_u8(SOH);
         }
     }
 }

@@ -36,23 +36,15 @@ impl Enumeration {
         }
     }
 
-    /// Whether `value` is one of the values.
+    /// Whether `value` is one of the values. The character set is tested inline; the searches
+    /// stay out of line, so that the check inlines into the validation walk.
     #[inline(always)]
     pub(super) fn contains(&self, value: &[u8]) -> bool {
         match self {
-            Self::Chars(bits) => matches!(value, [c] if c.is_ascii() && bits & 1 << c != 0),
-            _ => self.contains_searched(value),
-        }
-    }
-
-    /// [`contains`](Self::contains) for the enumerations that take a search.
-    #[inline(never)]
-    fn contains_searched(&self, value: &[u8]) -> bool {
-        match self {
             Self::Any => true,
-            Self::Chars(_) => self.contains(value),
-            Self::Short(packed) => pack(value).is_some_and(|p| packed.binary_search(&p).is_ok()),
-            Self::Long(values) => values.binary_search_by(|v| v.as_ref().cmp(value)).is_ok(),
+            Self::Chars(bits) => matches!(value, [c] if c.is_ascii() && bits & 1 << c != 0),
+            Self::Short(packed) => contains_packed(packed, value),
+            Self::Long(values) => contains_long(values, value),
         }
     }
 
@@ -60,6 +52,16 @@ impl Enumeration {
     pub(super) fn is_any(&self) -> bool {
         matches!(self, Self::Any)
     }
+}
+
+#[inline(never)]
+fn contains_packed(packed: &[u64], value: &[u8]) -> bool {
+    pack(value).is_some_and(|p| packed.binary_search(&p).is_ok())
+}
+
+#[inline(never)]
+fn contains_long(values: &[Box<[u8]>], value: &[u8]) -> bool {
+    values.binary_search_by(|v| v.as_ref().cmp(value)).is_ok()
 }
 
 /// Up to seven bytes and their length in one integer; `None` for longer values.

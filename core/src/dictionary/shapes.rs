@@ -180,13 +180,10 @@ impl Dictionary {
             if value.is_empty() && have_values {
                 return Some((index, SessionRejectReason::TagWithoutValue));
             }
-            if let ValueCheck::Typed(info) = check.value {
-                if !info.field_type.accepts(value) {
-                    return Some((index, SessionRejectReason::IncorrectDataFormat));
-                }
-                if info.enumerated && self.fields.def(info).is_some_and(|def| !def.allows(value)) {
-                    return Some((index, SessionRejectReason::ValueOutOfRange));
-                }
+            if let ValueCheck::Typed(info) = check.value
+                && let Some(reason) = self.value_fault(info, value)
+            {
+                return Some((index, reason));
             }
             if let Some(entries) = check.entries
                 && parse_uint(value).is_some_and(|declared| declared != entries)

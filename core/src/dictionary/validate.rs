@@ -104,6 +104,19 @@ impl Dictionary {
         }
     }
 
+    /// What is wrong with `value` for the defined field `info`: its type's format, then its
+    /// enumeration.
+    #[inline(always)]
+    pub(super) fn value_fault(&self, info: FieldInfo, value: &[u8]) -> Option<SessionRejectReason> {
+        if !info.field_type.accepts(value) {
+            Some(SessionRejectReason::IncorrectDataFormat)
+        } else if info.enumerated && self.fields.def(info).is_some_and(|def| !def.allows(value)) {
+            Some(SessionRejectReason::ValueOutOfRange)
+        } else {
+            None
+        }
+    }
+
     /// How a value of `tag` is checked.
     pub(super) fn value_check(&self, tag: u32, transport_only: bool) -> ValueCheck {
         let info = self.known(tag, transport_only);
@@ -349,15 +362,12 @@ impl<'a> Walk<'a> {
         if is_framing(tag) {
             return info; // The codec has checked them.
         }
-        let fields = &self.dictionary.fields;
         if !info.is_defined() {
             if self.should_check(tag) {
                 self.note(index, SessionRejectReason::InvalidTagNumber);
             }
-        } else if !info.field_type.accepts(value) {
-            self.note(index, SessionRejectReason::IncorrectDataFormat);
-        } else if info.enumerated && fields.def(info).is_some_and(|def| !def.allows(value)) {
-            self.note(index, SessionRejectReason::ValueOutOfRange);
+        } else if let Some(reason) = self.dictionary.value_fault(info, value) {
+            self.note(index, reason);
         }
         info
     }

@@ -321,7 +321,7 @@ impl Engine {
         id: &SessionId,
         msg: OutboundMessage<'_>,
     ) -> Result<SeqNum, EngineError> {
-        self.with_writable_session(now, id, false, |session, now| session.send(now, msg))
+        self.with_session(now, id, Access::SEND, |session, now| session.send(now, msg))
     }
 
     /// Answers a delivered message and settles it (see [`Session::reply`]).
@@ -332,7 +332,7 @@ impl Engine {
         delivered: &Delivered,
         msg: OutboundMessage<'_>,
     ) -> Result<SeqNum, EngineError> {
-        self.with_writable_session(now, id, true, |session, now| {
+        self.with_session(now, id, Access::REPLY, |session, now| {
             session.reply(now, delivered, msg)
         })
     }
@@ -340,11 +340,7 @@ impl Engine {
     /// Settles a delivered message that needs no reply.
     pub fn ack(&mut self, id: &SessionId, delivered: &Delivered) -> Result<(), EngineError> {
         let now = self.now;
-        let acked = self.with_session(now, id, |session, _| session.ack(delivered));
-        if let Some(slot) = self.sessions.get_mut(id) {
-            resume_when_settled(slot, &mut self.outputs);
-        }
-        acked
+        self.with_session(now, id, Access::SETTLE, |session, _| session.ack(delivered))
     }
 
     /// Starts the Logout exchange on session `id`.
@@ -354,7 +350,9 @@ impl Engine {
         id: &SessionId,
         text: Option<&str>,
     ) -> Result<(), EngineError> {
-        self.with_session(now, id, |session, now| session.logout(now, text))
+        self.with_session(now, id, Access::ANY, |session, now| {
+            session.logout(now, text)
+        })
     }
 
     /// Ends session `id`'s connection, with a Logout when logged on; its state stays for the next
@@ -365,21 +363,27 @@ impl Engine {
         id: &SessionId,
         text: Option<&str>,
     ) -> Result<(), EngineError> {
-        self.with_session(now, id, |session, now| match session.logout(now, text) {
-            Ok(()) => Ok(()),
-            Err(SendError::NotLoggedOn) => session.disconnect(now),
-            Err(error) => Err(error),
+        self.with_session(now, id, Access::ANY, |session, now| {
+            match session.logout(now, text) {
+                Ok(()) => Ok(()),
+                Err(SendError::NotLoggedOn) => session.disconnect(now),
+                Err(error) => Err(error),
+            }
         })
     }
 
     /// Resets session `id`'s sequence numbers to 1; an error while connected.
     pub fn reset_seq_num_local(&mut self, now: Now, id: &SessionId) -> Result<(), EngineError> {
-        self.with_session(now, id, |session, now| session.reset_seq_num_local(now))
+        self.with_session(now, id, Access::ANY, |session, now| {
+            session.reset_seq_num_local(now)
+        })
     }
 
     /// Resets session `id`'s sequence numbers through a Logon 141=Y exchange while logged on.
     pub fn reset_seq_num(&mut self, now: Now, id: &SessionId) -> Result<(), EngineError> {
-        self.with_session(now, id, |session, now| session.reset_seq_num(now))
+        self.with_session(now, id, Access::ANY, |session, now| {
+            session.reset_seq_num(now)
+        })
     }
 
     /// Sets session `id`'s next outbound MsgSeqNum.
@@ -389,7 +393,7 @@ impl Engine {
         id: &SessionId,
         seq: SeqNum,
     ) -> Result<(), EngineError> {
-        self.with_session(now, id, |session, now| {
+        self.with_session(now, id, Access::ANY, |session, now| {
             session.set_next_sender_seq(now, seq)
         })
     }
@@ -401,7 +405,7 @@ impl Engine {
         id: &SessionId,
         seq: SeqNum,
     ) -> Result<(), EngineError> {
-        self.with_session(now, id, |session, now| {
+        self.with_session(now, id, Access::ANY, |session, now| {
             session.set_next_target_seq(now, seq)
         })
     }
@@ -413,14 +417,14 @@ impl Engine {
         id: &SessionId,
         new_seq: SeqNum,
     ) -> Result<(), EngineError> {
-        self.with_session(now, id, |session, now| {
+        self.with_session(now, id, Access::ANY, |session, now| {
             session.send_sequence_reset(now, new_seq)
         })
     }
 
     /// Releases session `id`: its connection closes and it leaves the registry.
     pub fn finalize(&mut self, now: Now, id: &SessionId) -> Result<(), EngineError> {
-        self.with_session(now, id, |session, now| {
+        self.with_session(now, id, Access::ANY, |session, now| {
             session.finalize(now);
             Ok(())
         })?;
@@ -694,42 +698,32 @@ impl Engine {
             .ok_or_else(|| EngineError::UnknownSession(Box::new(id.clone())))
     }
 
+    /// Runs `command` on session `id` with one lookup, then has the session polled. With
+    /// `access.writable` it is refused (`Err(Backpressure)`) while the session's connection holds
+    /// `MaxOutboundBytes` unwritten; with `access.settles` the connection's input may resume
+    /// afterwards (inbound flow control), whatever the command's result.
     fn with_session<T>(
         &mut self,
         now: Now,
         id: &SessionId,
-        command: impl FnOnce(&mut Session, Now) -> Result<T, SendError>,
-    ) -> Result<T, EngineError> {
-        self.advance(now);
-        let slot = self.slot_mut(id)?;
-        let result = command(&mut slot.session, now);
-        self.ready.push_back(id.clone());
-        Ok(result?)
-    }
-
-    /// [`with_session`](Self::with_session) for a message to send: `Err(Backpressure)` while the
-    /// session's connection holds `MaxOutboundBytes` unwritten. A command that `settles` a
-    /// delivered message (a reply) may let the connection's input resume. One lookup for all.
-    fn with_writable_session<T>(
-        &mut self,
-        now: Now,
-        id: &SessionId,
-        settles: bool,
+        access: Access,
         command: impl FnOnce(&mut Session, Now) -> Result<T, SendError>,
     ) -> Result<T, EngineError> {
         self.advance(now);
         let Some(slot) = self.sessions.get_mut(id) else {
             return Err(EngineError::UnknownSession(Box::new(id.clone())));
         };
-        let result =
-            if slot.conn.is_some() && slot.flow.is_full(slot.session.config().max_outbound_bytes) {
-                Err(EngineError::Backpressure(Box::new(id.clone())))
-            } else {
-                let result = command(&mut slot.session, now);
-                self.ready.push_back(id.clone());
-                result.map_err(EngineError::from)
-            };
-        if settles {
+        let full = access.writable
+            && slot.conn.is_some()
+            && slot.flow.is_full(slot.session.config().max_outbound_bytes);
+        let result = if full {
+            Err(EngineError::Backpressure(Box::new(id.clone())))
+        } else {
+            let result = command(&mut slot.session, now);
+            self.ready.push_back(id.clone());
+            result.map_err(EngineError::from)
+        };
+        if access.settles {
             resume_when_settled(slot, &mut self.outputs);
         }
         result
@@ -840,4 +834,32 @@ fn resume_when_settled(slot: &mut Slot, outputs: &mut VecDeque<Output>) {
     if let Some(conn) = slot.conn.filter(|_| slot.inflow.resume(unsettled, limit)) {
         outputs.push_back(Output::ResumeInput { conn });
     }
+}
+
+/// What a command on a session needs of the engine around it (see `Engine::with_session`).
+#[derive(Clone, Copy)]
+struct Access {
+    /// Refused while the connection's output is full (a message to send).
+    writable: bool,
+    /// May settle a delivered message, so that the connection's input may resume.
+    settles: bool,
+}
+
+impl Access {
+    const ANY: Self = Self {
+        writable: false,
+        settles: false,
+    };
+    const SEND: Self = Self {
+        writable: true,
+        settles: false,
+    };
+    const REPLY: Self = Self {
+        writable: true,
+        settles: true,
+    };
+    const SETTLE: Self = Self {
+        writable: false,
+        settles: true,
+    };
 }
