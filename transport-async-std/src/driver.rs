@@ -228,6 +228,10 @@ impl Driver {
         commands: async_channel::Receiver<Command>,
         inputs: async_channel::Receiver<Input>,
     ) {
+        // One timer, moved only when the engine's deadline moves: a timer made afresh on every
+        // turn costs a registration with the reactor per message.
+        let mut timer = Timer::never();
+        let mut armed = None;
         loop {
             self.drain().await;
             if !self.stopping.is_empty() && !self.engine.has_connections() {
@@ -235,16 +239,26 @@ impl Driver {
                 return;
             }
             let deadline = self.engine.poll_timeout();
+            if deadline != armed {
+                match deadline {
+                    Some(at) => timer.set_at(at),
+                    None => timer = Timer::never(),
+                }
+                armed = deadline;
+            }
             let input = async { Wake::Input(inputs.recv().await.ok()) };
             let command = async { Wake::Command(commands.recv().await.ok()) };
             let timeout = async {
-                sleep_until(deadline).await;
+                (&mut timer).await;
                 Wake::Timeout
             };
             match future::or(input, future::or(command, timeout)).await {
                 Wake::Input(Some(input)) => self.input(input),
                 Wake::Command(Some(command)) => self.command(command),
-                Wake::Timeout => self.engine.handle_timeout(now()),
+                Wake::Timeout => {
+                    armed = None;
+                    self.engine.handle_timeout(now());
+                }
                 Wake::Input(None) | Wake::Command(None) => return,
             }
             // Take what else is already waiting before carrying out the outputs: one wake-up
@@ -602,6 +616,10 @@ async fn read_all(
                 if inputs.send(Input::Data { conn, bytes }).await.is_err() {
                     return;
                 }
+                // The engine task (and the writer it feeds) runs before this reader reads again:
+                // a read now would mostly find nothing, and its system call would come before
+                // the reply's.
+                future::yield_now().await;
             }
         }
     }
@@ -659,14 +677,5 @@ async fn accept_loop(
                 Timer::after(Duration::from_millis(50)).await;
             }
         }
-    }
-}
-
-async fn sleep_until(deadline: Option<Instant>) {
-    match deadline {
-        Some(deadline) => {
-            Timer::at(deadline).await;
-        }
-        None => future::pending().await,
     }
 }

@@ -212,6 +212,10 @@ impl Driver {
         mut commands: mpsc::UnboundedReceiver<Command>,
         mut inputs: mpsc::UnboundedReceiver<Input>,
     ) {
+        // One timer, moved only when the engine's deadline moves: a timer made afresh on every
+        // turn costs a registration with the runtime's timer wheel per message.
+        let mut timer = pin!(tokio::time::sleep_until(tokio::time::Instant::now()));
+        let mut armed = None;
         loop {
             self.drain().await;
             if !self.stopping.is_empty() && !self.engine.has_connections() {
@@ -222,6 +226,12 @@ impl Driver {
                 .engine
                 .poll_timeout()
                 .map(tokio::time::Instant::from_std);
+            if let Some(deadline) = deadline
+                && armed != Some(deadline)
+            {
+                timer.as_mut().reset(deadline);
+            }
+            armed = deadline;
             tokio::select! {
                 input = inputs.recv() => match input {
                     Some(input) => self.input(input),
@@ -231,7 +241,10 @@ impl Driver {
                     Some(command) => self.command(command),
                     None => return,
                 },
-                () = sleep_until(deadline) => self.engine.handle_timeout(now()),
+                () = &mut timer, if armed.is_some() => {
+                    armed = None;
+                    self.engine.handle_timeout(now());
+                }
             }
             // Take what else is already waiting before carrying out the outputs: one wake-up
             // then serves a burst.
@@ -589,6 +602,10 @@ async fn read_all(
                 if inputs.send(Input::Data { conn, bytes }).is_err() {
                     return;
                 }
+                // The engine task (and the writer it feeds) runs before this reader reads again:
+                // a read now would mostly find nothing, and its system call would come before
+                // the reply's.
+                tokio::task::yield_now().await;
             }
         }
     }
@@ -642,12 +659,5 @@ async fn accept_loop(
                 tokio::time::sleep(Duration::from_millis(50)).await;
             }
         }
-    }
-}
-
-async fn sleep_until(deadline: Option<tokio::time::Instant>) {
-    match deadline {
-        Some(deadline) => tokio::time::sleep_until(deadline).await,
-        None => std::future::pending().await,
     }
 }

@@ -8,6 +8,7 @@ mod flow;
 mod id;
 mod lockout;
 mod output;
+mod registry;
 mod route;
 mod waiting;
 
@@ -18,6 +19,7 @@ use std::time::{Duration, Instant};
 use bytes::{Bytes, BytesMut};
 
 use self::flow::{Inflow, Outflow};
+use self::registry::{Registry, TimerState};
 
 use crate::SeqNum;
 use crate::action::{Delivered, Event};
@@ -141,6 +143,22 @@ struct Slot {
     flow: Outflow,
     /// Whether the adapter was asked to stop reading the connection.
     inflow: Inflow,
+    /// Its place in the queue of deadlines.
+    timer: TimerState,
+}
+
+impl Slot {
+    /// When the engine must next look at this session: its own timers, an initiator's reconnect,
+    /// a slow consumer's deadline.
+    fn deadline(&self) -> Option<Instant> {
+        let reconnect = self.reconnect_at.filter(|_| self.conn.is_none());
+        let slow = self.session.config().slow_consumer_timeout;
+        let stalled = self.conn.and(self.flow.deadline(slow));
+        [self.session.poll_timeout(), reconnect, stalled]
+            .into_iter()
+            .flatten()
+            .min()
+    }
 }
 
 /// A connection waiting for its Logon: raw bytes kept for the session, and a decoder to find the
@@ -174,9 +192,14 @@ pub type StoreFactory = Box<
 ///   and [`poll_timeout`](Self::poll_timeout).
 pub struct Engine {
     config: EngineConfig,
-    sessions: HashMap<SessionId, Slot, FastHash>,
+    sessions: Registry,
     /// Connections waiting for their Logon.
     pending: HashMap<ConnId, Pending, FastHash>,
+    /// When each of them was opened, in that order (its LogonTimeout); entries of connections no
+    /// longer pending are dropped when they reach the front.
+    pending_since: VecDeque<(Instant, ConnId)>,
+    /// The sessions whose timers are due, while `handle_timeout` runs (kept for its capacity).
+    due: Vec<SessionId>,
     /// Connections linked to a session.
     linked: HashMap<ConnId, SessionId, FastHash>,
     outputs: VecDeque<Output>,
@@ -199,8 +222,10 @@ impl Engine {
     pub fn new(config: EngineConfig, now: Now) -> Self {
         Self {
             config,
-            sessions: HashMap::default(),
+            sessions: Registry::default(),
             pending: HashMap::default(),
+            pending_since: VecDeque::new(),
+            due: Vec::new(),
             linked: HashMap::default(),
             outputs: VecDeque::new(),
             ready: VecDeque::new(),
@@ -272,6 +297,7 @@ impl Engine {
                 initiator_addr: None,
                 reconnect_at: None,
                 connect_failures: 0,
+                timer: TimerState::default(),
             },
         );
         Ok(())
@@ -449,7 +475,7 @@ impl Engine {
         for conn in pending {
             self.refuse(conn, Refusal::ShuttingDown);
         }
-        for (id, slot) in &mut self.sessions {
+        for (id, slot) in self.sessions.iter_mut() {
             slot.reconnect_at = None;
             if slot.conn.is_none() {
                 continue;
@@ -498,6 +524,7 @@ impl Engine {
             return;
         }
         let decoder = Decoder::with_max_message_size(self.config.max_logon_size);
+        self.pending_since.push_back((now.mono, conn));
         self.pending.insert(
             conn,
             Pending {
@@ -612,46 +639,20 @@ impl Engine {
     pub fn handle_timeout(&mut self, now: Now) {
         self.advance(now);
         let timeout = self.config.logon_timeout;
-        let late: Vec<ConnId> = self
-            .pending
-            .iter()
-            .filter(|(_, pending)| pending.opened + timeout <= now.mono)
-            .map(|(&conn, _)| conn)
-            .collect();
-        for conn in late {
-            self.refuse(conn, Refusal::LogonTimeout);
-        }
-        for (id, slot) in &mut self.sessions {
-            let slow = slot.session.config().slow_consumer_timeout;
-            if slot.conn.is_some() && slot.flow.deadline(slow).is_some_and(|at| at <= now.mono) {
-                slot.flow.clear();
-                slot.session.handle_slow_consumer(now);
-                self.ready.push_back(id.clone());
-            }
-            if slot.session.poll_timeout().is_some_and(|at| at <= now.mono) {
-                slot.session.handle_timeout(now);
-                self.ready.push_back(id.clone());
-            }
-            if slot.conn.is_none()
-                && !self.stopping
-                && let (Some(at), Some(addr)) = (slot.reconnect_at, slot.initiator_addr)
-                && at <= now.mono
-            {
-                // Outside its schedule an initiator waits, asking again after the interval.
-                if !slot
-                    .session
-                    .is_within_schedule(UtcTimestamp::from_system_time(now.utc))
-                {
-                    slot.reconnect_at = Some(now.mono + self.config.reconnect_interval);
-                    continue;
-                }
-                slot.reconnect_at = None;
-                self.outputs.push_back(Output::Connect {
-                    session: id.clone(),
-                    addr,
-                });
+        while let Some(&(opened, conn)) = self.pending_since.front()
+            && opened + timeout <= now.mono
+        {
+            self.pending_since.pop_front();
+            if self.pending.get(&conn).is_some_and(|p| p.opened == opened) {
+                self.refuse(conn, Refusal::LogonTimeout);
             }
         }
+        let mut due = std::mem::take(&mut self.due);
+        self.sessions.take_due(now.mono, &mut due);
+        for id in due.drain(..) {
+            self.expire(&id, now);
+        }
+        self.due = due;
     }
 
     // Outputs.
@@ -668,20 +669,24 @@ impl Engine {
         }
     }
 
-    /// When to call [`handle_timeout`](Self::handle_timeout) next.
+    /// When to call [`handle_timeout`](Self::handle_timeout) next. It looks at the sessions
+    /// touched since the last call only, not at every session.
     #[must_use]
-    pub fn poll_timeout(&self) -> Option<Instant> {
-        let pending = self
-            .pending
-            .values()
-            .map(|pending| pending.opened + self.config.logon_timeout);
-        let sessions = self.sessions.values().flat_map(|slot| {
-            let reconnect = slot.reconnect_at.filter(|_| slot.conn.is_none());
-            let slow = slot.session.config().slow_consumer_timeout;
-            let stalled = slot.conn.and(slot.flow.deadline(slow));
-            [slot.session.poll_timeout(), reconnect, stalled]
-        });
-        pending.chain(sessions.flatten()).min()
+    pub fn poll_timeout(&mut self) -> Option<Instant> {
+        // Connections that logged on (or closed) leave their entries behind.
+        while let Some(&(opened, conn)) = self.pending_since.front()
+            && self.pending.get(&conn).is_none_or(|p| p.opened != opened)
+        {
+            self.pending_since.pop_front();
+        }
+        let logon = self
+            .pending_since
+            .front()
+            .map(|&(opened, _)| opened + self.config.logon_timeout);
+        match (logon, self.sessions.next_deadline()) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
     }
 
     // Internals.
@@ -813,6 +818,43 @@ impl Engine {
         }
         if remove {
             self.sessions.remove(id);
+        }
+    }
+
+    /// Carries out what is due on session `id` at `now`: a slow consumer's close, the session's
+    /// own timers, an initiator's reconnect.
+    fn expire(&mut self, id: &SessionId, now: Now) {
+        let Some(slot) = self.sessions.get_mut(id) else {
+            return;
+        };
+        let slow = slot.session.config().slow_consumer_timeout;
+        if slot.conn.is_some() && slot.flow.deadline(slow).is_some_and(|at| at <= now.mono) {
+            slot.flow.clear();
+            slot.session.handle_slow_consumer(now);
+            self.ready.push_back(id.clone());
+        }
+        if slot.session.poll_timeout().is_some_and(|at| at <= now.mono) {
+            slot.session.handle_timeout(now);
+            self.ready.push_back(id.clone());
+        }
+        if slot.conn.is_none()
+            && !self.stopping
+            && let (Some(at), Some(addr)) = (slot.reconnect_at, slot.initiator_addr)
+            && at <= now.mono
+        {
+            // Outside its schedule an initiator waits, asking again after the interval.
+            if !slot
+                .session
+                .is_within_schedule(UtcTimestamp::from_system_time(now.utc))
+            {
+                slot.reconnect_at = Some(now.mono + self.config.reconnect_interval);
+                return;
+            }
+            slot.reconnect_at = None;
+            self.outputs.push_back(Output::Connect {
+                session: id.clone(),
+                addr,
+            });
         }
     }
 

@@ -4,7 +4,9 @@
 use std::sync::Arc;
 
 use super::auth::constant_time_eq;
-use super::{ConnId, Engine, Inflow, Outflow, Refusal, SessionDecision, SessionId, Slot};
+use super::{
+    ConnId, Engine, Inflow, Outflow, Refusal, SessionDecision, SessionId, Slot, TimerState,
+};
 use crate::codec::{Decoded, Message};
 use crate::config::Role;
 use crate::session::Session;
@@ -134,7 +136,7 @@ impl Engine {
                 && id.qualifier == wanted.qualifier
         };
         let mut found = Lookup::Unknown;
-        for (id, slot) in &self.sessions {
+        for (id, slot) in self.sessions.iter() {
             if matches(id) {
                 if slot.registered && slot.session.config().role == Role::Acceptor {
                     return Lookup::Registered(id.clone());
@@ -196,6 +198,7 @@ impl Engine {
                 initiator_addr: None,
                 reconnect_at: None,
                 connect_failures: 0,
+                timer: TimerState::default(),
             },
         );
         Ok(id)
