@@ -26,10 +26,10 @@ pub(super) struct TimerState {
     dirty: bool,
 }
 
-/// A queued deadline.
+/// A queued deadline of the session at `key`.
 struct Due {
     at: Instant,
-    id: SessionId,
+    key: usize,
 }
 
 impl PartialEq for Due {
@@ -52,57 +52,89 @@ impl Ord for Due {
     }
 }
 
+/// A session and its id, in its place.
+struct Entry {
+    id: SessionId,
+    slot: Slot,
+}
+
 /// The sessions, and the queue of their deadlines.
+///
+/// Sessions live in numbered places (reused after a removal), so that the queue and the list of
+/// touched sessions refer to them by number: no hashing and no shared-pointer counts. An entry of
+/// a removed session that reaches the top finds another session or none in its place, and at
+/// worst has that session's deadline computed again.
 #[derive(Default)]
 pub(super) struct Registry {
-    slots: HashMap<SessionId, Slot, FastHash>,
-    /// Sessions touched since the queue was last brought up to date.
-    dirty: Vec<SessionId>,
+    keys: HashMap<SessionId, usize, FastHash>,
+    places: Vec<Option<Entry>>,
+    free: Vec<usize>,
+    /// Places touched since the queue was last brought up to date.
+    dirty: Vec<usize>,
     queue: BinaryHeap<Reverse<Due>>,
 }
 
 impl Registry {
     pub(super) fn get(&self, id: &SessionId) -> Option<&Slot> {
-        self.slots.get(id)
+        let key = *self.keys.get(id)?;
+        self.places[key].as_ref().map(|entry| &entry.slot)
     }
 
     /// The session `id`, for a change that may move its deadline.
     #[inline]
     pub(super) fn get_mut(&mut self, id: &SessionId) -> Option<&mut Slot> {
-        let slot = self.slots.get_mut(id)?;
-        mark(&mut self.dirty, id, slot);
+        let key = *self.keys.get(id)?;
+        let slot = &mut self.places[key].as_mut()?.slot;
+        mark(&mut self.dirty, key, slot);
         Some(slot)
     }
 
     pub(super) fn contains_key(&self, id: &SessionId) -> bool {
-        self.slots.contains_key(id)
+        self.keys.contains_key(id)
     }
 
     pub(super) fn keys(&self) -> impl Iterator<Item = &SessionId> {
-        self.slots.keys()
+        self.keys.keys()
     }
 
     pub(super) fn iter(&self) -> impl Iterator<Item = (&SessionId, &Slot)> {
-        self.slots.iter()
+        self.places
+            .iter()
+            .flatten()
+            .map(|entry| (&entry.id, &entry.slot))
     }
 
     /// Every session, each marked for a change.
     pub(super) fn iter_mut(&mut self) -> impl Iterator<Item = (&SessionId, &mut Slot)> {
         let dirty = &mut self.dirty;
-        self.slots.iter_mut().map(|(id, slot)| {
-            mark(dirty, id, slot);
-            (id, slot)
-        })
+        self.places
+            .iter_mut()
+            .enumerate()
+            .filter_map(|(key, place)| place.as_mut().map(|entry| (key, entry)))
+            .map(|(key, entry)| {
+                mark(dirty, key, &mut entry.slot);
+                (&entry.id, &mut entry.slot)
+            })
     }
 
+    /// Adds a session; the caller has checked that `id` is new.
     pub(super) fn insert(&mut self, id: SessionId, mut slot: Slot) {
-        mark(&mut self.dirty, &id, &mut slot);
-        self.slots.insert(id, slot);
+        let key = self.free.pop().unwrap_or(self.places.len());
+        if key == self.places.len() {
+            self.places.push(None);
+        }
+        slot.timer = TimerState::default();
+        mark(&mut self.dirty, key, &mut slot);
+        self.keys.insert(id.clone(), key);
+        self.places[key] = Some(Entry { id, slot });
     }
 
     /// Removes a session; its queued entries are dropped when they reach the top.
     pub(super) fn remove(&mut self, id: &SessionId) {
-        self.slots.remove(id);
+        if let Some(key) = self.keys.remove(id) {
+            self.places[key] = None;
+            self.free.push(key);
+        }
     }
 
     /// The earliest deadline of any session.
@@ -110,22 +142,20 @@ impl Registry {
         self.update();
         // Entries above the true deadlines go back in at those.
         while let Some(Reverse(top)) = self.queue.peek() {
-            let at = top.at;
-            let slot = self.slots.get_mut(&top.id);
+            let (at, key) = (top.at, top.key);
+            let slot = self.places[key].as_mut().map(|entry| &mut entry.slot);
             if slot
                 .as_ref()
                 .is_some_and(|slot| slot.timer.deadline == Some(at))
             {
                 return Some(at);
             }
-            let Some(Reverse(due)) = self.queue.pop() else {
-                break;
-            };
+            self.queue.pop();
             if let Some(slot) = slot {
                 if slot.timer.queued == Some(at) {
                     slot.timer.queued = None;
                 }
-                enqueue(&mut self.queue, due.id, &mut slot.timer);
+                enqueue(&mut self.queue, key, &mut slot.timer);
             }
         }
         None
@@ -135,49 +165,51 @@ impl Registry {
     /// for a change, so that it is queued again at its next deadline.
     pub(super) fn take_due(&mut self, now: Instant, due: &mut Vec<SessionId>) {
         self.update();
-        while self.queue.peek().is_some_and(|Reverse(top)| top.at <= now) {
-            let Some(Reverse(entry)) = self.queue.pop() else {
-                break;
-            };
-            let Some(slot) = self.slots.get_mut(&entry.id) else {
+        while let Some(Reverse(top)) = self.queue.peek()
+            && top.at <= now
+        {
+            let (at, key) = (top.at, top.key);
+            self.queue.pop();
+            let Some(entry) = self.places[key].as_mut() else {
                 continue;
             };
-            if slot.timer.queued == Some(entry.at) {
-                slot.timer.queued = None;
+            if entry.slot.timer.queued == Some(at) {
+                entry.slot.timer.queued = None;
             }
-            mark(&mut self.dirty, &entry.id, slot);
-            due.push(entry.id);
+            mark(&mut self.dirty, key, &mut entry.slot);
+            due.push(entry.id.clone());
         }
     }
 
     /// Computes the deadline of every session touched since the last time, and queues those that
     /// moved earlier than their entry.
     fn update(&mut self) {
-        for id in self.dirty.drain(..) {
-            let Some(slot) = self.slots.get_mut(&id) else {
+        for key in self.dirty.drain(..) {
+            let Some(entry) = self.places[key].as_mut() else {
                 continue;
             };
+            let slot = &mut entry.slot;
             slot.timer.dirty = false;
             slot.timer.deadline = slot.deadline();
-            enqueue(&mut self.queue, id, &mut slot.timer);
+            enqueue(&mut self.queue, key, &mut slot.timer);
         }
     }
 }
 
 #[inline]
-fn mark(dirty: &mut Vec<SessionId>, id: &SessionId, slot: &mut Slot) {
+fn mark(dirty: &mut Vec<usize>, key: usize, slot: &mut Slot) {
     if !slot.timer.dirty {
         slot.timer.dirty = true;
-        dirty.push(id.clone());
+        dirty.push(key);
     }
 }
 
 /// Queues the session's deadline unless an entry at or before it is queued already.
-fn enqueue(queue: &mut BinaryHeap<Reverse<Due>>, id: SessionId, timer: &mut TimerState) {
+fn enqueue(queue: &mut BinaryHeap<Reverse<Due>>, key: usize, timer: &mut TimerState) {
     if let Some(at) = timer.deadline
         && timer.queued.is_none_or(|queued| at < queued)
     {
         timer.queued = Some(at);
-        queue.push(Reverse(Due { at, id }));
+        queue.push(Reverse(Due { at, key }));
     }
 }
