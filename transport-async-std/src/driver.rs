@@ -8,6 +8,7 @@ use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::task::{self, Poll};
 use std::time::{Duration, Instant, SystemTime};
 
 use async_io::{Async, Timer};
@@ -17,7 +18,7 @@ use fixgate_core::{
     CloseReason, ConnId, Delivered, Engine, EngineConfig, EngineError, FastHash, MessageStore, Now,
     Output, SessionConfig, SessionId,
 };
-use futures_lite::{AsyncReadExt, AsyncWriteExt, future};
+use futures_lite::{AsyncReadExt, AsyncWrite, AsyncWriteExt, future};
 
 use crate::AppEvent;
 use crate::stream::{ReadHalf, Security, Side, WriteHalf};
@@ -26,15 +27,13 @@ type Reply<T> = async_channel::Sender<Result<T, EngineError>>;
 
 /// Inputs or commands taken per wake-up of the engine task, at most.
 const BATCH: usize = 256;
-/// Messages a writer gathers before it writes, at most.
-const WRITE_BATCH: usize = 256;
 /// Buffers per vectored write.
 const WRITE_SLICES: usize = 64;
 /// Reads a connection's reader may hand over before the engine task has taken them.
 const READS_AHEAD: usize = 4;
-/// Messages sent in one burst before the engine task lets the writers run: the peer starts on the
-/// first replies while the rest are made (both ends busy at once, not in turn).
-const YIELD_EVERY: u32 = 32;
+/// Messages sent in one burst before the engine task writes them: the peer starts on the first
+/// replies while the rest are made (both ends busy at once, not in turn).
+const WRITE_EVERY: u32 = 32;
 /// The bytes a connection's reader takes per read.
 const READ_BUFFER: usize = 16 * 1024;
 /// Connections the kernel may queue for `accept`, capped by `net.core.somaxconn`. The usual 128
@@ -113,19 +112,30 @@ enum Input {
         conn: ConnId,
         bytes: Bytes,
     },
-    Written {
+    /// The reader completed the TLS handshake (if any): the engine task writes from now on.
+    Writable {
         conn: ConnId,
-        len: usize,
+        write: WriteHalf,
     },
     Closed {
         conn: ConnId,
     },
 }
 
-/// A connection's tasks, as the engine task sees them.
+/// A connection, as the engine task sees it: its socket, and its writing half, which the engine
+/// task writes itself (no task hop between a reply and its `write`).
 struct Connection {
-    writer: async_channel::Sender<Bytes>,
     stream: Arc<Async<TcpStream>>,
+    /// `None` until the reader has completed the TLS handshake, and after a write failed.
+    write: Option<WriteHalf>,
+    /// Bytes sent and not yet written, in order.
+    queue: VecDeque<Bytes>,
+    /// Listed in `Driver::unwritten`.
+    listed: bool,
+    /// A write failed: what is sent from now on is dropped (the connection is ending).
+    failed: bool,
+    /// The queue is written but the stream (TLS) has not flushed it yet.
+    unflushed: bool,
     /// What the reader waits on.
     gate: Arc<Gate>,
     /// Wakes a waiting reader when its gate may have opened.
@@ -153,12 +163,17 @@ enum Wake {
     Input(Option<Input>),
     Command(Option<Command>),
     Timeout,
+    /// A connection with queued bytes wrote some.
+    Room,
 }
 
 /// The engine task's state.
 pub(crate) struct Driver {
     engine: Engine,
     conns: HashMap<ConnId, Connection, FastHash>,
+    /// Connections with queued bytes: written after each burst of outputs, and whenever their
+    /// sockets have room again.
+    unwritten: Vec<ConnId>,
     inputs_tx: async_channel::Sender<Input>,
     events: async_channel::Sender<AppEvent>,
     next_conn: Arc<AtomicU64>,
@@ -210,6 +225,7 @@ impl Driver {
         let driver = Self {
             engine: Engine::new(config, now()),
             conns: HashMap::default(),
+            unwritten: Vec::new(),
             inputs_tx,
             events,
             next_conn,
@@ -252,13 +268,15 @@ impl Driver {
                 (&mut timer).await;
                 Wake::Timeout
             };
-            match future::or(input, future::or(command, timeout)).await {
+            let room = future::poll_fn(|cx| self.poll_room(cx).map(|()| Wake::Room));
+            match future::or(future::or(input, room), future::or(command, timeout)).await {
                 Wake::Input(Some(input)) => self.input(input),
                 Wake::Command(Some(command)) => self.command(command),
                 Wake::Timeout => {
                     armed = None;
                     self.engine.handle_timeout(now());
                 }
+                Wake::Room => {}
                 Wake::Input(None) | Wake::Command(None) => return,
             }
             // Take what else is already waiting before carrying out the outputs: one wake-up
@@ -281,20 +299,91 @@ impl Driver {
         }
     }
 
-    /// Carries out the engine's outputs, in order.
+    /// Carries out the engine's outputs, in order, and writes what they sent.
     async fn drain(&mut self) {
+        loop {
+            self.carry_out().await;
+            if self.write_now().await == 0 {
+                return;
+            }
+            // What was written may let held-back messages go on: replies that met backpressure
+            // here, a resend's next chunk in the engine.
+            if !self.waiting.is_empty() {
+                self.waiting.retry(&mut self.engine, now());
+            }
+        }
+    }
+
+    /// Writes every connection's queued bytes as far as its socket takes them now.
+    async fn write_now(&mut self) -> usize {
+        future::poll_fn(|cx| Poll::Ready(self.write_unwritten(cx))).await
+    }
+
+    /// Waits until a connection with queued bytes has written some (or failed).
+    fn poll_room(&mut self, cx: &mut task::Context<'_>) -> Poll<()> {
+        let before = self.unwritten.len();
+        if before > 0 && (self.write_unwritten(cx) > 0 || self.unwritten.len() < before) {
+            Poll::Ready(())
+        } else {
+            Poll::Pending
+        }
+    }
+
+    /// Writes the queued bytes of every listed connection, as far as each socket takes them
+    /// without waiting, and reports them to the engine; a full socket wakes this task when it has
+    /// room. Returns the bytes written.
+    fn write_unwritten(&mut self, cx: &mut task::Context<'_>) -> usize {
+        let mut total = 0;
+        let mut i = 0;
+        while let Some(&conn) = self.unwritten.get(i) {
+            let Some(connection) = self.conns.get_mut(&conn) else {
+                self.unwritten.swap_remove(i);
+                continue;
+            };
+            match write_some(connection, cx) {
+                Ok(0) => {}
+                Ok(len) => {
+                    self.engine.handle_written(conn, now(), len);
+                    total += len;
+                }
+                Err(_) => {
+                    // The reader sees the connection end too, and reports it closed.
+                    connection.write = None;
+                    connection.failed = true;
+                    connection.unflushed = false;
+                    connection.queue.clear();
+                }
+            }
+            if connection.queue.is_empty() && !connection.unflushed {
+                connection.listed = false;
+                self.unwritten.swap_remove(i);
+            } else {
+                i += 1;
+            }
+        }
+        total
+    }
+
+    /// Carries out the engine's outputs, in order.
+    async fn carry_out(&mut self) {
         // One clock read for the whole burst; a sync below waits, so it reads the clock again.
         let mut at = now();
         let mut sends = 0u32;
         while let Some(output) = self.engine.poll_output() {
             match output {
                 Output::Send { conn, bytes } => {
-                    if let Some(connection) = self.conns.get(&conn) {
-                        let _ = connection.writer.try_send(bytes);
+                    if let Some(connection) = self.conns.get_mut(&conn)
+                        && !connection.failed
+                    {
+                        connection.queue.push_back(bytes);
+                        if !connection.listed {
+                            connection.listed = true;
+                            self.unwritten.push(conn);
+                        }
                     }
                     sends += 1;
-                    if sends.is_multiple_of(YIELD_EVERY) {
-                        future::yield_now().await;
+                    if sends.is_multiple_of(WRITE_EVERY) {
+                        self.write_now().await;
                     }
                 }
                 Output::Close { conn, reason } => {
@@ -311,17 +400,26 @@ impl Driver {
                         }
                         refused => tracing::debug!(%conn, reason = ?refused, "closing"),
                     }
-                    // Closing the writer's channel flushes what was queued, then shuts the socket;
+                    // What was queued is written by a task of its own, then the socket is shut;
                     // shutting the read side ends the reader. For a peer that stopped reading,
-                    // both sides shut now, which ends the writer too.
-                    if let Some(connection) = self.conns.remove(&conn) {
-                        connection.writer.close();
+                    // both sides shut now.
+                    if let Some(mut connection) = self.conns.remove(&conn) {
                         let how = if reason.flushes() {
                             std::net::Shutdown::Read
                         } else {
                             std::net::Shutdown::Both
                         };
                         let _ = connection.stream.get_ref().shutdown(how);
+                        if reason.flushes()
+                            && let Some(mut write) = connection.write.take()
+                        {
+                            let mut queue = std::mem::take(&mut connection.queue);
+                            (self.spawner)(Box::pin(async move {
+                                if write_queued(&mut write, &mut queue).await.is_ok() {
+                                    let _ = write.close().await;
+                                }
+                            }));
+                        }
                     }
                 }
                 Output::Commit { session } => {
@@ -419,7 +517,15 @@ impl Driver {
                     let _ = connection.resume.try_send(());
                 }
             }
-            Input::Written { conn, len } => self.engine.handle_written(conn, now(), len),
+            Input::Writable { conn, write } => {
+                if let Some(connection) = self.conns.get_mut(&conn) {
+                    connection.write = Some(write);
+                    if !connection.queue.is_empty() && !connection.listed {
+                        connection.listed = true;
+                        self.unwritten.push(conn);
+                    }
+                }
+            }
             Input::Closed { conn } => {
                 if self.conns.remove(&conn).is_some() {
                     self.engine.handle_connection_closed(conn, now());
@@ -493,37 +599,10 @@ impl Driver {
         }
     }
 
-    /// Spawns the reader and the writer of a connection.
+    /// Spawns the reader of a connection; its writing half comes back to this task.
     fn attach(&mut self, conn: ConnId, stream: Async<TcpStream>, side: Side) {
         let _ = stream.get_ref().set_nodelay(true);
         let stream = Arc::new(stream);
-        let (writer, outgoing) = async_channel::unbounded::<Bytes>();
-        // The reader completes the TLS handshake (if any) and hands the writing half over.
-        let (write_half, handed_over) = async_channel::bounded::<WriteHalf>(1);
-        let written = self.inputs_tx.clone();
-        (self.spawner)(Box::pin(async move {
-            let Ok(mut write) = handed_over.recv().await else {
-                return;
-            };
-            let mut queue = VecDeque::new();
-            while let Ok(bytes) = outgoing.recv().await {
-                // Gather what is already queued, and write it with as few calls as it takes.
-                queue.push_back(bytes);
-                while queue.len() < WRITE_BATCH {
-                    match outgoing.try_recv() {
-                        Ok(more) => queue.push_back(more),
-                        Err(_) => break,
-                    }
-                }
-                match write_queued(&mut write, &mut queue).await {
-                    Ok(len) => {
-                        let _ = written.send(Input::Written { conn, len }).await;
-                    }
-                    Err(_) => return,
-                }
-            }
-            let _ = write.close().await;
-        }));
         let inputs = self.inputs_tx.clone();
         let security = self.security.clone();
         let socket = stream.clone();
@@ -535,7 +614,9 @@ impl Driver {
         (self.spawner)(Box::pin(async move {
             match security.split(socket, side).await {
                 Ok((read, write)) => {
-                    let _ = write_half.try_send(write);
+                    if inputs.send(Input::Writable { conn, write }).await.is_err() {
+                        return;
+                    }
                     read_all(conn, read, &inputs, &reader_gate, &resumed, spin).await;
                 }
                 Err(error) => tracing::debug!(%conn, %error, "TLS handshake failed"),
@@ -545,8 +626,12 @@ impl Driver {
         self.conns.insert(
             conn,
             Connection {
-                writer,
                 stream,
+                write: None,
+                queue: VecDeque::new(),
+                listed: false,
+                failed: false,
+                unflushed: false,
                 gate,
                 resume,
             },
@@ -556,6 +641,51 @@ impl Driver {
 
 /// Writes every queued buffer with vectored writes, without copying them into one; returns the
 /// bytes written.
+/// Writes `connection`'s queued bytes with vectored writes, without copying them into one, as far
+/// as the socket takes them without waiting; returns the bytes written.
+fn write_some(connection: &mut Connection, cx: &mut task::Context<'_>) -> io::Result<usize> {
+    let Some(write) = connection.write.as_mut() else {
+        return Ok(0);
+    };
+    let queue = &mut connection.queue;
+    let mut total = 0;
+    while !queue.is_empty() {
+        let mut slices = [IoSlice::new(&[]); WRITE_SLICES];
+        let count = queue
+            .iter()
+            .zip(slices.iter_mut())
+            .map(|(bytes, slice)| *slice = IoSlice::new(bytes))
+            .count();
+        let mut done = match Pin::new(&mut *write).poll_write_vectored(cx, &slices[..count]) {
+            Poll::Ready(Ok(0)) => return Err(io::ErrorKind::WriteZero.into()),
+            Poll::Ready(Ok(done)) => done,
+            Poll::Ready(Err(error)) => return Err(error),
+            Poll::Pending => break,
+        };
+        total += done;
+        while let Some(front) = queue.front_mut() {
+            if front.len() > done {
+                front.advance(done);
+                break;
+            }
+            done -= front.len();
+            queue.pop_front();
+        }
+    }
+    // TLS may hold back what the socket did not take: flushed once the queue is out (plain TCP
+    // has nothing to flush).
+    if queue.is_empty() {
+        connection.unflushed = match Pin::new(&mut *write).poll_flush(cx) {
+            Poll::Ready(result) => {
+                result?;
+                false
+            }
+            Poll::Pending => true,
+        };
+    }
+    Ok(total)
+}
+
 async fn write_queued(write: &mut WriteHalf, queue: &mut VecDeque<Bytes>) -> io::Result<usize> {
     let mut total = 0;
     while !queue.is_empty() {
@@ -636,8 +766,8 @@ async fn read_spinning(
 ) -> io::Result<usize> {
     while !spin.is_zero() && last_read.elapsed() < spin {
         let polled = std::pin::pin!(read.read(buf))
-            .poll(&mut std::task::Context::from_waker(std::task::Waker::noop()));
-        if let std::task::Poll::Ready(read) = polled {
+            .poll(&mut task::Context::from_waker(task::Waker::noop()));
+        if let Poll::Ready(read) = polled {
             return read;
         }
         future::yield_now().await;
