@@ -1,9 +1,10 @@
 //! # fixgate-tokio
 //!
-//! The tokio adapter: it wires fixgate-core's sans-IO [`Engine`](fixgate_core::Engine) to sockets, a clock and tasks,
-//! and holds no protocol, routing or timer rule of its own (DESIGN.md section 2). One task owns
-//! the engine; each connection has a reader task and a writer task; the application talks to the
-//! engine task through [`FixEngine`] and [`Session`] handles and receives [`AppEvent`]s.
+//! The tokio adapter: it wires fixgate-core's sans-IO [`Engine`](fixgate_core::Engine) to
+//! sockets, a clock and tasks, and holds no protocol, routing or timer rule of its own (DESIGN.md
+//! section 2). One task owns the engine and writes every connection itself; each connection has a
+//! reader task; the application talks to the engine task through [`FixEngine`] and [`Session`]
+//! handles and receives [`AppEvent`]s.
 //!
 //! ```no_run
 //! use fixgate_core::{BeginString, MemoryStore, Role, SessionConfig, SessionId, UtcTimestamp};
