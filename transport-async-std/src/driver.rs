@@ -651,26 +651,15 @@ fn write_some(connection: &mut Connection, cx: &mut task::Context<'_>) -> io::Re
     let mut total = 0;
     while !queue.is_empty() {
         let mut slices = [IoSlice::new(&[]); WRITE_SLICES];
-        let count = queue
-            .iter()
-            .zip(slices.iter_mut())
-            .map(|(bytes, slice)| *slice = IoSlice::new(bytes))
-            .count();
-        let mut done = match Pin::new(&mut *write).poll_write_vectored(cx, &slices[..count]) {
+        let count = gather(queue, &mut slices);
+        let done = match Pin::new(&mut *write).poll_write_vectored(cx, &slices[..count]) {
             Poll::Ready(Ok(0)) => return Err(io::ErrorKind::WriteZero.into()),
             Poll::Ready(Ok(done)) => done,
             Poll::Ready(Err(error)) => return Err(error),
             Poll::Pending => break,
         };
         total += done;
-        while let Some(front) = queue.front_mut() {
-            if front.len() > done {
-                front.advance(done);
-                break;
-            }
-            done -= front.len();
-            queue.pop_front();
-        }
+        consume(queue, done);
     }
     // TLS may hold back what the socket did not take: flushed once the queue is out (plain TCP
     // has nothing to flush).
@@ -689,29 +678,39 @@ fn write_some(connection: &mut Connection, cx: &mut task::Context<'_>) -> io::Re
 async fn write_queued(write: &mut WriteHalf, queue: &mut VecDeque<Bytes>) -> io::Result<usize> {
     let mut total = 0;
     while !queue.is_empty() {
-        let mut done = {
+        let done = {
             let mut slices = [IoSlice::new(&[]); WRITE_SLICES];
-            let count = queue
-                .iter()
-                .zip(slices.iter_mut())
-                .map(|(bytes, slice)| *slice = IoSlice::new(bytes))
-                .count();
+            let count = gather(queue, &mut slices);
             write.write_vectored(&slices[..count]).await?
         };
         if done == 0 {
             return Err(io::ErrorKind::WriteZero.into());
         }
         total += done;
-        while let Some(front) = queue.front_mut() {
-            if front.len() > done {
-                front.advance(done);
-                break;
-            }
-            done -= front.len();
-            queue.pop_front();
-        }
+        consume(queue, done);
     }
     Ok(total)
+}
+
+/// Points `slices` at the first queued buffers; returns how many.
+fn gather<'a>(queue: &'a VecDeque<Bytes>, slices: &mut [IoSlice<'a>; WRITE_SLICES]) -> usize {
+    queue
+        .iter()
+        .zip(slices.iter_mut())
+        .map(|(bytes, slice)| *slice = IoSlice::new(bytes))
+        .count()
+}
+
+/// Drops the first `done` bytes of the queue.
+fn consume(queue: &mut VecDeque<Bytes>, mut done: usize) {
+    while let Some(front) = queue.front_mut() {
+        if front.len() > done {
+            front.advance(done);
+            return;
+        }
+        done -= front.len();
+        queue.pop_front();
+    }
 }
 
 /// Reads a connection until it ends, passing the bytes to the engine task, and not while its
@@ -746,7 +745,7 @@ async fn read_all(
                 if inputs.send(Input::Data { conn, bytes }).await.is_err() {
                     return;
                 }
-                // The engine task (and the writer it feeds) runs before this reader reads again:
+                // The engine task, which writes the reply, runs before this reader reads again:
                 // a read now would mostly find nothing, and its system call would come before
                 // the reply's.
                 future::yield_now().await;
