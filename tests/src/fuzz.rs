@@ -258,7 +258,8 @@ pub fn engine_route(data: &[u8]) {
                     assert!(opened.contains(&conn), "close of {conn}");
                     closed.insert(conn);
                 }
-                Output::Deliver { session, delivered } => {
+                Output::Deliver { session } => {
+                    let delivered = engine.take_delivered(&session).expect("announced");
                     engine.ack(&session, &delivered).expect("ack")
                 }
                 _ => {}

@@ -16,7 +16,8 @@ static ALLOCATOR: CountingAllocator = CountingAllocator;
 fn drain(engine: &mut Engine, id: &SessionId) -> usize {
     let mut delivered = 0;
     while let Some(output) = engine.poll_output() {
-        if let Output::Deliver { delivered: msg, .. } = output {
+        if let Output::Deliver { session } = output {
+            let msg = engine.take_delivered(&session).expect("announced");
             engine.ack(id, &msg).unwrap();
             delivered += 1;
         }

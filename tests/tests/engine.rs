@@ -91,7 +91,8 @@ impl Harness {
                     format!("close {} {reason:?}", conn.0)
                 }
                 Output::Event { session, event } => format!("event {session} {event:?}"),
-                Output::Deliver { session, delivered } => {
+                Output::Deliver { session } => {
+                    let delivered = self.engine.take_delivered(&session).unwrap();
                     let text = brief(delivered.message().as_bytes());
                     self.engine.ack(&session, &delivered).unwrap();
                     format!("deliver {session} {text}")

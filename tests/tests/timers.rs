@@ -158,7 +158,8 @@ impl Sim {
         while let Some(output) = self.engine.poll_output() {
             match output {
                 Output::Send { conn, bytes } => self.engine.handle_written(conn, now, bytes.len()),
-                Output::Deliver { session, delivered } => {
+                Output::Deliver { session } => {
+                    let delivered = self.engine.take_delivered(&session).unwrap();
                     self.engine.ack(&session, &delivered).unwrap();
                 }
                 Output::Close { conn, reason } => {

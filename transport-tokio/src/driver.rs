@@ -410,8 +410,10 @@ impl Driver {
                     }
                     at = now();
                 }
-                Output::Deliver { session, delivered } => {
-                    self.notify(AppEvent::Deliver { session, delivered }, at);
+                Output::Deliver { session } => {
+                    if let Some(delivered) = self.engine.take_delivered(&session) {
+                        self.notify(AppEvent::Deliver { session, delivered }, at);
+                    }
                 }
                 Output::Event { session, event } => {
                     tracing::debug_span!("session", id = %session).in_scope(|| {

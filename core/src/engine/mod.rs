@@ -669,6 +669,13 @@ impl Engine {
         }
     }
 
+    /// The oldest message of session `id` announced by an [`Output::Deliver`] and not yet taken.
+    /// A session that was finalized since has none.
+    #[inline]
+    pub fn take_delivered(&mut self, id: &SessionId) -> Option<Delivered> {
+        self.sessions.get_mut(id)?.session.take_delivered()
+    }
+
     /// When to call [`handle_timeout`](Self::handle_timeout) next. It looks at the sessions
     /// touched since the last call only, not at every session.
     #[must_use]
@@ -766,16 +773,12 @@ impl Engine {
                     None => continue, // The connection is gone; the store keeps the message.
                 },
                 Step::Deliver => {
-                    let Some(delivered) = slot.session.take_delivered() else {
-                        continue;
-                    };
                     let held = slot.session.is_input_held();
                     if let Some(conn) = slot.conn.filter(|_| slot.inflow.pause(held)) {
                         self.outputs.push_back(Output::PauseInput { conn });
                     }
                     Output::Deliver {
                         session: id.clone(),
-                        delivered,
                     }
                 }
                 Step::Event(event) => {

@@ -4,13 +4,11 @@ use std::net::SocketAddr;
 
 use bytes::Bytes;
 
-use crate::action::{Delivered, DisconnectReason, Event};
+use crate::action::{DisconnectReason, Event};
 
 use super::{ConnId, SessionId};
 
 /// One thing for the adapter to do, in order.
-// `Deliver` holds a message with its inline field index; boxing it would allocate per message.
-#[allow(clippy::large_enum_variant)]
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum Output {
@@ -33,12 +31,14 @@ pub enum Output {
         /// The session.
         session: SessionId,
     },
-    /// An application message for the application, which MUST settle it through the engine.
+    /// An application message arrived on this session: take it with
+    /// [`Engine::take_delivered`](super::Engine::take_delivered) and hand it to the application,
+    /// which MUST settle it through the engine. The message waits in its session, so that this
+    /// output stays small: an adapter moves every output several times, and a message carries its
+    /// field index inline.
     Deliver {
         /// The session it came on.
         session: SessionId,
-        /// The message.
-        delivered: Delivered,
     },
     /// Something that happened in a session.
     Event {

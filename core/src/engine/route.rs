@@ -362,7 +362,9 @@ mod tests {
         let mut step = |engine: &mut Engine, delivered: &mut Vec<Delivered>, at: String| {
             while let Some(output) = engine.poll_output() {
                 match output {
-                    Output::Deliver { delivered: d, .. } => delivered.push(d),
+                    Output::Deliver { session } => {
+                        delivered.extend(engine.take_delivered(&session));
+                    }
                     Output::PauseInput { conn } => flow.push(format!("pause {} {at}", conn.0)),
                     Output::ResumeInput { conn } => flow.push(format!("resume {} {at}", conn.0)),
                     _ => {}
