@@ -172,21 +172,35 @@ enum Execution {
 
 /// Writes an ExecutionReport for `order` (FIX 4.4 fields) to `body`. OrderID is the order's
 /// number; ExecID is unique per report (odd for New, even for fills).
-fn report(order: &Message, execution: u64, kind: Execution, body: &mut FieldWriter) {
-    let text = |t| order.get(t).unwrap_or_default();
-    let price = order.get(44).unwrap_or(b"0");
-    let qty = order.get(tag::ORDER_QTY).unwrap_or(b"0");
+fn report<'a>(order: &'a Message, execution: u64, kind: Execution, body: &mut FieldWriter) {
+    // One pass over the order for the five fields the report echoes (the first of each counts),
+    // rather than a search per field.
+    let [mut cl_ord_id, mut symbol, mut side, mut qty, mut price] = [None; 5];
+    for field in order.fields().iter() {
+        let slot = match field.tag() {
+            Some(tag::CL_ORD_ID) => &mut cl_ord_id,
+            Some(tag::SYMBOL) => &mut symbol,
+            Some(54) => &mut side,
+            Some(tag::ORDER_QTY) => &mut qty,
+            Some(44) => &mut price,
+            _ => continue,
+        };
+        slot.get_or_insert(field.value());
+    }
+    let text = |value: Option<&'a [u8]>| value.unwrap_or_default();
+    let price = price.unwrap_or(b"0");
+    let qty = qty.unwrap_or(b"0");
     let (exec_type, status, filled, leaves, exec_id): (u8, u8, &[u8], &[u8], u64) = match kind {
         Execution::New => (b'0', b'0', b"0", qty, execution * 2 - 1),
         Execution::Fill => (b'F', b'2', qty, b"0", execution * 2),
     };
     body.uint(37, execution)
-        .bytes(tag::CL_ORD_ID, text(tag::CL_ORD_ID))
+        .bytes(tag::CL_ORD_ID, text(cl_ord_id))
         .uint(17, exec_id)
         .char(150, exec_type)
         .char(39, status)
-        .bytes(tag::SYMBOL, text(tag::SYMBOL))
-        .bytes(54, text(54))
+        .bytes(tag::SYMBOL, text(symbol))
+        .bytes(54, text(side))
         .bytes(tag::ORDER_QTY, qty);
     if kind == Execution::Fill {
         body.bytes(32, qty).bytes(31, price);

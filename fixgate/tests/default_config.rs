@@ -229,7 +229,23 @@ fn executor_reports_new_then_fill_logs_messages_and_logs_out_on_ctrl_c() {
     let mut stream = log_on_and_order(&addr);
     let reports = read_until(&mut stream, "|150=F|");
     let new = reports.find("|150=0|39=0|").expect("a New report");
-    assert!(new < reports.find("|150=F|39=2|").unwrap(), "{reports}");
+    let fill = reports.find("|150=F|39=2|").expect("a fill");
+    assert!(new < fill, "{reports}");
+    // The fill echoes the order's ClOrdID, Symbol, Side, OrderQty and Price.
+    let fill_report = &reports[reports[..fill].rfind("8=FIX").unwrap()..];
+    for echoed in [
+        "|11=ORD1|",
+        "|55=AAPL|",
+        "|54=1|",
+        "|38=100|",
+        "|32=100|",
+        "|31=187.25|",
+    ] {
+        assert!(
+            fill_report.contains(echoed),
+            "{echoed} missing from {fill_report}"
+        );
+    }
 
     // Ctrl-C: a Logout, and after our reply a clean exit.
     let status = Command::new("kill")
