@@ -310,3 +310,75 @@ async fn tls_handshake_that_never_completes_is_closed_at_logon_timeout() {
     assert!(took >= LOGON_TIMEOUT - Duration::from_millis(100) && took < 3 * LOGON_TIMEOUT);
     acceptor.shutdown().await;
 }
+
+/// Many large messages over TLS, far more than `MaxOutboundBytes` (64 KiB) holds: the puts wait
+/// for the engine task to write and report the bytes itself, and every message arrives, whole and
+/// in order.
+#[tokio::test]
+async fn tokio_bulk_over_tls_arrives_whole_and_in_order() {
+    use fixgate_tokio::{AppEvent, FixEngine, TlsConfig};
+    const ORDERS: usize = 600;
+    let (server, client) = configs();
+    let server_tls = TlsConfig {
+        server: Some(server),
+        ..TlsConfig::default()
+    };
+    let (acceptor, mut acceptor_events) = FixEngine::start_tls(
+        EngineConfig::default(),
+        Some("127.0.0.1:0".parse().unwrap()),
+        server_tls,
+    )
+    .await
+    .unwrap();
+    let (id, session_config, store) = session(Role::Acceptor);
+    let registered = acceptor
+        .create_session(id, session_config, store)
+        .await
+        .unwrap();
+    registered.connect().await.unwrap();
+    let addr = acceptor.local_addr().unwrap();
+    let client_tls = TlsConfig {
+        client: Some(client),
+        ..TlsConfig::default()
+    };
+    let (initiator, _initiator_events) =
+        FixEngine::start_tls(EngineConfig::default(), None, client_tls)
+            .await
+            .unwrap();
+    let (id, mut session_config, store) = session(Role::Initiator);
+    session_config.max_outbound_bytes = 64 * 1024;
+    let outgoing = initiator
+        .create_session(id, session_config, store)
+        .await
+        .unwrap();
+    outgoing.connect_to(addr).await.unwrap();
+    // 600 orders of 32 KiB each (19 MiB): `put` waits out backpressure.
+    let padding = "x".repeat(32 * 1024);
+    let sender = tokio::spawn(async move {
+        for n in 0..ORDERS {
+            let body = format!("11=BULK{n}\x0155=X\x0154=1\x0138=1\x0140=1\x0158={padding}\x01");
+            outgoing.put(&b"D"[..], Bytes::from(body)).await.unwrap();
+        }
+        outgoing
+    });
+    tokio::time::timeout(WITHIN * 3, async {
+        let mut next = 0;
+        while next < ORDERS {
+            match acceptor_events.recv().await.expect("events") {
+                AppEvent::Deliver { session, delivered } => {
+                    let msg = delivered.message();
+                    assert_eq!(msg.str(11), Ok(format!("BULK{next}").as_str()), "in order");
+                    assert_eq!(msg.get(58).map(<[u8]>::len), Some(32 * 1024), "whole");
+                    acceptor.ack(session, delivered).await.unwrap();
+                    next += 1;
+                }
+                _ => continue,
+            }
+        }
+    })
+    .await
+    .expect("every order arrives over TLS");
+    drop(sender.await.unwrap());
+    initiator.shutdown().await;
+    acceptor.shutdown().await;
+}
