@@ -24,7 +24,7 @@ use crate::{MsgType, SeqNum, tag};
 
 use self::resend::Resend;
 use self::settle::SettleWindow;
-use self::timer::{Timer, earliest, scaled};
+use self::timer::{Earliest, Timer, scaled};
 
 /// Where a session is, in FIX Antenna's vocabulary (DESIGN.md section 3).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -658,46 +658,38 @@ impl Session {
         if !self.connected {
             return None;
         }
-        let hbi = (!self.heart_bt_int.is_zero()).then_some(self.heart_bt_int);
+        // Offered in a fixed order: of equal deadlines, the first offered wins.
+        let mut next = Earliest::default();
+        if matches!(
+            self.state,
+            SessionState::WaitForLogon | SessionState::LogonSent
+        ) {
+            next.offer(Timer::Logon, self.connected_at + self.config.logon_timeout);
+        }
+        if let Some(at) = self.logout_sent_at {
+            next.offer(Timer::Logout, at + self.config.logout_timeout);
+        }
         let logged_on = self.is_logged_on();
-        earliest([
-            (
-                Timer::Logon,
-                matches!(
-                    self.state,
-                    SessionState::WaitForLogon | SessionState::LogonSent
-                )
-                .then(|| self.connected_at + self.config.logon_timeout),
-            ),
-            (
-                Timer::Logout,
-                self.logout_sent_at
-                    .map(|at| at + self.config.logout_timeout),
-            ),
-            // No Heartbeat while our TestRequest is unanswered: the counterparty is silent, and
-            // the next step is the close at 2.4 × HeartBtInt (QuickFIX's rule; FIX test case 6).
-            (
-                Timer::Heartbeat,
-                hbi.filter(|_| logged_on && !self.test_request_pending)
-                    .map(|hbi| self.last_sent + hbi),
-            ),
-            (
-                Timer::TestRequest,
-                hbi.filter(|_| logged_on && !self.test_request_pending && !self.is_input_held())
-                    .map(|hbi| self.last_received + scaled(hbi, 12)),
-            ),
-            (
+        let hbi = self.heart_bt_int;
+        let beats = logged_on && !hbi.is_zero();
+        // No Heartbeat while our TestRequest is unanswered: the counterparty is silent, and the
+        // next step is the close at 2.4 × HeartBtInt (QuickFIX's rule; FIX test case 6).
+        if beats && !self.test_request_pending {
+            next.offer(Timer::Heartbeat, self.last_sent + hbi);
+            if !self.is_input_held() {
+                next.offer(Timer::TestRequest, self.last_received + scaled(hbi, 12));
+            }
+        }
+        if logged_on && self.awaiting_gap_fill.is_some() {
+            next.offer(
                 Timer::GapFill,
-                self.awaiting_gap_fill
-                    .filter(|_| logged_on)
-                    .map(|_| self.gap_requested_at + self.config.resend_request_timeout),
-            ),
-            (
-                Timer::Silence,
-                hbi.filter(|_| logged_on && self.test_request_pending && !self.is_input_held())
-                    .map(|hbi| self.last_received + scaled(hbi, 24)),
-            ),
-        ])
+                self.gap_requested_at + self.config.resend_request_timeout,
+            );
+        }
+        if beats && self.test_request_pending && !self.is_input_held() {
+            next.offer(Timer::Silence, self.last_received + scaled(hbi, 24));
+        }
+        next.0
     }
 
     fn on_timer(&mut self, timer: Timer) {

@@ -25,12 +25,14 @@ pub(crate) fn scaled(interval: Duration, tenths: u32) -> Duration {
     interval * tenths / 10
 }
 
-/// The earliest of the deadlines given, with what it is for.
-pub(crate) fn earliest(
-    deadlines: impl IntoIterator<Item = (Timer, Option<Instant>)>,
-) -> Option<(Timer, Instant)> {
-    deadlines
-        .into_iter()
-        .filter_map(|(timer, at)| at.map(|at| (timer, at)))
-        .min_by_key(|&(_, at)| at)
+/// The earliest of the deadlines offered, with what it is for; of equal ones, the first offered.
+#[derive(Default)]
+pub(crate) struct Earliest(pub(crate) Option<(Timer, Instant)>);
+
+impl Earliest {
+    pub(crate) fn offer(&mut self, timer: Timer, at: Instant) {
+        if self.0.is_none_or(|(_, earliest)| at < earliest) {
+            self.0 = Some((timer, at));
+        }
+    }
 }
