@@ -98,16 +98,28 @@ async fn tokio_spinning_readers_talk_over_tls() {
     .await;
 }
 
-/// An acceptor and an initiator, both with `config`, log on over TLS and pass an order; a plain
-/// client on the TLS port gets nothing.
-async fn tokio_tls_exchange(config: EngineConfig) {
-    use fixgate_tokio::{AppEvent, FixEngine, TlsConfig};
+/// A tokio acceptor engine with a registered session on a TLS port, and an initiator engine whose
+/// session (its settings adjusted by `initiator`) is connecting to it.
+struct TokioTlsPair {
+    acceptor: fixgate_tokio::FixEngine,
+    acceptor_events: tokio::sync::mpsc::UnboundedReceiver<fixgate_tokio::AppEvent>,
+    initiator: fixgate_tokio::FixEngine,
+    initiator_events: tokio::sync::mpsc::UnboundedReceiver<fixgate_tokio::AppEvent>,
+    outgoing: fixgate_tokio::Session,
+    addr: std::net::SocketAddr,
+}
+
+async fn tokio_tls_pair(
+    config: EngineConfig,
+    initiator: impl FnOnce(&mut SessionConfig),
+) -> TokioTlsPair {
+    use fixgate_tokio::{FixEngine, TlsConfig};
     let (server, client) = configs();
     let server_tls = TlsConfig {
         server: Some(server),
         ..TlsConfig::default()
     };
-    let (acceptor, mut acceptor_events) = FixEngine::start_tls(
+    let (acceptor, acceptor_events) = FixEngine::start_tls(
         config.clone(),
         Some("127.0.0.1:0".parse().unwrap()),
         server_tls,
@@ -121,20 +133,42 @@ async fn tokio_tls_exchange(config: EngineConfig) {
         .unwrap();
     registered.connect().await.unwrap();
     let addr = acceptor.local_addr().unwrap();
-
     let client_tls = TlsConfig {
         client: Some(client),
         ..TlsConfig::default()
     };
-    let (initiator, mut initiator_events) = FixEngine::start_tls(config, None, client_tls)
+    let (engine, initiator_events) = FixEngine::start_tls(config, None, client_tls)
         .await
         .unwrap();
-    let (id, session_config, store) = session(Role::Initiator);
-    let outgoing = initiator
+    let (id, mut session_config, store) = session(Role::Initiator);
+    initiator(&mut session_config);
+    let outgoing = engine
         .create_session(id, session_config, store)
         .await
         .unwrap();
     outgoing.connect_to(addr).await.unwrap();
+    TokioTlsPair {
+        acceptor,
+        acceptor_events,
+        initiator: engine,
+        initiator_events,
+        outgoing,
+        addr,
+    }
+}
+
+/// An acceptor and an initiator, both with `config`, log on over TLS and pass an order; a plain
+/// client on the TLS port gets nothing.
+async fn tokio_tls_exchange(config: EngineConfig) {
+    use fixgate_tokio::AppEvent;
+    let TokioTlsPair {
+        acceptor,
+        mut acceptor_events,
+        initiator,
+        mut initiator_events,
+        outgoing,
+        addr,
+    } = tokio_tls_pair(config, |_| {}).await;
 
     let logged_on = |e: &AppEvent| {
         matches!(
@@ -316,42 +350,18 @@ async fn tls_handshake_that_never_completes_is_closed_at_logon_timeout() {
 /// in order.
 #[tokio::test]
 async fn tokio_bulk_over_tls_arrives_whole_and_in_order() {
-    use fixgate_tokio::{AppEvent, FixEngine, TlsConfig};
+    use fixgate_tokio::AppEvent;
     const ORDERS: usize = 600;
-    let (server, client) = configs();
-    let server_tls = TlsConfig {
-        server: Some(server),
-        ..TlsConfig::default()
-    };
-    let (acceptor, mut acceptor_events) = FixEngine::start_tls(
-        EngineConfig::default(),
-        Some("127.0.0.1:0".parse().unwrap()),
-        server_tls,
-    )
-    .await
-    .unwrap();
-    let (id, session_config, store) = session(Role::Acceptor);
-    let registered = acceptor
-        .create_session(id, session_config, store)
-        .await
-        .unwrap();
-    registered.connect().await.unwrap();
-    let addr = acceptor.local_addr().unwrap();
-    let client_tls = TlsConfig {
-        client: Some(client),
-        ..TlsConfig::default()
-    };
-    let (initiator, _initiator_events) =
-        FixEngine::start_tls(EngineConfig::default(), None, client_tls)
-            .await
-            .unwrap();
-    let (id, mut session_config, store) = session(Role::Initiator);
-    session_config.max_outbound_bytes = 64 * 1024;
-    let outgoing = initiator
-        .create_session(id, session_config, store)
-        .await
-        .unwrap();
-    outgoing.connect_to(addr).await.unwrap();
+    let TokioTlsPair {
+        acceptor,
+        mut acceptor_events,
+        initiator,
+        outgoing,
+        ..
+    } = tokio_tls_pair(EngineConfig::default(), |config| {
+        config.max_outbound_bytes = 64 * 1024;
+    })
+    .await;
     // 600 orders of 32 KiB each (19 MiB): `put` waits out backpressure.
     let padding = "x".repeat(32 * 1024);
     let sender = tokio::spawn(async move {

@@ -1,7 +1,7 @@
 //! The engine task and the connection tasks: I/O only. Every decision is the core engine's. The
 //! sibling of fixgate-tokio's driver, on async-io sockets and timers and a caller-given spawner.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 use std::future::Future;
 use std::io::{self, IoSlice};
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -12,8 +12,8 @@ use std::task::{self, Poll};
 use std::time::{Duration, Instant, SystemTime};
 
 use async_io::{Async, Timer};
-use bytes::{Buf, Bytes, BytesMut};
-use fixgate_core::engine::{Application, Context, Outgoing, Waiting};
+use bytes::{Bytes, BytesMut};
+use fixgate_core::engine::{Application, Context, Outgoing, Waiting, WriteQueue};
 use fixgate_core::{
     CloseReason, ConnId, Delivered, Engine, EngineConfig, EngineError, FastHash, MessageStore, Now,
     Output, SessionConfig, SessionId,
@@ -129,9 +129,7 @@ struct Connection {
     /// `None` until the reader has completed the TLS handshake, and after a write failed.
     write: Option<WriteHalf>,
     /// Bytes sent and not yet written, in order.
-    queue: VecDeque<Bytes>,
-    /// Listed in `Driver::unwritten`.
-    listed: bool,
+    queue: WriteQueue,
     /// A write failed: what is sent from now on is dropped (the connection is ending).
     failed: bool,
     /// The queue is written but the stream (TLS) has not flushed it yet.
@@ -171,8 +169,8 @@ enum Wake {
 pub(crate) struct Driver {
     engine: Engine,
     conns: HashMap<ConnId, Connection, FastHash>,
-    /// Connections with queued bytes: written after each burst of outputs, and whenever their
-    /// sockets have room again.
+    /// Connections with queued (or unflushed) bytes: written after each burst of outputs, and
+    /// whenever their sockets have room again.
     unwritten: Vec<ConnId>,
     inputs_tx: async_channel::Sender<Input>,
     events: async_channel::Sender<AppEvent>,
@@ -355,7 +353,6 @@ impl Driver {
                 }
             }
             if connection.queue.is_empty() && !connection.unflushed {
-                connection.listed = false;
                 self.unwritten.swap_remove(i);
             } else {
                 i += 1;
@@ -375,11 +372,11 @@ impl Driver {
                     if let Some(connection) = self.conns.get_mut(&conn)
                         && !connection.failed
                     {
-                        connection.queue.push_back(bytes);
-                        if !connection.listed {
-                            connection.listed = true;
+                        // Listed while it has bytes to write or flush.
+                        if connection.queue.is_empty() && !connection.unflushed {
                             self.unwritten.push(conn);
                         }
+                        connection.queue.push(bytes);
                     }
                     sends += 1;
                     if sends.is_multiple_of(WRITE_EVERY) {
@@ -520,12 +517,9 @@ impl Driver {
                 }
             }
             Input::Writable { conn, write } => {
+                // What was sent meanwhile is queued and listed: the next turn writes it.
                 if let Some(connection) = self.conns.get_mut(&conn) {
                     connection.write = Some(write);
-                    if !connection.queue.is_empty() && !connection.listed {
-                        connection.listed = true;
-                        self.unwritten.push(conn);
-                    }
                 }
             }
             Input::Closed { conn } => {
@@ -630,8 +624,7 @@ impl Driver {
             Connection {
                 stream,
                 write: None,
-                queue: VecDeque::new(),
-                listed: false,
+                queue: WriteQueue::default(),
                 failed: false,
                 unflushed: false,
                 gate,
@@ -653,7 +646,7 @@ fn write_some(connection: &mut Connection, cx: &mut task::Context<'_>) -> io::Re
     let mut total = 0;
     while !queue.is_empty() {
         let mut slices = [IoSlice::new(&[]); WRITE_SLICES];
-        let count = gather(queue, &mut slices);
+        let count = queue.slices(&mut slices);
         let done = match Pin::new(&mut *write).poll_write_vectored(cx, &slices[..count]) {
             Poll::Ready(Ok(0)) => return Err(io::ErrorKind::WriteZero.into()),
             Poll::Ready(Ok(done)) => done,
@@ -661,7 +654,7 @@ fn write_some(connection: &mut Connection, cx: &mut task::Context<'_>) -> io::Re
             Poll::Pending => break,
         };
         total += done;
-        consume(queue, done);
+        queue.consume(done);
     }
     // TLS may hold back what the socket did not take: flushed once the queue is out (plain TCP
     // has nothing to flush).
@@ -677,42 +670,21 @@ fn write_some(connection: &mut Connection, cx: &mut task::Context<'_>) -> io::Re
     Ok(total)
 }
 
-async fn write_queued(write: &mut WriteHalf, queue: &mut VecDeque<Bytes>) -> io::Result<usize> {
-    let mut total = 0;
+/// Writes everything queued, waiting for the socket as it must (a closing connection's last
+/// bytes, on a task of their own).
+async fn write_queued(write: &mut WriteHalf, queue: &mut WriteQueue) -> io::Result<()> {
     while !queue.is_empty() {
         let done = {
             let mut slices = [IoSlice::new(&[]); WRITE_SLICES];
-            let count = gather(queue, &mut slices);
+            let count = queue.slices(&mut slices);
             write.write_vectored(&slices[..count]).await?
         };
         if done == 0 {
             return Err(io::ErrorKind::WriteZero.into());
         }
-        total += done;
-        consume(queue, done);
+        queue.consume(done);
     }
-    Ok(total)
-}
-
-/// Points `slices` at the first queued buffers; returns how many.
-fn gather<'a>(queue: &'a VecDeque<Bytes>, slices: &mut [IoSlice<'a>; WRITE_SLICES]) -> usize {
-    queue
-        .iter()
-        .zip(slices.iter_mut())
-        .map(|(bytes, slice)| *slice = IoSlice::new(bytes))
-        .count()
-}
-
-/// Drops the first `done` bytes of the queue.
-fn consume(queue: &mut VecDeque<Bytes>, mut done: usize) {
-    while let Some(front) = queue.front_mut() {
-        if front.len() > done {
-            front.advance(done);
-            return;
-        }
-        done -= front.len();
-        queue.pop_front();
-    }
+    Ok(())
 }
 
 /// Reads a connection until it ends, passing the bytes to the engine task, and not while its

@@ -1,6 +1,6 @@
 //! The engine task and the connection tasks: I/O only. Every decision is the core engine's.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 use std::future::Future;
 use std::io::{self, IoSlice};
 use std::net::SocketAddr;
@@ -10,8 +10,8 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::task::{self, Poll, Waker};
 use std::time::{Duration, Instant, SystemTime};
 
-use bytes::{Buf, Bytes, BytesMut};
-use fixgate_core::engine::{Application, Context, Outgoing, Waiting};
+use bytes::{Bytes, BytesMut};
+use fixgate_core::engine::{Application, Context, Outgoing, Waiting, WriteQueue};
 use fixgate_core::{
     CloseReason, ConnId, Delivered, Engine, EngineConfig, EngineError, FastHash, MessageStore, Now,
     Output, SessionConfig, SessionId,
@@ -126,9 +126,7 @@ struct Connection {
     /// `None` until the reader has completed the TLS handshake, and after a write failed.
     write: Option<WriteHalf>,
     /// Bytes sent and not yet written, in order.
-    queue: VecDeque<Bytes>,
-    /// Listed in `Driver::unwritten`.
-    listed: bool,
+    queue: WriteQueue,
     /// A write failed: what is sent from now on is dropped (the connection is ending).
     failed: bool,
     /// The queue is written but the stream (TLS) has not flushed it yet.
@@ -158,8 +156,8 @@ impl Gate {
 pub(crate) struct Driver {
     engine: Engine,
     conns: HashMap<ConnId, Connection, FastHash>,
-    /// Connections with queued bytes: written after each burst of outputs, and whenever their
-    /// sockets have room again.
+    /// Connections with queued (or unflushed) bytes: written after each burst of outputs, and
+    /// whenever their sockets have room again.
     unwritten: Vec<ConnId>,
     inputs_tx: mpsc::UnboundedSender<Input>,
     events: mpsc::UnboundedSender<AppEvent>,
@@ -335,7 +333,6 @@ impl Driver {
                 }
             }
             if connection.queue.is_empty() && !connection.unflushed {
-                connection.listed = false;
                 self.unwritten.swap_remove(i);
             } else {
                 i += 1;
@@ -355,11 +352,11 @@ impl Driver {
                     if let Some(connection) = self.conns.get_mut(&conn)
                         && !connection.failed
                     {
-                        connection.queue.push_back(bytes);
-                        if !connection.listed {
-                            connection.listed = true;
+                        // Listed while it has bytes to write or flush.
+                        if connection.queue.is_empty() && !connection.unflushed {
                             self.unwritten.push(conn);
                         }
+                        connection.queue.push(bytes);
                     }
                     sends += 1;
                     if sends.is_multiple_of(WRITE_EVERY) {
@@ -497,12 +494,9 @@ impl Driver {
                 }
             }
             Input::Writable { conn, write } => {
+                // What was sent meanwhile is queued and listed: the next turn writes it.
                 if let Some(connection) = self.conns.get_mut(&conn) {
                     connection.write = Some(write);
-                    if !connection.queue.is_empty() && !connection.listed {
-                        connection.listed = true;
-                        self.unwritten.push(conn);
-                    }
                 }
             }
             Input::Closed { conn } => {
@@ -608,8 +602,7 @@ impl Driver {
             Connection {
                 reader,
                 write: None,
-                queue: VecDeque::new(),
-                listed: false,
+                queue: WriteQueue::default(),
                 failed: false,
                 unflushed: false,
                 gate,
@@ -629,7 +622,7 @@ fn write_some(connection: &mut Connection, cx: &mut task::Context<'_>) -> io::Re
     let mut total = 0;
     while !queue.is_empty() {
         let mut slices = [IoSlice::new(&[]); WRITE_SLICES];
-        let count = gather(queue, &mut slices);
+        let count = queue.slices(&mut slices);
         let done = match Pin::new(&mut *write).poll_write_vectored(cx, &slices[..count]) {
             Poll::Ready(Ok(0)) => return Err(io::ErrorKind::WriteZero.into()),
             Poll::Ready(Ok(done)) => done,
@@ -637,7 +630,7 @@ fn write_some(connection: &mut Connection, cx: &mut task::Context<'_>) -> io::Re
             Poll::Pending => break,
         };
         total += done;
-        consume(queue, done);
+        queue.consume(done);
     }
     // TLS may hold back what the socket did not take: flushed once the queue is out (plain TCP
     // has nothing to flush).
@@ -653,44 +646,21 @@ fn write_some(connection: &mut Connection, cx: &mut task::Context<'_>) -> io::Re
     Ok(total)
 }
 
-/// Writes every queued buffer with vectored writes, without copying them into one; returns the
-/// bytes written.
-async fn write_queued(write: &mut WriteHalf, queue: &mut VecDeque<Bytes>) -> io::Result<usize> {
-    let mut total = 0;
+/// Writes everything queued, waiting for the socket as it must (a closing connection's last
+/// bytes, on a task of their own).
+async fn write_queued(write: &mut WriteHalf, queue: &mut WriteQueue) -> io::Result<()> {
     while !queue.is_empty() {
         let done = {
             let mut slices = [IoSlice::new(&[]); WRITE_SLICES];
-            let count = gather(queue, &mut slices);
+            let count = queue.slices(&mut slices);
             write.write_vectored(&slices[..count]).await?
         };
         if done == 0 {
             return Err(io::ErrorKind::WriteZero.into());
         }
-        total += done;
-        consume(queue, done);
+        queue.consume(done);
     }
-    Ok(total)
-}
-
-/// Points `slices` at the first queued buffers; returns how many.
-fn gather<'a>(queue: &'a VecDeque<Bytes>, slices: &mut [IoSlice<'a>; WRITE_SLICES]) -> usize {
-    queue
-        .iter()
-        .zip(slices.iter_mut())
-        .map(|(bytes, slice)| *slice = IoSlice::new(bytes))
-        .count()
-}
-
-/// Drops the first `done` bytes of the queue.
-fn consume(queue: &mut VecDeque<Bytes>, mut done: usize) {
-    while let Some(front) = queue.front_mut() {
-        if front.len() > done {
-            front.advance(done);
-            return;
-        }
-        done -= front.len();
-        queue.pop_front();
-    }
+    Ok(())
 }
 
 /// Reads a connection until it ends, passing the bytes to the engine task, and not while its

@@ -11,6 +11,7 @@ mod output;
 mod registry;
 mod route;
 mod waiting;
+mod write_queue;
 
 use std::collections::{HashMap, VecDeque};
 use std::net::{IpAddr, SocketAddr};
@@ -40,6 +41,7 @@ pub use id::{ConnId, SessionId};
 pub use lockout::Lockout;
 pub use output::{CloseReason, Output, Refusal};
 pub use waiting::{Answer, Outgoing, OwnedHeader, Waiting};
+pub use write_queue::WriteQueue;
 
 /// Engine-wide settings.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -148,6 +150,24 @@ struct Slot {
 }
 
 impl Slot {
+    /// A session with no connection yet: `registered` takes Logons at once (a session created
+    /// for an unregistered Logon), `provisional` goes again if that Logon fails.
+    fn new(session: Session, registered: bool, provisional: bool) -> Self {
+        Self {
+            session,
+            registered,
+            conn: None,
+            credentials: None,
+            provisional,
+            initiator_addr: None,
+            reconnect_at: None,
+            connect_failures: 0,
+            flow: Outflow::default(),
+            inflow: Inflow::default(),
+            timer: TimerState::default(),
+        }
+    }
+
     /// When the engine must next look at this session: its own timers, an initiator's reconnect,
     /// a slow consumer's deadline.
     fn deadline(&self) -> Option<Instant> {
@@ -284,22 +304,7 @@ impl Engine {
         config.sender_comp_id = id.sender_comp_id.to_string();
         config.target_comp_id = id.target_comp_id.to_string();
         let session = Session::new(config, store, self.now)?;
-        self.sessions.insert(
-            id,
-            Slot {
-                session,
-                registered: false,
-                conn: None,
-                flow: Outflow::default(),
-                inflow: Inflow::default(),
-                credentials: None,
-                provisional: false,
-                initiator_addr: None,
-                reconnect_at: None,
-                connect_failures: 0,
-                timer: TimerState::default(),
-            },
-        );
+        self.sessions.insert(id, Slot::new(session, false, false));
         Ok(())
     }
 

@@ -117,13 +117,12 @@ impl Registry {
             })
     }
 
-    /// Adds a session; the caller has checked that `id` is new.
+    /// Adds a session (made with `Slot::new`); the caller has checked that `id` is new.
     pub(super) fn insert(&mut self, id: SessionId, mut slot: Slot) {
         let key = self.free.pop().unwrap_or(self.places.len());
         if key == self.places.len() {
             self.places.push(None);
         }
-        slot.timer = TimerState::default();
         mark(&mut self.dirty, key, &mut slot);
         self.keys.insert(id.clone(), key);
         self.places[key] = Some(Entry { id, slot });

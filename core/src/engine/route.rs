@@ -4,9 +4,7 @@
 use std::sync::Arc;
 
 use super::auth::constant_time_eq;
-use super::{
-    ConnId, Engine, Inflow, Outflow, Refusal, SessionDecision, SessionId, Slot, TimerState,
-};
+use super::{ConnId, Engine, Refusal, SessionDecision, SessionId, Slot};
 use crate::codec::{Decoded, Message};
 use crate::config::Role;
 use crate::session::Session;
@@ -185,22 +183,8 @@ impl Engine {
         let store = (self.store_factory)(&id, UtcTimestamp::from_system_time(self.now.utc))
             .map_err(|_| Refusal::StoreUnavailable)?;
         let session = Session::new(config, store, self.now).map_err(|_| Refusal::UnknownSession)?;
-        self.sessions.insert(
-            id.clone(),
-            Slot {
-                session,
-                registered: true,
-                conn: None,
-                flow: Outflow::default(),
-                inflow: Inflow::default(),
-                credentials: None,
-                provisional: true,
-                initiator_addr: None,
-                reconnect_at: None,
-                connect_failures: 0,
-                timer: TimerState::default(),
-            },
-        );
+        self.sessions
+            .insert(id.clone(), Slot::new(session, true, true));
         Ok(id)
     }
 
