@@ -23,6 +23,8 @@ pub const ENGINE_SETTINGS: &[&str] = &[
     "PendingLogonTimeout",
     "ReconnectInterval",
     "ReceiveSpinningTimeout",
+    "SocketSendBufferSize",
+    "SocketReceiveBufferSize",
     "StorageType",
     "StorageDirectory",
     "MessageLog",
@@ -252,6 +254,13 @@ impl Properties {
                         .map(Duration::from_micros)
                         .map_err(|_| invalid())?
                 }
+                "SocketSendBufferSize" => {
+                    config.socket_send_buffer_size = entry.value.parse().map_err(|_| invalid())?
+                }
+                "SocketReceiveBufferSize" => {
+                    config.socket_receive_buffer_size =
+                        entry.value.parse().map_err(|_| invalid())?
+                }
                 _ => {} // The adapters' keys.
             }
         }
@@ -353,6 +362,7 @@ ListenPort = 9876
 CreateUnregisteredAcceptorSession = true
 AcceptorCompIDs = ISLD
 ReceiveSpinningTimeout = 250
+SocketSendBufferSize = 65536
 Session.Default.BeginString = FIX.4.2
 Session.Default.HeartBtInt = 20
 Session.Default.SenderCompID = ISLD
@@ -372,6 +382,8 @@ Session.tw44.TargetSubID = DESK
         assert_eq!(engine.acceptor_comp_ids, Some(vec!["ISLD".to_owned()]));
         assert_eq!(engine.default_session.heart_bt_int, Duration::from_secs(20));
         assert_eq!(engine.receive_spinning_timeout, Duration::from_micros(250));
+        assert_eq!(engine.socket_send_buffer_size, 65536);
+        assert_eq!(engine.socket_receive_buffer_size, 0);
         let sessions = props.sessions().unwrap();
         assert_eq!(sessions.len(), 2);
         let (tw, tw_config) = &sessions[0];

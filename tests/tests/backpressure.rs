@@ -17,20 +17,42 @@ use tokio::io::AsyncWriteExt;
 use tokio::net::TcpSocket;
 
 const MAX_OUTBOUND: usize = 64 * 1024;
+/// The acceptor's kernel send buffer (`SocketSendBufferSize`), and the peer's receive buffer.
+/// Both are fixed, so the kernel stops taking bytes at a bound: with its automatic tuning, it may
+/// take the whole queue of a peer that reads nothing, a while after writes stopped.
+const SEND_BUFFER: usize = 16 * 1024;
+const PEER_RECEIVE_BUFFER: usize = 4096;
+
+/// The engine's settings: small kernel buffers.
+fn engine_config() -> EngineConfig {
+    EngineConfig {
+        socket_send_buffer_size: SEND_BUFFER,
+        ..EngineConfig::default()
+    }
+}
 
 /// The counterparty's Logon (CLIENT to ISLD).
 fn logon() -> Vec<u8> {
     hostile::logon(THEM, US, 30, "")
 }
 
+/// What `try_put()` accepted before it was refused fits the outbound bound and the fixed kernel
+/// buffers. Linux doubles those sizes and, on a loaded machine, was seen to hold up to 270 KB with
+/// them; with its own tuning it holds about 3 MB here.
+fn assert_kernel_bounded(accepted: u64, body_len: usize) {
+    let bound = MAX_OUTBOUND + 32 * (SEND_BUFFER + PEER_RECEIVE_BUFFER);
+    assert!(
+        accepted as usize * body_len <= bound,
+        "{accepted} messages of over {body_len} bytes taken: SocketSendBufferSize not applied?"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn peer_that_never_reads_meets_backpressure_then_is_cut_as_a_slow_consumer() {
-    let (engine, mut events) = FixEngine::start(
-        EngineConfig::default(),
-        Some("127.0.0.1:0".parse().unwrap()),
-    )
-    .await
-    .unwrap();
+    let (engine, mut events) =
+        FixEngine::start(engine_config(), Some("127.0.0.1:0".parse().unwrap()))
+            .await
+            .unwrap();
     let mut config = SessionConfig::new(BeginString::Fix44, "ISLD", "CLIENT", Role::Acceptor);
     config.max_outbound_bytes = MAX_OUTBOUND;
     config.slow_consumer_timeout = Duration::from_secs(1);
@@ -44,7 +66,9 @@ async fn peer_that_never_reads_meets_backpressure_then_is_cut_as_a_slow_consumer
 
     // The counterparty: a small receive buffer, a Logon, then never a read.
     let socket = TcpSocket::new_v4().unwrap();
-    socket.set_recv_buffer_size(4096).unwrap();
+    socket
+        .set_recv_buffer_size(PEER_RECEIVE_BUFFER as u32)
+        .unwrap();
     let mut peer = socket.connect(engine.local_addr().unwrap()).await.unwrap();
     peer.write_all(&logon()).await.unwrap();
     wait_for(&mut events, |e| {
@@ -84,6 +108,7 @@ async fn peer_that_never_reads_meets_backpressure_then_is_cut_as_a_slow_consumer
     println!(
         "accepted {accepted} messages of ~1 KiB before backpressure held (MaxOutboundBytes {MAX_OUTBOUND}, the rest in kernel buffers)"
     );
+    assert_kernel_bounded(accepted, body.len());
 
     // put() waits instead ...
     let sender = session.sender();
@@ -130,7 +155,7 @@ fn async_io_peer_that_never_reads_meets_backpressure_then_is_cut_as_a_slow_consu
     let spawner: Spawner = std::sync::Arc::new(|task| smol::spawn(task).detach());
     smol::block_on(async {
         let (engine, events) = FixEngine::start(
-            EngineConfig::default(),
+            engine_config(),
             Some("127.0.0.1:0".parse().unwrap()),
             spawner,
         )
@@ -145,8 +170,15 @@ fn async_io_peer_that_never_reads_meets_backpressure_then_is_cut_as_a_slow_consu
             .await
             .unwrap();
         session.connect().await.unwrap();
-        // A blocking socket that logs on and never reads (it belongs to no runtime).
-        let mut peer = std::net::TcpStream::connect(engine.local_addr().unwrap()).unwrap();
+        // A blocking socket that logs on and never reads (it belongs to no runtime), with a
+        // small receive buffer.
+        let socket =
+            socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+        socket.set_recv_buffer_size(PEER_RECEIVE_BUFFER).unwrap();
+        socket
+            .connect(&engine.local_addr().unwrap().into())
+            .unwrap();
+        let mut peer = std::net::TcpStream::from(socket);
         peer.write_all(&logon()).unwrap();
         loop {
             let event = events.recv().await.unwrap();
@@ -178,6 +210,7 @@ fn async_io_peer_that_never_reads_meets_backpressure_then_is_cut_as_a_slow_consu
             }
             assert!(accepted < 50_000, "no backpressure after {accepted} puts");
         }
+        assert_kernel_bounded(accepted, body.len());
         let sender = session.sender();
         let waiting = smol::spawn(async move { sender.put(&b"D"[..], body).await });
         async_io::Timer::after(Duration::from_millis(300)).await;

@@ -212,7 +212,7 @@ impl Driver {
         let next_conn = Arc::new(AtomicU64::new(1));
         let mut local_addr = None;
         if let Some(addr) = listen {
-            let listener = bind_listener(addr)?;
+            let listener = bind_listener(addr, &config)?;
             local_addr = Some(listener.get_ref().local_addr()?);
             spawner(Box::pin(accept_loop(
                 listener,
@@ -456,8 +456,9 @@ impl Driver {
                 Output::Connect { session, addr } => {
                     let inputs = self.inputs_tx.clone();
                     let conn = ConnId(self.next_conn.fetch_add(1, Ordering::Relaxed));
+                    let socket = new_socket(addr, self.engine.config());
                     (self.spawner)(Box::pin(async move {
-                        let input = match Async::<TcpStream>::connect(addr).await {
+                        let input = match connect(socket, addr).await {
                             Ok(stream) => Input::Connected {
                                 conn,
                                 session,
@@ -749,13 +750,47 @@ async fn read_spinning(
 }
 
 /// Binds the listening socket with [`LISTEN_BACKLOG`].
-fn bind_listener(addr: SocketAddr) -> io::Result<Async<TcpListener>> {
-    use socket2::{Domain, Protocol, Socket, Type};
-    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
+fn bind_listener(addr: SocketAddr, config: &EngineConfig) -> io::Result<Async<TcpListener>> {
+    let socket = new_socket(addr, config)?;
     socket.set_reuse_address(true)?;
     socket.bind(&addr.into())?;
     socket.listen(LISTEN_BACKLOG)?;
     Async::new(TcpListener::from(socket))
+}
+
+/// A socket for `addr`, with the kernel buffers `config` sets (before it connects or listens, so
+/// that the window it announces fits them).
+fn new_socket(addr: SocketAddr, config: &EngineConfig) -> io::Result<socket2::Socket> {
+    use socket2::{Domain, Protocol, Socket, Type};
+    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
+    if config.socket_send_buffer_size > 0 {
+        socket.set_send_buffer_size(config.socket_send_buffer_size)?;
+    }
+    if config.socket_receive_buffer_size > 0 {
+        socket.set_recv_buffer_size(config.socket_receive_buffer_size)?;
+    }
+    Ok(socket)
+}
+
+/// Connects `socket` to `addr` without blocking the executor.
+async fn connect(
+    socket: io::Result<socket2::Socket>,
+    addr: SocketAddr,
+) -> io::Result<Async<TcpStream>> {
+    let socket = socket?;
+    socket.set_nonblocking(true)?;
+    match socket.connect(&addr.into()) {
+        Ok(()) => {}
+        Err(error)
+            if error.raw_os_error() == Some(rustix::io::Errno::INPROGRESS.raw_os_error()) => {}
+        Err(error) => return Err(error),
+    }
+    let stream = Async::new_nonblocking(TcpStream::from(socket))?;
+    stream.writable().await?;
+    match stream.get_ref().take_error()? {
+        Some(error) => Err(error),
+        None => Ok(stream),
+    }
 }
 
 async fn accept_loop(

@@ -197,7 +197,7 @@ impl Driver {
         let next_conn = Arc::new(AtomicU64::new(1));
         let mut local_addr = None;
         if let Some(addr) = listen {
-            let listener = bind_listener(addr)?;
+            let listener = bind_listener(addr, &config)?;
             local_addr = Some(listener.local_addr()?);
             tokio::spawn(accept_loop(listener, inputs_tx.clone(), next_conn.clone()));
         }
@@ -432,8 +432,9 @@ impl Driver {
                 Output::Connect { session, addr } => {
                     let inputs = self.inputs_tx.clone();
                     let conn = ConnId(self.next_conn.fetch_add(1, Ordering::Relaxed));
+                    let socket = new_socket(addr, self.engine.config());
                     tokio::spawn(async move {
-                        let input = match TcpStream::connect(addr).await {
+                        let input = match async { socket?.connect(addr).await }.await {
                             Ok(stream) => Input::Connected {
                                 conn,
                                 session,
@@ -723,12 +724,31 @@ async fn read_spinning(
     read.read_buf(buf).await
 }
 
-/// Binds the listening socket with [`LISTEN_BACKLOG`].
-fn bind_listener(addr: SocketAddr) -> io::Result<TcpListener> {
+/// A socket for `addr`, with the kernel buffers `config` sets (before it connects or listens, so
+/// that the window it announces fits them).
+fn new_socket(addr: SocketAddr, config: &EngineConfig) -> io::Result<TcpSocket> {
     let socket = match addr {
         SocketAddr::V4(_) => TcpSocket::new_v4()?,
         SocketAddr::V6(_) => TcpSocket::new_v6()?,
     };
+    if config.socket_send_buffer_size > 0 {
+        socket.set_send_buffer_size(buffer_size(config.socket_send_buffer_size))?;
+    }
+    if config.socket_receive_buffer_size > 0 {
+        socket.set_recv_buffer_size(buffer_size(config.socket_receive_buffer_size))?;
+    }
+    Ok(socket)
+}
+
+/// A buffer size as the socket API takes it.
+fn buffer_size(bytes: usize) -> u32 {
+    u32::try_from(bytes).unwrap_or(u32::MAX)
+}
+
+/// Binds the listening socket with [`LISTEN_BACKLOG`]; accepted connections inherit its buffer
+/// sizes.
+fn bind_listener(addr: SocketAddr, config: &EngineConfig) -> io::Result<TcpListener> {
+    let socket = new_socket(addr, config)?;
     socket.set_reuseaddr(true)?;
     socket.bind(addr)?;
     socket.listen(LISTEN_BACKLOG)

@@ -75,6 +75,12 @@ pub struct EngineConfig {
     /// until it is readable. Trades a busy CPU for the wake-up of an idle thread. Zero (the
     /// default) never spins.
     pub receive_spinning_timeout: Duration,
+    /// `SocketSendBufferSize`: for the adapters, the kernel's send buffer (`SO_SNDBUF`) of every
+    /// connection, in bytes. Zero (the default) keeps the system's size and its automatic tuning;
+    /// a size also bounds what the kernel holds for a peer that stops reading.
+    pub socket_send_buffer_size: usize,
+    /// `SocketReceiveBufferSize`: the same for the receive buffer (`SO_RCVBUF`).
+    pub socket_receive_buffer_size: usize,
 }
 
 impl Default for EngineConfig {
@@ -96,6 +102,8 @@ impl Default for EngineConfig {
             reconnect_interval: Duration::from_secs(30),
             lockout: None,
             receive_spinning_timeout: Duration::ZERO,
+            socket_send_buffer_size: 0,
+            socket_receive_buffer_size: 0,
         }
     }
 }
