@@ -129,7 +129,7 @@ pub use config::{
 };
 pub use engine::{
     CloseReason, ConnId, Credentials, Engine, EngineConfig, EngineError, Lockout, Output, Refusal,
-    SessionId,
+    SessionId, SessionIdParts,
 };
 pub use error::SendError;
 pub use hash::{FastHash, FastHasher};

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use crate::config::{ConfigError, Role, SessionConfig};
-use crate::engine::{EngineConfig, SessionId};
+use crate::engine::{EngineConfig, SessionId, SessionIdParts};
 use crate::version::BeginString;
 
 /// Engine-wide keys: those the core's [`EngineConfig`] takes, and those the adapters and the
@@ -287,17 +287,17 @@ impl Properties {
             let identity = |key: &str| {
                 keys.get(key)
                     .or_else(|| self.defaults.get(key))
-                    .map(|e| std::sync::Arc::<str>::from(e.value.as_str()))
+                    .map(|e| e.value.clone())
             };
-            let id = SessionId {
-                sender_comp_id: config.sender_comp_id.as_str().into(),
+            let id = SessionId::from(SessionIdParts {
+                sender_comp_id: config.sender_comp_id.clone(),
                 sender_sub_id: identity("SenderSubID"),
                 sender_location_id: identity("SenderLocationID"),
-                target_comp_id: config.target_comp_id.as_str().into(),
+                target_comp_id: config.target_comp_id.clone(),
                 target_sub_id: identity("TargetSubID"),
                 target_location_id: identity("TargetLocationID"),
                 qualifier: identity("SessionQualifier"),
-            };
+            });
             if let Err(error) = config.validate() {
                 return Err(self.error(0, &block, PropertiesErrorKind::Invalid(error)));
             }

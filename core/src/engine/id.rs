@@ -1,8 +1,12 @@
 //! Session and connection identities.
 
+use std::cmp::Ordering;
 use std::fmt;
-use std::hash::{Hash, Hasher};
+use std::hash::{BuildHasher, Hash, Hasher};
+use std::ops::Deref;
 use std::sync::Arc;
+
+use crate::hash::FastHash;
 
 /// Which session: our CompIDs and the counterparty's, with the optional Sub and Location IDs and
 /// a qualifier that tells apart several sessions between the same CompIDs.
@@ -10,83 +14,133 @@ use std::sync::Arc;
 /// It displays as `SENDER[/SUB[/LOCATION]]->TARGET[/SUB[/LOCATION]][:QUALIFIER]`, from our side:
 /// `ISLD->TW`, `BANK/DESK1->VENUE:2`. An empty Sub ID with a Location ID shows as `BANK//NY`.
 ///
-/// Its texts are shared: a clone (one per output that names the session) allocates nothing.
-#[derive(Clone, Debug, Default, Eq, PartialOrd, Ord)]
+/// Its parts ([`SessionIdParts`], which it dereferences to) are shared and its hash is computed
+/// once: a clone (one per output that names the session) is one reference count, and a lookup
+/// hashes one word.
+#[derive(Clone)]
 pub struct SessionId {
+    parts: Arc<SessionIdParts>,
+    hash: u64,
+}
+
+/// What a [`SessionId`] is made of.
+#[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct SessionIdParts {
     /// Our `SenderCompID <49>`.
-    pub sender_comp_id: Arc<str>,
+    pub sender_comp_id: String,
     /// Our `SenderSubID <50>`, when it takes part in matching.
-    pub sender_sub_id: Option<Arc<str>>,
+    pub sender_sub_id: Option<String>,
     /// Our `SenderLocationID <142>`, when it takes part in matching.
-    pub sender_location_id: Option<Arc<str>>,
+    pub sender_location_id: Option<String>,
     /// The counterparty's CompID: our `TargetCompID <56>`.
-    pub target_comp_id: Arc<str>,
+    pub target_comp_id: String,
     /// Our `TargetSubID <57>`, when it takes part in matching.
-    pub target_sub_id: Option<Arc<str>>,
+    pub target_sub_id: Option<String>,
     /// Our `TargetLocationID <143>`, when it takes part in matching.
-    pub target_location_id: Option<Arc<str>>,
+    pub target_location_id: Option<String>,
     /// A qualifier, carried on the Logon by the `LogonQualifierTag` field.
-    pub qualifier: Option<Arc<str>>,
+    pub qualifier: Option<String>,
 }
 
 impl SessionId {
     /// The session between our `sender` CompID and the counterparty's `target`.
-    pub fn new(sender: impl Into<Arc<str>>, target: impl Into<Arc<str>>) -> Self {
-        Self {
+    pub fn new(sender: impl Into<String>, target: impl Into<String>) -> Self {
+        Self::from(SessionIdParts {
             sender_comp_id: sender.into(),
             target_comp_id: target.into(),
-            ..Self::default()
-        }
+            ..SessionIdParts::default()
+        })
     }
 
     /// The same session with a qualifier.
     #[must_use]
-    pub fn with_qualifier(mut self, qualifier: impl Into<Arc<str>>) -> Self {
-        self.qualifier = Some(qualifier.into());
-        self
+    pub fn with_qualifier(self, qualifier: impl Into<String>) -> Self {
+        self.with(|parts| parts.qualifier = Some(qualifier.into()))
     }
 
     /// The same session with our Sub ID and the counterparty's.
     #[must_use]
-    pub fn with_sub_ids(mut self, sender: Option<String>, target: Option<String>) -> Self {
-        self.sender_sub_id = sender.map(Arc::from);
-        self.target_sub_id = target.map(Arc::from);
-        self
+    pub fn with_sub_ids(self, sender: Option<String>, target: Option<String>) -> Self {
+        self.with(|parts| {
+            parts.sender_sub_id = sender;
+            parts.target_sub_id = target;
+        })
+    }
+
+    /// The same session with our Location ID and the counterparty's.
+    #[must_use]
+    pub fn with_location_ids(self, sender: Option<String>, target: Option<String>) -> Self {
+        self.with(|parts| {
+            parts.sender_location_id = sender;
+            parts.target_location_id = target;
+        })
+    }
+
+    fn with(self, change: impl FnOnce(&mut SessionIdParts)) -> Self {
+        let mut parts = Arc::unwrap_or_clone(self.parts);
+        change(&mut parts);
+        Self::from(parts)
     }
 }
 
-// Equal by content, as derived, but a shared `Arc` is recognised without comparing bytes: the
-// engine's ids are clones of one another, and std checks pointers first only for sized types.
+impl From<SessionIdParts> for SessionId {
+    fn from(parts: SessionIdParts) -> Self {
+        // Keyed like the engine's maps, so that a counterparty choosing CompIDs cannot aim for
+        // collisions it cannot see.
+        let hash = FastHash::default().hash_one(&parts);
+        Self {
+            parts: Arc::new(parts),
+            hash,
+        }
+    }
+}
+
+impl Default for SessionId {
+    fn default() -> Self {
+        Self::from(SessionIdParts::default())
+    }
+}
+
+impl Deref for SessionId {
+    type Target = SessionIdParts;
+
+    fn deref(&self) -> &SessionIdParts {
+        &self.parts
+    }
+}
+
+// Equal by parts; the engine's ids are clones of one another, recognised by their pointer, and
+// different ids mostly differ in their hash.
 impl PartialEq for SessionId {
     fn eq(&self, other: &Self) -> bool {
-        fn same(a: &Arc<str>, b: &Arc<str>) -> bool {
-            Arc::ptr_eq(a, b) || a == b
-        }
-        fn same_optional(a: &Option<Arc<str>>, b: &Option<Arc<str>>) -> bool {
-            match (a, b) {
-                (Some(a), Some(b)) => same(a, b),
-                (a, b) => a.is_none() && b.is_none(),
-            }
-        }
-        same(&self.sender_comp_id, &other.sender_comp_id)
-            && same(&self.target_comp_id, &other.target_comp_id)
-            && same_optional(&self.sender_sub_id, &other.sender_sub_id)
-            && same_optional(&self.sender_location_id, &other.sender_location_id)
-            && same_optional(&self.target_sub_id, &other.target_sub_id)
-            && same_optional(&self.target_location_id, &other.target_location_id)
-            && same_optional(&self.qualifier, &other.qualifier)
+        Arc::ptr_eq(&self.parts, &other.parts)
+            || (self.hash == other.hash && self.parts == other.parts)
     }
 }
 
-// Hashes the two CompIDs only: ids that are equal have equal CompIDs, and sessions that differ
-// only by Sub/Location IDs or a qualifier are rare, so the hash stays short on the hot path. The
-// bytes go in without `str`'s separator: `FastHasher` mixes each write's length in already (with
-// another hasher, ids that differ only in where one CompID ends may share a hash, which costs a
-// comparison, never a wrong match).
+impl Eq for SessionId {}
+
+impl PartialOrd for SessionId {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for SessionId {
+    fn cmp(&self, other: &Self) -> Ordering {
+        self.parts.cmp(&other.parts)
+    }
+}
+
 impl Hash for SessionId {
     fn hash<H: Hasher>(&self, state: &mut H) {
-        state.write(self.sender_comp_id.as_bytes());
-        state.write(self.target_comp_id.as_bytes());
+        state.write_u64(self.hash);
+    }
+}
+
+impl fmt::Debug for SessionId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "SessionId({self})")
     }
 }
 
@@ -95,8 +149,8 @@ impl fmt::Display for SessionId {
         fn side(
             f: &mut fmt::Formatter<'_>,
             comp: &str,
-            sub: &Option<Arc<str>>,
-            location: &Option<Arc<str>>,
+            sub: &Option<String>,
+            location: &Option<String>,
         ) -> fmt::Result {
             f.write_str(comp)?;
             match (sub, location) {
@@ -146,8 +200,7 @@ mod tests {
             .with_sub_ids(Some("DESK1".into()), None)
             .with_qualifier("2");
         assert_eq!(id.to_string(), "BANK/DESK1->VENUE:2");
-        let mut located = SessionId::new("BANK", "VENUE");
-        located.sender_location_id = Some("NY".into());
+        let located = SessionId::new("BANK", "VENUE").with_location_ids(Some("NY".into()), None);
         assert_eq!(located.to_string(), "BANK//NY->VENUE");
         assert_eq!(ConnId(7).to_string(), "conn#7");
     }

@@ -37,7 +37,7 @@ pub use app::{Application, Context};
 pub use auth::{
     AcceptAll, Authenticator, ConfiguredCredentials, Credentials, SessionDecision, SessionsManager,
 };
-pub use id::{ConnId, SessionId};
+pub use id::{ConnId, SessionId, SessionIdParts};
 pub use lockout::Lockout;
 pub use output::{CloseReason, Output, Refusal};
 pub use waiting::{Answer, Outgoing, OwnedHeader, Waiting};

@@ -1,10 +1,8 @@
 //! Routing a new connection: its first message must be a Logon, whose CompIDs (mirrored) name the
 //! session; the credentials are checked before the connection is linked (DESIGN.md section 2).
 
-use std::sync::Arc;
-
 use super::auth::constant_time_eq;
-use super::{ConnId, Engine, Refusal, SessionDecision, SessionId, Slot};
+use super::{ConnId, Engine, Refusal, SessionDecision, SessionId, SessionIdParts, Slot};
 use crate::codec::{Decoded, Message};
 use crate::config::Role;
 use crate::session::Session;
@@ -106,8 +104,8 @@ impl Engine {
 
     /// The session a Logon asks for, from our side: its TargetCompID is our SenderCompID.
     fn identify(&self, logon: &Message) -> SessionId {
-        let text = |t| logon.str(t).ok().map(Arc::<str>::from);
-        SessionId {
+        let text = |t| logon.str(t).ok().map(str::to_owned);
+        SessionId::from(SessionIdParts {
             sender_comp_id: text(tag::TARGET_COMP_ID).unwrap_or_default(),
             sender_sub_id: text(tag::TARGET_SUB_ID),
             sender_location_id: text(tag::TARGET_LOCATION_ID),
@@ -115,16 +113,15 @@ impl Engine {
             target_sub_id: text(tag::SENDER_SUB_ID),
             target_location_id: text(tag::SENDER_LOCATION_ID),
             qualifier: self.config.logon_qualifier_tag.and_then(text),
-        }
+        })
     }
 
     /// Finds the session for `wanted`. A session's Sub and Location IDs take part in the match
     /// only when it has them; the qualifier always does.
     fn lookup(&self, wanted: &SessionId) -> Lookup {
         let matches = |id: &SessionId| {
-            let optional = |ours: &Option<Arc<str>>, theirs: &Option<Arc<str>>| {
-                ours.is_none() || ours == theirs
-            };
+            let optional =
+                |ours: &Option<String>, theirs: &Option<String>| ours.is_none() || ours == theirs;
             id.sender_comp_id == wanted.sender_comp_id
                 && id.target_comp_id == wanted.target_comp_id
                 && optional(&id.sender_sub_id, &wanted.sender_sub_id)
@@ -160,12 +157,12 @@ impl Engine {
         {
             return Err(Refusal::CompIdNotAllowed);
         }
-        let id = SessionId {
-            sender_comp_id: wanted.sender_comp_id,
-            target_comp_id: wanted.target_comp_id,
-            qualifier: wanted.qualifier,
-            ..SessionId::default()
-        };
+        let id = SessionId::from(SessionIdParts {
+            sender_comp_id: wanted.sender_comp_id.clone(),
+            target_comp_id: wanted.target_comp_id.clone(),
+            qualifier: wanted.qualifier.clone(),
+            ..SessionIdParts::default()
+        });
         let mut config = match self.manager.on_unregistered_logon(&id, logon) {
             SessionDecision::Refuse => return Err(Refusal::RefusedByManager),
             SessionDecision::Accept => self.config.default_session.clone(),
