@@ -135,6 +135,12 @@ impl UtcTimestamp {
         }
     }
 
+    /// Whether `self` and `other` are at most `limit` apart, either way round.
+    pub fn is_within(self, other: Self, limit: Duration) -> bool {
+        let nanos = |t: Self| i128::from(t.secs) * 1_000_000_000 + i128::from(t.nanos);
+        nanos(self).abs_diff(nanos(other)) <= limit.as_nanos()
+    }
+
     /// Seconds since the Unix epoch (negative before 1970).
     pub const fn unix_secs(self) -> i64 {
         self.secs
@@ -617,6 +623,30 @@ mod tests {
             );
         }
         assert!(UtcTimestamp::parse(b"20240229-23:59:60").is_some());
+    }
+
+    #[test]
+    fn is_within_measures_the_distance_either_way() {
+        let at = |text: &[u8]| UtcTimestamp::parse(text).unwrap();
+        let ours = at(b"20261126-14:36:27.900");
+        let limit = Duration::from_secs(2);
+        for (theirs, within) in [
+            (&b"20261126-14:36:25.900"[..], true),
+            (b"20261126-14:36:25.899", false),
+            (b"20261126-14:36:29.900", true),
+            (b"20261126-14:36:29.901", false),
+            (b"20261126-14:36:27.900", true),
+            (b"20261125-14:36:27.900", false),
+        ] {
+            let theirs = at(theirs);
+            assert_eq!(ours.is_within(theirs, limit), within, "{theirs:?}");
+            assert_eq!(theirs.is_within(ours, limit), within, "{theirs:?}");
+        }
+        // Before 1970 as after it.
+        let before = at(b"19691231-23:59:59.500");
+        let after = at(b"19700101-00:00:00.400");
+        assert!(before.is_within(after, Duration::from_millis(900)));
+        assert!(!before.is_within(after, Duration::from_millis(899)));
     }
 
     #[test]

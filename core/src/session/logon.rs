@@ -174,9 +174,6 @@ impl Session {
         if !self.config.check_latency {
             return Ok(true);
         }
-        let ours = self.now.utc;
-        let theirs = sent.to_system_time();
-        let skew = ours.duration_since(theirs).unwrap_or_else(|e| e.duration());
-        Ok(skew <= self.config.max_latency)
+        Ok(self.utc_now().is_within(sent, self.config.max_latency))
     }
 }

@@ -9,7 +9,7 @@ mod timer;
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use bytes::{Bytes, BytesMut};
 
@@ -170,6 +170,8 @@ pub struct Session {
     committed: u64,
     body: FieldWriter,
     out: BytesMut,
+    /// `now.utc` as a timestamp, converted once per reading of the clock ([`Session::utc_now`]).
+    utc_now: (SystemTime, UtcTimestamp),
     /// SendingTime's text, its date and second kept from one message to the next.
     stamps: TimestampFormatter,
     /// The counterparty's SendingTime, its second's value kept from one message to the next.
@@ -227,6 +229,7 @@ impl Session {
             committed: 0,
             body: FieldWriter::with_capacity(256),
             out: BytesMut::with_capacity(OUT_CHUNK),
+            utc_now: (UNIX_EPOCH, UtcTimestamp::from_system_time(UNIX_EPOCH)),
             stamps: TimestampFormatter::new(),
             sending_times: TimestampParser::new(),
             shapes: ShapeCache::new(),
@@ -617,6 +620,16 @@ impl Session {
     // Internals shared by the submodules.
 
     /// Moves time forward, never back.
+    /// The time now as a timestamp: the wall clock's reading converted once, however many
+    /// messages are stamped or checked with it.
+    #[inline]
+    pub(super) fn utc_now(&mut self) -> UtcTimestamp {
+        if self.utc_now.0 != self.now.utc {
+            self.utc_now = (self.now.utc, UtcTimestamp::from_system_time(self.now.utc));
+        }
+        self.utc_now.1
+    }
+
     fn advance(&mut self, now: Now) {
         if now.mono >= self.now.mono {
             self.now = now;

@@ -120,9 +120,8 @@ impl Session {
         orig_sending_time: Option<&[u8]>,
     ) -> Bytes {
         let precision = self.config.precision();
-        let sending_time = self
-            .stamps
-            .format(UtcTimestamp::from_system_time(self.now.utc), precision);
+        let now = self.utc_now();
+        let sending_time = self.stamps.format(now, precision);
         let mut header: SmallVec<[HeaderField<'_>; 8]> = SmallVec::new();
         header.extend([
             HeaderField::new(tag::MSG_SEQ_NUM, Value::Uint(seq.get())),
