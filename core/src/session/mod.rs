@@ -619,7 +619,6 @@ impl Session {
 
     // Internals shared by the submodules.
 
-    /// Moves time forward, never back.
     /// The time now as a timestamp: the wall clock's reading converted once, however many
     /// messages are stamped or checked with it.
     #[inline]
@@ -630,6 +629,7 @@ impl Session {
         self.utc_now.1
     }
 
+    /// Moves time forward, never back.
     fn advance(&mut self, now: Now) {
         if now.mono >= self.now.mono {
             self.now = now;
