@@ -42,6 +42,12 @@ impl MsgType {
         }
     }
 
+    /// Whether `value` is one of the seven session-level types: [`MsgType::is_admin`] without
+    /// building the type.
+    pub fn is_admin_value(value: &[u8]) -> bool {
+        matches!(value, b"0" | b"1" | b"2" | b"3" | b"4" | b"5" | b"A")
+    }
+
     /// The wire form of this type.
     pub fn as_bytes(&self) -> &[u8] {
         match self {
@@ -85,6 +91,9 @@ mod tests {
             b"D",
             b"AE",
             b"U1234",
+            b"",
+            b"00",
+            b"a",
         ] {
             let t = MsgType::from_bytes(wire);
             assert_eq!(t.as_bytes(), wire);
@@ -92,6 +101,7 @@ mod tests {
                 t.is_admin(),
                 wire.len() == 1 && b"012345A".contains(&wire[0])
             );
+            assert_eq!(MsgType::is_admin_value(wire), t.is_admin());
         }
         assert_eq!(MsgType::from_bytes(b"A"), MsgType::Logon);
         assert_eq!(MsgType::from_bytes(b"D").to_string(), "D");

@@ -52,7 +52,7 @@ impl Session {
             return self.on_logout(&msg);
         }
         if msg_type == MsgType::SequenceReset && msg.bool(tag::GAP_FILL_FLAG) != Ok(true) {
-            return self.process(msg, seq);
+            return self.process(msg, msg_type, seq);
         }
         if seq > expected {
             // A ResendRequest is served at once, not queued behind the gap (DESIGN.md section 5);
@@ -81,7 +81,7 @@ impl Session {
             }
             return self.too_low(expected, seq);
         }
-        self.process(msg, seq);
+        self.process(msg, msg_type, seq);
         self.drain_queued();
     }
 
@@ -97,7 +97,8 @@ impl Session {
             }
             let msg = entry.remove();
             if seq == self.next_target {
-                self.process(msg, seq);
+                let msg_type = MsgType::from_bytes(msg.msg_type());
+                self.process(msg, msg_type, seq);
             }
         }
         if self
@@ -114,8 +115,7 @@ impl Session {
     /// message before it verifies its header: an empty or missing TargetCompID is "Tag
     /// specified without a value" or "Required tag missing", not "CompID problem" (FIX test
     /// cases 14b, 14d).
-    fn process(&mut self, msg: Message, seq: SeqNum) {
-        let msg_type = MsgType::from_bytes(msg.msg_type());
+    fn process(&mut self, msg: Message, msg_type: MsgType, seq: SeqNum) {
         self.report_inbound(&msg);
         let problem = match &self.config.dictionary {
             Some(dictionary) => dictionary

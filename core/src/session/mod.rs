@@ -848,7 +848,7 @@ fn check_outbound(msg: &OutboundMessage<'_>) -> Result<(), SendError> {
     if msg.msg_type.is_empty() || !msg.msg_type.iter().all(u8::is_ascii_alphanumeric) {
         return Err(SendError::InvalidMsgType);
     }
-    if MsgType::from_bytes(msg.msg_type).is_admin() {
+    if MsgType::is_admin_value(msg.msg_type) {
         return Err(SendError::AdminMsgType(
             String::from_utf8_lossy(msg.msg_type).into(),
         ));
