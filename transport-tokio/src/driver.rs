@@ -11,7 +11,7 @@ use std::task::{self, Poll, Waker};
 use std::time::{Duration, Instant, SystemTime};
 
 use bytes::{Bytes, BytesMut};
-use fixgate_core::engine::{Application, Context, Outgoing, Waiting, WriteQueue};
+use fixgate_core::engine::{Application, Context, Outgoing, PollWrite, Waiting, WriteQueue};
 use fixgate_core::{
     CloseReason, ConnId, Delivered, Engine, EngineConfig, EngineError, FastHash, MessageStore, Now,
     Output, SessionConfig, SessionId,
@@ -35,8 +35,6 @@ const READS_AHEAD: usize = 4;
 /// Messages sent in one burst before the engine task writes them: the peer starts on the first
 /// replies while the rest are made (both ends busy at once, not in turn).
 const WRITE_EVERY: u32 = 32;
-/// Buffers per vectored write.
-const WRITE_SLICES: usize = 64;
 /// Connections the kernel may queue for `accept`, capped by `net.core.somaxconn`. The usual 128
 /// drops SYNs when a thousand counterparties connect at once, and each drop costs that peer 1 s.
 const LISTEN_BACKLOG: u32 = 4096;
@@ -125,12 +123,8 @@ struct Connection {
     reader: JoinHandle<()>,
     /// `None` until the reader has completed the TLS handshake, and after a write failed.
     write: Option<WriteHalf>,
-    /// Bytes sent and not yet written, in order.
+    /// Bytes sent and not yet written (or flushed), in order.
     queue: WriteQueue,
-    /// A write failed: what is sent from now on is dropped (the connection is ending).
-    failed: bool,
-    /// The queue is written but the stream (TLS) has not flushed it yet.
-    unflushed: bool,
     /// What the reader waits on.
     gate: Arc<Gate>,
     /// Wakes a waiting reader when its gate may have opened.
@@ -312,6 +306,7 @@ impl Driver {
     /// room. Returns the bytes written.
     fn write_unwritten(&mut self, cx: &mut task::Context<'_>) -> usize {
         let mut total = 0;
+        let mut at = None;
         let mut i = 0;
         while let Some(&conn) = self.unwritten.get(i) {
             let Some(connection) = self.conns.get_mut(&conn) else {
@@ -321,18 +316,15 @@ impl Driver {
             match write_some(connection, cx) {
                 Ok(0) => {}
                 Ok(len) => {
-                    self.engine.handle_written(conn, now(), len);
+                    // One clock read for the pass, however many connections wrote.
+                    let at = *at.get_or_insert_with(now);
+                    self.engine.handle_written(conn, at, len);
                     total += len;
                 }
-                Err(_) => {
-                    // The reader sees the connection end too, and reports it closed.
-                    connection.write = None;
-                    connection.failed = true;
-                    connection.unflushed = false;
-                    connection.queue.clear();
-                }
+                // The reader sees the connection end too, and reports it closed.
+                Err(_) => connection.write = None,
             }
-            if connection.queue.is_empty() && !connection.unflushed {
+            if connection.queue.is_idle() {
                 self.unwritten.swap_remove(i);
             } else {
                 i += 1;
@@ -349,14 +341,11 @@ impl Driver {
         while let Some(output) = self.engine.poll_output() {
             match output {
                 Output::Send { conn, bytes } => {
+                    // Listed while it has bytes to write or flush.
                     if let Some(connection) = self.conns.get_mut(&conn)
-                        && !connection.failed
+                        && connection.queue.push(bytes)
                     {
-                        // Listed while it has bytes to write or flush.
-                        if connection.queue.is_empty() && !connection.unflushed {
-                            self.unwritten.push(conn);
-                        }
-                        connection.queue.push(bytes);
+                        self.unwritten.push(conn);
                     }
                     sends += 1;
                     if sends.is_multiple_of(WRITE_EVERY) {
@@ -604,8 +593,6 @@ impl Driver {
                 reader,
                 write: None,
                 queue: WriteQueue::default(),
-                failed: false,
-                unflushed: false,
                 gate,
                 resume,
             },
@@ -613,55 +600,35 @@ impl Driver {
     }
 }
 
-/// Writes `connection`'s queued bytes with vectored writes, without copying them into one, as far
-/// as the socket takes them without waiting; returns the bytes written.
+/// Writes `connection`'s queued bytes as far as the socket takes them without waiting; returns
+/// the bytes written.
 fn write_some(connection: &mut Connection, cx: &mut task::Context<'_>) -> io::Result<usize> {
     let Some(write) = connection.write.as_mut() else {
         return Ok(0);
     };
-    let queue = &mut connection.queue;
-    let mut total = 0;
-    while !queue.is_empty() {
-        let mut slices = [IoSlice::new(&[]); WRITE_SLICES];
-        let count = queue.slices(&mut slices);
-        let done = match Pin::new(&mut *write).poll_write_vectored(cx, &slices[..count]) {
-            Poll::Ready(Ok(0)) => return Err(io::ErrorKind::WriteZero.into()),
-            Poll::Ready(Ok(done)) => done,
-            Poll::Ready(Err(error)) => return Err(error),
-            Poll::Pending => break,
-        };
-        total += done;
-        queue.consume(done);
-    }
-    // TLS may hold back what the socket did not take: flushed once the queue is out (plain TCP
-    // has nothing to flush).
-    if queue.is_empty() {
-        connection.unflushed = match Pin::new(&mut *write).poll_flush(cx) {
-            Poll::Ready(result) => {
-                result?;
-                false
-            }
-            Poll::Pending => true,
-        };
-    }
-    Ok(total)
+    connection.queue.write_some(&mut Polled { write, cx })
 }
 
 /// Writes everything queued, waiting for the socket as it must (a closing connection's last
 /// bytes, on a task of their own).
 async fn write_queued(write: &mut WriteHalf, queue: &mut WriteQueue) -> io::Result<()> {
-    while !queue.is_empty() {
-        let done = {
-            let mut slices = [IoSlice::new(&[]); WRITE_SLICES];
-            let count = queue.slices(&mut slices);
-            write.write_vectored(&slices[..count]).await?
-        };
-        if done == 0 {
-            return Err(io::ErrorKind::WriteZero.into());
-        }
-        queue.consume(done);
+    std::future::poll_fn(|cx| queue.poll_write_all(&mut Polled { write, cx })).await
+}
+
+/// A writing half polled from a task: what [`WriteQueue`] writes through.
+struct Polled<'a, 'b> {
+    write: &'a mut WriteHalf,
+    cx: &'a mut task::Context<'b>,
+}
+
+impl PollWrite for Polled<'_, '_> {
+    fn poll_write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> Poll<io::Result<usize>> {
+        Pin::new(&mut *self.write).poll_write_vectored(self.cx, bufs)
     }
-    Ok(())
+
+    fn poll_flush(&mut self) -> Poll<io::Result<()>> {
+        Pin::new(&mut *self.write).poll_flush(self.cx)
+    }
 }
 
 /// Reads a connection until it ends, passing the bytes to the engine task, and not while its

@@ -41,7 +41,7 @@ pub use id::{ConnId, SessionId, SessionIdParts};
 pub use lockout::Lockout;
 pub use output::{CloseReason, Output, Refusal};
 pub use waiting::{Answer, Outgoing, OwnedHeader, Waiting};
-pub use write_queue::WriteQueue;
+pub use write_queue::{PollWrite, WriteQueue};
 
 /// Engine-wide settings.
 #[derive(Clone, Debug, PartialEq, Eq)]
