@@ -225,3 +225,98 @@ proptest! {
         prop_assert_eq!(&decoded[1], &Ok(after));
     }
 }
+
+/// One field as raw text: plain fields with tags of every kind the indexer tells apart (header,
+/// body, long, zero-padded, invalid), a data field with SOH inside, and a field without `=`.
+fn raw_field() -> impl Strategy<Value = String> {
+    let tags = vec![
+        "34", "49", "52", "56", "11", "1", "55", "54", "38", "21", "10", "9999", "1234567",
+        "12345678", "034", "0", "x",
+    ];
+    prop_oneof![
+        8 => (prop::sample::select(tags), "[ -~]{0,12}").prop_map(|(t, v)| format!("{t}={v}")),
+        1 => Just("95=3|96=a|b".to_string()),
+        1 => Just("58".to_string()),
+    ]
+}
+
+/// What a parse found: every field's raw tag, tag and value, and the issues.
+fn parsed(msg: &fixgate_core::codec::Message) -> (Vec<(Vec<u8>, Option<u32>, Vec<u8>)>, String) {
+    let fields = msg
+        .fields()
+        .iter()
+        .map(|f| (f.raw_tag().to_vec(), f.tag(), f.value().to_vec()))
+        .collect();
+    (
+        fields,
+        format!("{:?} {}", msg.issues(), msg.may_repeat_tags()),
+    )
+}
+
+proptest! {
+    #[test]
+    fn remembered_layouts_index_as_a_full_parse_does(
+        base in vec(raw_field(), 0..12),
+        edits in vec((any::<prop::sample::Index>(), raw_field(), 0..5u8), 0..8),
+        msg_type in prop::sample::select(vec!["D", "8", "AE"]),
+    ) {
+        use fixgate_core::codec::{Message, ParseCache};
+        // A run of messages, each the one before with one edit: layouts repeat, and differ
+        // at any field. The first is well formed as often as it can be (header fields first,
+        // no tag twice), so that its layout is remembered.
+        let tag_of = |f: &String| f.split_once('=').map_or(f.clone(), |(t, _)| t.to_string());
+        let mut seen = std::collections::HashSet::new();
+        let mut fields: Vec<String> = base.into_iter().filter(|f| seen.insert(tag_of(f))).collect();
+        fields.sort_by_key(|f| !["34", "49", "52", "56"].contains(&tag_of(f).as_str()));
+        let mut bodies = vec![fields.clone()];
+        for (at, field, op) in edits {
+            match op {
+                0 if !fields.is_empty() => {
+                    let i = at.index(fields.len());
+                    fields[i] = field;
+                }
+                1 => fields.insert(at.index(fields.len() + 1), field),
+                2 if !fields.is_empty() => {
+                    fields.remove(at.index(fields.len()));
+                }
+                // A new value for the same tag: the layout is kept (an empty value included).
+                3 if !fields.is_empty() => {
+                    let i = at.index(fields.len());
+                    let value = field.split_once('=').map_or("", |(_, v)| v);
+                    let tag = fields[i].split_once('=').map_or(&fields[i][..], |(t, _)| t);
+                    fields[i] = format!("{tag}={}", &value[..value.len().min(3)]);
+                }
+                _ => {}
+            }
+            bodies.push(fields.clone());
+            bodies.push(fields.clone());
+        }
+        let mut cache = ParseCache::new();
+        let mut decoder = Decoder::new();
+        for body in bodies {
+            let mut text = format!("35={msg_type}|");
+            for field in &body {
+                text.push_str(field);
+                text.push('|');
+            }
+            let wire = frame("FIX.4.4", &text);
+            let full = Message::parse(bytes::Bytes::from(wire.clone()));
+            let cached = Message::parse_cached(bytes::Bytes::from(wire.clone()), &mut cache);
+            decoder.feed(&wire);
+            let streamed = decoder.decode().expect("no fatal error");
+            match (full, cached, streamed) {
+                (Ok(full), Ok(cached), Some(Decoded::Message(streamed))) => {
+                    prop_assert_eq!(parsed(&cached), parsed(&full), "{}", pipe(&wire));
+                    prop_assert_eq!(parsed(&streamed), parsed(&full), "{}", pipe(&wire));
+                }
+                (Err(full), Err(cached), Some(Decoded::Garbled { error, .. })) => {
+                    prop_assert_eq!(&cached, &full);
+                    prop_assert_eq!(&error, &full);
+                }
+                (full, cached, streamed) => {
+                    prop_assert!(false, "{full:?} / {cached:?} / {streamed:?}");
+                }
+            }
+        }
+    }
+}

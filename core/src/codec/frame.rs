@@ -12,6 +12,7 @@ use memchr::memmem;
 use super::SOH;
 use super::error::DecodeError;
 use super::message::Message;
+use super::template::ParseCache;
 
 /// The default for `MaxMessageSize`: the largest `BodyLength <9>` accepted (1 MiB).
 pub const DEFAULT_MAX_MESSAGE_SIZE: usize = 1 << 20;
@@ -71,6 +72,8 @@ pub struct Decoder {
     at_boundary: bool,
     /// Whether BodyLength and CheckSum must be right (`ValidateLengthAndChecksum`).
     verify: bool,
+    /// The counterparty's message layouts, for indexing the next messages faster.
+    layouts: ParseCache,
 }
 
 /// A frame whose header has been read, waiting for its end. Offsets are from the buffer start,
@@ -113,6 +116,7 @@ impl Decoder {
             failed: None,
             at_boundary: true,
             verify: true,
+            layouts: ParseCache::new(),
         }
     }
 
@@ -183,10 +187,12 @@ impl Decoder {
                 self.frame = None;
                 self.at_boundary = true;
                 let frame = self.buf.split_to(len).freeze();
-                Ok(Some(match Message::parse_or_return(frame, self.verify) {
-                    Ok(msg) => Decoded::Message(msg),
-                    Err((error, bytes)) => Decoded::Garbled { error, bytes },
-                }))
+                Ok(Some(
+                    match Message::parse_or_return(frame, self.verify, Some(&mut self.layouts)) {
+                        Ok(msg) => Decoded::Message(msg),
+                        Err((error, bytes)) => Decoded::Garbled { error, bytes },
+                    },
+                ))
             }
             Err(error) => {
                 self.failed = Some(error.clone());

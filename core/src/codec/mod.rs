@@ -9,8 +9,10 @@ mod data_fields;
 mod encode;
 mod error;
 mod frame;
+mod index;
 mod message;
 mod scan;
+mod template;
 mod value;
 mod view;
 
@@ -19,7 +21,9 @@ pub(crate) use encode::digit_pair;
 pub use encode::{FieldWriter, HeaderField, Value, encode_frame};
 pub use error::{DecodeError, FieldError, FieldIssue, FieldIssueKind};
 pub use frame::{DEFAULT_MAX_MESSAGE_SIZE, Decoded, Decoder};
-pub use message::{INLINE_FIELDS, Message};
+pub use index::INLINE_FIELDS;
+pub use message::Message;
+pub use template::ParseCache;
 pub use value::{is_decimal, parse_bool, parse_char, parse_int, parse_uint};
 pub use view::{Field, FieldView, Group, GroupSpec};
 

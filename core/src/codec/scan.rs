@@ -9,7 +9,7 @@ const HIGHS: u64 = 0x8080_8080_8080_8080;
 
 /// Loads eight bytes at `at`, if there are eight.
 #[inline(always)]
-fn word(buf: &[u8], at: usize) -> Option<u64> {
+pub(crate) fn word(buf: &[u8], at: usize) -> Option<u64> {
     let bytes: [u8; 8] = buf.get(at..at + 8)?.try_into().ok()?;
     Some(u64::from_le_bytes(bytes))
 }
@@ -17,7 +17,7 @@ fn word(buf: &[u8], at: usize) -> Option<u64> {
 /// A mask whose lowest set bit is the high bit of the first byte of `word` equal to `byte`; zero
 /// when there is none. (Bits above the first match may be spurious; only the lowest is used.)
 #[inline(always)]
-fn first_match(word: u64, byte: u8) -> u64 {
+pub(crate) fn first_match(word: u64, byte: u8) -> u64 {
     let x = word ^ (ONES * u64::from(byte));
     x.wrapping_sub(ONES) & !x & HIGHS
 }

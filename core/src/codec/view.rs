@@ -23,6 +23,13 @@ pub(crate) struct Span {
 }
 
 impl Span {
+    /// A placeholder for unused slots.
+    pub(crate) const EMPTY: Self = Self {
+        tag: 0,
+        eq: 0,
+        end: 0,
+    };
+
     fn raw_tag(self, buf: &[u8]) -> &[u8] {
         let eq = (self.eq as usize).min(buf.len());
         let start = buf[..eq]

@@ -48,6 +48,14 @@ impl Enumeration {
         }
     }
 
+    /// The set of characters, when every value is one ASCII character.
+    pub(super) fn chars(&self) -> Option<u128> {
+        match self {
+            Self::Chars(bits) => Some(*bits),
+            _ => None,
+        }
+    }
+
     /// Whether every value is allowed.
     pub(super) fn is_any(&self) -> bool {
         matches!(self, Self::Any)

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use smallvec::SmallVec;
 
 use super::validate::{ValueCheck, Walk};
-use super::{Culprit, Dictionary, Rules, Violation};
+use super::{Culprit, Dictionary, FieldInfo, FieldType, Rules, Violation};
 use crate::codec::{Message, parse_uint};
 use crate::reject::SessionRejectReason;
 
@@ -102,6 +102,22 @@ impl ShapeCache {
                 check.entries = Some(entries);
             }
         }
+        shape.rules_of_values.clear();
+        for (index, check) in shape.checks.iter().enumerate() {
+            // Indexes fit: a frame is far smaller than 4 GiB, and holds fewer fields.
+            let index = index as u32;
+            if let ValueCheck::Typed(info) = check.value {
+                shape
+                    .rules_of_values
+                    .extend(ValueRule::typed(dictionary, index, info));
+            }
+            if let Some(entries) = check.entries {
+                shape.rules_of_values.push(ValueRule {
+                    index,
+                    test: ValueTest::Entries(entries),
+                });
+            }
+        }
     }
 }
 
@@ -113,6 +129,9 @@ struct Shape {
     tags: Vec<u32>,
     /// What each field's value must be, in wire order.
     checks: Vec<FieldCheck>,
+    /// The same checks with the trivial ones left out (free text without an enumeration), for
+    /// a message without empty values.
+    rules_of_values: Vec<ValueRule>,
 }
 
 /// The checks of one field's value in a remembered shape.
@@ -121,6 +140,63 @@ struct FieldCheck {
     value: ValueCheck,
     /// For a `NumInGroup` field, the number of entries that follow it.
     entries: Option<u64>,
+}
+
+/// A remembered check of one value that can fail, in wire order.
+#[derive(Clone, Copy, Debug)]
+struct ValueRule {
+    /// The field's index in the message.
+    index: u32,
+    test: ValueTest,
+}
+
+#[derive(Clone, Copy, Debug)]
+enum ValueTest {
+    /// One character of a set (bit `c` for character `c`): a `CHAR` field with an enumeration
+    /// of single characters, the commonest enumerated field.
+    Char(u128),
+    /// The type's format, and the enumeration when the field has one.
+    Typed(FieldInfo),
+    /// A `NumInGroup` field's count, against the entries that follow it.
+    Entries(u64),
+}
+
+impl ValueRule {
+    /// The check of a defined field's value, or none when every non-empty value passes.
+    fn typed(dictionary: &Dictionary, index: u32, info: FieldInfo) -> Option<Self> {
+        let free = matches!(
+            info.field_type,
+            FieldType::String | FieldType::MultipleValue
+        );
+        if free && !info.enumerated {
+            return None;
+        }
+        let chars = match info.field_type {
+            FieldType::Char => dictionary
+                .fields
+                .def(info)
+                .and_then(|def| def.values.chars()),
+            _ => None,
+        };
+        let test = chars.map_or(ValueTest::Typed(info), ValueTest::Char);
+        Some(Self { index, test })
+    }
+
+    /// Why `value` fails this check, if it does.
+    #[inline(always)]
+    fn fault(&self, dictionary: &Dictionary, value: &[u8]) -> Option<SessionRejectReason> {
+        match self.test {
+            ValueTest::Char(chars) => match value {
+                [c] if c.is_ascii() && chars & 1 << c != 0 => None,
+                [_] => Some(SessionRejectReason::ValueOutOfRange),
+                _ => Some(SessionRejectReason::IncorrectDataFormat),
+            },
+            ValueTest::Typed(info) => dictionary.value_fault(info, value),
+            ValueTest::Entries(entries) => parse_uint(value)
+                .is_some_and(|declared| declared != entries)
+                .then_some(SessionRejectReason::IncorrectNumInGroup),
+        }
+    }
 }
 
 impl Dictionary {
@@ -146,15 +222,23 @@ impl Dictionary {
             }
             return checked;
         };
-        let bad_value = self.first_bad_value(msg, rules, shape);
         if msg.issues().is_empty() {
-            return bad_value.map_or(Ok(()), |(index, reason)| {
-                Err(Violation {
-                    reason,
-                    culprit: Culprit::Field(index),
-                })
-            });
+            // No value is empty (the decoder would have said so): only the rules that can fail
+            // are run.
+            let (buf, spans) = msg.fields().parts();
+            for rule in &shape.rules_of_values {
+                let index = rule.index as usize;
+                let Some(span) = spans.get(index) else { break };
+                if let Some(reason) = rule.fault(self, span.value(buf)) {
+                    return Err(Violation {
+                        reason,
+                        culprit: Culprit::Field(index),
+                    });
+                }
+            }
+            return Ok(());
         }
+        let bad_value = self.first_bad_value(msg, rules, shape);
         // The decoder's findings (a data field of the wrong length) are weighed with it.
         let mut walk = Walk::new(self, rules, msg);
         walk.note_issues(msg)?;
