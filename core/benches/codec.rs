@@ -13,7 +13,7 @@ use std::hint::black_box;
 
 use bytes::{Bytes, BytesMut};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use fixgate_core::codec::{Decoded, Decoder, FieldWriter, Message};
+use fixgate_core::codec::{ParseCache, Decoded, Decoder, FieldWriter, Message};
 use fixgate_core::{TimestampFormatter, UtcTimestamp, tag};
 
 mod shared;
@@ -27,6 +27,11 @@ fn decode(c: &mut Criterion) {
         let frame = Bytes::from_static(fixture);
         group.bench_function("parse", |b| {
             b.iter(|| Message::parse(black_box(frame.clone())).unwrap())
+        });
+        // A session's steady state: the layout of this message type is remembered.
+        let mut layouts = ParseCache::new();
+        group.bench_function("parse_layout_remembered", |b| {
+            b.iter(|| Message::parse_cached(black_box(frame.clone()), &mut layouts).unwrap())
         });
         group.bench_function("parse_read3", |b| {
             b.iter(|| {

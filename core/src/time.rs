@@ -353,7 +353,7 @@ fn is_valid_date_time(base: &[u8; 17]) -> bool {
 fn split_timestamp(value: &[u8]) -> Option<(&[u8; 17], &[u8])> {
     match value.split_first_chunk::<17>()? {
         (base, []) => Some((base, &[])),
-        (base, [b'.', digits @ ..]) if !digits.is_empty() && all_ascii_digits(digits) => {
+        (base, [b'.', digits @ ..]) if !digits.is_empty() && crate::codec::is_all_digits(digits) => {
             Some((base, digits))
         }
         _ => None,
@@ -417,19 +417,6 @@ const fn days_since_epoch(year: u32, month: u32, day: u32) -> i64 {
     (era * 146_097 + day_of_era) as i64 - 719_468 - 146_097
 }
 
-/// Whether every byte is an ASCII digit: a fraction of four to eight digits (milli-, micro- and
-/// nanoseconds, the usual ones) is tested as two overlapping words.
-fn all_ascii_digits(bytes: &[u8]) -> bool {
-    match *bytes {
-        [a, b, c, d, ..] if bytes.len() <= 8 => {
-            let [.., w, x, y, z] = *bytes else {
-                return false;
-            };
-            all_digits(u64::from_le_bytes([a, b, c, d, w, x, y, z]), u64::MAX)
-        }
-        _ => bytes.iter().all(u8::is_ascii_digit),
-    }
-}
 
 /// Whether every byte of `word` selected by `lanes` (0xFF per byte) is an ASCII digit.
 const fn all_digits(word: u64, lanes: u64) -> bool {

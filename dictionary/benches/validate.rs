@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use fixgate_core::codec::Message;
+use fixgate_core::codec::{Message, ParseCache};
 use fixgate_core::dictionary::{Rules, ShapeCache};
 
 const NOS: &[u8] = include_bytes!("../../core/benches/fixtures/new_order_single.fix");
@@ -50,6 +50,16 @@ fn decode_validate(c: &mut Criterion) {
         group.bench_function("fix44_shape_remembered", |b| {
             b.iter(|| {
                 let msg = Message::parse(black_box(frame.clone())).unwrap();
+                dictionary
+                    .validate_cached(&msg, &rules, &mut shapes)
+                    .is_ok()
+            })
+        });
+        // The whole steady state: the decoder remembers the layout too (as a session's does).
+        let mut layouts = ParseCache::new();
+        group.bench_function("fix44_layout_and_shape_remembered", |b| {
+            b.iter(|| {
+                let msg = Message::parse_cached(black_box(frame.clone()), &mut layouts).unwrap();
                 dictionary
                     .validate_cached(&msg, &rules, &mut shapes)
                     .is_ok()

@@ -332,14 +332,6 @@ impl Indexer<'_> {
         ));
         self.spans
             .push(span(tag::MSG_TYPE, type_start + 2, layout.msg_type_end));
-        let mut walk = Walk {
-            region: Class::Header,
-            seen: [0; 16],
-            repeat_reported: false,
-            data_tag: 0,
-            data_len: 0,
-        };
-        walk.seen[0] = (1 << tag::BEGIN_STRING) | (1 << tag::BODY_LENGTH) | (1 << tag::MSG_TYPE);
         let first = layout.msg_type_end + 1;
         let msg_type = &self.buf[type_start + 3..layout.msg_type_end];
         let mut pos = first;
@@ -350,11 +342,19 @@ impl Indexer<'_> {
                     .push(span(tag::CHECK_SUM, end + 2, self.buf.len() - 1));
                 return;
             }
-            // The layout differs from here on: judge the rest as if the fields so far had been
-            // parsed one by one.
-            for span in &self.spans.as_slice()[3..] {
-                walk.pass(span.tag);
-            }
+        }
+        let mut walk = Walk {
+            region: Class::Header,
+            seen: [0; 16],
+            repeat_reported: false,
+            data_tag: 0,
+            data_len: 0,
+        };
+        walk.seen[0] = (1 << tag::BEGIN_STRING) | (1 << tag::BODY_LENGTH) | (1 << tag::MSG_TYPE);
+        // Fields that followed a remembered layout before it differed are judged as if they
+        // had been parsed one by one.
+        for span in &self.spans.as_slice()[3..] {
+            walk.pass(span.tag);
         }
         while pos < end {
             // The fast path covers a plain `digits=value` field; anything else takes the careful one.
@@ -383,23 +383,26 @@ impl Indexer<'_> {
     }
 
     /// Indexes the fields from `pos` while their tags are those of `template`, in order. Returns
-    /// where it stopped: `end` when the whole body was laid out as remembered.
+    /// where it stopped: `end` when the body was laid out as remembered (or as a part of it).
     #[inline(always)]
-    fn follow(&mut self, template: &[TemplateField], mut pos: usize, end: usize) -> usize {
+    fn follow(&mut self, template: &[TemplateField], pos: usize, end: usize) -> usize {
+        let mut start = pos;
+        // Every SOH of the body lies in a whole word: the trailer's seven bytes follow it.
+        let mut delimiters = scan::Delimiters::new(self.buf, pos);
         for field in template {
-            if pos >= end {
+            let Some(soh) = delimiters.next().filter(|&soh| soh < end) else {
                 break;
-            }
-            let Some(span) = field.follow(self.buf, pos, end) else {
+            };
+            let Some(span) = field.span(self.buf, start, soh) else {
                 break;
             };
             self.spans.push(span);
             if span.end == span.eq + 1 {
                 self.issue(FieldIssueKind::EmptyValue, self.spans.len() - 1);
             }
-            pos = span.end as usize + 1;
+            start = soh + 1;
         }
-        pos
+        start
     }
 
     /// Indexes the field at `pos` whatever its shape: an invalid tag, a missing `=`, or a data

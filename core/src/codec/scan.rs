@@ -52,6 +52,54 @@ fn find_after_word(buf: &[u8], from: usize, byte: u8) -> Option<usize> {
     memchr::memchr(byte, buf.get(at..)?).map(|i| at + i)
 }
 
+/// The positions of the SOH bytes from `from` on, in order, a word at a time, up to the last
+/// whole word of the buffer (so a SOH in its last seven bytes may be missed: a frame's trailer).
+/// Each word is tested on its own, so finding a field's end does not wait on finding the end of
+/// the one before it.
+pub(crate) struct Delimiters<'a> {
+    buf: &'a [u8],
+    /// The start of the word whose SOHs are in `bits`.
+    base: usize,
+    /// The high bit of every SOH byte of the word not yet returned.
+    bits: u64,
+}
+
+impl<'a> Delimiters<'a> {
+    #[inline(always)]
+    pub(crate) fn new(buf: &'a [u8], from: usize) -> Self {
+        Self {
+            buf,
+            base: from,
+            bits: word(buf, from).map_or(0, |w| exact_match(w, SOH)),
+        }
+    }
+}
+
+impl Iterator for Delimiters<'_> {
+    type Item = usize;
+
+    #[inline(always)]
+    fn next(&mut self) -> Option<usize> {
+        while self.bits == 0 {
+            self.base += 8;
+            self.bits = exact_match(word(self.buf, self.base)?, SOH);
+        }
+        let at = self.base + (self.bits.trailing_zeros() / 8) as usize;
+        self.bits &= self.bits - 1;
+        Some(at)
+    }
+}
+
+/// The high bit of every byte of `word` equal to `byte`, and no other bit.
+#[inline(always)]
+fn exact_match(word: u64, byte: u8) -> u64 {
+    const LOWS: u64 = !HIGHS;
+    let x = word ^ (ONES * u64::from(byte));
+    // A zero byte of `x` is the only one whose low seven bits do not carry into its high bit
+    // and whose high bit is clear.
+    !((x & LOWS).wrapping_add(LOWS) | x) & HIGHS
+}
+
 /// A field read by [`field`]: its tag, the position of its `=`, and the position of its SOH when
 /// that lies in the same eight bytes.
 pub(crate) struct ShortField {
@@ -110,6 +158,24 @@ mod tests {
             assert_eq!(find(&buf, from, 1), expected, "from {from}");
         }
         assert_eq!(find(b"abc", 5, 1), None);
+    }
+
+    #[test]
+    fn delimiters_are_every_soh_in_range() {
+        let buf: Vec<u8> = (0..100u32)
+            .map(|i| match i % 7 {
+                0 | 3 => 1,
+                5 => 0,
+                _ => 0x81,
+            })
+            .collect();
+        for from in 0..buf.len() {
+            // Up to the last whole word from `from`.
+            let end = from + (buf.len() - from) / 8 * 8;
+            let expected: Vec<usize> = (from..end).filter(|&i| buf[i] == 1).collect();
+            let found: Vec<usize> = Delimiters::new(&buf, from).collect();
+            assert_eq!(found, expected, "from {from}");
+        }
     }
 
     #[test]

@@ -5,7 +5,7 @@
 //! remembered message earned.
 
 use super::view::Span;
-use super::{SOH, scan};
+use super::scan;
 use crate::tag::{self, Class};
 
 /// How many layouts a cache keeps.
@@ -137,27 +137,15 @@ impl TemplateField {
         })
     }
 
-    /// The field at `pos` when its tag bytes are this field's: its span. `end` is the start of
-    /// the trailer.
+    /// The field from `start` to the SOH at `soh`, when its tag bytes are this field's.
     #[inline(always)]
-    pub(super) fn follow(&self, buf: &[u8], pos: usize, end: usize) -> Option<Span> {
-        let word = scan::word(buf, pos)?;
-        if (word ^ self.raw) & self.mask != 0 {
-            return None;
-        }
-        // The matched bytes are digits and `=`, so the word's first SOH, if any, ends the value;
-        // and the SOH before the trailer lies after them.
-        let eq = pos + self.len as usize - 1;
-        let soh = scan::first_match(word, SOH);
-        let value_end = if soh != 0 {
-            pos + (soh.trailing_zeros() / 8) as usize
-        } else {
-            scan::find(buf, pos + 8, SOH).map_or(end - 1, |i| i.min(end - 1))
-        };
-        Some(Span {
+    pub(super) fn span(&self, buf: &[u8], start: usize, soh: usize) -> Option<Span> {
+        let word = scan::word(buf, start)?;
+        // The matched bytes are digits and `=`, so the SOH lies past them.
+        ((word ^ self.raw) & self.mask == 0).then(|| Span {
             tag: self.tag,
-            eq: eq as u32,
-            end: value_end as u32,
+            eq: (start + self.len as usize - 1) as u32,
+            end: soh as u32,
         })
     }
 }

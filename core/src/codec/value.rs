@@ -52,6 +52,51 @@ pub fn parse_int(value: &[u8]) -> Option<i64> {
     }
 }
 
+/// Whether `value` is an integer [`parse_int`] accepts, checked without converting it.
+#[inline]
+pub(crate) fn is_int(value: &[u8]) -> bool {
+    let digits = value.strip_prefix(b"-").unwrap_or(value);
+    match digits.len() {
+        // Eighteen digits fit in an `i64`, whatever they are.
+        1..=18 => is_all_digits(digits),
+        _ => parse_int(value).is_some(),
+    }
+}
+
+/// Whether every byte is an ASCII digit, a word at a time.
+#[inline]
+pub(crate) fn is_all_digits(bytes: &[u8]) -> bool {
+    match *bytes {
+        // Four to eight bytes: the first four and the last four, which may overlap.
+        [a, b, c, d, ..] if bytes.len() <= 8 => {
+            let [.., w, x, y, z] = *bytes else {
+                return false;
+            };
+            are_digits(u64::from_le_bytes([a, b, c, d, w, x, y, z]))
+        }
+        [..] if bytes.len() < 4 => bytes.iter().all(u8::is_ascii_digit),
+        _ => {
+            let mut words = bytes.chunks_exact(8);
+            let whole = words.by_ref().all(|word| {
+                let mut lanes = [0u8; 8];
+                lanes.copy_from_slice(word);
+                are_digits(u64::from_le_bytes(lanes))
+            });
+            whole && is_all_digits(words.remainder())
+        }
+    }
+}
+
+/// Whether all eight bytes of `word` are ASCII digits.
+#[inline(always)]
+const fn are_digits(word: u64) -> bool {
+    // A digit is 0x30..=0x39: its high nibble is 3, and still 3 after adding 6.
+    const HIGH_NIBBLES: u64 = 0xF0F0_F0F0_F0F0_F0F0;
+    const THREES: u64 = 0x3030_3030_3030_3030;
+    const SIXES: u64 = 0x0606_0606_0606_0606;
+    word & HIGH_NIBBLES == THREES && word.wrapping_add(SIXES) & HIGH_NIBBLES == THREES
+}
+
 /// A `char`: exactly one byte.
 pub fn parse_char(value: &[u8]) -> Option<u8> {
     match value {
@@ -88,6 +133,19 @@ pub fn is_decimal(value: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn integer_checks_agree_with_parsing() {
+        for value in [
+            "0", "-0", "7", "-12", "123", "1234", "-1234567", "12345678", "123456789",
+            "123456789012345678", "-123456789012345678", "9223372036854775807",
+            "9223372036854775808", "-9223372036854775808", "", "-", "--1", "+1", "1.0", "12a4",
+            "1234567x", "x2345678", "12345678901234567x", "123 ", " 123",
+        ] {
+            let bytes = value.as_bytes();
+            assert_eq!(is_int(bytes), parse_int(bytes).is_some(), "{value:?}");
+        }
+    }
 
     #[test]
     fn unsigned_integers() {

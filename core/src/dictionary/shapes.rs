@@ -9,7 +9,8 @@ use smallvec::SmallVec;
 
 use super::validate::{ValueCheck, Walk};
 use super::{Culprit, Dictionary, FieldInfo, FieldType, Rules, Violation};
-use crate::codec::{Message, parse_uint};
+use crate::codec::{Message, is_decimal, is_int, parse_uint};
+use crate::time::UtcTimestamp;
 use crate::reject::SessionRejectReason;
 
 /// How many shapes a cache keeps: the message types, and the layouts of each, that one
@@ -155,7 +156,13 @@ enum ValueTest {
     /// One character of a set (bit `c` for character `c`): a `CHAR` field with an enumeration
     /// of single characters, the commonest enumerated field.
     Char(u128),
-    /// The type's format, and the enumeration when the field has one.
+    /// An integer without an enumeration (`INT`, `SEQNUM`, `LENGTH`, …).
+    Int,
+    /// A decimal without an enumeration (`PRICE`, `QTY`, …).
+    Decimal,
+    /// A `UTCTIMESTAMP`.
+    Timestamp,
+    /// Any other type's format, and the enumeration when the field has one.
     Typed(FieldInfo),
     /// A `NumInGroup` field's count, against the entries that follow it.
     Entries(u64),
@@ -178,7 +185,13 @@ impl ValueRule {
                 .and_then(|def| def.values.chars()),
             _ => None,
         };
-        let test = chars.map_or(ValueTest::Typed(info), ValueTest::Char);
+        let test = match (info.field_type, chars) {
+            (_, Some(chars)) => ValueTest::Char(chars),
+            (FieldType::Int, None) if !info.enumerated => ValueTest::Int,
+            (FieldType::Float, None) if !info.enumerated => ValueTest::Decimal,
+            (FieldType::UtcTimestamp, None) if !info.enumerated => ValueTest::Timestamp,
+            _ => ValueTest::Typed(info),
+        };
         Some(Self { index, test })
     }
 
@@ -191,6 +204,12 @@ impl ValueRule {
                 [_] => Some(SessionRejectReason::ValueOutOfRange),
                 _ => Some(SessionRejectReason::IncorrectDataFormat),
             },
+            ValueTest::Int => (!is_int(value)).then_some(SessionRejectReason::IncorrectDataFormat),
+            ValueTest::Decimal => {
+                (!is_decimal(value)).then_some(SessionRejectReason::IncorrectDataFormat)
+            }
+            ValueTest::Timestamp => (!UtcTimestamp::is_valid(value))
+                .then_some(SessionRejectReason::IncorrectDataFormat),
             ValueTest::Typed(info) => dictionary.value_fault(info, value),
             ValueTest::Entries(entries) => parse_uint(value)
                 .is_some_and(|declared| declared != entries)
