@@ -13,7 +13,7 @@ use std::hint::black_box;
 
 use bytes::{Bytes, BytesMut};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use fixgate_core::codec::{ParseCache, Decoded, Decoder, FieldWriter, Message};
+use fixgate_core::codec::{Decoded, Decoder, FieldWriter, Message, ParseCache};
 use fixgate_core::{TimestampFormatter, UtcTimestamp, tag};
 
 mod shared;

@@ -353,7 +353,9 @@ fn is_valid_date_time(base: &[u8; 17]) -> bool {
 fn split_timestamp(value: &[u8]) -> Option<(&[u8; 17], &[u8])> {
     match value.split_first_chunk::<17>()? {
         (base, []) => Some((base, &[])),
-        (base, [b'.', digits @ ..]) if !digits.is_empty() && crate::codec::is_all_digits(digits) => {
+        (base, [b'.', digits @ ..])
+            if !digits.is_empty() && crate::codec::is_all_digits(digits) =>
+        {
             Some((base, digits))
         }
         _ => None,
@@ -416,7 +418,6 @@ const fn days_since_epoch(year: u32, month: u32, day: u32) -> i64 {
     let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
     (era * 146_097 + day_of_era) as i64 - 719_468 - 146_097
 }
-
 
 /// Whether every byte of `word` selected by `lanes` (0xFF per byte) is an ASCII digit.
 const fn all_digits(word: u64, lanes: u64) -> bool {

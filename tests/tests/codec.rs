@@ -3,7 +3,7 @@
 use bytes::Bytes;
 use fixgate_core::codec::{
     DecodeError, Decoded, Decoder, FieldError, FieldIssue, FieldIssueKind, FieldWriter, GroupSpec,
-    HeaderField, Message, Value, encode_frame,
+    HeaderField, Message, ParseCache, Value, encode_frame,
 };
 use fixgate_core::{SeqNum, TimestampPrecision, UtcTimestamp, tag};
 use fixgate_tests::fixtures::{EXECUTION_REPORT, NEW_ORDER_SINGLE};
@@ -422,4 +422,27 @@ fn encoder_reproduces_the_execution_report_fixture() {
     let mut out = bytes::BytesMut::new();
     let range = encode_frame(&mut out, b"FIX.4.4", b"8", &mut header, body.as_bytes());
     assert_eq!(pipe(&out[range]), pipe(EXECUTION_REPORT));
+}
+
+#[test]
+fn remembered_layouts_index_messages_of_every_size_as_a_full_parse_does() {
+    // Around the inline index's size, and well past it.
+    for fields in (20..40).chain([100]) {
+        let mut cache = ParseCache::new();
+        let body: String = (0..fields).map(|i| format!("{}=v{i}|", 1000 + i)).collect();
+        let wire = frame("FIX.4.4", &format!("35=D|34=2|{body}"));
+        let full = parse(&wire);
+        for round in 0..3 {
+            let cached = Message::parse_cached(Bytes::from(wire.clone()), &mut cache).unwrap();
+            let all = |m: &Message| -> Vec<(Option<u32>, Vec<u8>)> {
+                m.fields()
+                    .iter()
+                    .map(|f| (f.tag(), f.value().to_vec()))
+                    .collect()
+            };
+            assert_eq!(all(&cached), all(&full), "{fields} fields, round {round}");
+            assert_eq!(cached.issues(), full.issues());
+            assert_eq!(cache.len(), 1);
+        }
+    }
 }

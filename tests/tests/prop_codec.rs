@@ -233,8 +233,13 @@ fn raw_field() -> impl Strategy<Value = String> {
         "34", "49", "52", "56", "11", "1", "55", "54", "38", "21", "10", "9999", "1234567",
         "12345678", "034", "0", "x",
     ];
+    // Plain body tags as well, so that a message may outgrow the inline index.
+    let tag = prop_oneof![
+        prop::sample::select(tags).prop_map(str::to_string),
+        (100u32..160).prop_map(|t| t.to_string()),
+    ];
     prop_oneof![
-        8 => (prop::sample::select(tags), "[ -~]{0,12}").prop_map(|(t, v)| format!("{t}={v}")),
+        8 => (tag, "[ -~]{0,12}").prop_map(|(t, v)| format!("{t}={v}")),
         1 => Just("95=3|96=a|b".to_string()),
         1 => Just("58".to_string()),
     ]
@@ -253,7 +258,7 @@ fn parsed(msg: &fixgate_core::codec::Message) -> String {
 proptest! {
     #[test]
     fn remembered_layouts_index_as_a_full_parse_does(
-        base in vec(raw_field(), 0..12),
+        base in vec(raw_field(), 0..48),
         edits in vec((any::<prop::sample::Index>(), raw_field(), 0..5u8), 0..8),
         msg_type in prop::sample::select(vec!["D", "8", "AE"]),
     ) {

@@ -50,6 +50,24 @@ impl FieldIndex {
         }
     }
 
+    /// The inline slots not yet used, for a caller that fills several in a row and then
+    /// [`commit`](Self::commit)s them: empty once the index has moved to the heap.
+    #[inline(always)]
+    pub(crate) fn spare_inline(&mut self) -> &mut [Span] {
+        let spare = if self.heap.is_empty() {
+            self.len
+        } else {
+            INLINE_FIELDS
+        };
+        &mut self.inline[spare..]
+    }
+
+    /// Counts the first `n` slots of [`spare_inline`](Self::spare_inline) as pushed.
+    #[inline(always)]
+    pub(crate) fn commit(&mut self, n: usize) {
+        self.len = (self.len + n).min(INLINE_FIELDS);
+    }
+
     #[inline(never)]
     fn push_to_heap(&mut self, span: Span) {
         if self.heap.is_empty() {

@@ -389,19 +389,31 @@ impl Indexer<'_> {
         let mut start = pos;
         // Every SOH of the body lies in a whole word: the trailer's seven bytes follow it.
         let mut delimiters = scan::Delimiters::new(self.buf, pos);
-        for field in template {
+        let first = self.spans.len();
+        // The spans go straight to their slots, counted in a register: a length kept in memory
+        // would chain each field's store to the next one's.
+        let slots = self.spans.spare_inline();
+        let mut n = 0;
+        for (field, slot) in template.iter().zip(slots.iter_mut()) {
             let Some(soh) = delimiters.next().filter(|&soh| soh < end) else {
                 break;
             };
             let Some(span) = field.span(self.buf, start, soh) else {
                 break;
             };
-            self.spans.push(span);
-            if span.end == span.eq + 1 {
-                self.issue(FieldIssueKind::EmptyValue, self.spans.len() - 1);
+            slot.tag = span.tag;
+            slot.eq = span.eq;
+            slot.end = span.end;
+            if span.end == span.eq + 1 && self.issues.len() < MAX_ISSUES {
+                self.issues.push(FieldIssue {
+                    kind: FieldIssueKind::EmptyValue,
+                    index: first + n,
+                });
             }
+            n += 1;
             start = soh + 1;
         }
+        self.spans.commit(n);
         start
     }
 

@@ -4,8 +4,8 @@
 //! field, instead of parsing the tag and judging its place: the judgement is the one the
 //! remembered message earned.
 
-use super::view::Span;
 use super::scan;
+use super::view::Span;
 use crate::tag::{self, Class};
 
 /// How many layouts a cache keeps.

@@ -10,8 +10,8 @@ use smallvec::SmallVec;
 use super::validate::{ValueCheck, Walk};
 use super::{Culprit, Dictionary, FieldInfo, FieldType, Rules, Violation};
 use crate::codec::{Message, is_decimal, is_int, parse_uint};
-use crate::time::UtcTimestamp;
 use crate::reject::SessionRejectReason;
+use crate::time::UtcTimestamp;
 
 /// How many shapes a cache keeps: the message types, and the layouts of each, that one
 /// counterparty sends.
@@ -208,8 +208,9 @@ impl ValueRule {
             ValueTest::Decimal => {
                 (!is_decimal(value)).then_some(SessionRejectReason::IncorrectDataFormat)
             }
-            ValueTest::Timestamp => (!UtcTimestamp::is_valid(value))
-                .then_some(SessionRejectReason::IncorrectDataFormat),
+            ValueTest::Timestamp => {
+                (!UtcTimestamp::is_valid(value)).then_some(SessionRejectReason::IncorrectDataFormat)
+            }
             ValueTest::Typed(info) => dictionary.value_fault(info, value),
             ValueTest::Entries(entries) => parse_uint(value)
                 .is_some_and(|declared| declared != entries)
