@@ -170,6 +170,23 @@ impl UtcTimestamp {
         split_timestamp(value).is_some_and(|(base, _)| is_valid_date_time(base))
     }
 
+    /// [`UtcTimestamp::is_valid`], with the date and time of the last valid timestamp in
+    /// `last_valid`: a value with the same `YYYYMMDD-HH:MM:SS` (the same second) has only its
+    /// fraction checked. A valid value's date and time are kept there.
+    pub(crate) fn is_valid_after(value: &[u8], last_valid: &mut [u8; 17]) -> bool {
+        let Some((base, _)) = split_timestamp(value) else {
+            return false;
+        };
+        if base == last_valid {
+            return true;
+        }
+        let valid = is_valid_date_time(base);
+        if valid {
+            *last_valid = *base;
+        }
+        valid
+    }
+
     /// Writes the timestamp with `precision` fraction digits (truncated, never rounded up).
     pub fn format(self, precision: TimestampPrecision) -> FormattedTimestamp {
         FormattedTimestamp::new(date_time(self.secs), self.nanos, precision)
@@ -465,6 +482,27 @@ const fn civil_from_days(days: i64) -> (i64, u32, u32) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn validity_after_a_remembered_second_is_validity() {
+        let mut last = [0u8; 17];
+        for value in [
+            "20261127-05:16:11.123",
+            "20261127-05:16:11.124",
+            "20261127-05:16:11",
+            "20261127-05:16:11.",
+            "20261127-05:16:11.12x",
+            "20261127-05:16:61",
+            "20261127-05:16:12.5",
+            "20260230-05:16:12",
+            "20260230-05:16:12",
+            "",
+        ] {
+            let valid = UtcTimestamp::is_valid(value.as_bytes());
+            assert_eq!(UtcTimestamp::is_valid_after(value.as_bytes(), &mut last), valid, "{value}");
+        }
+        assert_eq!(&last, b"20261127-05:16:12");
+    }
 
     #[test]
     fn parses_and_formats_each_precision() {

@@ -29,6 +29,9 @@ pub struct ShapeCache {
     shapes: Vec<Shape>,
     /// The shape to replace next when the cache is full.
     next: usize,
+    /// The date and time of the last valid timestamp: the next ones are mostly in the same
+    /// second.
+    last_valid_second: [u8; 17],
 }
 
 impl ShapeCache {
@@ -60,11 +63,11 @@ impl ShapeCache {
         }
     }
 
-    /// The shape `msg` has, if it was remembered under `rules`.
-    fn find(&self, msg: &Message, rules: &Rules) -> Option<&Shape> {
+    /// The index of the shape `msg` has, if it was remembered under `rules`.
+    fn find(&self, msg: &Message, rules: &Rules) -> Option<usize> {
         let spans = msg.fields().parts().1;
         let msg_type = msg.msg_type();
-        self.shapes.iter().find(|shape| {
+        self.shapes.iter().position(|shape| {
             shape.tags.len() == spans.len()
                 && shape.rules == *rules
                 && shape.msg_type.len() == msg_type.len()
@@ -155,7 +158,7 @@ struct ValueRule {
 enum ValueTest {
     /// One character of a set (bit `c` for character `c`): a `CHAR` field with an enumeration
     /// of single characters, the commonest enumerated field.
-    Char(u128),
+    Char([u64; 2]),
     /// An integer without an enumeration (`INT`, `SEQNUM`, `LENGTH`, …).
     Int,
     /// A decimal without an enumeration (`PRICE`, `QTY`, …).
@@ -186,7 +189,7 @@ impl ValueRule {
             _ => None,
         };
         let test = match (info.field_type, chars) {
-            (_, Some(chars)) => ValueTest::Char(chars),
+            (_, Some(chars)) => ValueTest::Char([chars as u64, (chars >> 64) as u64]),
             (FieldType::Int, None) if !info.enumerated => ValueTest::Int,
             (FieldType::Float, None) if !info.enumerated => ValueTest::Decimal,
             (FieldType::UtcTimestamp, None) if !info.enumerated => ValueTest::Timestamp,
@@ -197,10 +200,15 @@ impl ValueRule {
 
     /// Why `value` fails this check, if it does.
     #[inline(always)]
-    fn fault(&self, dictionary: &Dictionary, value: &[u8]) -> Option<SessionRejectReason> {
+    fn fault(
+        &self,
+        dictionary: &Dictionary,
+        value: &[u8],
+        last_valid_second: &mut [u8; 17],
+    ) -> Option<SessionRejectReason> {
         match self.test {
             ValueTest::Char(chars) => match value {
-                [c] if c.is_ascii() && chars & 1 << c != 0 => None,
+                [c] if c.is_ascii() && chars[usize::from(c >> 6)] >> (c & 63) & 1 != 0 => None,
                 [_] => Some(SessionRejectReason::ValueOutOfRange),
                 _ => Some(SessionRejectReason::IncorrectDataFormat),
             },
@@ -208,9 +216,8 @@ impl ValueRule {
             ValueTest::Decimal => {
                 (!is_decimal(value)).then_some(SessionRejectReason::IncorrectDataFormat)
             }
-            ValueTest::Timestamp => {
-                (!UtcTimestamp::is_valid(value)).then_some(SessionRejectReason::IncorrectDataFormat)
-            }
+            ValueTest::Timestamp => (!UtcTimestamp::is_valid_after(value, last_valid_second))
+                .then_some(SessionRejectReason::IncorrectDataFormat),
             ValueTest::Typed(info) => dictionary.value_fault(info, value),
             ValueTest::Entries(entries) => parse_uint(value)
                 .is_some_and(|declared| declared != entries)
@@ -234,7 +241,7 @@ impl Dictionary {
         cache: &mut ShapeCache,
     ) -> Result<(), Violation> {
         cache.serve(self);
-        let Some(shape) = cache.find(msg, rules) else {
+        let Some(index) = cache.find(msg, rules) else {
             let mut walk = Walk::new(self, rules, msg);
             let checked = walk.check(msg);
             if checked.is_ok() {
@@ -242,6 +249,7 @@ impl Dictionary {
             }
             return checked;
         };
+        let shape = &cache.shapes[index];
         if msg.issues().is_empty() {
             // No value is empty (the decoder would have said so): only the rules that can fail
             // are run.
@@ -249,7 +257,8 @@ impl Dictionary {
             for rule in &shape.rules_of_values {
                 let index = rule.index as usize;
                 let Some(span) = spans.get(index) else { break };
-                if let Some(reason) = rule.fault(self, span.value(buf)) {
+                let value = span.value(buf);
+                if let Some(reason) = rule.fault(self, value, &mut cache.last_valid_second) {
                     return Err(Violation {
                         reason,
                         culprit: Culprit::Field(index),
