@@ -499,7 +499,11 @@ mod tests {
             "",
         ] {
             let valid = UtcTimestamp::is_valid(value.as_bytes());
-            assert_eq!(UtcTimestamp::is_valid_after(value.as_bytes(), &mut last), valid, "{value}");
+            assert_eq!(
+                UtcTimestamp::is_valid_after(value.as_bytes(), &mut last),
+                valid,
+                "{value}"
+            );
         }
         assert_eq!(&last, b"20261127-05:16:12");
     }

@@ -44,6 +44,9 @@ pub struct Message {
     bytes: Bytes,
     spans: FieldIndex,
     issues: SmallVec<[FieldIssue; 2]>,
+    /// The id of the remembered layout the message was found to have, field for field; 0 when
+    /// it was parsed without one.
+    layout: u64,
 }
 
 impl Message {
@@ -86,8 +89,9 @@ impl Message {
             bytes: frame,
             spans: FieldIndex::new(),
             issues: SmallVec::new(),
+            layout: 0,
         };
-        Indexer {
+        msg.layout = Indexer {
             buf: &msg.bytes,
             spans: &mut msg.spans,
             issues: &mut msg.issues,
@@ -124,6 +128,12 @@ impl Message {
                 .issues
                 .iter()
                 .any(|issue| issue.kind == FieldIssueKind::RepeatedTag)
+    }
+
+    /// The id of the remembered layout (see [`ParseCache`]) whose tags the message has, in
+    /// order; 0 when none. Two messages with the same nonzero id have the same tags.
+    pub(crate) fn layout(&self) -> u64 {
+        self.layout
     }
 
     /// All fields, `BeginString <8>` to `CheckSum <10>`, with typed getters.
@@ -319,7 +329,8 @@ struct Indexer<'a> {
 }
 
 impl Indexer<'_> {
-    fn run(mut self, layout: &Layout, cache: Option<&mut ParseCache>) {
+    /// Indexes the frame; returns the id of the remembered layout it followed in full, or 0.
+    fn run(mut self, layout: &Layout, cache: Option<&mut ParseCache>) -> u64 {
         let end = layout.trailer_start;
         let length_start = layout.begin_string_end + 1;
         let type_start = layout.body_length_end + 1;
@@ -335,12 +346,14 @@ impl Indexer<'_> {
         let first = layout.msg_type_end + 1;
         let msg_type = &self.buf[type_start + 3..layout.msg_type_end];
         let mut pos = first;
-        if let Some(template) = cache.as_deref().and_then(|c| c.fields(msg_type)) {
-            pos = self.follow(template, pos, end);
+        if let Some((template, id)) = cache.as_deref().and_then(|c| c.fields(msg_type)) {
+            let followed;
+            (pos, followed) = self.follow(template, pos, end);
             if pos == end {
                 self.spans
                     .push(span(tag::CHECK_SUM, end + 2, self.buf.len() - 1));
-                return;
+                // A message may hold the first fields of a layout only.
+                return if followed == template.len() { id } else { 0 };
             }
         }
         let mut walk = Walk {
@@ -380,12 +393,14 @@ impl Indexer<'_> {
             let spans = self.spans.as_slice();
             cache.remember(msg_type, self.buf, first, &spans[3..spans.len() - 1]);
         }
+        0
     }
 
     /// Indexes the fields from `pos` while their tags are those of `template`, in order. Returns
-    /// where it stopped: `end` when the body was laid out as remembered (or as a part of it).
+    /// where it stopped (`end` when the body was laid out as remembered, or as its first fields)
+    /// and how many fields it indexed.
     #[inline(always)]
-    fn follow(&mut self, template: &[TemplateField], pos: usize, end: usize) -> usize {
+    fn follow(&mut self, template: &[TemplateField], pos: usize, end: usize) -> (usize, usize) {
         let mut start = pos;
         // Every SOH of the body lies in a whole word: the trailer's seven bytes follow it.
         let mut delimiters = scan::Delimiters::new(self.buf, pos);
@@ -414,7 +429,7 @@ impl Indexer<'_> {
             start = soh + 1;
         }
         self.spans.commit(n);
-        start
+        (start, n)
     }
 
     /// Indexes the field at `pos` whatever its shape: an invalid tag, a missing `=`, or a data

@@ -4,6 +4,8 @@
 //! field, instead of parsing the tag and judging its place: the judgement is the one the
 //! remembered message earned.
 
+use std::sync::atomic::{AtomicU64, Ordering};
+
 use super::scan;
 use super::view::Span;
 use crate::tag::{self, Class};
@@ -32,8 +34,13 @@ pub struct ParseCache {
 struct Template {
     /// The MsgType, packed (see [`pack_msg_type`]).
     msg_type: u64,
+    /// Unique in the process to this layout (see [`Message::layout`](super::Message)).
+    id: u64,
     fields: Vec<TemplateField>,
 }
+
+/// The source of layout ids; 0 is never one.
+static NEXT_LAYOUT: AtomicU64 = AtomicU64::new(1);
 
 /// One remembered field: its tag bytes and `=`, as a little-endian word, and the tag.
 #[derive(Clone, Copy, Debug)]
@@ -62,14 +69,14 @@ impl ParseCache {
         self.templates.is_empty()
     }
 
-    /// The remembered fields of `msg_type`.
+    /// The remembered fields of `msg_type`, and their layout's id.
     #[inline]
-    pub(super) fn fields(&self, msg_type: &[u8]) -> Option<&[TemplateField]> {
+    pub(super) fn fields(&self, msg_type: &[u8]) -> Option<(&[TemplateField], u64)> {
         let key = pack_msg_type(msg_type)?;
         self.templates
             .iter()
             .find(|t| t.msg_type == key)
-            .map(|t| &t.fields[..])
+            .map(|t| (&t.fields[..], t.id))
     }
 
     /// Remembers the layout of a well-formed message of `msg_type`, whose body and header fields
@@ -101,6 +108,7 @@ impl ParseCache {
         };
         let template = &mut self.templates[index];
         template.msg_type = key;
+        template.id = NEXT_LAYOUT.fetch_add(1, Ordering::Relaxed);
         template.fields.clear();
         let mut start = first_start;
         for span in spans {

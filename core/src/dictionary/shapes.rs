@@ -64,7 +64,27 @@ impl ShapeCache {
     }
 
     /// The index of the shape `msg` has, if it was remembered under `rules`.
-    fn find(&self, msg: &Message, rules: &Rules) -> Option<usize> {
+    #[inline]
+    fn find(&mut self, msg: &Message, rules: &Rules) -> Option<usize> {
+        // A message the decoder found laid out as an earlier one has that one's shape.
+        let layout = msg.layout();
+        if layout != 0
+            && let Some(index) = self
+                .shapes
+                .iter()
+                .position(|shape| shape.layout == layout && shape.rules == *rules)
+        {
+            return Some(index);
+        }
+        let index = self.compare(msg, rules)?;
+        if layout != 0 {
+            self.shapes[index].layout = layout;
+        }
+        Some(index)
+    }
+
+    /// The index of the shape `msg` has, found by comparing its tags with each shape's.
+    fn compare(&self, msg: &Message, rules: &Rules) -> Option<usize> {
         let spans = msg.fields().parts().1;
         let msg_type = msg.msg_type();
         self.shapes.iter().position(|shape| {
@@ -93,6 +113,7 @@ impl ShapeCache {
         let spans = msg.fields().parts().1;
         shape.msg_type.clear();
         shape.msg_type.extend_from_slice(msg.msg_type());
+        shape.layout = msg.layout();
         shape.rules = *rules;
         shape.tags.clear();
         shape.tags.extend(spans.iter().map(|span| span.tag));
@@ -129,6 +150,8 @@ impl ShapeCache {
 #[derive(Debug, Default)]
 struct Shape {
     msg_type: SmallVec<[u8; 4]>,
+    /// The id of the decoder's remembered layout last found to have this shape; 0 when none.
+    layout: u64,
     rules: Rules,
     tags: Vec<u32>,
     /// What each field's value must be, in wire order.

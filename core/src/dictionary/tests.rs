@@ -3,7 +3,7 @@
 use bytes::Bytes;
 
 use super::*;
-use crate::codec::{FieldWriter, Message, checksum};
+use crate::codec::{FieldWriter, Message, ParseCache, checksum};
 use crate::reject::SessionRejectReason as R;
 
 /// FIX 4.4-like: a header, a trailer, Heartbeat, and a NewOrderSingle with two groups (one
@@ -78,12 +78,16 @@ fn dictionary() -> Dictionary {
 
 /// A FIX 4.4 frame around `fields` (`|` for SOH), with the standard header's first fields.
 fn message(msg_type: &str, fields: &str) -> Message {
+    Message::parse(frame(msg_type, fields)).unwrap()
+}
+
+fn frame(msg_type: &str, fields: &str) -> Bytes {
     let body = format!("35={msg_type}|34=2|49=A|52=20261127-05:31:33.000|56=B|{fields}|")
         .replace('|', "\x01");
     let mut frame = format!("8=FIX.4.4\x019={}\x01{body}", body.len()).into_bytes();
     let sum = checksum(&frame);
     frame.extend_from_slice(format!("10={sum:03}\x01").as_bytes());
-    Message::parse(Bytes::from(frame)).unwrap()
+    Bytes::from(frame)
 }
 
 const ORDER: &str = "11=ID|21=1|38=100|55=INTC|60=20261127-05:31:33";
@@ -347,33 +351,42 @@ fn a_remembered_shape_gives_what_a_full_validation_gives() {
         "20261127-05:31:33",
         "20261327-05:31:33",
     ];
-    for rules in [Rules::default(), lenient] {
+    // Parsed in full, or with the decoder's layouts remembered (then the shape is found by
+    // the layout's id); one cache serves both sets of rules.
+    for remember_layouts in [false, true] {
         let mut cache = ShapeCache::new();
-        for shape in &shapes {
-            assert_eq!(
-                dictionary.validate_cached(&message("D", shape), &rules, &mut cache),
-                Ok(()),
-                "{shape}"
-            );
-            // Every value of every field replaced: the tags stay, so the shape is remembered.
-            let fields: Vec<&str> = shape.split('|').collect();
-            for (i, field) in fields.iter().enumerate() {
-                let tag = field.split('=').next().unwrap();
-                for value in values {
-                    let mut changed = fields.clone();
-                    let replaced = format!("{tag}={value}");
-                    changed[i] = &replaced;
-                    let msg = message("D", &changed.join("|"));
-                    assert_eq!(
-                        dictionary.validate_cached(&msg, &rules, &mut cache),
-                        dictionary.validate(&msg, &rules),
-                        "{}",
-                        changed.join("|")
-                    );
+        let mut layouts = ParseCache::new();
+        for rules in [Rules::default(), lenient] {
+            let mut parse = |fields: &str| match remember_layouts {
+                true => Message::parse_cached(frame("D", fields), &mut layouts).unwrap(),
+                false => message("D", fields),
+            };
+            for shape in &shapes {
+                assert_eq!(
+                    dictionary.validate_cached(&parse(shape), &rules, &mut cache),
+                    Ok(()),
+                    "{shape}"
+                );
+                // Every value of every field replaced: the tags stay, so the shape is remembered.
+                let fields: Vec<&str> = shape.split('|').collect();
+                for (i, field) in fields.iter().enumerate() {
+                    let tag = field.split('=').next().unwrap();
+                    for value in values {
+                        let mut changed = fields.clone();
+                        let replaced = format!("{tag}={value}");
+                        changed[i] = &replaced;
+                        let msg = parse(&changed.join("|"));
+                        assert_eq!(
+                            dictionary.validate_cached(&msg, &rules, &mut cache),
+                            dictionary.validate(&msg, &rules),
+                            "{}",
+                            changed.join("|")
+                        );
+                    }
                 }
             }
         }
-        assert_eq!(cache.len(), shapes.len());
+        assert_eq!(cache.len(), 2 * shapes.len());
     }
 }
 
