@@ -227,11 +227,29 @@ proptest! {
 }
 
 /// One field as raw text: plain fields with tags of every kind the indexer tells apart (header,
-/// body, long, zero-padded, invalid), a data field with SOH inside, and a field without `=`.
+/// body, long, zero-padded, invalid, NUL right after the SOH), a data field with SOH inside,
+/// and a field without `=`.
 fn raw_field() -> impl Strategy<Value = String> {
     let tags = vec![
-        "34", "49", "52", "56", "11", "1", "55", "54", "38", "21", "10", "9999", "1234567",
-        "12345678", "034", "0", "x",
+        "34",
+        "49",
+        "52",
+        "56",
+        "11",
+        "1",
+        "55",
+        "54",
+        "38",
+        "21",
+        "10",
+        "9999",
+        "1234567",
+        "12345678",
+        "034",
+        "0",
+        "x",
+        "\u{0}",
+        "\u{0}\u{0}1",
     ];
     // Plain body tags as well, so that a message may outgrow the inline index.
     let tag = prop_oneof![

@@ -413,6 +413,8 @@ impl Indexer<'_> {
             let Some(soh) = delimiters.next().filter(|&soh| soh < end) else {
                 break;
             };
+            // A NUL right after a SOH may be taken for one; the field starting there then has
+            // no digit first, and does not match.
             let Some(span) = field.span(self.buf, start, soh) else {
                 break;
             };

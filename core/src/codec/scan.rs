@@ -15,7 +15,8 @@ pub(crate) fn word(buf: &[u8], at: usize) -> Option<u64> {
 }
 
 /// A mask whose lowest set bit is the high bit of the first byte of `word` equal to `byte`; zero
-/// when there is none. (Bits above the first match may be spurious; only the lowest is used.)
+/// when there is none. Bits above the first match may be spurious, where a byte equal to
+/// `byte ^ 1` follows a match (a borrow runs on through it); every match has its bit.
 #[inline(always)]
 pub(crate) fn first_match(word: u64, byte: u8) -> u64 {
     let x = word ^ (ONES * u64::from(byte));
@@ -52,11 +53,15 @@ fn find_after_word(buf: &[u8], from: usize, byte: u8) -> Option<usize> {
     memchr::memchr(byte, buf.get(at..)?).map(|i| at + i)
 }
 
-/// The positions of the SOH bytes from `from` on, in order, a word at a time, up to the last
-/// whole word of the buffer (so a SOH in its last seven bytes may be missed: a frame's trailer).
-/// Each word is tested on its own, so finding a field's end does not wait on finding the end of
-/// the one before it.
+/// Where the SOH bytes from `from` on may be, in order, a word at a time, up to the last whole
+/// word of the buffer (so a SOH in its last seven bytes is missed: a frame's trailer). Each word
+/// is tested on its own, so finding a field's end does not wait on finding the end of the one
+/// before it.
+///
+/// Every SOH is found, but a NUL byte right after a SOH (or after such a NUL) may be found too:
+/// the caller checks each position (see [`first_match`]).
 pub(crate) struct Delimiters<'a> {
+    /// The buffer up to the end of its last whole word from `from`.
     buf: &'a [u8],
     /// The start of the word whose SOHs are in `bits`.
     base: usize,
@@ -70,7 +75,7 @@ impl<'a> Delimiters<'a> {
         Self {
             buf,
             base: from,
-            bits: word(buf, from).map_or(0, |w| exact_match(w, SOH)),
+            bits: word(buf, from).map_or(0, |w| first_match(w, SOH)),
         }
     }
 }
@@ -82,22 +87,12 @@ impl Iterator for Delimiters<'_> {
     fn next(&mut self) -> Option<usize> {
         while self.bits == 0 {
             self.base += 8;
-            self.bits = exact_match(word(self.buf, self.base)?, SOH);
+            self.bits = first_match(word(self.buf, self.base)?, SOH);
         }
         let at = self.base + (self.bits.trailing_zeros() / 8) as usize;
         self.bits &= self.bits - 1;
         Some(at)
     }
-}
-
-/// The high bit of every byte of `word` equal to `byte`, and no other bit.
-#[inline(always)]
-fn exact_match(word: u64, byte: u8) -> u64 {
-    const LOWS: u64 = !HIGHS;
-    let x = word ^ (ONES * u64::from(byte));
-    // A zero byte of `x` is the only one whose low seven bits do not carry into its high bit
-    // and whose high bit is clear.
-    !((x & LOWS).wrapping_add(LOWS) | x) & HIGHS
 }
 
 /// A field read by [`field`]: its tag, the position of its `=`, and the position of its SOH when
@@ -173,7 +168,9 @@ mod tests {
             // Up to the last whole word from `from`.
             let end = from + (buf.len() - from) / 8 * 8;
             let expected: Vec<usize> = (from..end).filter(|&i| buf[i] == 1).collect();
-            let found: Vec<usize> = Delimiters::new(&buf, from).collect();
+            let found: Vec<usize> = Delimiters::new(&buf, from)
+                .filter(|&i| buf[i] == 1)
+                .collect();
             assert_eq!(found, expected, "from {from}");
         }
     }
