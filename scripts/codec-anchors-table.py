@@ -33,6 +33,10 @@ pairs = [
     ("decode_er_read3", "fefix", "decode_er_read3"),
     ("encode_er_str", "quickfix", "build_serialize_er_str"),
     ("encode_er_str", "fefix", "encode_er_str"),
+    ("decode_validate_nos", "quickfix", "parse_nos_dd_validate"),
+    ("decode_validate_nos_remembered", "quickfix", "parse_nos_dd_validate"),
+    ("decode_validate_er", "quickfix", "parse_er_dd_validate"),
+    ("decode_validate_er_remembered", "quickfix", "parse_er_dd_validate"),
 ]
 print()
 print("| fixgate bench | anchor | " + " | ".join(f"ratio pass {p}" for p in runs) + " |")

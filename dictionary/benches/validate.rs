@@ -1,33 +1,26 @@
 //! Decode and validate against QuickFIX's FIX 4.4 dictionary (read from `../shared`): the
 //! 203-byte NewOrderSingle and 291-byte ExecutionReport of `shared/research/perf-anchors.md`.
 //! Compare with QuickFIX's `parse_*_dd_validate` anchors of `shared/research/codec-anchors.md`
-//! (`cargo bench -p fixgate-core --bench anchors` runs them beside ours). The `*_shape_remembered`
-//! rows validate through a [`ShapeCache`] holding the message's layout, as a session does after
-//! the first message of that layout.
+//! (`scripts/codec-anchors.sh` runs `validate_anchors` beside them). The `*_shape_remembered`
+//! rows validate through a [`ShapeCache`] holding the message's shape, as a session does after
+//! the first message of that shape; `fix44_layout_and_shape_remembered` also decodes with the
+//! message's layout remembered, as a session's decoder does: a session's steady state.
 
 use std::hint::black_box;
-use std::path::Path;
-use std::sync::Arc;
 
 use bytes::Bytes;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use fixgate_core::codec::{Message, ParseCache};
 use fixgate_core::dictionary::{Rules, ShapeCache};
 
-const NOS: &[u8] = include_bytes!("../../core/benches/fixtures/new_order_single.fix");
-const ER: &[u8] = include_bytes!("../../core/benches/fixtures/execution_report.fix");
+mod fix44;
+
+use fix44::{ER, NOS};
 
 fn decode_validate(c: &mut Criterion) {
-    let shared = std::env::var_os("FIXGATE_SHARED").map_or_else(
-        || Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared"),
-        Into::into,
-    );
-    let file = shared.join("conformance/quickfix/spec/FIX44.xml");
-    let Ok(dictionary) = fixgate_dictionary::load(&file) else {
-        eprintln!("skipping: no dictionary at {}", file.display());
+    let Some(dictionary) = fix44::dictionary() else {
         return;
     };
-    let dictionary = Arc::new(dictionary);
     let rules = Rules::default();
     for (name, fixture) in [("nos", NOS), ("er", ER)] {
         let frame = Bytes::from_static(fixture);
