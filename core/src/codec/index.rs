@@ -17,7 +17,7 @@ pub const INLINE_FIELDS: usize = 32;
 #[derive(Clone)]
 pub(crate) struct FieldIndex {
     inline: [Span; INLINE_FIELDS],
-    /// The fields held in `inline` (all of them when `heap` is empty).
+    /// The number of fields: those in `inline` up to [`INLINE_FIELDS`], those in `heap` beyond.
     len: usize,
     /// Every field, once there are more than `inline` holds.
     heap: Vec<Span>,
@@ -44,22 +44,17 @@ impl FieldIndex {
                 slot.tag = span.tag;
                 slot.eq = span.eq;
                 slot.end = span.end;
-                self.len += 1;
             }
             None => self.push_to_heap(span),
         }
+        self.len += 1;
     }
 
     /// The inline slots not yet used, for a caller that fills several in a row and then
     /// [`commit`](Self::commit)s them: empty once the index has moved to the heap.
     #[inline(always)]
     pub(crate) fn spare_inline(&mut self) -> &mut [Span] {
-        let spare = if self.heap.is_empty() {
-            self.len
-        } else {
-            INLINE_FIELDS
-        };
-        &mut self.inline[spare..]
+        self.inline.get_mut(self.len..).unwrap_or_default()
     }
 
     /// Counts the first `n` slots of [`spare_inline`](Self::spare_inline) as pushed.
@@ -80,20 +75,15 @@ impl FieldIndex {
     /// The number of fields.
     #[inline(always)]
     pub(crate) fn len(&self) -> usize {
-        if self.heap.is_empty() {
-            self.len
-        } else {
-            self.heap.len()
-        }
+        self.len
     }
 
     /// The spans, in wire order.
     #[inline(always)]
     pub(crate) fn as_slice(&self) -> &[Span] {
-        if self.heap.is_empty() {
-            &self.inline[..self.len]
-        } else {
-            &self.heap
+        match self.inline.get(..self.len) {
+            Some(inline) => inline,
+            None => &self.heap,
         }
     }
 }
