@@ -58,10 +58,10 @@ fn find_after_word(buf: &[u8], from: usize, byte: u8) -> Option<usize> {
 /// is tested on its own, so finding a field's end does not wait on finding the end of the one
 /// before it.
 ///
-/// Every SOH is found, but a NUL byte right after a SOH (or after such a NUL) may be found too:
-/// the caller checks each position (see [`first_match`]).
+/// Every SOH is found, but a NUL byte right after a SOH (or after such a NUL) may be found too
+/// (see [`first_match`]): such a position is where a field starts, and a caller must not take it
+/// for a SOH unchecked.
 pub(crate) struct Delimiters<'a> {
-    /// The buffer up to the end of its last whole word from `from`.
     buf: &'a [u8],
     /// The start of the word whose SOHs are in `bits`.
     base: usize,

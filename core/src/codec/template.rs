@@ -132,7 +132,7 @@ impl TemplateField {
     /// announce a data field's length.
     fn of(buf: &[u8], start: usize, span: Span) -> Option<Self> {
         let len = (span.eq as usize + 1).checked_sub(start)?;
-        if len > 8 || tag::class(span.tag) == Class::Length {
+        if !(2..=8).contains(&len) || tag::class(span.tag) == Class::Length {
             return None;
         }
         let word = scan::word(buf, start)?;
