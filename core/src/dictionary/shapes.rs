@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use smallvec::SmallVec;
 
-use super::validate::{ValueCheck, Walk};
+use super::validate::Walk;
 use super::{Culprit, Dictionary, FieldInfo, FieldType, Rules, Violation};
 use crate::codec::{Message, is_decimal, is_int, parse_uint};
 use crate::reject::SessionRejectReason;
@@ -117,28 +117,19 @@ impl ShapeCache {
         shape.rules = *rules;
         shape.tags.clear();
         shape.tags.extend(spans.iter().map(|span| span.tag));
-        shape.checks.clear();
-        shape.checks.extend(spans.iter().map(|span| FieldCheck {
-            value: dictionary.value_check(span.tag, walk.transport_only),
-            entries: None,
-        }));
-        for &(index, entries) in &walk.counts {
-            if let Some(check) = shape.checks.get_mut(index) {
-                check.entries = Some(entries);
-            }
-        }
-        shape.rules_of_values.clear();
-        for (index, check) in shape.checks.iter().enumerate() {
+        shape.value_rules.clear();
+        for (index, span) in spans.iter().enumerate() {
+            let definition = dictionary.value_definition(span.tag, walk.transport_only);
             // Indexes fit: a frame is far smaller than 4 GiB, and holds fewer fields.
-            let index = index as u32;
-            if let ValueCheck::Typed(info) = check.value {
+            let rule_index = index as u32;
+            if let Some(info) = definition {
                 shape
-                    .rules_of_values
-                    .extend(ValueRule::typed(dictionary, index, info));
+                    .value_rules
+                    .extend(ValueRule::typed(dictionary, rule_index, info));
             }
-            if let Some(entries) = check.entries {
-                shape.rules_of_values.push(ValueRule {
-                    index,
+            if let Some(&(_, entries)) = walk.counts.iter().find(|&&(at, _)| at == index) {
+                shape.value_rules.push(ValueRule {
+                    index: rule_index,
                     test: ValueTest::Entries(entries),
                 });
             }
@@ -154,19 +145,9 @@ struct Shape {
     layout: u64,
     rules: Rules,
     tags: Vec<u32>,
-    /// What each field's value must be, in wire order.
-    checks: Vec<FieldCheck>,
-    /// The same checks with the trivial ones left out (free text without an enumeration), for
-    /// a message without empty values.
-    rules_of_values: Vec<ValueRule>,
-}
-
-/// The checks of one field's value in a remembered shape.
-#[derive(Clone, Copy, Debug)]
-struct FieldCheck {
-    value: ValueCheck,
-    /// For a `NumInGroup` field, the number of entries that follow it.
-    entries: Option<u64>,
+    /// What the values must pass, in wire order: a field has none when any value but an
+    /// empty one passes (free text without an enumeration, framing and unknown fields).
+    value_rules: Vec<ValueRule>,
 }
 
 /// A remembered check of one value that can fail, in wire order.
@@ -273,24 +254,33 @@ impl Dictionary {
             return checked;
         };
         let shape = &cache.shapes[index];
+        let (buf, spans) = msg.fields().parts();
+        let last_valid_second = &mut cache.last_valid_second;
+        let bad_rule = shape.value_rules.iter().find_map(|rule| {
+            let index = rule.index as usize;
+            let value = spans.get(index)?.value(buf);
+            rule.fault(self, value, last_valid_second)
+                .map(|reason| (index, reason))
+        });
         if msg.issues().is_empty() {
-            // No value is empty (the decoder would have said so): only the rules that can fail
-            // are run.
-            let (buf, spans) = msg.fields().parts();
-            for rule in &shape.rules_of_values {
-                let index = rule.index as usize;
-                let Some(span) = spans.get(index) else { break };
-                let value = span.value(buf);
-                if let Some(reason) = rule.fault(self, value, &mut cache.last_valid_second) {
-                    return Err(Violation {
-                        reason,
-                        culprit: Culprit::Field(index),
-                    });
-                }
-            }
-            return Ok(());
+            // No value is empty (the decoder would have said so).
+            return bad_rule.map_or(Ok(()), |(index, reason)| {
+                Err(Violation {
+                    reason,
+                    culprit: Culprit::Field(index),
+                })
+            });
         }
-        let bad_value = self.first_bad_value(msg, rules, shape);
+        // An empty value is reported before its field's other checks, in wire order.
+        let empty = rules
+            .fields_have_values
+            .then(|| spans.iter().position(|span| span.value(buf).is_empty()))
+            .flatten();
+        let bad_value = match (empty, bad_rule) {
+            (Some(empty), Some((index, _))) if index < empty => bad_rule,
+            (Some(empty), _) => Some((empty, SessionRejectReason::TagWithoutValue)),
+            (None, bad_rule) => bad_rule,
+        };
         // The decoder's findings (a data field of the wrong length) are weighed with it.
         let mut walk = Walk::new(self, rules, msg);
         walk.note_issues(msg)?;
@@ -298,35 +288,5 @@ impl Dictionary {
             walk.note(index, reason);
         }
         walk.first().map_or(Ok(()), Err)
-    }
-
-    /// The first field, in wire order, whose value fails its remembered checks, and why: in
-    /// [`Dictionary::validate`]'s order, empty, format, enumeration, then a group count that
-    /// does not match the entries.
-    fn first_bad_value(
-        &self,
-        msg: &Message,
-        rules: &Rules,
-        shape: &Shape,
-    ) -> Option<(usize, SessionRejectReason)> {
-        let (buf, spans) = msg.fields().parts();
-        let have_values = rules.fields_have_values;
-        for (index, (span, check)) in spans.iter().zip(&shape.checks).enumerate() {
-            let value = span.value(buf);
-            if value.is_empty() && have_values {
-                return Some((index, SessionRejectReason::TagWithoutValue));
-            }
-            if let ValueCheck::Typed(info) = check.value
-                && let Some(reason) = self.value_fault(info, value)
-            {
-                return Some((index, reason));
-            }
-            if let Some(entries) = check.entries
-                && parse_uint(value).is_some_and(|declared| declared != entries)
-            {
-                return Some((index, SessionRejectReason::IncorrectNumInGroup));
-            }
-        }
-        None
     }
 }

@@ -81,16 +81,6 @@ impl Dictionary {
     }
 }
 
-/// What a field's value is checked for besides being empty.
-#[derive(Clone, Copy, Debug)]
-pub(super) enum ValueCheck {
-    /// Nothing more: a framing field (the codec checked it) or an unknown one (reported, if at
-    /// all, by its tag).
-    EmptyOnly,
-    /// Its type's format and its enumeration.
-    Typed(FieldInfo),
-}
-
 impl Dictionary {
     /// What the dictionary says of `tag`; in a FIXT session-level message (`transport_only`),
     /// an application field is unknown.
@@ -117,14 +107,11 @@ impl Dictionary {
         }
     }
 
-    /// How a value of `tag` is checked.
-    pub(super) fn value_check(&self, tag: u32, transport_only: bool) -> ValueCheck {
+    /// The definition a value of `tag` is checked against besides being empty: none for a
+    /// framing field (the codec checked it) or an unknown one (reported, if at all, by its tag).
+    pub(super) fn value_definition(&self, tag: u32, transport_only: bool) -> Option<FieldInfo> {
         let info = self.known(tag, transport_only);
-        if is_framing(tag) || !info.is_defined() {
-            ValueCheck::EmptyOnly
-        } else {
-            ValueCheck::Typed(info)
-        }
+        (!is_framing(tag) && info.is_defined()).then_some(info)
     }
 }
 
