@@ -5,6 +5,8 @@
 use std::fmt;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use crate::codec::{all_digits, is_all_digits};
+
 /// The time, as the caller supplies it to every mutating call: a monotonic instant for timers and
 /// a wall-clock time for `SendingTime <52>`. Core never reads a clock.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -370,9 +372,7 @@ fn is_valid_date_time(base: &[u8; 17]) -> bool {
 fn split_timestamp(value: &[u8]) -> Option<(&[u8; 17], &[u8])> {
     match value.split_first_chunk::<17>()? {
         (base, []) => Some((base, &[])),
-        (base, [b'.', digits @ ..])
-            if !digits.is_empty() && crate::codec::is_all_digits(digits) =>
-        {
+        (base, [b'.', digits @ ..]) if !digits.is_empty() && is_all_digits(digits) => {
             Some((base, digits))
         }
         _ => None,
@@ -434,17 +434,6 @@ const fn days_since_epoch(year: u32, month: u32, day: u32) -> i64 {
     let day_of_year = (153 * shifted_month + 2) / 5 + day - 1;
     let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
     (era * 146_097 + day_of_era) as i64 - 719_468 - 146_097
-}
-
-/// Whether every byte of `word` selected by `lanes` (0xFF per byte) is an ASCII digit.
-const fn all_digits(word: u64, lanes: u64) -> bool {
-    const HIGH_NIBBLES: u64 = 0xF0F0_F0F0_F0F0_F0F0;
-    const THREES: u64 = 0x3030_3030_3030_3030;
-    const SIXES: u64 = 0x0606_0606_0606_0606;
-    let x = word & lanes;
-    // A digit is 0x30..=0x39: high nibble 3, and still 3 after adding 6.
-    x & HIGH_NIBBLES & lanes == THREES & lanes
-        && x.wrapping_add(SIXES & lanes) & HIGH_NIBBLES & lanes == THREES & lanes
 }
 
 const fn is_leap(year: u32) -> bool {

@@ -24,7 +24,7 @@ pub use frame::{DEFAULT_MAX_MESSAGE_SIZE, Decoded, Decoder};
 pub use index::INLINE_FIELDS;
 pub use message::Message;
 pub use template::ParseCache;
-pub(crate) use value::{is_all_digits, is_int};
+pub(crate) use value::{all_digits, is_all_digits, is_int};
 pub use value::{is_decimal, parse_bool, parse_char, parse_int, parse_uint};
 pub use view::{Field, FieldView, Group, GroupSpec};
 

@@ -72,7 +72,7 @@ pub(crate) fn is_all_digits(bytes: &[u8]) -> bool {
             let [.., w, x, y, z] = *bytes else {
                 return false;
             };
-            are_digits(u64::from_le_bytes([a, b, c, d, w, x, y, z]))
+            all_digits(u64::from_le_bytes([a, b, c, d, w, x, y, z]), u64::MAX)
         }
         [..] if bytes.len() < 4 => bytes.iter().all(u8::is_ascii_digit),
         _ => {
@@ -80,21 +80,23 @@ pub(crate) fn is_all_digits(bytes: &[u8]) -> bool {
             let whole = words.by_ref().all(|word| {
                 let mut lanes = [0u8; 8];
                 lanes.copy_from_slice(word);
-                are_digits(u64::from_le_bytes(lanes))
+                all_digits(u64::from_le_bytes(lanes), u64::MAX)
             });
             whole && is_all_digits(words.remainder())
         }
     }
 }
 
-/// Whether all eight bytes of `word` are ASCII digits.
+/// Whether every byte of `word` selected by `lanes` (0xFF per byte) is an ASCII digit.
 #[inline(always)]
-const fn are_digits(word: u64) -> bool {
-    // A digit is 0x30..=0x39: its high nibble is 3, and still 3 after adding 6.
+pub(crate) const fn all_digits(word: u64, lanes: u64) -> bool {
     const HIGH_NIBBLES: u64 = 0xF0F0_F0F0_F0F0_F0F0;
     const THREES: u64 = 0x3030_3030_3030_3030;
     const SIXES: u64 = 0x0606_0606_0606_0606;
-    word & HIGH_NIBBLES == THREES && word.wrapping_add(SIXES) & HIGH_NIBBLES == THREES
+    let x = word & lanes;
+    // A digit is 0x30..=0x39: its high nibble is 3, and still 3 after adding 6.
+    x & HIGH_NIBBLES & lanes == THREES & lanes
+        && x.wrapping_add(SIXES & lanes) & HIGH_NIBBLES & lanes == THREES & lanes
 }
 
 /// A `char`: exactly one byte.
