@@ -308,16 +308,38 @@ struct Walk {
 }
 
 impl Walk {
+    /// Moves into the part of the message a field of `class` belongs to; false when the field
+    /// is out of order there.
+    #[inline]
+    fn enter(&mut self, class: Class) -> bool {
+        match class {
+            Class::Header => self.region == Class::Header,
+            Class::Trailer => {
+                self.region = Class::Trailer;
+                true
+            }
+            Class::Body | Class::Length => {
+                let in_order = self.region != Class::Trailer;
+                self.region = Class::Body;
+                in_order
+            }
+        }
+    }
+
+    /// Marks `tag` as seen and returns whether it was already; `None` above the bitmap's tags.
+    #[inline(always)]
+    fn see(&mut self, tag: u32) -> Option<bool> {
+        let word = self.seen.get_mut(tag as usize / 64)?;
+        let bit = 1u64 << (tag % 64);
+        let seen = *word & bit != 0;
+        *word |= bit;
+        Some(seen)
+    }
+
     /// Notes a field that followed a remembered layout: well placed and not repeated.
     fn pass(&mut self, tag: u32) {
-        match tag::class(tag) {
-            Class::Header => {}
-            Class::Trailer => self.region = Class::Trailer,
-            Class::Body | Class::Length => self.region = Class::Body,
-        }
-        if let Some(word) = self.seen.get_mut(tag as usize / 64) {
-            *word |= 1 << (tag % 64);
-        }
+        self.enter(tag::class(tag));
+        self.see(tag);
     }
 }
 
@@ -482,7 +504,7 @@ impl Indexer<'_> {
         if class != walk.region {
             self.judge_unusual(tag, class, value, walk);
         }
-        if !walk.repeat_reported && self.is_repeat(tag, &mut walk.seen) {
+        if !walk.repeat_reported && self.is_repeat(tag, walk) {
             walk.repeat_reported = true;
             self.issue(FieldIssueKind::RepeatedTag, index);
         }
@@ -491,19 +513,7 @@ impl Indexer<'_> {
     /// The rarer cases of [`judge`](Self::judge): header and trailer fields, length fields, and the
     /// first body field.
     fn judge_unusual(&mut self, tag: u32, class: Class, value: Range<usize>, walk: &mut Walk) {
-        let in_order = match class {
-            Class::Header => walk.region == Class::Header,
-            Class::Trailer => {
-                walk.region = Class::Trailer;
-                true
-            }
-            Class::Body | Class::Length => {
-                let in_order = walk.region != Class::Trailer;
-                walk.region = Class::Body;
-                in_order
-            }
-        };
-        if !in_order {
+        if !walk.enter(class) {
             self.issue(FieldIssueKind::OutOfOrder, self.spans.len() - 1);
         }
         if let Some(data_tag) = data_tag_for(tag)
@@ -542,11 +552,8 @@ impl Indexer<'_> {
     }
 
     #[inline(always)]
-    fn is_repeat(&self, tag: u32, seen: &mut [u64; 16]) -> bool {
-        if let Some(word) = seen.get_mut(tag as usize / 64) {
-            let bit = 1u64 << (tag % 64);
-            let repeat = *word & bit != 0;
-            *word |= bit;
+    fn is_repeat(&self, tag: u32, walk: &mut Walk) -> bool {
+        if let Some(repeat) = walk.see(tag) {
             return repeat;
         }
         let spans = self.spans.as_slice();
