@@ -622,8 +622,6 @@ impl Driver {
     }
 }
 
-/// Writes every queued buffer with vectored writes, without copying them into one; returns the
-/// bytes written.
 /// Writes `connection`'s queued bytes as far as the socket takes them without waiting; returns
 /// the bytes written.
 fn write_some(connection: &mut Connection, cx: &mut task::Context<'_>) -> io::Result<usize> {
