@@ -164,23 +164,25 @@ fn initiate_paces_orders_at_the_offered_rate() {
             report.starts_with("{\"sent\":200,\"received\":200,"),
             "{report}"
         );
-        let seconds: f64 = report
-            .split("\"seconds\":")
-            .nth(1)
-            .and_then(|rest| rest.split(',').next())
-            .and_then(|s| s.parse().ok())
-            .expect("seconds in the report");
+        let seconds = number(&report, "seconds");
         // Paced, not as fast as possible: no earlier than the schedule (a generous upper bound).
         assert!((0.199..30.0).contains(&seconds), "{seconds} s: {report}");
         // How late each put completed: never before its due time.
-        let lag: f64 = report
-            .split("\"send_lag_p50_us\":")
-            .nth(1)
-            .and_then(|rest| rest.split([',', '}']).next())
-            .and_then(|s| s.parse().ok())
-            .expect("send_lag_p50_us in the report");
-        assert!(lag >= 0.0, "{report}");
+        assert!(number(&report, "send_lag_p50_us") >= 0.0, "{report}");
+        // The share of reports a millisecond late or more, per mille.
+        let stalled = number(&report, "over_1ms_permille");
+        assert!((0.0..=1000.0).contains(&stalled), "{report}");
     }
+}
+
+/// The number under `key` in a one-line JSON `report`.
+fn number(report: &str, key: &str) -> f64 {
+    report
+        .split(&format!("\"{key}\":"))
+        .nth(1)
+        .and_then(|rest| rest.split([',', '}']).next())
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("{key} missing from {report}"))
 }
 
 /// Writes `text` to `name` in `dir`, for `--config`.

@@ -69,6 +69,8 @@ fn raw_pair_spinning_and_paced_moves_every_message() {
     let report = raw_pair(&["--spin"], &["--count", "300", "--rate", "1000", "--spin"]);
     assert_eq!(field(&report, "received"), 300.0, "{report}");
     assert!(field(&report, "p50_us") > 0.0, "{report}");
+    let stalled = field(&report, "over_1ms_permille");
+    assert!((0.0..=1000.0).contains(&stalled), "{report}");
 }
 
 /// Runs a raw-pair server with `server_args` and a client with `client_args` against it; returns

@@ -158,8 +158,11 @@ fn paced(port: u16, count: u64, rate: u64, spin: bool) {
     let seconds = start.elapsed().as_secs_f64();
     latencies_us.sort_by(f64::total_cmp);
     let pct = |p: f64| latencies_us[((latencies_us.len() as f64 - 1.0) * p).round() as usize];
+    // Reports a millisecond or more late (the machine's stalls), per mille, as `fixgate initiate`.
+    let stalled = latencies_us.len() - latencies_us.partition_point(|&l| l < 1000.0);
+    let stalled_permille = 1000.0 * stalled as f64 / latencies_us.len() as f64;
     println!(
-        "{{\"sent\":{sent},\"received\":{received},\"seconds\":{seconds:.6},\"msgs_per_s\":{:.1},\"p50_us\":{:.1},\"p99_us\":{:.1},\"p999_us\":{:.1},\"max_us\":{:.1}}}",
+        "{{\"sent\":{sent},\"received\":{received},\"seconds\":{seconds:.6},\"msgs_per_s\":{:.1},\"p50_us\":{:.1},\"p99_us\":{:.1},\"p999_us\":{:.1},\"max_us\":{:.1},\"over_1ms_permille\":{stalled_permille:.1}}}",
         received as f64 / seconds,
         pct(0.5),
         pct(0.99),
