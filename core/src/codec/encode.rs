@@ -7,7 +7,7 @@
 
 use std::ops::Range;
 
-use bytes::{BufMut, Bytes, BytesMut};
+use bytes::{Bytes, BytesMut};
 
 use super::{SOH, checksum};
 use crate::tag;
@@ -32,6 +32,7 @@ pub enum Value<'a> {
 
 impl Value<'_> {
     /// The number of bytes the value takes on the wire.
+    #[inline]
     pub fn encoded_len(&self) -> usize {
         match *self {
             Self::Text(text) => text.len(),
@@ -44,24 +45,24 @@ impl Value<'_> {
 
     /// The value as it goes on the wire.
     pub fn to_bytes(&self) -> Bytes {
-        let mut out = BytesMut::with_capacity(self.encoded_len());
-        self.write(&mut out);
-        out.freeze()
+        let mut buf = BytesMut::zeroed(self.encoded_len() + BLOCK);
+        let mut fields = Fields {
+            buf: &mut buf,
+            at: 0,
+        };
+        fields.bare(*self);
+        let len = fields.at;
+        buf.truncate(len);
+        buf.freeze()
     }
 
-    fn write(&self, out: &mut BytesMut) {
+    /// The bytes a `tag=value<SOH>` field of this value may use while it is written.
+    #[inline(always)]
+    fn room(&self) -> usize {
         match *self {
-            Self::Text(text) => out.put_slice(text),
-            Self::Uint(n) => put_uint(out, n),
-            Self::Int(n) => {
-                if n < 0 {
-                    out.put_u8(b'-');
-                }
-                put_uint(out, n.unsigned_abs());
-            }
-            Self::Char(c) => out.put_u8(c),
-            Self::Bool(b) => out.put_u8(if b { b'Y' } else { b'N' }),
-            Self::Timestamp(ts, precision) => out.put_slice(ts.format(precision).as_bytes()),
+            Self::Text(text) => text_room(text),
+            Self::Timestamp(_, precision) => BLOCK + precision.encoded_len(),
+            Self::Uint(_) | Self::Int(_) | Self::Char(_) | Self::Bool(_) => BLOCK,
         }
     }
 }
@@ -81,6 +82,7 @@ impl<'a> HeaderField<'a> {
         Self { tag, value }
     }
 
+    #[inline]
     fn encoded_len(&self) -> usize {
         uint_len(u64::from(self.tag)) + self.value.encoded_len() + 2
     }
@@ -115,23 +117,30 @@ pub fn encode_frame(
     if !header.is_sorted_by_key(|field| field.tag) {
         header.sort_unstable_by_key(|field| field.tag);
     }
-    let body_length = 4
-        + msg_type.len()
-        + header.iter().map(HeaderField::encoded_len).sum::<usize>()
-        + body.len();
+    let header_len =
+        4 + msg_type.len() + header.iter().map(HeaderField::encoded_len).sum::<usize>();
+    let body_length = header_len + body.len();
+    // `8=…|9=…|`, then the header from `35`: written in place, with a block of scratch after it
+    // (no field writes more than a block past its own end).
+    let prefix = begin_string.len() + uint_len(body_length as u64) + 6 + header_len;
     let start = out.len();
-    out.reserve(begin_string.len() + uint_len(body_length as u64) + body_length + 12);
-    put_text_field(out, tag::BEGIN_STRING, begin_string);
-    out.put_slice(b"9=");
-    put_uint(out, body_length as u64);
-    out.put_u8(SOH);
-    put_text_field(out, tag::MSG_TYPE, msg_type);
+    out.reserve(prefix + body.len() + BLOCK);
+    out.resize(start + prefix + BLOCK, 0);
+    let mut fields = Fields {
+        buf: &mut out[start..],
+        at: 0,
+    };
+    fields.text(tag::BEGIN_STRING, begin_string);
+    fields.uint(tag::BODY_LENGTH, body_length as u64);
+    fields.text(tag::MSG_TYPE, msg_type);
     for field in header.iter() {
-        put_field(out, field.tag, field.value);
+        fields.value(field.tag, field.value);
     }
-    out.put_slice(body);
+    debug_assert_eq!(fields.at, prefix);
+    out.truncate(start + prefix);
+    out.extend_from_slice(body);
     let sum = checksum(&out[start..]);
-    out.put_slice(&[
+    out.extend_from_slice(&[
         b'1',
         b'0',
         b'=',
@@ -152,9 +161,12 @@ pub fn encode_frame(
 /// body.str(11, "ORD-1").char(54, b'1').uint(38, 100).data(95, 96, b"a\x01b");
 /// assert_eq!(body.as_bytes(), b"11=ORD-1\x0154=1\x0138=100\x0195=3\x0196=a\x01b\x01");
 /// ```
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Default)]
 pub struct FieldWriter {
+    /// The fields in `buf[..len]`; the bytes after them are scratch for the next field, written
+    /// whole and then trimmed (see [`Fields`]).
     buf: BytesMut,
+    len: usize,
 }
 
 impl FieldWriter {
@@ -166,14 +178,36 @@ impl FieldWriter {
     /// An empty writer with room for `capacity` bytes.
     pub fn with_capacity(capacity: usize) -> Self {
         Self {
-            buf: BytesMut::with_capacity(capacity),
+            buf: BytesMut::zeroed(capacity),
+            len: 0,
         }
+    }
+
+    /// The writer's fields from the end of the last one, with at least `room` bytes after it.
+    #[inline(always)]
+    fn fields(&mut self, room: usize) -> Fields<'_> {
+        if self.buf.len() - self.len < room {
+            self.grow(room);
+        }
+        Fields {
+            buf: &mut self.buf,
+            at: self.len,
+        }
+    }
+
+    /// Makes `room` bytes of scratch after the fields, at least doubling the buffer.
+    #[cold]
+    fn grow(&mut self, room: usize) {
+        let len = (self.len + room).max(2 * self.buf.len()).max(64);
+        self.buf.resize(len, 0);
     }
 
     /// Appends `tag=value<SOH>`.
     #[inline]
     pub fn field(&mut self, tag: u32, value: Value<'_>) -> &mut Self {
-        put_field(&mut self.buf, tag, value);
+        let mut fields = self.fields(value.room());
+        fields.value(tag, value);
+        self.len = fields.at;
         self
     }
 
@@ -186,7 +220,9 @@ impl FieldWriter {
     /// Appends a field of raw bytes. `value` MUST NOT contain SOH.
     #[inline]
     pub fn bytes(&mut self, tag: u32, value: &[u8]) -> &mut Self {
-        put_text_field(&mut self.buf, tag, value);
+        let mut fields = self.fields(text_room(value));
+        fields.text(tag, value);
+        self.len = fields.at;
         self
     }
 
@@ -234,27 +270,194 @@ impl FieldWriter {
 
     /// The encoded fields.
     pub fn as_bytes(&self) -> &[u8] {
-        &self.buf
+        &self.buf[..self.len]
     }
 
     /// The number of bytes written.
     pub fn len(&self) -> usize {
-        self.buf.len()
+        self.len
     }
 
     /// Whether nothing has been written.
     pub fn is_empty(&self) -> bool {
-        self.buf.is_empty()
+        self.len == 0
     }
 
     /// Forgets the fields, keeping the buffer's memory.
     pub fn clear(&mut self) {
-        self.buf.clear();
+        self.len = 0;
     }
 
     /// Takes the fields written so far, leaving the writer empty.
     pub fn split(&mut self) -> Bytes {
-        self.buf.split().freeze()
+        let fields = self.buf.split_to(self.len).freeze();
+        self.len = 0;
+        fields
+    }
+}
+
+impl std::fmt::Debug for FieldWriter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("FieldWriter")
+            .field(&self.as_bytes().escape_ascii().to_string())
+            .finish()
+    }
+}
+
+/// The fixed size in which short fields are written: copied whole into the scratch after the
+/// last field, then trimmed to their length.
+const BLOCK: usize = 32;
+
+/// The bytes a text field may use while it is written: a block, or its whole length with the
+/// longest tag.
+#[inline(always)]
+fn text_room(value: &[u8]) -> usize {
+    BLOCK.max(value.len() + 12)
+}
+
+/// Fields written into initialized bytes: `buf[..at]` is written, and a field may overwrite the
+/// scratch after `at` (as much as its [`Value::room`] says) before it advances `at` past itself.
+/// Whoever makes one leaves that much room; a write past `buf` is a bug, and panics.
+struct Fields<'a> {
+    buf: &'a mut [u8],
+    at: usize,
+}
+
+impl Fields<'_> {
+    /// The `N` bytes at the write position, to be filled and then trimmed by [`advance`](Self::advance).
+    #[inline(always)]
+    fn block<const N: usize>(&mut self) -> &mut [u8; N] {
+        let at = self.at;
+        <&mut [u8; N]>::try_from(&mut self.buf[at..at + N]).expect("room was left")
+    }
+
+    /// Keeps `len` bytes of what was written at the write position.
+    #[inline(always)]
+    fn advance(&mut self, len: usize) {
+        self.at += len;
+    }
+
+    /// Writes `bytes` as they are.
+    #[inline(always)]
+    fn raw(&mut self, bytes: &[u8]) {
+        self.buf[self.at..self.at + bytes.len()].copy_from_slice(bytes);
+        self.at += bytes.len();
+    }
+
+    /// Writes `tag=value<SOH>`: text, integers below 10^8, chars and booleans as one block (see
+    /// [`text`](Self::text)), the rest piece by piece.
+    #[inline(always)]
+    fn value(&mut self, tag: u32, value: Value<'_>) {
+        match value {
+            Value::Text(text) => self.text(tag, text),
+            Value::Uint(n) => self.uint(tag, n),
+            Value::Char(c) => self.text(tag, &[c]),
+            Value::Bool(b) => self.text(tag, if b { b"Y" } else { b"N" }),
+            value => {
+                self.tag(tag);
+                self.bare(value);
+                self.raw(&[SOH]);
+            }
+        }
+    }
+
+    /// Writes the value alone.
+    #[inline]
+    fn bare(&mut self, value: Value<'_>) {
+        match value {
+            Value::Text(text) => self.raw(text),
+            Value::Uint(n) => self.digits(n),
+            Value::Int(n) => {
+                if n < 0 {
+                    self.raw(b"-");
+                }
+                self.digits(n.unsigned_abs());
+            }
+            Value::Char(c) => self.raw(&[c]),
+            Value::Bool(b) => self.raw(if b { b"Y" } else { b"N" }),
+            Value::Timestamp(ts, precision) => self.raw(ts.format(precision).as_bytes()),
+        }
+    }
+
+    /// Writes `tag=value<SOH>`. A common tag with a short value (most of them: CompIDs,
+    /// ClOrdIDs, prices, timestamps) is one block with no `memcpy` call.
+    #[inline(always)]
+    fn text(&mut self, tag: u32, value: &[u8]) {
+        match TAG_PREFIXES.get(tag as usize) {
+            Some(prefix) if value.len() <= SHORT_VALUE => {
+                let block = self.block::<BLOCK>();
+                block[..8].copy_from_slice(prefix);
+                let at = usize::from(prefix[7]);
+                let end = at + value.len();
+                copy_short(&mut block[at..at + SHORT_VALUE], value);
+                block[end] = SOH;
+                self.advance(end + 1);
+            }
+            _ => {
+                self.tag(tag);
+                self.raw(value);
+                self.raw(&[SOH]);
+            }
+        }
+    }
+
+    /// Writes `tag=n<SOH>`: for a common tag and `n` below 10^8, one block.
+    #[inline(always)]
+    fn uint(&mut self, tag: u32, n: u64) {
+        match (TAG_PREFIXES.get(tag as usize), short_digits(n)) {
+            (Some(prefix), Some((digits, len))) => {
+                let block = self.block::<BLOCK>();
+                block[..8].copy_from_slice(prefix);
+                let at = usize::from(prefix[7]);
+                block[at..at + 8].copy_from_slice(&digits);
+                block[at + len] = SOH;
+                self.advance(at + len + 1);
+            }
+            _ => {
+                self.tag(tag);
+                self.digits(n);
+                self.raw(&[SOH]);
+            }
+        }
+    }
+
+    /// Writes `tag=`: a common tag from the table as one 8-byte block.
+    #[inline(always)]
+    fn tag(&mut self, tag: u32) {
+        match TAG_PREFIXES.get(tag as usize) {
+            Some(prefix) => {
+                *self.block::<8>() = *prefix;
+                self.advance(usize::from(prefix[7]));
+            }
+            None => {
+                self.digits(u64::from(tag));
+                self.raw(b"=");
+            }
+        }
+    }
+
+    /// Writes `n` in decimal: eight digits at once below 10^8, two at a time above.
+    #[inline]
+    fn digits(&mut self, n: u64) {
+        if let Some((digits, len)) = short_digits(n) {
+            *self.block::<8>() = digits;
+            self.advance(len);
+            return;
+        }
+        let len = uint_len(n);
+        let block = self.block::<20>();
+        let (mut n, mut i) = (n, len);
+        while n >= 100 {
+            i -= 2;
+            block[i..i + 2].copy_from_slice(&digit_pair((n % 100) as u32));
+            n /= 100;
+        }
+        if n >= 10 {
+            block[..2].copy_from_slice(&digit_pair(n as u32));
+        } else {
+            block[0] = b'0' + n as u8;
+        }
+        self.advance(len);
     }
 }
 
@@ -289,53 +492,6 @@ pub(crate) fn uint_len(n: u64) -> usize {
     }
 }
 
-/// Writes `n` in decimal straight into `out`: eight digits at once below 10^8, two at a time
-/// above.
-#[inline]
-pub(crate) fn put_uint(out: &mut BytesMut, n: u64) {
-    if let Some((digits, len)) = short_digits(n) {
-        let (at, block) = grow::<8>(out);
-        *block = digits;
-        out.truncate(at + len);
-        return;
-    }
-    let len = uint_len(n);
-    let (at, block) = grow::<20>(out);
-    let (mut n, mut i) = (n, len);
-    while n >= 100 {
-        i -= 2;
-        block[i..i + 2].copy_from_slice(&digit_pair((n % 100) as u32));
-        n /= 100;
-    }
-    if n >= 10 {
-        block[..2].copy_from_slice(&digit_pair(n as u32));
-    } else {
-        block[0] = b'0' + n as u8;
-    }
-    out.truncate(at + len);
-}
-
-/// Writes `tag=n<SOH>`: for a common tag and `n` below 10^8, one 32-byte append, trimmed.
-#[inline(always)]
-fn put_uint_field(out: &mut BytesMut, tag: u32, n: u64) {
-    match (TAG_PREFIXES.get(tag as usize), short_digits(n)) {
-        (Some(prefix), Some((digits, len))) => {
-            let (start, block) = grow::<32>(out);
-            block[..8].copy_from_slice(prefix);
-            let at = usize::from(prefix[7]);
-            block[at..at + 8].copy_from_slice(&digits);
-            block[at + len] = SOH;
-            out.truncate(start + at + len + 1);
-        }
-        _ => {
-            out.reserve(32);
-            put_tag(out, tag);
-            put_uint(out, n);
-            out.put_u8(SOH);
-        }
-    }
-}
-
 /// The decimal digits of `n` when it is below 10^8: eight bytes whose first `len` are the
 /// digits (the rest to be trimmed), and `len`.
 ///
@@ -358,16 +514,6 @@ fn short_digits(n: u64) -> Option<([u8; 8], usize)> {
     let zeros = (digits.trailing_zeros() / 8).min(7);
     let ascii = (digits | 0x3030_3030_3030_3030) >> (8 * zeros);
     Some((ascii.to_le_bytes(), 8 - zeros as usize))
-}
-
-/// Appends `N` zero bytes and returns where they start and the bytes themselves, to be filled in
-/// place and trimmed: fixed-size stores, and no stack copy whose reload would stall.
-#[inline(always)]
-fn grow<const N: usize>(out: &mut BytesMut) -> (usize, &mut [u8; N]) {
-    let at = out.len();
-    out.extend_from_slice(&[0; N]);
-    let block = <&mut [u8; N]>::try_from(&mut out[at..]).expect("N bytes were just appended");
-    (at, block)
 }
 
 /// `tag=` for every tag below 1024, padded to eight bytes, with its length in the last byte.
@@ -398,66 +544,8 @@ const TAG_PREFIXES: [[u8; 8]; 1024] = {
     table
 };
 
-/// Writes `tag=`. Common tags come from a table and are stored as one fixed-size copy (a plain
-/// store, not a `memcpy` call), then trimmed to their length.
-#[inline(always)]
-fn put_tag(out: &mut BytesMut, tag: u32) {
-    match TAG_PREFIXES.get(tag as usize) {
-        Some(prefix) => {
-            out.put_slice(prefix);
-            out.truncate(out.len() - 8 + usize::from(prefix[7]));
-        }
-        None => {
-            put_uint(out, u64::from(tag));
-            out.put_u8(b'=');
-        }
-    }
-}
-
-/// Writes `tag=value<SOH>`: text, integers below 10^8, chars and booleans as one block (see
-/// [`put_text_field`]), the rest piece by piece.
-#[inline(always)]
-fn put_field(out: &mut BytesMut, tag: u32, value: Value<'_>) {
-    match value {
-        Value::Text(text) => put_text_field(out, tag, text),
-        Value::Uint(n) => put_uint_field(out, tag, n),
-        Value::Char(c) => put_text_field(out, tag, &[c]),
-        Value::Bool(b) => put_text_field(out, tag, if b { b"Y" } else { b"N" }),
-        value => {
-            out.reserve(32);
-            put_tag(out, tag);
-            value.write(out);
-            out.put_u8(SOH);
-        }
-    }
-}
-
-/// The longest value [`put_text_field`] writes as one block.
+/// The longest value [`Fields::text`] writes as one block.
 const SHORT_VALUE: usize = 24;
-
-/// Writes `tag=value<SOH>`. A common tag with a short value (most of them: CompIDs, ClOrdIDs,
-/// prices, timestamps) is written into a 32-byte block appended whole and then trimmed, so that
-/// the field costs one append and no `memcpy` call.
-#[inline(always)]
-fn put_text_field(out: &mut BytesMut, tag: u32, value: &[u8]) {
-    match TAG_PREFIXES.get(tag as usize) {
-        Some(prefix) if value.len() <= SHORT_VALUE => {
-            let (start, block) = grow::<32>(out);
-            block[..8].copy_from_slice(prefix);
-            let at = usize::from(prefix[7]);
-            let end = at + value.len();
-            copy_short(&mut block[at..at + SHORT_VALUE], value);
-            block[end] = SOH;
-            out.truncate(start + end + 1);
-        }
-        _ => {
-            out.reserve(value.len() + 16);
-            put_tag(out, tag);
-            out.put_slice(value);
-            out.put_u8(SOH);
-        }
-    }
-}
 
 /// Copies `src` (at most [`SHORT_VALUE`] bytes) to the start of `dst` with two fixed-size,
 /// possibly overlapping copies: the way `memcpy` copies short runs, without calling it.
@@ -483,6 +571,19 @@ fn copy_short(dst: &mut [u8], src: &[u8]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `n` written by [`Fields::digits`].
+    fn decimal(n: u64) -> Vec<u8> {
+        let mut buf = vec![0; BLOCK];
+        let mut fields = Fields {
+            buf: &mut buf,
+            at: 0,
+        };
+        fields.digits(n);
+        let len = fields.at;
+        buf.truncate(len);
+        buf
+    }
 
     #[test]
     fn tags_are_written_from_the_table_and_beyond() {
@@ -523,6 +624,63 @@ mod tests {
     }
 
     #[test]
+    fn writers_of_every_starting_capacity_grow_and_split_cleanly() {
+        let ts = UtcTimestamp::parse(b"20261126-14:36:27.123456789").unwrap();
+        let long = "L".repeat(40);
+        let expected = format!(
+            "11=A\x0158={long}\x0134={}\x0199999=-{}\x0160=20261126-14:36:27.123456789\x01\
+             54=1\x0143=Y\x0195=3\x0196=a\x01b\x01",
+            u64::MAX,
+            i64::MIN.unsigned_abs()
+        );
+        for capacity in 0..=80 {
+            let mut w = FieldWriter::with_capacity(capacity);
+            for round in 0..3 {
+                w.str(11, "A")
+                    .str(58, &long)
+                    .uint(34, u64::MAX)
+                    .int(99_999, i64::MIN)
+                    .timestamp(60, ts, TimestampPrecision::Nanos)
+                    .char(54, b'1')
+                    .bool(43, true)
+                    .data(95, 96, b"a\x01b");
+                assert_eq!(
+                    w.len(),
+                    expected.len(),
+                    "capacity {capacity}, round {round}"
+                );
+                // The first round is taken whole, the next ones are cleared and written again.
+                if round == 0 {
+                    assert_eq!(&w.split()[..], expected.as_bytes(), "capacity {capacity}");
+                    assert!(w.is_empty());
+                } else {
+                    assert_eq!(w.as_bytes(), expected.as_bytes(), "capacity {capacity}");
+                    w.clear();
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn values_alone_are_written_as_on_the_wire() {
+        let ts = UtcTimestamp::parse(b"20261126-14:36:27.123").unwrap();
+        for (value, text) in [
+            (Value::Text(b"ABC"), "ABC"),
+            (Value::Uint(1_234_567_890_123), "1234567890123"),
+            (Value::Int(-5), "-5"),
+            (Value::Char(b'x'), "x"),
+            (Value::Bool(false), "N"),
+            (
+                Value::Timestamp(ts, TimestampPrecision::Millis),
+                "20261126-14:36:27.123",
+            ),
+        ] {
+            assert_eq!(&value.to_bytes()[..], text.as_bytes());
+            assert_eq!(value.encoded_len(), text.len());
+        }
+    }
+
+    #[test]
     fn eight_digit_words_agree_with_plain_formatting() {
         let samples = (0..100_000u64)
             .chain((0..100_000).map(|i| i * 997 + 12_345))
@@ -532,9 +690,7 @@ mod tests {
             }))
             .chain([99_999_999, 100_000_000]);
         for n in samples {
-            let mut out = BytesMut::new();
-            put_uint(&mut out, n);
-            assert_eq!(&out[..], n.to_string().as_bytes(), "{n}");
+            assert_eq!(decimal(n), n.to_string().as_bytes(), "{n}");
             let mut w = FieldWriter::new();
             w.uint(34, n).uint(20_000, n);
             assert_eq!(w.as_bytes(), format!("34={n}\x0120000={n}\x01").as_bytes());
@@ -544,9 +700,7 @@ mod tests {
     #[test]
     fn integers_are_written_in_plain_decimal() {
         for n in [0u64, 7, 10, 99, 100, 101, 12_345, 1_234_567, u64::MAX] {
-            let mut out = BytesMut::new();
-            put_uint(&mut out, n);
-            assert_eq!(&out[..], n.to_string().as_bytes());
+            assert_eq!(decimal(n), n.to_string().as_bytes());
             assert_eq!(uint_len(n), n.to_string().len());
         }
         let mut w = FieldWriter::new();
