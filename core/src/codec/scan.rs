@@ -62,7 +62,8 @@ fn find_after_word(buf: &[u8], from: usize, byte: u8) -> Option<usize> {
 /// (see [`first_match`]): such a position is where a field starts, and a caller must not take it
 /// for a SOH unchecked.
 pub(crate) struct Delimiters<'a> {
-    buf: &'a [u8],
+    /// The words after the one whose SOHs are in `bits`.
+    words: std::slice::Iter<'a, [u8; 8]>,
     /// The start of the word whose SOHs are in `bits`.
     base: usize,
     /// The high bit of every SOH byte of the word not yet returned.
@@ -72,10 +73,18 @@ pub(crate) struct Delimiters<'a> {
 impl<'a> Delimiters<'a> {
     #[inline(always)]
     pub(crate) fn new(buf: &'a [u8], from: usize) -> Self {
+        let mut words = buf
+            .get(from..)
+            .unwrap_or_default()
+            .as_chunks::<8>()
+            .0
+            .iter();
         Self {
-            buf,
             base: from,
-            bits: word(buf, from).map_or(0, |w| first_match(w, SOH)),
+            bits: words
+                .next()
+                .map_or(0, |&w| first_match(u64::from_le_bytes(w), SOH)),
+            words,
         }
     }
 }
@@ -87,7 +96,7 @@ impl Iterator for Delimiters<'_> {
     fn next(&mut self) -> Option<usize> {
         while self.bits == 0 {
             self.base += 8;
-            self.bits = first_match(word(self.buf, self.base)?, SOH);
+            self.bits = first_match(u64::from_le_bytes(*self.words.next()?), SOH);
         }
         let at = self.base + (self.bits.trailing_zeros() / 8) as usize;
         self.bits &= self.bits - 1;
