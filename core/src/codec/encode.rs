@@ -203,7 +203,7 @@ impl FieldWriter {
     }
 
     /// Appends `tag=value<SOH>`.
-    #[inline]
+    #[inline(always)]
     pub fn field(&mut self, tag: u32, value: Value<'_>) -> &mut Self {
         let mut fields = self.fields(value.room());
         fields.value(tag, value);
@@ -218,7 +218,7 @@ impl FieldWriter {
     }
 
     /// Appends a field of raw bytes. `value` MUST NOT contain SOH.
-    #[inline]
+    #[inline(always)]
     pub fn bytes(&mut self, tag: u32, value: &[u8]) -> &mut Self {
         let mut fields = self.fields(text_room(value));
         fields.text(tag, value);
