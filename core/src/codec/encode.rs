@@ -627,9 +627,15 @@ mod tests {
     fn writers_of_every_starting_capacity_grow_and_split_cleanly() {
         let ts = UtcTimestamp::parse(b"20261126-14:36:27.123456789").unwrap();
         let long = "L".repeat(40);
+        let short = "S".repeat(SHORT_VALUE);
+        // The widest of each kind: ten-digit tags, the longest short text, the longest numbers.
+        let max = u32::MAX;
         let expected = format!(
             "11=A\x0158={long}\x0134={}\x0199999=-{}\x0160=20261126-14:36:27.123456789\x01\
-             54=1\x0143=Y\x0195=3\x0196=a\x01b\x01",
+             54=1\x0143=Y\x0195=3\x0196=a\x01b\x01{max}={short}\x01{max}={}\x01{max}=-{}\x01\
+             {max}=20261126-14:36:27.123456789\x01",
+            u64::MAX,
+            i64::MIN.unsigned_abs(),
             u64::MAX,
             i64::MIN.unsigned_abs()
         );
@@ -643,7 +649,11 @@ mod tests {
                     .timestamp(60, ts, TimestampPrecision::Nanos)
                     .char(54, b'1')
                     .bool(43, true)
-                    .data(95, 96, b"a\x01b");
+                    .data(95, 96, b"a\x01b")
+                    .str(max, &short)
+                    .uint(max, u64::MAX)
+                    .int(max, i64::MIN)
+                    .timestamp(max, ts, TimestampPrecision::Nanos);
                 assert_eq!(
                     w.len(),
                     expected.len(),
@@ -657,6 +667,38 @@ mod tests {
                     assert_eq!(w.as_bytes(), expected.as_bytes(), "capacity {capacity}");
                     w.clear();
                 }
+            }
+        }
+    }
+
+    #[test]
+    fn each_field_fits_in_the_room_it_asks_for() {
+        let ts = UtcTimestamp::parse(b"20261126-14:36:27.123456789").unwrap();
+        let texts: Vec<Vec<u8>> = (0..=40).map(|len| vec![b'x'; len]).collect();
+        let mut values: Vec<Value<'_>> = texts.iter().map(|t| Value::Text(t)).collect();
+        values.extend([
+            Value::Uint(u64::MAX),
+            Value::Uint(99_999_999),
+            Value::Int(i64::MIN),
+            Value::Int(-99_999_999),
+            Value::Char(b'c'),
+            Value::Bool(true),
+            Value::Timestamp(ts, TimestampPrecision::Nanos),
+        ]);
+        for tag in [1, 1023, 1024, 99_999_999, 100_000_000, u32::MAX] {
+            for value in &values {
+                // Exactly the room the field asks for, and not a byte more.
+                let mut buf = vec![0; value.room()];
+                let mut fields = Fields {
+                    buf: &mut buf,
+                    at: 0,
+                };
+                fields.value(tag, *value);
+                let len = fields.at;
+                let mut expected = format!("{tag}=").into_bytes();
+                expected.extend_from_slice(&value.to_bytes());
+                expected.push(SOH);
+                assert_eq!(&buf[..len], &expected[..], "tag {tag}, {value:?}");
             }
         }
     }

@@ -129,11 +129,12 @@ fn paced(port: u16, count: u64, rate: u64, spin: bool) {
         // Timer slack 1 ns, as `fixgate initiate` and qf-peer set it.
         let _ = rustix::thread::set_current_timer_slack(std::num::NonZeroU64::new(1));
         for i in 0..count {
-            // Sleep until shortly before the due time, then spin, as `fixgate initiate` does.
+            // Sleep until shortly before the due time, then spin, as `fixgate initiate` does:
+            // yielding the CPU meanwhile, so that the reader on the same core is not held up.
             if let Some(wait) = due(i).checked_sub(start.elapsed()) {
                 std::thread::sleep(wait.saturating_sub(Duration::from_micros(50)));
                 while start.elapsed() < due(i) {
-                    std::hint::spin_loop();
+                    std::thread::yield_now();
                 }
             }
             writer.write_all(NEW_ORDER_SINGLE).expect("write");
