@@ -112,6 +112,7 @@ mod error;
 mod hash;
 mod msg_type;
 pub mod properties;
+mod recent;
 mod reject;
 pub mod schedule;
 mod seq_num;

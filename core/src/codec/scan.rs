@@ -18,7 +18,7 @@ pub(crate) fn word(buf: &[u8], at: usize) -> Option<u64> {
 /// when there is none. Bits above the first match may be spurious, where a byte equal to
 /// `byte ^ 1` follows a match (a borrow runs on through it); every match has its bit.
 #[inline(always)]
-pub(crate) fn first_match(word: u64, byte: u8) -> u64 {
+fn first_match(word: u64, byte: u8) -> u64 {
     let x = word ^ (ONES * u64::from(byte));
     x.wrapping_sub(ONES) & !x & HIGHS
 }

@@ -8,6 +8,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::scan;
 use super::view::Span;
+use crate::recent::Recent;
 use crate::tag::{self, Class};
 
 /// How many layouts a cache keeps.
@@ -24,9 +25,7 @@ const MAX_TEMPLATE_FIELDS: usize = 256;
 /// tags match one field for field is indexed exactly as a full parse would index it.
 #[derive(Clone, Debug, Default)]
 pub struct ParseCache {
-    templates: Vec<Template>,
-    /// The template to replace next when the cache is full.
-    next: usize,
+    templates: Recent<Template, MAX_TEMPLATES>,
 }
 
 /// The layout of one message type: its fields after `MsgType <35>` and before the trailer.
@@ -94,34 +93,22 @@ impl ParseCache {
         if spans.len() > MAX_TEMPLATE_FIELDS {
             return;
         }
-        let index = match self.templates.iter().position(|t| t.msg_type == key) {
-            Some(index) => index,
-            None if self.templates.len() < MAX_TEMPLATES => {
-                self.templates.push(Template::default());
-                self.templates.len() - 1
-            }
-            None => {
-                let victim = self.next;
-                self.next = (victim + 1) % MAX_TEMPLATES;
-                victim
-            }
+        let template = match self.templates.iter().position(|t| t.msg_type == key) {
+            Some(index) => &mut self.templates[index],
+            None => self.templates.claim(),
         };
-        let template = &mut self.templates[index];
         template.msg_type = key;
         template.id = NEXT_LAYOUT.fetch_add(1, Ordering::Relaxed);
         template.fields.clear();
         let mut start = first_start;
         for span in spans {
-            let field = TemplateField::of(buf, start, *span);
-            match field {
-                Some(field) => template.fields.push(field),
-                None => {
-                    // A layout that cannot be followed: forget the type rather than keep half.
-                    template.msg_type = u64::MAX;
-                    template.fields.clear();
-                    return;
-                }
-            }
+            let Some(field) = TemplateField::of(buf, start, *span) else {
+                // A layout that cannot be followed: forget the type rather than keep half.
+                template.msg_type = u64::MAX;
+                template.fields.clear();
+                return;
+            };
+            template.fields.push(field);
             start = span.end as usize + 1;
         }
     }

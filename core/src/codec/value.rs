@@ -76,13 +76,11 @@ pub(crate) fn is_all_digits(bytes: &[u8]) -> bool {
         }
         [..] if bytes.len() < 4 => bytes.iter().all(u8::is_ascii_digit),
         _ => {
-            let mut words = bytes.chunks_exact(8);
-            let whole = words.by_ref().all(|word| {
-                let mut lanes = [0u8; 8];
-                lanes.copy_from_slice(word);
-                all_digits(u64::from_le_bytes(lanes), u64::MAX)
-            });
-            whole && is_all_digits(words.remainder())
+            let (words, rest) = bytes.as_chunks::<8>();
+            words
+                .iter()
+                .all(|&word| all_digits(u64::from_le_bytes(word), u64::MAX))
+                && is_all_digits(rest)
         }
     }
 }

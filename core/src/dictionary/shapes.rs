@@ -10,6 +10,7 @@ use smallvec::SmallVec;
 use super::validate::Walk;
 use super::{Culprit, Dictionary, FieldInfo, FieldType, Rules, Violation};
 use crate::codec::{Message, is_decimal, is_int, parse_uint};
+use crate::recent::Recent;
 use crate::reject::SessionRejectReason;
 use crate::time::UtcTimestamp;
 
@@ -26,9 +27,7 @@ const MAX_SHAPES: usize = 16;
 #[derive(Debug, Default)]
 pub struct ShapeCache {
     dictionary: Option<Arc<Dictionary>>,
-    shapes: Vec<Shape>,
-    /// The shape to replace next when the cache is full.
-    next: usize,
+    shapes: Recent<Shape, MAX_SHAPES>,
     /// The date and time of the last valid timestamp: the next ones are mostly in the same
     /// second.
     last_valid_second: [u8; 17],
@@ -59,7 +58,6 @@ impl ShapeCache {
         {
             self.dictionary = Some(Arc::clone(dictionary));
             self.shapes.clear();
-            self.next = 0;
         }
     }
 
@@ -101,15 +99,7 @@ impl ShapeCache {
     }
 
     fn insert(&mut self, dictionary: &Dictionary, msg: &Message, rules: &Rules, walk: &Walk<'_>) {
-        let shape = if self.shapes.len() < MAX_SHAPES {
-            self.shapes.push(Shape::default());
-            self.shapes.last_mut()
-        } else {
-            let victim = self.next;
-            self.next = (victim + 1) % MAX_SHAPES;
-            self.shapes.get_mut(victim)
-        };
-        let Some(shape) = shape else { return };
+        let shape = self.shapes.claim();
         let spans = msg.fields().parts().1;
         shape.msg_type.clear();
         shape.msg_type.extend_from_slice(msg.msg_type());
