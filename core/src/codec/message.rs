@@ -258,9 +258,11 @@ impl Layout {
             }
             _ => return Err(DecodeError::InvalidCheckSum),
         };
-        let computed = checksum(&buf[..trailer_start]);
-        if verify && found != u16::from(computed) {
-            return Err(DecodeError::CheckSumMismatch { found, computed });
+        if verify {
+            let computed = checksum(&buf[..trailer_start]);
+            if found != u16::from(computed) {
+                return Err(DecodeError::CheckSumMismatch { found, computed });
+            }
         }
 
         let body = &buf[body_start..trailer_start];
