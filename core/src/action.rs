@@ -145,6 +145,10 @@ pub enum Event {
         /// Its `Text <58>`, if any.
         text: Option<Bytes>,
     },
+    /// Making the store durable failed (`Output::Commit`) while the session had no connection:
+    /// the messages it stored are not known to be on stable storage. With a connection, the
+    /// connection closes instead ([`DisconnectReason::Store`]).
+    StoreSyncFailed(StoreError),
 }
 
 /// Why a connection ended. The session outlives it.

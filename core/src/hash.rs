@@ -41,6 +41,17 @@ impl Default for FastHash {
     }
 }
 
+impl FastHash {
+    /// A hasher keyed from `seed` rather than from the process's random seeds: for a run that
+    /// must be reproducible (a simulated runtime gives its own seed).
+    pub fn with_seed(seed: u64) -> Self {
+        let first = fold(seed ^ MIX[1], MIX[0]);
+        Self {
+            seeds: [first | 1, fold(first ^ seed, MIX[1]) | 1],
+        }
+    }
+}
+
 impl BuildHasher for FastHash {
     type Hasher = FastHasher;
 

@@ -410,15 +410,14 @@ impl Driver {
                 }
                 Output::Commit { session } => {
                     // fsync on blocking's thread pool; the sends after it wait for it.
+                    let mut result = Ok(());
                     if let Some(handle) =
                         self.engine.session(&session).and_then(|s| s.sync_handle())
-                        && blocking::unblock(move || handle.sync()).await.is_err()
                     {
-                        tracing::error_span!("session", id = %session).in_scope(|| {
-                            tracing::error!("store sync failed");
-                        });
+                        result = blocking::unblock(move || handle.sync()).await;
                     }
                     at = now();
+                    self.engine.handle_committed(&session, at, result);
                 }
                 Output::Deliver { session } => {
                     if let Some(delivered) = self.engine.take_delivered(&session) {

@@ -384,17 +384,17 @@ impl Driver {
                 }
                 Output::Commit { session } => {
                     // fsync off the executor; the sends after it wait for it.
+                    let mut result = Ok(());
                     if let Some(handle) =
                         self.engine.session(&session).and_then(|s| s.sync_handle())
                     {
                         let synced = tokio::task::spawn_blocking(move || handle.sync()).await;
-                        if !matches!(synced, Ok(Ok(()))) {
-                            tracing::error_span!("session", id = %session).in_scope(|| {
-                                tracing::error!("store sync failed");
-                            });
-                        }
+                        result = synced.unwrap_or(Err(fixgate_core::StoreError::Io(
+                            io::ErrorKind::Other,
+                        )));
                     }
                     at = now();
+                    self.engine.handle_committed(&session, at, result);
                 }
                 Output::Deliver { session } => {
                     if let Some(delivered) = self.engine.take_delivered(&session) {

@@ -9,6 +9,9 @@ pub(super) struct Outflow {
     unwritten: usize,
     /// Since when unwritten bytes have made no progress.
     stalled_since: Option<Instant>,
+    /// A command was refused for backpressure since the connection last had room: the adapter
+    /// is told ([`Output::Drained`](super::Output::Drained)) once it has room again.
+    refused: bool,
 }
 
 impl Outflow {
@@ -29,14 +32,31 @@ impl Outflow {
         self.unwritten >= max_unwritten
     }
 
+    /// A command was refused because the connection is full.
+    pub(super) fn refuse(&mut self) {
+        self.refused = true;
+    }
+
+    /// True once after a refusal, as soon as the connection has room again: what waits for it
+    /// may be tried again.
+    pub(super) fn take_room(&mut self, max_unwritten: usize) -> bool {
+        let room = self.refused && !self.is_full(max_unwritten);
+        self.refused &= !room;
+        room
+    }
+
     /// When the peer counts as a slow consumer, if nothing is written before.
     pub(super) fn deadline(&self, timeout: Duration) -> Option<Instant> {
         self.stalled_since.map(|since| since + timeout)
     }
 
-    /// Forgets a connection that is gone.
+    /// Forgets a connection that is gone (without it, nothing is full). A refusal stays, for
+    /// [`take_room`](Self::take_room) to report.
     pub(super) fn clear(&mut self) {
-        *self = Self::default();
+        *self = Self {
+            refused: self.refused,
+            ..Self::default()
+        };
     }
 }
 

@@ -29,7 +29,7 @@ use crate::config::{ConfigError, Role, SessionConfig};
 use crate::error::SendError;
 use crate::hash::FastHash;
 use crate::session::{OutboundMessage, Session, SessionState, Step};
-use crate::store::{MemoryStore, MessageStore};
+use crate::store::{MemoryStore, MessageStore, StoreError};
 use crate::time::{Now, UtcTimestamp};
 use crate::version::BeginString;
 
@@ -155,6 +155,9 @@ struct Slot {
     inflow: Inflow,
     /// Its place in the queue of deadlines.
     timer: TimerState,
+    /// An [`Output::Commit`] is out and its outcome not yet reported: the session's later
+    /// outputs wait ([`Engine::handle_committed`]).
+    committing: bool,
 }
 
 impl Slot {
@@ -173,6 +176,7 @@ impl Slot {
             flow: Outflow::default(),
             inflow: Inflow::default(),
             timer: TimerState::default(),
+            committing: false,
         }
     }
 
@@ -201,7 +205,7 @@ struct Pending {
 /// Makes the store of a session created for an unregistered Logon. A failure refuses the Logon:
 /// a session never runs without the store it was configured with.
 pub type StoreFactory = Box<
-    dyn FnMut(&SessionId, UtcTimestamp) -> Result<Box<dyn MessageStore + Send>, crate::StoreError>
+    dyn FnMut(&SessionId, UtcTimestamp) -> Result<Box<dyn MessageStore + Send>, StoreError>
         + Send,
 >;
 
@@ -248,19 +252,30 @@ impl Engine {
     /// default sessions manager ([`AcceptAll`], consulted only when
     /// `CreateUnregisteredAcceptorSession` is on) and memory stores for created sessions.
     pub fn new(config: EngineConfig, now: Now) -> Self {
+        Self::with_hasher(config, now, FastHash::default())
+    }
+
+    /// [`new`](Self::new) with the engine's maps keyed from `seed` instead of the process's
+    /// random seeds: a driver that takes all randomness from its runtime passes the runtime's, so
+    /// that a simulated run is reproducible.
+    pub fn with_seed(config: EngineConfig, now: Now, seed: u64) -> Self {
+        Self::with_hasher(config, now, FastHash::with_seed(seed))
+    }
+
+    fn with_hasher(config: EngineConfig, now: Now, hash: FastHash) -> Self {
         Self {
             config,
-            sessions: Registry::default(),
-            pending: HashMap::default(),
+            sessions: Registry::with_hasher(hash),
+            pending: HashMap::with_hasher(hash),
             pending_since: VecDeque::new(),
             due: Vec::new(),
-            linked: HashMap::default(),
+            linked: HashMap::with_hasher(hash),
             outputs: VecDeque::new(),
             ready: VecDeque::new(),
             authenticator: Box::new(ConfiguredCredentials),
             manager: Box::new(AcceptAll),
             store_factory: Box::new(|_, created| Ok(Box::new(MemoryStore::new(created)))),
-            failures: HashMap::default(),
+            failures: HashMap::with_hasher(hash),
             stopping: false,
             now,
         }
@@ -624,6 +639,48 @@ impl Engine {
         }
     }
 
+    /// The outcome of session `id`'s last [`Output::Commit`]. On success the outputs it held
+    /// back go on. On failure they never go out: the connection (if any) closes without a
+    /// Logout, with [`DisconnectReason::Store`](crate::DisconnectReason::Store), and what was
+    /// stored comes again with the next Logon's resend; without a connection the application
+    /// gets [`Event::StoreSyncFailed`].
+    pub fn handle_committed(&mut self, id: &SessionId, now: Now, result: Result<(), StoreError>) {
+        self.advance(now);
+        let Some(slot) = self.sessions.get_mut(id) else {
+            return;
+        };
+        slot.committing = false;
+        self.ready.push_back(id.clone());
+        let Err(error) = result else {
+            return;
+        };
+        let Some(conn) = slot.conn.take() else {
+            self.outputs.push_back(Output::Event {
+                session: id.clone(),
+                event: Event::StoreSyncFailed(error),
+            });
+            return;
+        };
+        slot.flow.clear();
+        self.linked.remove(&conn);
+        slot.reconnect_at = slot
+            .initiator_addr
+            .map(|_| now.mono + self.config.reconnect_interval);
+        self.outputs.push_back(Output::Close {
+            conn,
+            reason: CloseReason::Session {
+                session: id.clone(),
+                reason: crate::DisconnectReason::Store(error),
+            },
+        });
+        // The session forgets the connection; what it still queued for it is dropped when
+        // drained (no connection), and stays in the store.
+        slot.session.handle_disconnected(now);
+        if slot.provisional {
+            self.sessions.remove(id);
+        }
+    }
+
     /// A connection was closed by the peer or failed.
     pub fn handle_connection_closed(&mut self, conn: ConnId, now: Now) {
         self.advance(now);
@@ -742,6 +799,7 @@ impl Engine {
             && slot.conn.is_some()
             && slot.flow.is_full(slot.session.config().max_outbound_bytes);
         let result = if full {
+            slot.flow.refuse();
             Err(EngineError::Backpressure(Box::new(id.clone())))
         } else {
             let result = command(&mut slot.session, now);
@@ -765,7 +823,7 @@ impl Engine {
         let max_unwritten = slot.session.config().max_outbound_bytes;
         let mut remove = false;
         for taken in 0.. {
-            if slot.conn.is_some() && slot.flow.is_full(max_unwritten) {
+            if slot.committing || (slot.conn.is_some() && slot.flow.is_full(max_unwritten)) {
                 break;
             }
             if taken == DRAIN_BATCH {
@@ -804,9 +862,12 @@ impl Engine {
                         event,
                     }
                 }
-                Step::Commit => Output::Commit {
-                    session: id.clone(),
-                },
+                Step::Commit => {
+                    slot.committing = true;
+                    Output::Commit {
+                        session: id.clone(),
+                    }
+                }
                 Step::Disconnect(reason) => {
                     let Some(conn) = slot.conn.take() else {
                         continue;
@@ -831,6 +892,11 @@ impl Engine {
             if remove {
                 break;
             }
+        }
+        if slot.flow.take_room(max_unwritten) {
+            self.outputs.push_back(Output::Drained {
+                session: id.clone(),
+            });
         }
         if remove {
             self.sessions.remove(id);

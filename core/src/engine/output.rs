@@ -26,8 +26,17 @@ pub enum Output {
         /// Why.
         reason: CloseReason,
     },
-    /// Make this session's store durable before the sends that follow.
+    /// Make this session's store durable, off the engine's task, then report the outcome with
+    /// [`Engine::handle_committed`](super::Engine::handle_committed). Until then the engine
+    /// holds back this session's later outputs (and only this session's); after a failure they
+    /// are never sent: the connection closes without a Logout.
     Commit {
+        /// The session.
+        session: SessionId,
+    },
+    /// Commands on this session were refused with `EngineError::Backpressure`, and its
+    /// connection has room again (or is gone): what waits for it may be tried again.
+    Drained {
         /// The session.
         session: SessionId,
     },

@@ -75,6 +75,14 @@ pub(super) struct Registry {
 }
 
 impl Registry {
+    /// An empty registry whose map of ids hashes with `hash`.
+    pub(super) fn with_hasher(hash: FastHash) -> Self {
+        Self {
+            keys: HashMap::with_hasher(hash),
+            ..Self::default()
+        }
+    }
+
     pub(super) fn get(&self, id: &SessionId) -> Option<&Slot> {
         let key = *self.keys.get(id)?;
         self.places[key].as_ref().map(|entry| &entry.slot)
