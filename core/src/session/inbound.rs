@@ -2,6 +2,7 @@
 //! handler per session-level message type.
 
 use super::outbound::{RejectRef, reverse_route};
+use super::timer::Timer;
 use super::{Queued, Session, SessionState};
 use crate::action::{Delivered, DisconnectReason, Event, LogonRefusal};
 use crate::codec::{Decoded, FieldError, FieldIssueKind, Message};
@@ -13,7 +14,7 @@ impl Session {
     // not copied at every step on its way to `process` (a `Message` is a few hundred bytes).
     #[inline]
     pub(super) fn on_decoded(&mut self, decoded: Decoded) {
-        self.last_received = self.now.mono;
+        self.note_received();
         match decoded {
             Decoded::Message(msg) => match self.state {
                 SessionState::WaitForLogon | SessionState::LogonSent => {
@@ -174,27 +175,8 @@ impl Session {
             return;
         }
         match msg_type {
-            MsgType::Heartbeat => {
-                if msg.get(tag::TEST_REQ_ID) == Some(self.config.test_request_id.as_bytes()) {
-                    self.test_request_pending = false;
-                }
-                self.take(seq, true);
-            }
-            MsgType::TestRequest => {
-                self.take(seq, true);
-                match msg.get(tag::TEST_REQ_ID) {
-                    Some(id) => {
-                        let id = id.to_vec();
-                        self.send_heartbeat(Some(&id));
-                    }
-                    None => self.reject(
-                        &msg,
-                        seq,
-                        SessionRejectReason::RequiredTagMissing,
-                        Some(b"112"),
-                    ),
-                }
-            }
+            MsgType::Heartbeat => self.on_heartbeat(&msg, seq),
+            MsgType::TestRequest => self.on_test_request(&msg, seq),
             MsgType::ResendRequest => {
                 self.take(seq, true);
                 self.on_resend_request(&msg, seq);
@@ -432,8 +414,23 @@ impl Session {
             return;
         }
         self.awaiting_gap_fill = Some(received);
-        self.gap_requested_at = self.now.mono;
         self.send_resend_request(expected);
+        self.timers.set(
+            Timer::GapFill,
+            self.now.mono + self.config.resend_request_timeout,
+        );
+    }
+
+    /// The gap is still open a while after our ResendRequest: ask only for what the
+    /// counterparty's resend has not filled yet. A gap filled meanwhile leaves the timer stopped.
+    pub(super) fn on_gap_fill_timer(&mut self) {
+        if self.awaiting_gap_fill.is_some() && self.is_logged_on() {
+            self.send_resend_request(self.next_target);
+            self.timers.set(
+                Timer::GapFill,
+                self.now.mono + self.config.resend_request_timeout,
+            );
+        }
     }
 
     /// MsgSeqNum lower than expected without PossDupFlag: Logout, then close.
@@ -444,7 +441,7 @@ impl Session {
     }
 
     /// Rejects message `seq`, which is consumed.
-    fn reject(
+    pub(super) fn reject(
         &mut self,
         msg: &Message,
         seq: SeqNum,

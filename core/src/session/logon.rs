@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use super::timer::Timer;
 use super::{Session, SessionState};
 use crate::action::{DisconnectReason, Event, LogonRefusal};
 use crate::codec::{FieldIssueKind, Message};
@@ -58,6 +59,8 @@ impl Session {
             self.send_logon_message(logon.reset);
         }
         self.state = SessionState::Active;
+        self.timers.stop(Timer::Logon);
+        self.arm_heartbeats();
         self.push_event(Event::LoggedOn { reset });
         // What the application put while our Logon was unanswered goes out now.
         self.release_held();

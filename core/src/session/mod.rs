@@ -5,6 +5,7 @@ mod logon;
 mod outbound;
 mod resend;
 mod settle;
+mod heartbeat;
 mod timer;
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
@@ -24,7 +25,7 @@ use crate::{MsgType, SeqNum, tag};
 
 use self::resend::Resend;
 use self::settle::SettleWindow;
-use self::timer::{Earliest, Timer, scaled};
+use self::timer::{Timer, TimerTable};
 
 /// Where a session is, in FIX Antenna's vocabulary (DESIGN.md section 3).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -146,15 +147,14 @@ pub struct Session {
     next_target: SeqNum,
     /// What has been settled, which is what the store's next-expected number follows.
     settled: SettleWindow,
-    connected_at: Instant,
+    /// When the last input came, and the last output went.
     last_received: Instant,
     last_sent: Instant,
-    logout_sent_at: Option<Instant>,
+    /// Every deadline of the connection, stored (see `timer`).
+    timers: TimerTable,
     test_request_pending: bool,
     /// Our ResendRequest is outstanding until the expected number passes this one.
     awaiting_gap_fill: Option<SeqNum>,
-    /// When our last ResendRequest went out.
-    gap_requested_at: Instant,
     /// We sent a Logon with ResetSeqNumFlag=Y while logged on and wait for the counterparty's.
     awaiting_reset_reply: bool,
     /// Messages received ahead of a gap, waiting for it to be filled.
@@ -213,13 +213,11 @@ impl Session {
             heart_bt_int: config.heart_bt_int,
             next_target,
             settled: SettleWindow::new(next_target),
-            connected_at: now.mono,
             last_received: now.mono,
             last_sent: now.mono,
-            logout_sent_at: None,
+            timers: TimerTable::default(),
             test_request_pending: false,
             awaiting_gap_fill: None,
-            gap_requested_at: now.mono,
             awaiting_reset_reply: false,
             queued_inbound: BTreeMap::new(),
             already_answered,
@@ -298,9 +296,10 @@ impl Session {
         }
         self.reset_connection();
         self.connected = true;
-        self.connected_at = self.now.mono;
-        self.last_received = self.now.mono;
-        self.last_sent = self.now.mono;
+        self.note_received();
+        self.note_sent();
+        self.timers
+            .set(Timer::Logon, self.now.mono + self.config.logon_timeout);
         match self.config.role {
             Role::Acceptor => self.state = SessionState::WaitForLogon,
             Role::Initiator => self.send_logon(),
@@ -345,19 +344,16 @@ impl Session {
         }
     }
 
-    /// Time passed. Spurious calls are harmless.
+    /// Time passed. Spurious calls are harmless: each timer fires at most once per call, and
+    /// only when its deadline has come.
     pub fn handle_timeout(&mut self, now: Now) {
         self.advance(now);
         // The schedule closed: log out (once), and let LogoutTimeout end the connection.
         if self.state == SessionState::Active && !self.schedule_open() {
-            self.send_logout(Some(b"Session end"));
-            self.state = SessionState::LogoutSent;
-            self.logout_sent_at = Some(self.now.mono);
+            self.begin_logout(Some(b"Session end"));
         }
-        while let Some((timer, at)) = self.next_timer() {
-            if at > self.now.mono {
-                break;
-            }
+        let mut fired = 0;
+        while let Some(timer) = self.timers.expire(self.now.mono, &mut fired) {
             self.on_timer(timer);
         }
     }
@@ -445,9 +441,7 @@ impl Session {
         if self.state != SessionState::Active {
             return Err(SendError::NotLoggedOn);
         }
-        self.send_logout(text.map(str::as_bytes));
-        self.state = SessionState::LogoutSent;
-        self.logout_sent_at = Some(self.now.mono);
+        self.begin_logout(text.map(str::as_bytes));
         Ok(())
     }
 
@@ -614,7 +608,7 @@ impl Session {
     /// Changes after any input or command.
     #[must_use]
     pub fn poll_timeout(&self) -> Option<Instant> {
-        self.next_timer().map(|(_, at)| at)
+        self.timers.next_timeout()
     }
 
     // Internals shared by the submodules.
@@ -667,58 +661,23 @@ impl Session {
         limit > 0 && self.settled.unsettled() >= limit && self.is_logged_on()
     }
 
-    fn next_timer(&self) -> Option<(Timer, Instant)> {
-        if !self.connected {
-            return None;
-        }
-        // Offered in a fixed order: of equal deadlines, the first offered wins.
-        let mut next = Earliest::default();
-        if matches!(
-            self.state,
-            SessionState::WaitForLogon | SessionState::LogonSent
-        ) {
-            next.offer(Timer::Logon, self.connected_at + self.config.logon_timeout);
-        }
-        if let Some(at) = self.logout_sent_at {
-            next.offer(Timer::Logout, at + self.config.logout_timeout);
-        }
-        let logged_on = self.is_logged_on();
-        let hbi = self.heart_bt_int;
-        let beats = logged_on && !hbi.is_zero();
-        // No Heartbeat while our TestRequest is unanswered: the counterparty is silent, and the
-        // next step is the close at 2.4 × HeartBtInt (QuickFIX's rule; FIX test case 6).
-        if beats && !self.test_request_pending {
-            next.offer(Timer::Heartbeat, self.last_sent + hbi);
-            if !self.is_input_held() {
-                next.offer(Timer::TestRequest, self.last_received + scaled(hbi, 12));
-            }
-        }
-        if logged_on && self.awaiting_gap_fill.is_some() {
-            next.offer(
-                Timer::GapFill,
-                self.gap_requested_at + self.config.resend_request_timeout,
-            );
-        }
-        if beats && self.test_request_pending && !self.is_input_held() {
-            next.offer(Timer::Silence, self.last_received + scaled(hbi, 24));
-        }
-        next.0
-    }
-
     fn on_timer(&mut self, timer: Timer) {
         match timer {
             Timer::Logon => self.close(DisconnectReason::LogonTimeout),
             Timer::Logout => self.close(DisconnectReason::LogoutTimeout),
-            Timer::Heartbeat => self.send_heartbeat(None),
-            Timer::TestRequest => self.send_test_request(),
-            // The acceptance suite (script 6) expects a silent close here, without a Logout.
-            Timer::Silence => self.close(DisconnectReason::HeartbeatTimeout),
-            Timer::GapFill => {
-                // Ask only for what the counterparty's resend has not filled yet.
-                self.gap_requested_at = self.now.mono;
-                self.send_resend_request(self.next_target);
-            }
+            Timer::Heartbeat => self.on_heartbeat_timer(),
+            Timer::TestRequest => self.on_test_request_timer(),
+            Timer::Silence => self.on_silence_timer(),
+            Timer::GapFill => self.on_gap_fill_timer(),
         }
+    }
+
+    /// Sends our Logout and waits up to LogoutTimeout for the reply.
+    fn begin_logout(&mut self, text: Option<&[u8]>) {
+        self.send_logout(text);
+        self.state = SessionState::LogoutSent;
+        self.timers
+            .set(Timer::Logout, self.now.mono + self.config.logout_timeout);
     }
 
     /// Ends the connection after the bytes queued so far.
@@ -750,7 +709,7 @@ impl Session {
     /// Clears what belongs to one connection.
     fn reset_connection(&mut self) {
         self.decoder = new_decoder(&self.config);
-        self.logout_sent_at = None;
+        self.timers.stop_all();
         self.awaiting_reset_reply = false;
         self.test_request_pending = false;
         self.awaiting_gap_fill = None;
@@ -782,7 +741,8 @@ impl Session {
         }
         if held && !self.is_input_held() {
             // The silence while held was ours: the counterparty's clock starts again.
-            self.last_received = self.now.mono;
+            self.note_received();
+            self.arm_heartbeats();
             self.decode_all();
         }
         Ok(())

@@ -79,10 +79,21 @@ impl Session {
                 self.held.push_back(frame);
             } else {
                 self.queue.push_back(Queued::Stored(frame, self.appended));
-                self.last_sent = self.now.mono;
+                self.note_sent();
             }
         }
         Ok(seq)
+    }
+
+    /// Whether output waits to go: held behind a resend or our Logon, or queued and not yet
+    /// taken by the caller (an engine stops taking at `MaxOutboundBytes`).
+    pub(super) fn is_output_held(&self) -> bool {
+        self.resend.is_some()
+            || !self.held.is_empty()
+            || self
+                .queue
+                .iter()
+                .any(|q| matches!(q, Queued::Send(_) | Queued::Stored(..)))
     }
 
     /// Raises [`Event::Message`] for an outbound message, when configured.
@@ -106,7 +117,7 @@ impl Session {
             });
         }
         self.queue.push_back(Queued::Send(frame));
-        self.last_sent = self.now.mono;
+        self.note_sent();
     }
 
     /// Encodes one frame with the session's header: 34, 49, 52, 56, and for a resent copy
@@ -147,7 +158,7 @@ impl Session {
 
     /// Builds a session-level message's body with `build`, then stores and sends it. A store
     /// failure ends the connection: the session cannot keep its promises without its store.
-    fn send_admin(&mut self, msg_type: &[u8], build: impl FnOnce(&mut FieldWriter)) {
+    pub(super) fn send_admin(&mut self, msg_type: &[u8], build: impl FnOnce(&mut FieldWriter)) {
         self.send_admin_routed(msg_type, &[], build);
     }
 
@@ -196,26 +207,6 @@ impl Session {
             }
         });
         self.config.logon_fields = extra;
-    }
-
-    /// A Heartbeat, answering a TestRequest when `test_req_id` is given.
-    pub(super) fn send_heartbeat(&mut self, test_req_id: Option<&[u8]>) {
-        self.send_admin(b"0", |body| {
-            if let Some(id) = test_req_id {
-                body.bytes(tag::TEST_REQ_ID, id);
-            }
-        });
-    }
-
-    /// A TestRequest with the configured `TestReqID`.
-    pub(super) fn send_test_request(&mut self) {
-        let id = std::mem::take(&mut self.config.test_request_id);
-        self.send_admin(b"1", |body| {
-            body.str(tag::TEST_REQ_ID, &id);
-        });
-        self.config.test_request_id = id;
-        self.test_request_pending = true;
-        self.push_event(Event::TestRequestSent);
     }
 
     /// A ResendRequest from `from` to the end (`EndSeqNo` 0, or 999999 before FIX 4.2).

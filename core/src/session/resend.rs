@@ -132,7 +132,7 @@ impl Session {
         let index = self.appended;
         while let Some(frame) = self.held.pop_front() {
             self.queue.push_back(Queued::Stored(frame, index));
-            self.last_sent = self.now.mono;
+            self.note_sent();
         }
     }
 
