@@ -67,7 +67,7 @@
 //!             Action::Send(bytes) => stream.write_all(&bytes)?,
 //!             Action::Deliver(delivered) => {
 //!                 println!("{:?}", delivered.message().msg_type());
-//!                 session.ack(&delivered)?; // settled: it will not be asked for again
+//!                 session.ack(now(), &delivered)?; // settled: it will not be asked for again
 //!             }
 //!             Action::Event(event) => eprintln!("event: {event:?}"),
 //!             Action::Commit => {} // a durable store would fsync here, before the next Send

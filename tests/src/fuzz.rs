@@ -175,7 +175,9 @@ pub fn session_input(data: &[u8]) {
                         last_new_seq = seq;
                     }
                 }
-                Action::Deliver(delivered) => peer.session.ack(&delivered).expect("ack"),
+                Action::Deliver(delivered) => {
+                    peer.session.ack(peer.clock.now(), &delivered).expect("ack")
+                }
                 _ => {}
             }
         }

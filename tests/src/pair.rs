@@ -222,7 +222,8 @@ impl Pair {
             Action::Send(_) | Action::Event(_) | Action::Commit => {}
             Action::Deliver(delivered) => {
                 let id = delivered.message().get_bytes(11).expect("ClOrdID");
-                self.session(side).ack(&delivered).expect("ack");
+                let now = self.clock.now();
+                self.session(side).ack(now, &delivered).expect("ack");
                 match side {
                     Side::Initiator => self.received_by_initiator.push(id),
                     Side::Acceptor => self.received_by_acceptor.push(id),

@@ -189,8 +189,9 @@ impl ScriptedPeer {
                 _ => None,
             })
             .collect();
+        let now = self.clock.now();
         for d in &delivered {
-            self.session.ack(d).expect("ack");
+            self.session.ack(now, d).expect("ack");
         }
         delivered
     }

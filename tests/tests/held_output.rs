@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use fixgate_core::session::OutboundMessage;
 use fixgate_core::{
-    BeginString, ConnId, Engine, EngineConfig, MemoryStore, Output, Role, SessionConfig,
-    SessionId, TimestampPrecision, UtcTimestamp,
+    BeginString, ConnId, Engine, EngineConfig, MemoryStore, Output, Role, SessionConfig, SessionId,
+    TimestampPrecision, UtcTimestamp,
 };
 use fixgate_tests::clock::SimClock;
 use fixgate_tests::wire::frame;
@@ -112,7 +112,11 @@ impl Harness {
     }
 
     fn next_sender_seq(&self, target: &str) -> u64 {
-        self.engine.session(&id(target)).unwrap().next_sender_seq().get()
+        self.engine
+            .session(&id(target))
+            .unwrap()
+            .next_sender_seq()
+            .get()
     }
 }
 
@@ -202,7 +206,10 @@ fn resend_held_at_max_outbound_bytes_makes_no_heartbeat_and_stalls_no_other_sess
             h.engine.handle_written(slow, now, len);
             h.carry_out();
         }
-        assert!(written > BACKLOG as usize * 200, "the whole backlog was resent");
+        assert!(
+            written > BACKLOG as usize * 200,
+            "the whole backlog was resent"
+        );
         assert_eq!(h.next_sender_seq("SLOW"), held_at);
     });
 }

@@ -405,12 +405,12 @@ fn input_is_held_at_max_unsettled_messages_without_timing_the_counterparty_out()
     assert!(!seen.is_empty(), "our own heartbeats stop");
 
     // Each settlement lets one held message through, in order.
-    peer.session.ack(&held[0]).unwrap();
+    peer.session.ack(peer.clock.now(), &held[0]).unwrap();
     assert_eq!(delivered(&peer.take()), ["35=D|34=5|11=O3"]);
-    peer.session.ack(&held[1]).unwrap();
+    peer.session.ack(peer.clock.now(), &held[1]).unwrap();
     assert_eq!(delivered(&peer.take()), ["35=D|34=6|11=O4"]);
     assert!(peer.session.is_input_held(), "three unsettled again");
-    peer.session.ack(&held[2]).unwrap();
+    peer.session.ack(peer.clock.now(), &held[2]).unwrap();
     assert!(!peer.session.is_input_held());
     // Reading again, the counterparty's clock restarted: a TestRequest after 1.2 × HeartBtInt.
     peer.wait(Duration::from_secs(11));

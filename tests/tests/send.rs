@@ -117,7 +117,7 @@ fn persisted_target_follows_settled_messages_only() {
         .reply(now, &delivered[1], OutboundMessage::new(b"8", &order("B")))
         .unwrap();
     assert_eq!(peer.session.unsettled_count(), 1);
-    peer.session.ack(&delivered[0]).unwrap();
+    peer.session.ack(peer.clock.now(), &delivered[0]).unwrap();
     assert_eq!(peer.session.unsettled_count(), 0);
 }
 
@@ -504,7 +504,10 @@ fn answer_to_a_message_delivered_before_a_reset_is_refused() {
             .reply(now, &old, OutboundMessage::new(b"D", &answer)),
         Err(SendError::StaleDelivery)
     );
-    assert_eq!(peer.session.ack(&old), Err(SendError::StaleDelivery));
+    assert_eq!(
+        peer.session.ack(peer.clock.now(), &old),
+        Err(SendError::StaleDelivery)
+    );
     assert_eq!(peer.sent(), Vec::<String>::new());
     assert_eq!(peer.session.next_sender_seq(), SeqNum::new(2));
 }
@@ -521,4 +524,53 @@ fn tc_18_business_message_reject_carries_the_reverse_route() {
         peer.sent(),
         ["35=j|34=2|116=CS|128=JCD|45=2|58=Unsupported Message Type|372=8|380=3"]
     );
+}
+
+/// The messages of `seen` reported by `Event::Message`, outbound only, as `35=..` with the
+/// sequence-reset fields.
+fn reported_outbound(seen: &[Seen]) -> Vec<String> {
+    seen.iter()
+        .filter_map(|s| match s {
+            Seen::Event(fixgate_core::Event::Message {
+                inbound: false,
+                frame,
+            }) => Some(fixgate_tests::peer::brief(frame)),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn gap_fill_and_sequence_reset_are_reported_once_each() {
+    let mut config = acceptor();
+    config.report_messages = fixgate_core::MessageReport::All;
+    let mut peer = ScriptedPeer::with_config(config);
+    peer.log_on();
+    peer.take();
+    // Our Logon reply (1) is resent as a GapFill.
+    let resend_request = peer.message("2", "7=1|16=0|");
+    peer.deliver(&resend_request);
+    let reported = reported_outbound(&peer.take());
+    assert_eq!(reported.len(), 1, "{reported:?}");
+    assert!(reported[0].starts_with("35=4|34=1|43=Y|"), "{reported:?}");
+    peer.session
+        .send_sequence_reset(peer.clock.now(), SeqNum::new(10))
+        .unwrap();
+    peer.collect();
+    let reported = reported_outbound(&peer.take());
+    assert_eq!(reported.len(), 1, "{reported:?}");
+    assert!(reported[0].starts_with("35=4|"), "{reported:?}");
+}
+
+#[test]
+fn logout_refusing_a_logon_is_reported_once() {
+    let mut config = acceptor();
+    config.report_messages = fixgate_core::MessageReport::All;
+    config.send_logout_on_invalid_logon = true;
+    let mut peer = ScriptedPeer::with_config(config);
+    let logon = peer.message("A", "98=0|");
+    peer.deliver(&logon);
+    let reported = reported_outbound(&peer.take());
+    assert_eq!(reported.len(), 1, "{reported:?}");
+    assert!(reported[0].starts_with("35=5|"), "{reported:?}");
 }

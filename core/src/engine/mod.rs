@@ -205,8 +205,7 @@ struct Pending {
 /// Makes the store of a session created for an unregistered Logon. A failure refuses the Logon:
 /// a session never runs without the store it was configured with.
 pub type StoreFactory = Box<
-    dyn FnMut(&SessionId, UtcTimestamp) -> Result<Box<dyn MessageStore + Send>, StoreError>
-        + Send,
+    dyn FnMut(&SessionId, UtcTimestamp) -> Result<Box<dyn MessageStore + Send>, StoreError> + Send,
 >;
 
 /// All sessions of an application and the connections routed to them.
@@ -394,7 +393,9 @@ impl Engine {
     /// Settles a delivered message that needs no reply.
     pub fn ack(&mut self, id: &SessionId, delivered: &Delivered) -> Result<(), EngineError> {
         let now = self.now;
-        self.with_session(now, id, Access::SETTLE, |session, _| session.ack(delivered))
+        self.with_session(now, id, Access::SETTLE, |session, now| {
+            session.ack(now, delivered)
+        })
     }
 
     /// Starts the Logout exchange on session `id`.

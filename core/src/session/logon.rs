@@ -143,8 +143,7 @@ impl Session {
             let seq = self.store.next_sender_seq();
             let frame = self.encode(seq, b"5", &[], body.as_bytes(), None);
             self.body = body;
-            self.report_outbound(b"5", &frame);
-            self.send_unstored(frame);
+            self.send_unstored(b"5", frame);
         }
         self.close(DisconnectReason::LogonRefused(refusal));
     }

@@ -1,11 +1,11 @@
 //! The FIX session layer: one [`Session`] per counterparty, as a sans-IO state machine.
 
+mod heartbeat;
 mod inbound;
 mod logon;
 mod outbound;
 mod resend;
 mod settle;
-mod heartbeat;
 mod timer;
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
@@ -426,8 +426,10 @@ impl Session {
         self.logon_check = Some(check);
     }
 
-    /// Settles a delivered message that needs no reply.
-    pub fn ack(&mut self, delivered: &Delivered) -> Result<(), SendError> {
+    /// Settles a delivered message that needs no reply, at `now`: settling may let held-back
+    /// input be decoded, and its messages are stamped and timed at `now`.
+    pub fn ack(&mut self, now: Now, delivered: &Delivered) -> Result<(), SendError> {
+        self.advance(now);
         self.check_not_finalized()?;
         self.check_current(delivered)?;
         self.settle(delivered.seq())

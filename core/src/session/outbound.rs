@@ -7,7 +7,6 @@ use smallvec::SmallVec;
 use super::{Queued, Session, SessionState};
 use crate::action::Event;
 use crate::codec::{FieldWriter, HeaderField, Value, encode_frame};
-use crate::config::MessageReport;
 use crate::reject::SessionRejectReason;
 use crate::store::StoreError;
 use crate::time::UtcTimestamp;
@@ -109,13 +108,8 @@ impl Session {
 
     /// Encodes a message that is not stored: a resent copy or a GapFill under an old number, or
     /// the Logout that refuses a Logon.
-    pub(super) fn send_unstored(&mut self, frame: Bytes) {
-        if self.config.report_messages == MessageReport::All {
-            self.push_event(Event::Message {
-                inbound: false,
-                frame: frame.clone(),
-            });
-        }
+    pub(super) fn send_unstored(&mut self, msg_type: &[u8], frame: Bytes) {
+        self.report_outbound(msg_type, &frame);
         self.queue.push_back(Queued::Send(frame));
         self.note_sent();
     }
@@ -345,8 +339,7 @@ impl Session {
         let seq = self.store.next_sender_seq();
         let frame = self.encode(seq, b"4", &[], body.as_bytes(), None);
         self.body = body;
-        self.report_outbound(b"4", &frame);
-        self.send_unstored(frame);
+        self.send_unstored(b"4", frame);
     }
 
     /// A SequenceReset-GapFill under the old number `seq`, moving the counterparty to `new_seq`.
@@ -366,7 +359,6 @@ impl Session {
             Some(sending_time.as_bytes()),
         );
         self.body = body;
-        self.report_outbound(b"4", &frame);
-        self.send_unstored(frame);
+        self.send_unstored(b"4", frame);
     }
 }

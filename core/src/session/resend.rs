@@ -164,6 +164,6 @@ impl Session {
         }
         let frame = self.encode(seq, msg.msg_type(), &header, body.as_bytes(), Some(&orig));
         self.body = body;
-        self.send_unstored(frame);
+        self.send_unstored(msg.msg_type(), frame);
     }
 }
