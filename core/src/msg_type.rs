@@ -27,17 +27,38 @@ pub enum MsgType {
     App(SmallVec<[u8; 4]>),
 }
 
+/// The wire bytes of the MsgTypes the session layer reads and writes, for comparisons and `match`
+/// patterns that build no [`MsgType`].
+pub(crate) mod wire {
+    /// `0`: Heartbeat.
+    pub(crate) const HEARTBEAT: &[u8] = b"0";
+    /// `1`: TestRequest.
+    pub(crate) const TEST_REQUEST: &[u8] = b"1";
+    /// `2`: ResendRequest.
+    pub(crate) const RESEND_REQUEST: &[u8] = b"2";
+    /// `3`: Reject (session level).
+    pub(crate) const REJECT: &[u8] = b"3";
+    /// `4`: SequenceReset.
+    pub(crate) const SEQUENCE_RESET: &[u8] = b"4";
+    /// `5`: Logout.
+    pub(crate) const LOGOUT: &[u8] = b"5";
+    /// `A`: Logon.
+    pub(crate) const LOGON: &[u8] = b"A";
+    /// `j`: BusinessMessageReject (FIX 4.2 and later).
+    pub(crate) const BUSINESS_MESSAGE_REJECT: &[u8] = b"j";
+}
+
 impl MsgType {
     /// Classifies the bytes of a `MsgType <35>` value.
     pub fn from_bytes(value: &[u8]) -> Self {
         match value {
-            b"0" => Self::Heartbeat,
-            b"1" => Self::TestRequest,
-            b"2" => Self::ResendRequest,
-            b"3" => Self::Reject,
-            b"4" => Self::SequenceReset,
-            b"5" => Self::Logout,
-            b"A" => Self::Logon,
+            wire::HEARTBEAT => Self::Heartbeat,
+            wire::TEST_REQUEST => Self::TestRequest,
+            wire::RESEND_REQUEST => Self::ResendRequest,
+            wire::REJECT => Self::Reject,
+            wire::SEQUENCE_RESET => Self::SequenceReset,
+            wire::LOGOUT => Self::Logout,
+            wire::LOGON => Self::Logon,
             other => Self::App(SmallVec::from_slice(other)),
         }
     }
@@ -45,19 +66,28 @@ impl MsgType {
     /// Whether `value` is one of the seven session-level types: [`MsgType::is_admin`] without
     /// building the type.
     pub fn is_admin_value(value: &[u8]) -> bool {
-        matches!(value, b"0" | b"1" | b"2" | b"3" | b"4" | b"5" | b"A")
+        matches!(
+            value,
+            wire::HEARTBEAT
+                | wire::TEST_REQUEST
+                | wire::RESEND_REQUEST
+                | wire::REJECT
+                | wire::SEQUENCE_RESET
+                | wire::LOGOUT
+                | wire::LOGON
+        )
     }
 
     /// The wire form of this type.
     pub fn as_bytes(&self) -> &[u8] {
         match self {
-            Self::Heartbeat => b"0",
-            Self::TestRequest => b"1",
-            Self::ResendRequest => b"2",
-            Self::Reject => b"3",
-            Self::SequenceReset => b"4",
-            Self::Logout => b"5",
-            Self::Logon => b"A",
+            Self::Heartbeat => wire::HEARTBEAT,
+            Self::TestRequest => wire::TEST_REQUEST,
+            Self::ResendRequest => wire::RESEND_REQUEST,
+            Self::Reject => wire::REJECT,
+            Self::SequenceReset => wire::SEQUENCE_RESET,
+            Self::Logout => wire::LOGOUT,
+            Self::Logon => wire::LOGON,
             Self::App(bytes) => bytes,
         }
     }

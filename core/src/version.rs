@@ -61,12 +61,20 @@ impl BeginString {
         }
     }
 
+    /// Whether this is FIX 4.0 or 4.1, the versions before FIX 4.2 changed the session layer:
+    /// a UTCTimestamp without a fraction, `EndSeqNo <16>` 999999 for "to the end", a Reject
+    /// without RefTagID, RefMsgType or SessionRejectReason, and no BusinessMessageReject.
+    pub(crate) const fn is_before_fix42(self) -> bool {
+        matches!(self, Self::Fix40 | Self::Fix41)
+    }
+
     /// The precision of outbound UTCTimestamps unless `TimestampPrecision` says otherwise: seconds
     /// for FIX 4.0 and 4.1, whose UTCTimestamp has no fraction, and milliseconds from FIX 4.2 on.
     pub const fn default_timestamp_precision(self) -> TimestampPrecision {
-        match self {
-            Self::Fix40 | Self::Fix41 => TimestampPrecision::Seconds,
-            _ => TimestampPrecision::Millis,
+        if self.is_before_fix42() {
+            TimestampPrecision::Seconds
+        } else {
+            TimestampPrecision::Millis
         }
     }
 }
@@ -88,6 +96,16 @@ mod tests {
         }
         assert_eq!(BeginString::from_bytes(b"FIX.4.5"), None);
         assert_eq!(BeginString::from_bytes(b"fix.4.4"), None);
+    }
+
+    #[test]
+    fn only_fix40_and_fix41_are_before_fix42() {
+        for v in BeginString::ALL {
+            assert_eq!(
+                v.is_before_fix42(),
+                matches!(v, BeginString::Fix40 | BeginString::Fix41)
+            );
+        }
     }
 
     #[test]

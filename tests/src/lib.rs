@@ -11,6 +11,7 @@ pub mod fixtures;
 pub mod fuzz;
 pub mod pair;
 pub mod peer;
+pub mod sim;
 pub mod wire;
 
 /// The README's examples, compiled (and the runnable ones run) as doc tests.

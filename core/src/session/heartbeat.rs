@@ -8,8 +8,10 @@
 //! works the same way). A fired timer is stopped first, so it fires at most once per deadline.
 
 use super::Session;
+use super::reject::ref_tag;
 use super::timer::{Timer, scaled};
 use crate::codec::Message;
+use crate::msg_type::wire;
 use crate::reject::SessionRejectReason;
 use crate::{SeqNum, tag};
 
@@ -117,14 +119,14 @@ impl Session {
                 msg,
                 seq,
                 SessionRejectReason::RequiredTagMissing,
-                Some(b"112"),
+                Some(&ref_tag(tag::TEST_REQ_ID)),
             ),
         }
     }
 
     /// A Heartbeat, answering a TestRequest when `test_req_id` is given.
     pub(super) fn send_heartbeat(&mut self, test_req_id: Option<&[u8]>) {
-        self.send_admin(b"0", |body| {
+        self.send_admin(wire::HEARTBEAT, |body| {
             if let Some(id) = test_req_id {
                 body.bytes(tag::TEST_REQ_ID, id);
             }
@@ -134,7 +136,7 @@ impl Session {
     /// A TestRequest with the configured `TestReqID`.
     fn send_test_request(&mut self) {
         let id = std::mem::take(&mut self.config.test_request_id);
-        self.send_admin(b"1", |body| {
+        self.send_admin(wire::TEST_REQUEST, |body| {
             body.str(tag::TEST_REQ_ID, &id);
         });
         self.config.test_request_id = id;

@@ -1,7 +1,7 @@
 //! Receiving: the checks every message goes through after logon, the sequence rules, and one
 //! handler per session-level message type.
 
-use super::outbound::{RejectRef, reverse_route};
+use super::reject::ref_tag;
 use super::timer::Timer;
 use super::{Queued, Session, SessionState};
 use crate::action::{Delivered, DisconnectReason, Event, LogonRefusal};
@@ -128,16 +128,13 @@ impl Session {
         if let Some((reason, tag)) = problem {
             return self.reject(&msg, seq, reason, tag.as_deref());
         }
-        for (required, raw) in [
-            (tag::SENDER_COMP_ID, &b"49"[..]),
-            (tag::TARGET_COMP_ID, b"56"),
-        ] {
+        for required in [tag::SENDER_COMP_ID, tag::TARGET_COMP_ID] {
             if !msg.fields().contains(required) {
                 return self.reject(
                     &msg,
                     seq,
                     SessionRejectReason::RequiredTagMissing,
-                    Some(raw),
+                    Some(&ref_tag(required)),
                 );
             }
         }
@@ -167,7 +164,7 @@ impl Session {
                     &msg,
                     seq,
                     SessionRejectReason::RequiredTagMissing,
-                    Some(b"52"),
+                    Some(&ref_tag(tag::SENDING_TIME)),
                 );
             }
         }
@@ -226,7 +223,7 @@ impl Session {
                     msg,
                     seq,
                     SessionRejectReason::RequiredTagMissing,
-                    Some(b"122"),
+                    Some(&ref_tag(tag::ORIG_SENDING_TIME)),
                 );
                 false
             }
@@ -235,7 +232,7 @@ impl Session {
                     msg,
                     seq,
                     SessionRejectReason::IncorrectDataFormat,
-                    Some(b"122"),
+                    Some(&ref_tag(tag::ORIG_SENDING_TIME)),
                 );
                 false
             }
@@ -320,7 +317,7 @@ impl Session {
                     msg,
                     seq,
                     SessionRejectReason::RequiredTagMissing,
-                    Some(b"36"),
+                    Some(&ref_tag(tag::NEW_SEQ_NO)),
                 );
             }
             Err(_) => {
@@ -328,7 +325,7 @@ impl Session {
                     msg,
                     seq,
                     SessionRejectReason::IncorrectDataFormat,
-                    Some(b"36"),
+                    Some(&ref_tag(tag::NEW_SEQ_NO)),
                 );
             }
         };
@@ -342,7 +339,7 @@ impl Session {
         };
         if backwards {
             self.take(seq, true);
-            return self.reject_untagged(msg, seq, SessionRejectReason::ValueOutOfRange);
+            return self.reject_unconsumed(msg, seq, SessionRejectReason::ValueOutOfRange, None);
         }
         if !gap_fill {
             // Reset mode: adopt the number, whatever MsgSeqNum said.
@@ -438,52 +435,6 @@ impl Session {
         let text = format!("MsgSeqNum too low, expecting {expected} but received {received}");
         self.send_logout(Some(text.as_bytes()));
         self.close(DisconnectReason::MsgSeqNumTooLow { expected, received });
-    }
-
-    /// Rejects message `seq`, which is consumed.
-    pub(super) fn reject(
-        &mut self,
-        msg: &Message,
-        seq: SeqNum,
-        reason: SessionRejectReason,
-        tag: Option<&[u8]>,
-    ) {
-        self.take(seq, true);
-        let msg_type = msg.msg_type().to_vec();
-        let route = reverse_route(self.config.begin_string, msg);
-        self.send_reject(&RejectRef {
-            seq,
-            msg_type: &msg_type,
-            reason,
-            tag,
-            route: &route,
-        });
-    }
-
-    fn reject_untagged(&mut self, msg: &Message, seq: SeqNum, reason: SessionRejectReason) {
-        let msg_type = msg.msg_type().to_vec();
-        let route = reverse_route(self.config.begin_string, msg);
-        self.send_reject(&RejectRef {
-            seq,
-            msg_type: &msg_type,
-            reason,
-            tag: None,
-            route: &route,
-        });
-    }
-
-    fn reject_and_logout(
-        &mut self,
-        msg: &Message,
-        seq: SeqNum,
-        reason: SessionRejectReason,
-        why: DisconnectReason,
-    ) {
-        self.reject(msg, seq, reason, None);
-        // The Reject carries the reason; the Logout after it has no text (as QuickFIX sends it;
-        // FIX test cases 2f, 2k, 2o).
-        self.send_logout(None);
-        self.close(why);
     }
 
     pub(super) fn push_event(&mut self, event: Event) {

@@ -7,6 +7,7 @@ use super::{Session, SessionState};
 use crate::action::{DisconnectReason, Event, LogonRefusal};
 use crate::codec::{FieldIssueKind, Message};
 use crate::config::Role;
+use crate::msg_type::wire;
 use crate::time::UtcTimestamp;
 use crate::version::BeginString;
 use crate::{SeqNum, tag};
@@ -73,7 +74,7 @@ impl Session {
     }
 
     fn check_logon(&mut self, msg: &Message) -> Result<Logon, LogonRefusal> {
-        if msg.msg_type() != b"A" {
+        if msg.msg_type() != wire::LOGON {
             return Err(LogonRefusal::NotLogon);
         }
         if msg.begin_string() != self.config.begin_string.as_str().as_bytes() {
@@ -141,9 +142,9 @@ impl Session {
             body.clear();
             body.str(tag::TEXT, "Logon rejected");
             let seq = self.store.next_sender_seq();
-            let frame = self.encode(seq, b"5", &[], body.as_bytes(), None);
+            let frame = self.encode(seq, wire::LOGOUT, &[], body.as_bytes(), None);
             self.body = body;
-            self.send_unstored(b"5", frame);
+            self.send_unstored(wire::LOGOUT, frame);
         }
         self.close(DisconnectReason::LogonRefused(refusal));
     }

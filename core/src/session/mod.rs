@@ -4,6 +4,7 @@ mod heartbeat;
 mod inbound;
 mod logon;
 mod outbound;
+mod reject;
 mod resend;
 mod settle;
 mod timer;

@@ -7,53 +7,10 @@ use smallvec::SmallVec;
 use super::{Queued, Session, SessionState};
 use crate::action::Event;
 use crate::codec::{FieldWriter, HeaderField, Value, encode_frame};
-use crate::reject::SessionRejectReason;
+use crate::msg_type::wire;
 use crate::store::StoreError;
 use crate::time::UtcTimestamp;
-use crate::version::BeginString;
 use crate::{SeqNum, tag};
-
-/// What a session-level Reject refers to.
-pub(super) struct RejectRef<'a> {
-    pub(super) seq: SeqNum,
-    pub(super) msg_type: &'a [u8],
-    pub(super) reason: SessionRejectReason,
-    /// The tag at fault, as it was on the wire (`-1`, `0`, `55`…).
-    pub(super) tag: Option<&'a [u8]>,
-    /// The rejected message's routing fields, reversed (see [`reverse_route`]).
-    pub(super) route: &'a [HeaderField<'a>],
-}
-
-/// The routing header fields of a message we answer, reversed as QuickFIX's `reverseRoute`
-/// does: OnBehalfOfCompID/SubID <115>/<116> come back as DeliverToCompID/SubID <128>/<129> and
-/// the other way round, and from FIX 4.1 on OnBehalfOfLocationID <144> and
-/// DeliverToLocationID <145> too. Empty values are not copied.
-pub(super) fn reverse_route<'a>(
-    begin_string: BeginString,
-    msg: &'a crate::codec::Message,
-) -> SmallVec<[HeaderField<'a>; 6]> {
-    const PAIRS: [(u32, u32); 6] = [
-        (tag::ON_BEHALF_OF_COMP_ID, tag::DELIVER_TO_COMP_ID),
-        (tag::DELIVER_TO_COMP_ID, tag::ON_BEHALF_OF_COMP_ID),
-        (tag::ON_BEHALF_OF_SUB_ID, tag::DELIVER_TO_SUB_ID),
-        (tag::DELIVER_TO_SUB_ID, tag::ON_BEHALF_OF_SUB_ID),
-        (tag::ON_BEHALF_OF_LOCATION_ID, tag::DELIVER_TO_LOCATION_ID),
-        (tag::DELIVER_TO_LOCATION_ID, tag::ON_BEHALF_OF_LOCATION_ID),
-    ];
-    let pairs = if begin_string == BeginString::Fix40 {
-        &PAIRS[..4]
-    } else {
-        &PAIRS[..]
-    };
-    pairs
-        .iter()
-        .filter_map(|&(from, to)| {
-            msg.get(from)
-                .filter(|value| !value.is_empty())
-                .map(|value| HeaderField::new(to, Value::Text(value)))
-        })
-        .collect()
-}
 
 impl Session {
     /// Encodes a message with the next MsgSeqNum, appends it to the store, then queues its bytes
@@ -157,7 +114,7 @@ impl Session {
     }
 
     /// [`send_admin`](Self::send_admin) with routing header fields (a Reject's reverse route).
-    fn send_admin_routed(
+    pub(super) fn send_admin_routed(
         &mut self,
         msg_type: &[u8],
         header: &[HeaderField<'_>],
@@ -184,7 +141,7 @@ impl Session {
             .config
             .send_next_expected_msg_seq_num
             .then_some(self.next_target.get());
-        self.send_admin(b"A", |body| {
+        self.send_admin(wire::LOGON, |body| {
             body.uint(tag::ENCRYPT_METHOD, 0)
                 .uint(tag::HEART_BT_INT, heart_bt_int);
             if reset {
@@ -205,11 +162,12 @@ impl Session {
 
     /// A ResendRequest from `from` to the end (`EndSeqNo` 0, or 999999 before FIX 4.2).
     pub(super) fn send_resend_request(&mut self, from: SeqNum) {
-        let infinity = match self.config.begin_string {
-            BeginString::Fix40 | BeginString::Fix41 => 999_999,
-            _ => 0,
+        let infinity = if self.config.begin_string.is_before_fix42() {
+            999_999
+        } else {
+            0
         };
-        self.send_admin(b"2", |body| {
+        self.send_admin(wire::RESEND_REQUEST, |body| {
             body.uint(tag::BEGIN_SEQ_NO, from.get())
                 .uint(tag::END_SEQ_NO, infinity);
         });
@@ -217,116 +175,11 @@ impl Session {
 
     /// A Logout, with `Text <58>` when given.
     pub(super) fn send_logout(&mut self, text: Option<&[u8]>) {
-        self.send_admin(b"5", |body| {
+        self.send_admin(wire::LOGOUT, |body| {
             if let Some(text) = text {
                 body.bytes(tag::TEXT, text);
             }
         });
-    }
-
-    /// A session-level Reject. FIX 4.0 and 4.1 have no RefTagID, RefMsgType or
-    /// SessionRejectReason: the tag goes into the text instead, as QuickFIX writes it. FIX 4.2
-    /// defines SessionRejectReason values up to 11 (Invalid MsgType) only: a later reason is
-    /// given by the text alone.
-    pub(super) fn send_reject(&mut self, reject: &RejectRef<'_>) {
-        let legacy = matches!(
-            self.config.begin_string,
-            BeginString::Fix40 | BeginString::Fix41
-        );
-        let with_reason = self.config.begin_string != BeginString::Fix42
-            || reject.reason.code() <= SessionRejectReason::InvalidMsgType.code();
-        let text = reject.reason.text();
-        self.send_admin_routed(b"3", reject.route, |body| {
-            body.uint(tag::REF_SEQ_NUM, reject.seq.get());
-            match (legacy, reject.tag) {
-                (true, Some(tag)) => {
-                    let mut with_tag = Vec::with_capacity(text.len() + tag.len() + 3);
-                    with_tag.extend_from_slice(text.as_bytes());
-                    with_tag.extend_from_slice(b" (");
-                    with_tag.extend_from_slice(tag);
-                    with_tag.push(b')');
-                    body.bytes(tag::TEXT, &with_tag);
-                }
-                _ => {
-                    body.str(tag::TEXT, text);
-                }
-            }
-            if !legacy {
-                if let Some(tag) = reject.tag {
-                    body.bytes(tag::REF_TAG_ID, tag);
-                }
-                body.bytes(tag::REF_MSG_TYPE, reject.msg_type);
-                if with_reason {
-                    body.uint(tag::SESSION_REJECT_REASON, u64::from(reject.reason.code()));
-                }
-            }
-        });
-        self.push_event(Event::RejectSent {
-            ref_seq: reject.seq,
-            reason: reject.reason,
-            tag: reject
-                .tag
-                .and_then(crate::codec::parse_uint)
-                .and_then(|t| u32::try_from(t).ok()),
-        });
-    }
-
-    /// Answers an application message of a type the session does not support: a
-    /// BusinessMessageReject (380=3) from FIX 4.2 on, a session Reject before.
-    pub(super) fn reject_unsupported(&mut self, msg: &crate::codec::Message, seq: SeqNum) {
-        let text: &[u8] = if self.is_legacy() {
-            b"Unsupported message type"
-        } else {
-            b"Unsupported Message Type"
-        };
-        if let Err(error) = self.send_business_reject(msg, seq, 3, Some(text), None) {
-            self.emit_store_failure(error);
-        }
-    }
-
-    /// A BusinessMessageReject (FIX 4.2 and later) or, before FIX 4.2, a session Reject with the
-    /// text: the way to refuse an application message (DESIGN.md section 7). Stored like any
-    /// message; `answers` is the inbound number it settles. Like a session Reject it carries
-    /// the refused message's reverse route.
-    pub(super) fn send_business_reject(
-        &mut self,
-        refused: &crate::codec::Message,
-        ref_seq: SeqNum,
-        reason: u32,
-        text: Option<&[u8]>,
-        answers: Option<SeqNum>,
-    ) -> Result<SeqNum, StoreError> {
-        let ref_msg_type = refused.msg_type();
-        let route = reverse_route(self.config.begin_string, refused);
-        let legacy = self.is_legacy();
-        let mut body = std::mem::take(&mut self.body);
-        body.clear();
-        body.uint(tag::REF_SEQ_NUM, ref_seq.get());
-        if let Some(text) = text {
-            body.bytes(tag::TEXT, text);
-        }
-        if !legacy {
-            body.bytes(tag::REF_MSG_TYPE, ref_msg_type)
-                .uint(tag::BUSINESS_REJECT_REASON, u64::from(reason));
-            // FIXT: the application version the reject is written in, as QuickFIX adds it.
-            if self.config.begin_string == BeginString::Fixt11
-                && let Some(version) = &self.config.default_appl_ver_id
-            {
-                body.str(tag::DEFAULT_APPL_VER_ID, version);
-            }
-        }
-        let msg_type: &[u8] = if legacy { b"3" } else { b"j" };
-        let transmit = self.connected;
-        let sent = self.store_and_send(msg_type, &route, body.as_bytes(), answers, transmit);
-        self.body = body;
-        sent
-    }
-
-    fn is_legacy(&self) -> bool {
-        matches!(
-            self.config.begin_string,
-            BeginString::Fix40 | BeginString::Fix41
-        )
     }
 
     /// A SequenceReset-Reset to `new_seq`, under our next number, which it does not consume (the
@@ -337,9 +190,9 @@ impl Session {
         body.uint(tag::NEW_SEQ_NO, new_seq.get())
             .bool(tag::GAP_FILL_FLAG, false);
         let seq = self.store.next_sender_seq();
-        let frame = self.encode(seq, b"4", &[], body.as_bytes(), None);
+        let frame = self.encode(seq, wire::SEQUENCE_RESET, &[], body.as_bytes(), None);
         self.body = body;
-        self.send_unstored(b"4", frame);
+        self.send_unstored(wire::SEQUENCE_RESET, frame);
     }
 
     /// A SequenceReset-GapFill under the old number `seq`, moving the counterparty to `new_seq`.
@@ -353,12 +206,12 @@ impl Session {
             UtcTimestamp::from_system_time(self.now.utc).format(self.config.precision());
         let frame = self.encode(
             seq,
-            b"4",
+            wire::SEQUENCE_RESET,
             &[],
             body.as_bytes(),
             Some(sending_time.as_bytes()),
         );
         self.body = body;
-        self.send_unstored(b"4", frame);
+        self.send_unstored(wire::SEQUENCE_RESET, frame);
     }
 }

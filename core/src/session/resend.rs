@@ -3,10 +3,10 @@
 
 use bytes::Bytes;
 
+use super::reject::ref_tag;
 use super::{Queued, Session};
 use crate::action::{DisconnectReason, Event};
 use crate::codec::{HeaderField, Message, Value};
-use crate::version::BeginString;
 use crate::{MsgType, SeqNum, tag};
 
 /// A resend in progress.
@@ -27,25 +27,19 @@ impl Session {
         let (Ok(begin), Ok(end)) = (msg.seq_num(tag::BEGIN_SEQ_NO), msg.seq_num(tag::END_SEQ_NO))
         else {
             let missing = if msg.seq_num(tag::BEGIN_SEQ_NO).is_err() {
-                &b"7"[..]
+                tag::BEGIN_SEQ_NO
             } else {
-                b"16"
+                tag::END_SEQ_NO
             };
-            let msg_type = msg.msg_type().to_vec();
-            let route = super::outbound::reverse_route(self.config.begin_string, msg);
-            return self.send_reject(&super::outbound::RejectRef {
+            return self.reject_unconsumed(
+                msg,
                 seq,
-                msg_type: &msg_type,
-                reason: crate::SessionRejectReason::RequiredTagMissing,
-                tag: Some(missing),
-                route: &route,
-            });
+                crate::SessionRejectReason::RequiredTagMissing,
+                Some(&ref_tag(missing)),
+            );
         };
         let last = SeqNum::new(self.store.next_sender_seq().get().saturating_sub(1));
-        let legacy_infinity = matches!(
-            self.config.begin_string,
-            BeginString::Fix40 | BeginString::Fix41
-        ) && end.get() == 999_999;
+        let legacy_infinity = self.config.begin_string.is_before_fix42() && end.get() == 999_999;
         let end = if end.get() == 0 || legacy_infinity || end > last {
             last
         } else {
