@@ -354,34 +354,6 @@ impl Session {
         self.drain_queued();
     }
 
-    /// A Logon with ResetSeqNumFlag=Y while logged on: the counterparty resets both sequences.
-    /// It answers ours (which already reset them), or we reset and answer it.
-    fn on_reset_logon(&mut self, msg: &Message, seq: SeqNum) {
-        self.report_inbound(msg);
-        if !std::mem::take(&mut self.awaiting_reset_reply) {
-            if let Err(error) = self.reset_sequences() {
-                return self.close(DisconnectReason::Store(error));
-            }
-            self.send_logon_message(true);
-            self.report_seq_change();
-        }
-        self.take(seq, true);
-    }
-
-    fn on_logout(&mut self, msg: &Message) {
-        if let Ok(seq) = msg.seq_num(tag::MSG_SEQ_NUM)
-            && seq == self.next_target
-        {
-            self.take(seq, true);
-        }
-        let text = msg.get_bytes(tag::TEXT);
-        self.push_event(Event::LogoutReceived { text });
-        if self.state == SessionState::Active {
-            self.send_logout(None);
-        }
-        self.close(DisconnectReason::LoggedOut);
-    }
-
     /// Takes message `seq` (the expected one): the expected number moves on, and the settle
     /// window learns whether it is already settled.
     pub(super) fn take(&mut self, seq: SeqNum, settled: bool) {

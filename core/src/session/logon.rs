@@ -1,4 +1,12 @@
-//! The Logon exchange: our Logon, and the checks on the counterparty's before it is accepted.
+//! The Logon rule: the exchange that starts a FIX session (FIX test case 1).
+//!
+//! The initiator sends its Logon (1B); the acceptor checks the counterparty's (MsgType,
+//! BeginString, CompIDs, the required fields, SendingTime, the schedule, the application's
+//! check) before it changes any state, and answers with its own (1S). A refused Logon is dropped
+//! silently or answered with one unstored Logout (1S d, e). A MsgSeqNum below the expected one
+//! ends the connection; above it, the Logon is answered and the gap requested (1S c). A Logon
+//! with `ResetSeqNumFlag <141>` = Y resets both sequences, at logon or while logged on (test case
+//! 9 and QuickFIX's SessionReset scripts).
 
 use std::time::Duration;
 
@@ -71,6 +79,49 @@ impl Session {
             // The Logon's own number is in the gap: the counterparty's resend gap-fills it.
             self.request_gap_fill(expected, logon.seq);
         }
+    }
+
+    /// Our Logon: the initiator's first message, or the acceptor's reply (`reset` sets
+    /// ResetSeqNumFlag, echoing the counterparty's).
+    pub(super) fn send_logon_message(&mut self, reset: bool) {
+        let heart_bt_int = self.heart_bt_int.as_secs();
+        let appl_ver_id = self.config.default_appl_ver_id.clone();
+        let extra = std::mem::take(&mut self.config.logon_fields);
+        let next_expected = self
+            .config
+            .send_next_expected_msg_seq_num
+            .then_some(self.next_target.get());
+        self.send_admin(wire::LOGON, |body| {
+            body.uint(tag::ENCRYPT_METHOD, 0)
+                .uint(tag::HEART_BT_INT, heart_bt_int);
+            if reset {
+                body.bool(tag::RESET_SEQ_NUM_FLAG, true);
+            }
+            for (t, value) in &extra {
+                body.str(*t, value);
+            }
+            if let Some(next) = next_expected {
+                body.uint(tag::NEXT_EXPECTED_MSG_SEQ_NUM, next);
+            }
+            if let Some(version) = &appl_ver_id {
+                body.str(tag::DEFAULT_APPL_VER_ID, version);
+            }
+        });
+        self.config.logon_fields = extra;
+    }
+
+    /// A Logon with ResetSeqNumFlag=Y while logged on: the counterparty resets both sequences.
+    /// It answers ours (which already reset them), or we reset and answer it.
+    pub(super) fn on_reset_logon(&mut self, msg: &Message, seq: SeqNum) {
+        self.report_inbound(msg);
+        if !std::mem::take(&mut self.awaiting_reset_reply) {
+            if let Err(error) = self.reset_sequences() {
+                return self.close(DisconnectReason::Store(error));
+            }
+            self.send_logon_message(true);
+            self.report_seq_change();
+        }
+        self.take(seq, true);
     }
 
     fn check_logon(&mut self, msg: &Message) -> Result<Logon, LogonRefusal> {

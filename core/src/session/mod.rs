@@ -3,6 +3,7 @@
 mod heartbeat;
 mod inbound;
 mod logon;
+mod logout;
 mod outbound;
 mod reject;
 mod resend;
@@ -673,14 +674,6 @@ impl Session {
             Timer::Silence => self.on_silence_timer(),
             Timer::GapFill => self.on_gap_fill_timer(),
         }
-    }
-
-    /// Sends our Logout and waits up to LogoutTimeout for the reply.
-    fn begin_logout(&mut self, text: Option<&[u8]>) {
-        self.send_logout(text);
-        self.state = SessionState::LogoutSent;
-        self.timers
-            .set(Timer::Logout, self.now.mono + self.config.logout_timeout);
     }
 
     /// Ends the connection after the bytes queued so far.

@@ -131,35 +131,6 @@ impl Session {
         }
     }
 
-    /// Our Logon: the initiator's first message, or the acceptor's reply (`reset` sets
-    /// ResetSeqNumFlag, echoing the counterparty's).
-    pub(super) fn send_logon_message(&mut self, reset: bool) {
-        let heart_bt_int = self.heart_bt_int.as_secs();
-        let appl_ver_id = self.config.default_appl_ver_id.clone();
-        let extra = std::mem::take(&mut self.config.logon_fields);
-        let next_expected = self
-            .config
-            .send_next_expected_msg_seq_num
-            .then_some(self.next_target.get());
-        self.send_admin(wire::LOGON, |body| {
-            body.uint(tag::ENCRYPT_METHOD, 0)
-                .uint(tag::HEART_BT_INT, heart_bt_int);
-            if reset {
-                body.bool(tag::RESET_SEQ_NUM_FLAG, true);
-            }
-            for (t, value) in &extra {
-                body.str(*t, value);
-            }
-            if let Some(next) = next_expected {
-                body.uint(tag::NEXT_EXPECTED_MSG_SEQ_NUM, next);
-            }
-            if let Some(version) = &appl_ver_id {
-                body.str(tag::DEFAULT_APPL_VER_ID, version);
-            }
-        });
-        self.config.logon_fields = extra;
-    }
-
     /// A ResendRequest from `from` to the end (`EndSeqNo` 0, or 999999 before FIX 4.2).
     pub(super) fn send_resend_request(&mut self, from: SeqNum) {
         let infinity = if self.config.begin_string.is_before_fix42() {
@@ -170,15 +141,6 @@ impl Session {
         self.send_admin(wire::RESEND_REQUEST, |body| {
             body.uint(tag::BEGIN_SEQ_NO, from.get())
                 .uint(tag::END_SEQ_NO, infinity);
-        });
-    }
-
-    /// A Logout, with `Text <58>` when given.
-    pub(super) fn send_logout(&mut self, text: Option<&[u8]>) {
-        self.send_admin(wire::LOGOUT, |body| {
-            if let Some(text) = text {
-                body.bytes(tag::TEXT, text);
-            }
         });
     }
 

@@ -1,10 +1,10 @@
-//! The reject rule: every session-level Reject <3> and BusinessMessageReject <j> the session
-//! builds.
+//! The reject rule: every session-level Reject (35=3) and BusinessMessageReject (35=j) the
+//! session builds.
 //!
 //! A message that is well framed but invalid (a required tag missing, a value of the wrong
 //! format, a CompID or SendingTime problem) is answered with a Reject carrying `RefSeqNum <45>`,
 //! and from FIX 4.2 on `RefTagID <371>`, `RefMsgType <372>` and `SessionRejectReason <373>`
-//! (FIXT 1.1 §4.5.3 and the FIX 4.x session protocol's "Reject"). Its number is consumed unless
+//! (FIX test cases 2, 10, 11 and 14; 18 for the reverse route). Its number is consumed unless
 //! the rule that calls for the Reject says otherwise (a SequenceReset moving backwards, a
 //! ResendRequest outside the expected number). An application message the session does not
 //! support, or that the application refuses, gets a BusinessMessageReject from FIX 4.2 on and a
