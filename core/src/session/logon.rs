@@ -189,13 +189,10 @@ impl Session {
     /// stored and consumes no sequence number (`SendLogoutOnInvalidLogon`).
     pub(super) fn refuse_logon(&mut self, refusal: LogonRefusal) {
         if self.config.role == Role::Acceptor && self.config.send_logout_on_invalid_logon {
-            let mut body = std::mem::take(&mut self.body);
-            body.clear();
-            body.str(tag::TEXT, "Logon rejected");
             let seq = self.store.next_sender_seq();
-            let frame = self.encode(seq, wire::LOGOUT, &[], body.as_bytes(), None);
-            self.body = body;
-            self.send_unstored(wire::LOGOUT, frame);
+            self.send_unstored_admin(seq, wire::LOGOUT, None, |body| {
+                body.str(tag::TEXT, "Logon rejected");
+            });
         }
         self.close(DisconnectReason::LogonRefused(refusal));
     }

@@ -1,5 +1,6 @@
 //! The FIX session layer: one [`Session`] per counterparty, as a sans-IO state machine.
 
+mod gap_fill;
 mod heartbeat;
 mod inbound;
 mod logon;
@@ -7,6 +8,7 @@ mod logout;
 mod outbound;
 mod reject;
 mod resend;
+mod sequence;
 mod settle;
 mod timer;
 
@@ -16,6 +18,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use bytes::{Bytes, BytesMut};
 
+use crate::SeqNum;
 use crate::action::{Action, Delivered, DisconnectReason, Event};
 use crate::codec::{Decoder, FieldWriter, HeaderField, Message};
 use crate::config::{ConfigError, Role, SessionConfig, StorageDurability};
@@ -23,7 +26,6 @@ use crate::dictionary::ShapeCache;
 use crate::error::SendError;
 use crate::store::{MessageStore, StoreError};
 use crate::time::{Now, TimestampFormatter, TimestampParser, UtcTimestamp};
-use crate::{MsgType, SeqNum, tag};
 
 use self::resend::Resend;
 use self::settle::SettleWindow;
@@ -715,40 +717,8 @@ impl Session {
         self.held.clear();
     }
 
-    /// Both sequence numbers back to 1, store emptied.
-    fn reset_sequences(&mut self) -> Result<(), StoreError> {
-        self.store
-            .reset(UtcTimestamp::from_system_time(self.now.utc))?;
-        self.epoch += 1;
-        self.next_target = SeqNum::FIRST;
-        self.settled.reset(SeqNum::FIRST);
-        self.queued_inbound.clear();
-        self.already_answered.clear();
-        self.awaiting_gap_fill = None;
-        Ok(())
-    }
-
-    /// Settles inbound message `seq` and persists the next-expected number if it moved. Below
-    /// `MaxUnsettledMessages` again, the input held back is decoded.
-    fn settle(&mut self, seq: SeqNum) -> Result<(), SendError> {
-        let held = self.is_input_held();
-        if self.settled.settle(seq) {
-            self.store.set_next_target_seq(self.settled.base())?;
-        }
-        if held && !self.is_input_held() {
-            // The silence while held was ours: the counterparty's clock starts again.
-            self.note_received();
-            self.arm_heartbeats();
-            self.decode_all();
-        }
-        Ok(())
-    }
-
-    fn report_seq_change(&mut self) {
-        let event = Event::SequenceNumbersChanged {
-            next_sender: self.store.next_sender_seq(),
-            next_target: self.next_target,
-        };
+    /// Queues an event for the caller.
+    fn push_event(&mut self, event: Event) {
         self.queue.push_back(Queued::Event(event));
     }
 
@@ -756,19 +726,6 @@ impl Session {
         if self.connected {
             self.close(DisconnectReason::Store(error));
         }
-    }
-
-    fn send_app(
-        &mut self,
-        msg: OutboundMessage<'_>,
-        answers: Option<SeqNum>,
-    ) -> Result<SeqNum, SendError> {
-        self.check_not_finalized()?;
-        check_outbound(&msg)?;
-        // After our Logout, new messages wait in the store for the next session's resend.
-        let transmit =
-            self.connected && matches!(self.state, SessionState::Active | SessionState::LogonSent);
-        Ok(self.store_and_send(msg.msg_type, msg.header, msg.body, answers, transmit)?)
     }
 }
 
@@ -779,45 +736,7 @@ fn new_decoder(config: &SessionConfig) -> Decoder {
     decoder
 }
 
-/// The header fields the session writes itself: an application may not supply them, and a resent
-/// copy does not repeat them from the stored message.
 /// The size of the chunks outbound frames are encoded into: frames are split off a chunk, so one
 /// allocation serves dozens of them (a store that keeps frames keeps their chunk), and a chunk
 /// whose frames are all gone is reused in place.
 const OUT_CHUNK: usize = 8 * 1024;
-
-const SESSION_OWNED_TAGS: [u32; 10] = [
-    tag::BEGIN_STRING,
-    tag::BODY_LENGTH,
-    tag::MSG_TYPE,
-    tag::MSG_SEQ_NUM,
-    tag::SENDER_COMP_ID,
-    tag::TARGET_COMP_ID,
-    tag::SENDING_TIME,
-    tag::POSS_DUP_FLAG,
-    tag::ORIG_SENDING_TIME,
-    tag::CHECK_SUM,
-];
-
-/// The checks on an application's message that are cheap enough for every `put()`.
-fn check_outbound(msg: &OutboundMessage<'_>) -> Result<(), SendError> {
-    if msg.msg_type.is_empty() || !msg.msg_type.iter().all(u8::is_ascii_alphanumeric) {
-        return Err(SendError::InvalidMsgType);
-    }
-    if MsgType::is_admin_value(msg.msg_type) {
-        return Err(SendError::AdminMsgType(
-            String::from_utf8_lossy(msg.msg_type).into(),
-        ));
-    }
-    if !msg.body.is_empty() && msg.body.last() != Some(&crate::codec::SOH) {
-        return Err(SendError::MalformedBody);
-    }
-    match msg
-        .header
-        .iter()
-        .find(|f| SESSION_OWNED_TAGS.contains(&f.tag))
-    {
-        Some(field) => Err(SendError::SessionOwnedTag { tag: field.tag }),
-        None => Ok(()),
-    }
-}

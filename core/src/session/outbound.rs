@@ -1,16 +1,18 @@
-//! Writing messages: the header the session owns, the store before the wire, and one builder per
-//! session-level message.
+//! Writing messages: the header the session owns (8, 9, 35, 34, 49, 52, 56, and 43 and 122 on a
+//! copy sent again, DESIGN.md section 6), the store before the wire, and the queue that holds
+//! frames behind a resend or our Logon. Each rule builds its own messages with
+//! [`Session::send_admin`] (stored) or [`Session::send_unstored_admin`] (a GapFill, a
+//! SequenceReset-Reset or a refusing Logout, which take no number of their own).
 
 use bytes::Bytes;
 use smallvec::SmallVec;
 
-use super::{Queued, Session, SessionState};
+use super::{OutboundMessage, Queued, Session, SessionState};
 use crate::action::Event;
 use crate::codec::{FieldWriter, HeaderField, Value, encode_frame};
-use crate::msg_type::wire;
+use crate::error::SendError;
 use crate::store::StoreError;
-use crate::time::UtcTimestamp;
-use crate::{SeqNum, tag};
+use crate::{MsgType, SeqNum, tag};
 
 impl Session {
     /// Encodes a message with the next MsgSeqNum, appends it to the store, then queues its bytes
@@ -69,6 +71,24 @@ impl Session {
         self.report_outbound(msg_type, &frame);
         self.queue.push_back(Queued::Send(frame));
         self.note_sent();
+    }
+
+    /// Builds a session-level message's body with `build` and sends it under number `seq`
+    /// without storing it (see [`send_unstored`](Self::send_unstored)); with
+    /// `orig_sending_time`, as a copy sent again (PossDupFlag=Y).
+    pub(super) fn send_unstored_admin(
+        &mut self,
+        seq: SeqNum,
+        msg_type: &[u8],
+        orig_sending_time: Option<&[u8]>,
+        build: impl FnOnce(&mut FieldWriter),
+    ) {
+        let mut body = std::mem::take(&mut self.body);
+        body.clear();
+        build(&mut body);
+        let frame = self.encode(seq, msg_type, &[], body.as_bytes(), orig_sending_time);
+        self.body = body;
+        self.send_unstored(msg_type, frame);
     }
 
     /// Encodes one frame with the session's header: 34, 49, 52, 56, and for a resent copy
@@ -131,49 +151,56 @@ impl Session {
         }
     }
 
-    /// A ResendRequest from `from` to the end (`EndSeqNo` 0, or 999999 before FIX 4.2).
-    pub(super) fn send_resend_request(&mut self, from: SeqNum) {
-        let infinity = if self.config.begin_string.is_before_fix42() {
-            999_999
-        } else {
-            0
-        };
-        self.send_admin(wire::RESEND_REQUEST, |body| {
-            body.uint(tag::BEGIN_SEQ_NO, from.get())
-                .uint(tag::END_SEQ_NO, infinity);
-        });
+    /// Stores an application message and sends it while logged on: [`send`](Self::send),
+    /// [`reply`](Self::reply) (`answers` is the inbound number it settles).
+    pub(super) fn send_app(
+        &mut self,
+        msg: OutboundMessage<'_>,
+        answers: Option<SeqNum>,
+    ) -> Result<SeqNum, SendError> {
+        self.check_not_finalized()?;
+        check_outbound(&msg)?;
+        // After our Logout, new messages wait in the store for the next session's resend.
+        let transmit =
+            self.connected && matches!(self.state, SessionState::Active | SessionState::LogonSent);
+        Ok(self.store_and_send(msg.msg_type, msg.header, msg.body, answers, transmit)?)
     }
+}
 
-    /// A SequenceReset-Reset to `new_seq`, under our next number, which it does not consume (the
-    /// receiver ignores MsgSeqNum in Reset mode).
-    pub(super) fn send_reset(&mut self, new_seq: SeqNum) {
-        let mut body = std::mem::take(&mut self.body);
-        body.clear();
-        body.uint(tag::NEW_SEQ_NO, new_seq.get())
-            .bool(tag::GAP_FILL_FLAG, false);
-        let seq = self.store.next_sender_seq();
-        let frame = self.encode(seq, wire::SEQUENCE_RESET, &[], body.as_bytes(), None);
-        self.body = body;
-        self.send_unstored(wire::SEQUENCE_RESET, frame);
+/// The header fields the session writes itself: an application may not supply them, and a resent
+/// copy does not repeat them from the stored message.
+pub(super) const SESSION_OWNED_TAGS: [u32; 10] = [
+    tag::BEGIN_STRING,
+    tag::BODY_LENGTH,
+    tag::MSG_TYPE,
+    tag::MSG_SEQ_NUM,
+    tag::SENDER_COMP_ID,
+    tag::TARGET_COMP_ID,
+    tag::SENDING_TIME,
+    tag::POSS_DUP_FLAG,
+    tag::ORIG_SENDING_TIME,
+    tag::CHECK_SUM,
+];
+
+/// The checks on an application's message that are cheap enough for every `put()`.
+fn check_outbound(msg: &OutboundMessage<'_>) -> Result<(), SendError> {
+    if msg.msg_type.is_empty() || !msg.msg_type.iter().all(u8::is_ascii_alphanumeric) {
+        return Err(SendError::InvalidMsgType);
     }
-
-    /// A SequenceReset-GapFill under the old number `seq`, moving the counterparty to `new_seq`.
-    pub(super) fn send_gap_fill(&mut self, seq: SeqNum, new_seq: SeqNum) {
-        let mut body = std::mem::take(&mut self.body);
-        body.clear();
-        // Ascending tag order, as QuickFIX writes it: NewSeqNo <36>, then GapFillFlag <123>.
-        body.uint(tag::NEW_SEQ_NO, new_seq.get())
-            .bool(tag::GAP_FILL_FLAG, true);
-        let sending_time =
-            UtcTimestamp::from_system_time(self.now.utc).format(self.config.precision());
-        let frame = self.encode(
-            seq,
-            wire::SEQUENCE_RESET,
-            &[],
-            body.as_bytes(),
-            Some(sending_time.as_bytes()),
-        );
-        self.body = body;
-        self.send_unstored(wire::SEQUENCE_RESET, frame);
+    if MsgType::is_admin_value(msg.msg_type) {
+        return Err(SendError::AdminMsgType(
+            String::from_utf8_lossy(msg.msg_type).into(),
+        ));
+    }
+    if !msg.body.is_empty() && msg.body.last() != Some(&crate::codec::SOH) {
+        return Err(SendError::MalformedBody);
+    }
+    match msg
+        .header
+        .iter()
+        .find(|f| SESSION_OWNED_TAGS.contains(&f.tag))
+    {
+        Some(field) => Err(SendError::SessionOwnedTag { tag: field.tag }),
+        None => Ok(()),
     }
 }

@@ -70,6 +70,19 @@ fn reverse_route<'a>(
 }
 
 impl Session {
+    /// A Reject from the counterparty (FIX test case 7): its number is consumed, and the
+    /// application hears of it.
+    pub(super) fn on_reject(&mut self, msg: &Message, seq: SeqNum) {
+        self.take(seq, true);
+        self.push_event(Event::RejectReceived {
+            ref_seq: msg.seq_num(tag::REF_SEQ_NUM).ok(),
+            reason: msg
+                .uint(tag::SESSION_REJECT_REASON)
+                .ok()
+                .and_then(|r| u32::try_from(r).ok()),
+        });
+    }
+
     /// Rejects message `seq`, which is consumed.
     pub(super) fn reject(
         &mut self,

@@ -1,5 +1,11 @@
-//! Serving the counterparty's ResendRequest: application messages again with PossDupFlag, runs of
-//! session-level messages as one SequenceReset-GapFill each, in chunks pulled from the store.
+//! The resend rule (FIX test cases 8 and 20): serving the counterparty's ResendRequest <2>.
+//!
+//! `BeginSeqNo <7>` to `EndSeqNo <16>` (0, or 999999 before FIX 4.2, for "to the end") come again
+//! from the store in chunks of `ResendRequestChunkSize`: application messages with PossDupFlag
+//! <43> = Y and OrigSendingTime <122>, runs of session-level messages (and of types the policy
+//! gap-fills, and numbers the store lacks) as one SequenceReset-GapFill each, under their old
+//! numbers. New messages wait behind the resend and go out after it. Our own SequenceReset-Reset
+//! (an operator's command) is written here too: it is a GapFill's twin, unstored.
 
 use bytes::Bytes;
 
@@ -7,6 +13,8 @@ use super::reject::ref_tag;
 use super::{Queued, Session};
 use crate::action::{DisconnectReason, Event};
 use crate::codec::{HeaderField, Message, Value};
+use crate::msg_type::wire;
+use crate::time::UtcTimestamp;
 use crate::{MsgType, SeqNum, tag};
 
 /// A resend in progress.
@@ -147,7 +155,7 @@ impl Session {
         body.clear();
         for field in msg.fields().iter() {
             let Some(t) = field.tag() else { continue };
-            if super::SESSION_OWNED_TAGS.contains(&t) || tag::is_trailer(t) {
+            if super::outbound::SESSION_OWNED_TAGS.contains(&t) || tag::is_trailer(t) {
                 continue;
             }
             if tag::is_header(t) {
@@ -159,5 +167,35 @@ impl Session {
         let frame = self.encode(seq, msg.msg_type(), &header, body.as_bytes(), Some(&orig));
         self.body = body;
         self.send_unstored(msg.msg_type(), frame);
+    }
+
+    /// A SequenceReset-GapFill under the old number `seq`, moving the counterparty to `new_seq`.
+    pub(super) fn send_gap_fill(&mut self, seq: SeqNum, new_seq: SeqNum) {
+        let sending_time =
+            UtcTimestamp::from_system_time(self.now.utc).format(self.config.precision());
+        self.send_sequence_reset_unstored(seq, new_seq, Some(sending_time.as_bytes()));
+    }
+
+    /// A SequenceReset-Reset to `new_seq`, under our next number, which it does not consume (the
+    /// receiver ignores MsgSeqNum in Reset mode).
+    pub(super) fn send_reset(&mut self, new_seq: SeqNum) {
+        let seq = self.store.next_sender_seq();
+        self.send_sequence_reset_unstored(seq, new_seq, None);
+    }
+
+    /// A SequenceReset under number `seq`, unstored: a GapFill when it carries the
+    /// `orig_sending_time` of a copy sent again, a Reset when not.
+    fn send_sequence_reset_unstored(
+        &mut self,
+        seq: SeqNum,
+        new_seq: SeqNum,
+        orig_sending_time: Option<&[u8]>,
+    ) {
+        let gap_fill = orig_sending_time.is_some();
+        self.send_unstored_admin(seq, wire::SEQUENCE_RESET, orig_sending_time, |body| {
+            // Ascending tag order, as QuickFIX writes it: NewSeqNo <36>, then GapFillFlag <123>.
+            body.uint(tag::NEW_SEQ_NO, new_seq.get())
+                .bool(tag::GAP_FILL_FLAG, gap_fill);
+        });
     }
 }

@@ -1,0 +1,161 @@
+//! The MsgSeqNum rule (FIX test cases 2b, 2c, 2e and 10): inbound messages are processed in
+//! `MsgSeqNum <34>` order.
+//!
+//! The expected number is processed and taken. A higher one is a gap: the message waits in the
+//! out-of-order queue (up to `MaxQueuedMessages`) while `gap_fill.rs` asks for what is missing,
+//! and the queue drains as the gap fills. A lower one without `PossDupFlag <43>` = Y ends the
+//! session with a Logout; with it, it is a duplicate and ignored once its `OrigSendingTime
+//! <122>` passes. A ResendRequest is served whatever its number, a Logout is honoured whatever
+//! its number, and a SequenceReset-Reset ignores MsgSeqNum.
+//!
+//! Taking a number is not settling it: the store's next-expected number moves only past
+//! messages that are settled (admin ones when handled, application ones when acked or answered;
+//! `settle.rs`, DESIGN.md section 4), so that a crash never loses a message the application has
+//! not processed.
+
+use super::Session;
+use crate::action::{DisconnectReason, Event};
+use crate::codec::Message;
+use crate::error::SendError;
+use crate::store::StoreError;
+use crate::time::UtcTimestamp;
+use crate::{MsgType, SeqNum, tag};
+
+impl Session {
+    /// The MsgSeqNum rule for message `seq` after logon: processed now when it is the expected
+    /// number, queued behind a gap (and the gap requested) when higher, refused when lower; a
+    /// ResendRequest, a Logout, a SequenceReset-Reset and a Logon with ResetSeqNumFlag=Y are
+    /// exceptions. Inlined into its one caller, as the dispatchers are: the message is moved,
+    /// not copied, on its way to `process`.
+    #[inline]
+    pub(super) fn order_by_seq_num(&mut self, msg: Message, seq: SeqNum) {
+        let msg_type = MsgType::from_bytes(msg.msg_type());
+        if msg_type == MsgType::Logon && msg.bool(tag::RESET_SEQ_NUM_FLAG) == Ok(true) {
+            return self.on_reset_logon(&msg, seq);
+        }
+        let expected = self.next_target;
+        // A Logout is honoured whatever its number, and a SequenceReset-Reset ignores it.
+        if msg_type == MsgType::Logout && seq != expected {
+            return self.on_logout(&msg);
+        }
+        if msg_type == MsgType::SequenceReset && msg.bool(tag::GAP_FILL_FLAG) != Ok(true) {
+            return self.process(msg, msg_type, seq);
+        }
+        if seq > expected {
+            // A ResendRequest is served at once, not queued behind the gap (DESIGN.md section 5);
+            // its own number is gap-filled by the counterparty's resend.
+            if msg_type == MsgType::ResendRequest {
+                self.report_inbound(&msg);
+                self.on_resend_request(&msg, seq);
+            } else if self.queued_inbound.len() < self.config.max_queued_messages {
+                self.queued_inbound.insert(seq, msg);
+            }
+            return self.request_gap_fill(expected, seq);
+        }
+        if seq < expected {
+            // A ResendRequest is served whatever its number; a number below the expected one
+            // consumes nothing (QuickFIX checks neither too high nor too low for it; FIX test
+            // case 8: a repeated ResendRequest).
+            if msg_type == MsgType::ResendRequest {
+                self.report_inbound(&msg);
+                return self.on_resend_request(&msg, seq);
+            }
+            if msg.bool(tag::POSS_DUP_FLAG) == Ok(true) {
+                // A duplicate of something already processed: ignored, once its OrigSendingTime
+                // passes the PossDupFlag rules (FIX test cases 2f, 2g).
+                self.check_poss_dup(&msg, seq);
+                return;
+            }
+            return self.too_low(expected, seq);
+        }
+        self.process(msg, msg_type, seq);
+        self.drain_queued();
+    }
+
+    /// Processes the queued messages that the expected number has reached.
+    pub(super) fn drain_queued(&mut self) {
+        while self.connected {
+            let Some(entry) = self.queued_inbound.first_entry() else {
+                break;
+            };
+            let seq = *entry.key();
+            if seq > self.next_target {
+                break;
+            }
+            let msg = entry.remove();
+            if seq == self.next_target {
+                let msg_type = MsgType::from_bytes(msg.msg_type());
+                self.process(msg, msg_type, seq);
+            }
+        }
+        if self
+            .awaiting_gap_fill
+            .is_some_and(|until| self.next_target > until)
+        {
+            self.awaiting_gap_fill = None;
+        }
+    }
+
+    /// Takes message `seq` (the expected one): the expected number moves on, and the settle
+    /// window learns whether it is already settled.
+    pub(super) fn take(&mut self, seq: SeqNum, settled: bool) {
+        if seq != self.next_target {
+            return; // A SequenceReset-Reset's number, which consumes nothing.
+        }
+        self.next_target = seq.next();
+        if self.settled.take(seq, settled) {
+            self.persist_target();
+        }
+    }
+
+    /// Persists the settled next-expected number; a store that fails it ends the connection.
+    pub(super) fn persist_target(&mut self) {
+        if let Err(error) = self.store.set_next_target_seq(self.settled.base()) {
+            self.emit_store_failure(error);
+        }
+    }
+
+    /// MsgSeqNum lower than expected without PossDupFlag: Logout, then close.
+    pub(super) fn too_low(&mut self, expected: SeqNum, received: SeqNum) {
+        let text = format!("MsgSeqNum too low, expecting {expected} but received {received}");
+        self.send_logout(Some(text.as_bytes()));
+        self.close(DisconnectReason::MsgSeqNumTooLow { expected, received });
+    }
+
+    /// Both sequence numbers back to 1, store emptied.
+    pub(super) fn reset_sequences(&mut self) -> Result<(), StoreError> {
+        self.store
+            .reset(UtcTimestamp::from_system_time(self.now.utc))?;
+        self.epoch += 1;
+        self.next_target = SeqNum::FIRST;
+        self.settled.reset(SeqNum::FIRST);
+        self.queued_inbound.clear();
+        self.already_answered.clear();
+        self.awaiting_gap_fill = None;
+        Ok(())
+    }
+
+    /// Settles inbound message `seq` and persists the next-expected number if it moved. Below
+    /// `MaxUnsettledMessages` again, the input held back is decoded.
+    pub(super) fn settle(&mut self, seq: SeqNum) -> Result<(), SendError> {
+        let held = self.is_input_held();
+        if self.settled.settle(seq) {
+            self.store.set_next_target_seq(self.settled.base())?;
+        }
+        if held && !self.is_input_held() {
+            // The silence while held was ours: the counterparty's clock starts again.
+            self.note_received();
+            self.arm_heartbeats();
+            self.decode_all();
+        }
+        Ok(())
+    }
+
+    /// Raises [`Event::SequenceNumbersChanged`] after a reset or an operator's change.
+    pub(super) fn report_seq_change(&mut self) {
+        self.push_event(Event::SequenceNumbersChanged {
+            next_sender: self.store.next_sender_seq(),
+            next_target: self.next_target,
+        });
+    }
+}
