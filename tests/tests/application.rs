@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use fixgate_core::codec::{Decoded, Decoder, HeaderField, Value};
-use fixgate_core::engine::{Application, Context};
+use fixgate_driver::{Application, Context};
 use fixgate_core::session::OutboundMessage;
 use fixgate_core::{
     BeginString, Delivered, EngineConfig, Event, MemoryStore, Role, SessionConfig, SessionId,

@@ -1,11 +1,10 @@
 //! # fixgate-async-std
 //!
-//! The async-io/futures-io adapter: the sibling of fixgate-tokio, line for line, for async-std
-//! and smol (async-std is discontinued upstream in favour of smol; this adapter uses neither's
-//! own APIs, so it serves both). It wires fixgate-core's sans-IO
-//! [`Engine`](fixgate_core::Engine) to `async-io` sockets and timers, and holds no protocol,
-//! routing or timer rule of its own. The runtime's `spawn` is passed in as a [`Spawner`]; fsyncs
-//! run on `blocking`'s thread pool.
+//! The async-io/futures-io adapter, for async-std and smol (async-std is discontinued upstream in
+//! favour of smol; this adapter uses neither's own APIs, so it serves both): fixgate-driver's
+//! [`Runtime`](fixgate_driver::Runtime) on `async-io` sockets and timers ([`AsyncIo`]) and the
+//! driver's API, the same as fixgate-tokio's. The runtime's `spawn` is passed in as a
+//! [`Spawner`]; fsyncs run on `blocking`'s thread pool.
 //!
 //! ```no_run
 //! use fixgate_core::{BeginString, MemoryStore, Role, SessionConfig, SessionId, UtcTimestamp};
@@ -34,90 +33,32 @@
 //! # }
 //! ```
 
-mod driver;
-mod stream;
+mod runtime;
 
 use std::io;
 use std::net::SocketAddr;
+use std::ops::Deref;
 
-use crate::driver::{Command, Driver};
-use crate::stream::Security;
+use fixgate_core::EngineConfig;
+use fixgate_driver::Security;
+
+pub use crate::runtime::{AsyncIo, AsyncListener, Spawner, Stream, Timer};
+pub use fixgate_driver::{AppEvent, Application, Context, Error, Session, SessionSender};
 #[cfg(feature = "tls")]
-pub use crate::stream::TlsConfig;
-use bytes::Bytes;
-pub use fixgate_core::engine::{Application, Context};
-use fixgate_core::engine::{Outgoing, OwnedHeader};
-use fixgate_core::{
-    Delivered, DisconnectReason, EngineConfig, EngineError, Event, MessageStore, SeqNum,
-    SessionConfig, SessionId,
-};
-/// The rustls crate this adapter's TLS is built on, for making [`TlsConfig`]s.
-#[cfg(feature = "tls")]
-pub use futures_rustls::rustls;
+pub use fixgate_driver::{TlsConfig, rustls};
 
-pub use crate::driver::Spawner;
-
-/// Why a command failed.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum Error {
-    /// The engine refused it.
-    #[error(transparent)]
-    Engine(#[from] EngineError),
-    /// The engine task is gone (shut down).
-    #[error("the engine has stopped")]
-    Stopped,
-    /// The properties are invalid.
-    #[error(transparent)]
-    Properties(#[from] Box<fixgate_core::properties::PropertiesError>),
-    /// The listening port could not be opened.
-    #[error("cannot listen: {0}")]
-    Io(#[from] io::Error),
-}
-
-/// What the application receives.
-// `Deliver` holds a message with its inline field index; boxing it would allocate per message.
-#[allow(clippy::large_enum_variant)]
-#[derive(Debug)]
-#[non_exhaustive]
-pub enum AppEvent {
-    /// An application message, which MUST be settled with [`FixEngine::ack`] or
-    /// [`FixEngine::reply`].
-    Deliver {
-        /// The session it came on.
-        session: SessionId,
-        /// The message.
-        delivered: Delivered,
-    },
-    /// Something that happened in a session.
-    Event {
-        /// The session.
-        session: SessionId,
-        /// What happened.
-        event: Event,
-    },
-    /// A session's connection ended; the session waits for the next one.
-    Disconnected {
-        /// The session.
-        session: SessionId,
-        /// Why.
-        reason: DisconnectReason,
-    },
-}
-
-/// A handle to the engine task. Cloning it is cheap.
+/// A handle to the engine task, on async-io: fixgate-driver's
+/// [`FixEngine`](fixgate_driver::FixEngine) (which it dereferences to, for every command) with
+/// this runtime's constructors. Cloning it is cheap.
 #[derive(Clone, Debug)]
-pub struct FixEngine {
-    commands: async_channel::Sender<Command>,
-    local_addr: Option<SocketAddr>,
-}
+pub struct FixEngine(fixgate_driver::FixEngine);
 
-/// The unique handle of one session: [`finalize`](Self::finalize) consumes it, so a session
-/// cannot be finalized twice.
-#[derive(Debug)]
-pub struct Session {
-    id: SessionId,
-    engine: FixEngine,
+impl Deref for FixEngine {
+    type Target = fixgate_driver::FixEngine;
+
+    fn deref(&self) -> &Self::Target {
+        &self.0
+    }
 }
 
 impl FixEngine {
@@ -128,7 +69,7 @@ impl FixEngine {
         listen: Option<SocketAddr>,
         spawner: Spawner,
     ) -> io::Result<(Self, async_channel::Receiver<AppEvent>)> {
-        Self::start_with(config, listen, spawner, Security::default(), None).await
+        Self::start_with(config, listen, spawner, Security::default())
     }
 
     /// [`start`](Self::start) with `app` running on the engine task: messages and events go to
@@ -145,9 +86,9 @@ impl FixEngine {
             #[cfg(feature = "tls")]
             tls,
         };
-        let (engine, _) =
-            Self::start_with(config, listen, spawner, security, Some(Box::new(app))).await?;
-        Ok(engine)
+        let runtime = AsyncIo::new(spawner);
+        fixgate_driver::FixEngine::start_with_app_on(runtime, config, listen, security, app)
+            .map(Self)
     }
 
     /// [`start`](Self::start), with TLS on the listening port (`tls.server`) and on the
@@ -159,31 +100,29 @@ impl FixEngine {
         spawner: Spawner,
         tls: TlsConfig,
     ) -> io::Result<(Self, async_channel::Receiver<AppEvent>)> {
-        Self::start_with(config, listen, spawner, Security { tls }, None).await
+        Self::start_with(config, listen, spawner, Security { tls })
     }
 
-    async fn start_with(
+    fn start_with(
         config: EngineConfig,
         listen: Option<SocketAddr>,
         spawner: Spawner,
         security: Security,
-        app: Option<Box<dyn Application>>,
     ) -> io::Result<(Self, async_channel::Receiver<AppEvent>)> {
-        let (commands, events, local_addr) =
-            Driver::spawn(config, listen, spawner, security, app).await?;
-        Ok((
-            Self {
-                commands,
-                local_addr,
-            },
-            events,
-        ))
+        let (events, received) = async_channel::unbounded();
+        let sink = Box::new(move |event| {
+            let _ = events.try_send(event);
+        });
+        let runtime = AsyncIo::new(spawner);
+        let engine = fixgate_driver::FixEngine::start_on(runtime, config, listen, security, sink)?;
+        Ok((Self(engine), received))
     }
 
     /// FIX Antenna's engine from its properties: the engine settings, and the listening port
     /// when `ListenPort` is set (on `ListenAddress`, default 127.0.0.1). Sessions are then made
-    /// with [`create_session`](Self::create_session) (`Properties::sessions()` lists the
-    /// configured ones); TLS and an [`Application`] need the other constructors.
+    /// with [`create_session`](fixgate_driver::FixEngine::create_session)
+    /// (`Properties::sessions()` lists the configured ones); TLS and an [`Application`] need the
+    /// other constructors.
     pub async fn new(
         properties: &fixgate_core::properties::Properties,
         spawner: Spawner,
@@ -191,230 +130,5 @@ impl FixEngine {
         let config = properties.engine_config().map_err(Box::new)?;
         let listen = properties.listen_address().map_err(Box::new)?;
         Ok(Self::start(config, listen, spawner).await?)
-    }
-
-    /// The address the acceptor port is bound to.
-    pub fn local_addr(&self) -> Option<SocketAddr> {
-        self.local_addr
-    }
-
-    /// Creates a session (FIX Antenna's `createSession`); it takes no connection until
-    /// [`Session::connect`] or [`Session::connect_to`].
-    pub async fn create_session(
-        &self,
-        id: SessionId,
-        config: SessionConfig,
-        store: Box<dyn MessageStore + Send>,
-    ) -> Result<Session, Error> {
-        let session_id = id.clone();
-        self.call(|reply| Command::Create {
-            id,
-            config,
-            store,
-            reply,
-        })
-        .await?;
-        Ok(Session {
-            id: session_id,
-            engine: self.clone(),
-        })
-    }
-
-    /// Sets the engine's sessions manager, authenticator or store factory, and anything else the
-    /// core engine offers: `f` runs on the engine task.
-    pub async fn with_engine(
-        &self,
-        f: impl FnOnce(&mut fixgate_core::Engine) + Send + 'static,
-    ) -> Result<(), Error> {
-        self.call(|reply| Command::With {
-            f: Box::new(f),
-            reply,
-        })
-        .await
-    }
-
-    /// A sender for session `id`, for any session: one created for an unregistered Logon, for
-    /// example. Its `put()` fails with `UnknownSession` while no such session exists.
-    pub fn sender(&self, id: SessionId) -> SessionSender {
-        SessionSender {
-            id,
-            engine: self.clone(),
-        }
-    }
-
-    /// Settles a delivered message that needs no reply.
-    pub async fn ack(&self, session: SessionId, delivered: Delivered) -> Result<(), Error> {
-        self.call(|reply| Command::Ack {
-            session,
-            delivered,
-            reply,
-        })
-        .await
-    }
-
-    /// Answers a delivered message with `msg_type` and `body` (encoded fields), settling it.
-    pub async fn reply(
-        &self,
-        session: SessionId,
-        delivered: Delivered,
-        msg_type: impl Into<Bytes>,
-        body: Bytes,
-    ) -> Result<SeqNum, Error> {
-        let msg_type = msg_type.into();
-        self.call(|answer| Command::Send {
-            out: Outgoing::Reply {
-                session,
-                delivered,
-                msg_type,
-                header: OwnedHeader::default(),
-                body,
-                answer: Some(Box::new(move |result| {
-                    let _ = answer.try_send(result);
-                })),
-            },
-            wait: true,
-        })
-        .await
-    }
-
-    /// Sends every session's Logout, waits up to their LogoutTimeout, then stops the engine task.
-    pub async fn shutdown(&self) {
-        let (reply, done) = async_channel::bounded(1);
-        if self
-            .commands
-            .send(Command::Shutdown { reply })
-            .await
-            .is_ok()
-        {
-            let _ = done.recv().await;
-        }
-    }
-
-    /// `put()` on session `id`, for [`Session`] and [`SessionSender`]; `wait` waits out
-    /// backpressure instead of failing with it.
-    async fn put(
-        &self,
-        id: &SessionId,
-        msg_type: Bytes,
-        body: Bytes,
-        wait: bool,
-    ) -> Result<SeqNum, Error> {
-        let id = id.clone();
-        self.call(|answer| Command::Send {
-            out: Outgoing::Put {
-                id,
-                msg_type,
-                header: OwnedHeader::default(),
-                body,
-                answer: Some(Box::new(move |result| {
-                    let _ = answer.try_send(result);
-                })),
-            },
-            wait,
-        })
-        .await
-    }
-
-    async fn call<T>(
-        &self,
-        command: impl FnOnce(async_channel::Sender<Result<T, EngineError>>) -> Command,
-    ) -> Result<T, Error> {
-        let (reply, result) = async_channel::bounded(1);
-        self.commands
-            .send(command(reply))
-            .await
-            .map_err(|_| Error::Stopped)?;
-        Ok(result.recv().await.map_err(|_| Error::Stopped)??)
-    }
-}
-
-/// A cloneable handle that can only `put()`, for the tasks that send on a session. After the
-/// session is finalized its `put()` fails.
-#[derive(Clone, Debug)]
-pub struct SessionSender {
-    id: SessionId,
-    engine: FixEngine,
-}
-
-impl SessionSender {
-    /// Sends an application message (`put()`): stored, then sent when logged on. While the
-    /// connection holds `MaxOutboundBytes` unwritten, it waits.
-    pub async fn put(&self, msg_type: impl Into<Bytes>, body: Bytes) -> Result<SeqNum, Error> {
-        self.engine.put(&self.id, msg_type.into(), body, true).await
-    }
-
-    /// [`put`](Self::put) that fails with [`EngineError::Backpressure`] instead of waiting.
-    pub async fn try_put(&self, msg_type: impl Into<Bytes>, body: Bytes) -> Result<SeqNum, Error> {
-        self.engine
-            .put(&self.id, msg_type.into(), body, false)
-            .await
-    }
-}
-
-impl Session {
-    /// A cloneable sender for this session.
-    pub fn sender(&self) -> SessionSender {
-        SessionSender {
-            id: self.id.clone(),
-            engine: self.engine.clone(),
-        }
-    }
-
-    /// The session's id.
-    pub fn id(&self) -> &SessionId {
-        &self.id
-    }
-
-    /// Registers the session as an acceptor (FIX Antenna's `connect()` without arguments).
-    pub async fn connect(&self) -> Result<(), Error> {
-        let id = self.id.clone();
-        self.engine
-            .call(|reply| Command::Register { id, reply })
-            .await
-    }
-
-    /// Starts the session as an initiator towards `addr`, reconnecting as the engine decides.
-    pub async fn connect_to(&self, addr: SocketAddr) -> Result<(), Error> {
-        let id = self.id.clone();
-        self.engine
-            .call(|reply| Command::Initiate { id, addr, reply })
-            .await
-    }
-
-    /// Sends an application message (`put()`): stored, then sent when logged on. While the
-    /// connection holds `MaxOutboundBytes` unwritten, it waits.
-    pub async fn put(&self, msg_type: impl Into<Bytes>, body: Bytes) -> Result<SeqNum, Error> {
-        self.engine.put(&self.id, msg_type.into(), body, true).await
-    }
-
-    /// [`put`](Self::put) that fails with [`EngineError::Backpressure`] instead of waiting.
-    pub async fn try_put(&self, msg_type: impl Into<Bytes>, body: Bytes) -> Result<SeqNum, Error> {
-        self.engine
-            .put(&self.id, msg_type.into(), body, false)
-            .await
-    }
-
-    /// Ends the connection, with a Logout when logged on; the state stays for the next one.
-    pub async fn disconnect(&self, reason: Option<String>) -> Result<(), Error> {
-        let id = self.id.clone();
-        self.engine
-            .call(|reply| Command::Disconnect { id, reason, reply })
-            .await
-    }
-
-    /// Resets both sequence numbers to 1; an error while connected.
-    pub async fn reset_seq_num_local(&self) -> Result<(), Error> {
-        let id = self.id.clone();
-        self.engine
-            .call(|reply| Command::ResetLocal { id, reply })
-            .await
-    }
-
-    /// Releases the session: it leaves the engine, and this handle is gone.
-    pub async fn finalize(self) -> Result<(), Error> {
-        let id = self.id.clone();
-        self.engine
-            .call(|reply| Command::Finalize { id, reply })
-            .await
     }
 }

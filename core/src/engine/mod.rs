@@ -2,7 +2,6 @@
 //! (DESIGN.md section 2). Like quinn-proto's `Endpoint`, it does no I/O: the adapter numbers
 //! connections ([`ConnId`]), feeds their bytes in, and carries out the [`Output`]s.
 
-mod app;
 mod auth;
 mod flow;
 mod id;
@@ -10,8 +9,6 @@ mod lockout;
 mod output;
 mod registry;
 mod route;
-mod waiting;
-mod write_queue;
 
 use std::collections::{HashMap, VecDeque};
 use std::net::{IpAddr, SocketAddr};
@@ -33,15 +30,12 @@ use crate::store::{MemoryStore, MessageStore, StoreError};
 use crate::time::{Now, UtcTimestamp};
 use crate::version::BeginString;
 
-pub use app::{Application, Context};
 pub use auth::{
     AcceptAll, Authenticator, ConfiguredCredentials, Credentials, SessionDecision, SessionsManager,
 };
 pub use id::{ConnId, SessionId, SessionIdParts};
 pub use lockout::Lockout;
 pub use output::{CloseReason, Output, Refusal};
-pub use waiting::{Answer, Outgoing, OwnedHeader, Waiting};
-pub use write_queue::{PollWrite, WriteQueue};
 
 /// Engine-wide settings.
 #[derive(Clone, Debug, PartialEq, Eq)]

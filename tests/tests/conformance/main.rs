@@ -116,7 +116,7 @@ fn start_on_async_io() -> SocketAddr {
                 config,
                 Some(loopback()),
                 spawner,
-                fixgate_async_std::TlsConfig::default(),
+                TlsConfig::default(),
                 echo,
             )
             .await

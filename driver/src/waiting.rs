@@ -1,25 +1,23 @@
 //! Puts and replies that met backpressure wait here, in order, until their connection drains
-//! (DESIGN.md section 5). The engine decides when a connection is full; this only holds the
-//! messages and asks again. Both adapters keep one, so that `put()` can wait without any rule of
-//! its own.
+//! (DESIGN.md section 5). The engine decides when a connection is full and when it has room
+//! again (`Output::Drained`); this only holds the messages and asks again, for that session.
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 
 use bytes::Bytes;
-
-use super::{Engine, EngineError, SessionId};
-use crate::codec::{HeaderField, Value};
-use crate::session::OutboundMessage;
-use crate::{Delivered, Now, SeqNum};
+use fixgate_core::codec::{HeaderField, Value};
+use fixgate_core::{
+    Delivered, Engine, EngineError, FastHash, Now, OutboundMessage, SeqNum, SessionId,
+};
 
 /// Where the result of a put or a reply goes: to a caller waiting on a channel, or to nobody (an
 /// [`Application`](super::Application) callback, which has moved on).
-pub type Answer = Option<Box<dyn FnOnce(Result<SeqNum, EngineError>) + Send>>;
+pub(crate) type Answer = Option<Box<dyn FnOnce(Result<SeqNum, EngineError>) + Send>>;
 
 /// A put or a reply, with what it needs to be tried again.
 // `Reply` holds a message with its inline field index; boxing it would allocate per reply.
 #[allow(clippy::large_enum_variant)]
-pub enum Outgoing {
+pub(crate) enum Outgoing {
     /// `put()`.
     Put {
         /// The session.
@@ -78,63 +76,65 @@ impl Outgoing {
     }
 }
 
-/// The waiting puts and replies, oldest first.
+/// The waiting puts and replies of each session, oldest first.
 #[derive(Debug, Default)]
-pub struct Waiting {
-    queue: VecDeque<Outgoing>,
+pub(crate) struct Waiting {
+    /// Only sessions with something waiting have an entry.
+    queues: HashMap<SessionId, VecDeque<Outgoing>, FastHash>,
 }
 
 impl Waiting {
+    /// An empty set, its map keyed with `hash`.
+    pub(crate) fn with_hasher(hash: FastHash) -> Self {
+        Self {
+            queues: HashMap::with_hasher(hash),
+        }
+    }
+
     /// Whether puts or replies of `session` wait: a new one must queue behind them.
-    pub fn holds(&self, session: &SessionId) -> bool {
-        !self.queue.is_empty() && self.queue.iter().any(|o| o.session() == session)
+    #[inline]
+    pub(crate) fn holds(&self, session: &SessionId) -> bool {
+        !self.queues.is_empty() && self.queues.contains_key(session)
     }
 
     /// Carries `out` out now, or queues it while its connection is full. With `wait` false a
     /// put answers `Backpressure` instead (`try_put`).
-    pub fn submit(&mut self, engine: &mut Engine, now: Now, out: Outgoing, wait: bool) {
+    pub(crate) fn submit(&mut self, engine: &mut Engine, now: Now, out: Outgoing, wait: bool) {
         let result = if self.holds(out.session()) {
             Err(EngineError::Backpressure(Box::new(out.session().clone())))
         } else {
             attempt(engine, now, &out)
         };
         match result {
-            Err(EngineError::Backpressure(_)) if wait => self.queue.push_back(out),
+            Err(EngineError::Backpressure(_)) if wait => self.park(out),
             result => out.answer(result),
         }
     }
 
     /// Queues `out` behind the others of its session.
-    pub(super) fn park(&mut self, out: Outgoing) {
-        self.queue.push_back(out);
+    pub(crate) fn park(&mut self, out: Outgoing) {
+        self.queues
+            .entry(out.session().clone())
+            .or_default()
+            .push_back(out);
     }
 
-    /// Tries every waiting put and reply again, in order. The first of a session that meets
-    /// backpressure again stops that session for this pass: it and the later ones of its session
-    /// go back to the end, in their order.
-    pub fn retry(&mut self, engine: &mut Engine, now: Now) {
-        let mut blocked: Vec<SessionId> = Vec::new();
-        for _ in 0..self.queue.len() {
-            let Some(out) = self.queue.pop_front() else {
-                break;
-            };
-            if blocked.contains(out.session()) {
-                self.queue.push_back(out);
-                continue;
-            }
+    /// Tries the waiting puts and replies of `session` again, in order, until one meets
+    /// backpressure again (the engine then says `Drained` again when there is room).
+    pub(crate) fn retry(&mut self, engine: &mut Engine, now: Now, session: &SessionId) {
+        let Some(mut queue) = self.queues.remove(session) else {
+            return;
+        };
+        while let Some(out) = queue.pop_front() {
             match attempt(engine, now, &out) {
                 Err(EngineError::Backpressure(_)) => {
-                    blocked.push(out.session().clone());
-                    self.queue.push_back(out);
+                    queue.push_front(out);
+                    self.queues.insert(session.clone(), queue);
+                    return;
                 }
                 result => out.answer(result),
             }
         }
-    }
-
-    /// Whether nothing waits.
-    pub fn is_empty(&self) -> bool {
-        self.queue.is_empty()
     }
 }
 
@@ -170,11 +170,11 @@ fn attempt(engine: &mut Engine, now: Now, out: &Outgoing) -> Result<SeqNum, Engi
 /// The application's own header fields of a waiting message, copied out of the caller's
 /// buffers. Empty (no allocation) for a message without any.
 #[derive(Clone, Debug, Default)]
-pub struct OwnedHeader(Vec<(u32, Bytes)>);
+pub(crate) struct OwnedHeader(Vec<(u32, Bytes)>);
 
 impl OwnedHeader {
     /// A copy of `msg`'s header fields.
-    pub fn of(msg: &OutboundMessage<'_>) -> Self {
+    pub(crate) fn of(msg: &OutboundMessage<'_>) -> Self {
         Self(
             msg.header()
                 .iter()

@@ -1,14 +1,16 @@
-//! A connection's byte stream: plain TCP, or TLS when the engine has a [`TlsConfig`].
+//! A connection's byte stream: plain TCP, or TLS (feature `tls`, rustls through futures-rustls
+//! over the runtime's futures-io stream, the same for every runtime).
 
 use std::io;
 
-use tokio::io::{AsyncRead, AsyncWrite};
-use tokio::net::TcpStream;
+use futures_io::AsyncWrite;
 
-/// The reading half of a connection.
-pub(crate) type ReadHalf = Box<dyn AsyncRead + Send + Unpin>;
-/// The writing half of a connection.
-pub(crate) type WriteHalf = Box<dyn AsyncWrite + Send + Unpin>;
+use crate::runtime::{ReadHalf, TcpStream};
+
+/// The reading half of a connection, plain or TLS.
+pub(crate) type Reader = Box<dyn ReadHalf>;
+/// The writing half of a connection, plain or TLS.
+pub(crate) type Writer = Box<dyn AsyncWrite + Send + Unpin>;
 
 /// Which end of the connection we are.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -24,35 +26,36 @@ pub(crate) enum Side {
 #[derive(Clone, Debug, Default)]
 pub struct TlsConfig {
     /// For the listening port: every accepted connection must complete a TLS handshake first.
-    pub server: Option<std::sync::Arc<tokio_rustls::rustls::ServerConfig>>,
+    pub server: Option<std::sync::Arc<futures_rustls::rustls::ServerConfig>>,
     /// For initiators: every connection they open starts with a TLS handshake.
-    pub client: Option<std::sync::Arc<tokio_rustls::rustls::ClientConfig>>,
+    pub client: Option<std::sync::Arc<futures_rustls::rustls::ClientConfig>>,
     /// The name initiators check the acceptor's certificate against; by default the IP address
     /// they connect to.
-    pub server_name: Option<tokio_rustls::rustls::pki_types::ServerName<'static>>,
+    pub server_name: Option<futures_rustls::rustls::pki_types::ServerName<'static>>,
 }
 
 /// How the engine's connections are protected: plain TCP unless TLS is configured.
 #[derive(Clone, Debug, Default)]
-pub(crate) struct Security {
+pub struct Security {
+    /// TLS on the listening port and on the connections initiators open.
     #[cfg(feature = "tls")]
-    pub(crate) tls: TlsConfig,
+    pub tls: TlsConfig,
 }
 
 impl Security {
     /// Completes the TLS handshake when one is configured for `side`, and splits the stream.
-    pub(crate) async fn split(
+    pub(crate) async fn split<S: TcpStream>(
         &self,
-        stream: TcpStream,
+        stream: S,
         side: Side,
-    ) -> io::Result<(ReadHalf, WriteHalf)> {
+    ) -> io::Result<(Reader, Writer)> {
         #[cfg(feature = "tls")]
         match (side, &self.tls.server, &self.tls.client) {
             (Side::Accepted, Some(server), _) => {
-                let tls = tokio_rustls::TlsAcceptor::from(server.clone())
+                let tls = futures_rustls::TlsAcceptor::from(server.clone())
                     .accept(stream)
                     .await?;
-                let (read, write) = tokio::io::split(tls);
+                let (read, write) = futures_lite::io::split(tls);
                 return Ok((Box::new(read), Box::new(write)));
             }
             (Side::Connected, _, Some(client)) => {
@@ -60,10 +63,10 @@ impl Security {
                     Some(name) => name.clone(),
                     None => stream.peer_addr()?.ip().into(),
                 };
-                let tls = tokio_rustls::TlsConnector::from(client.clone())
+                let tls = futures_rustls::TlsConnector::from(client.clone())
                     .connect(name, stream)
                     .await?;
-                let (read, write) = tokio::io::split(tls);
+                let (read, write) = futures_lite::io::split(tls);
                 return Ok((Box::new(read), Box::new(write)));
             }
             _ => {}
@@ -73,3 +76,9 @@ impl Security {
         Ok((Box::new(read), Box::new(write)))
     }
 }
+
+#[cfg(feature = "tls")]
+impl<S: TcpStream> ReadHalf for futures_lite::io::ReadHalf<futures_rustls::server::TlsStream<S>> {}
+
+#[cfg(feature = "tls")]
+impl<S: TcpStream> ReadHalf for futures_lite::io::ReadHalf<futures_rustls::client::TlsStream<S>> {}

@@ -12,19 +12,19 @@ const WRITE_SLICES: usize = 64;
 
 /// A socket's writing half as an adapter polls it: tokio's or futures' `AsyncWrite`, bound to
 /// the task's context, so that a full socket wakes that task when it has room.
-pub trait PollWrite {
+pub(crate) trait PollWrite {
     /// Writes from the start of `bufs`; `Pending` while the socket is full.
     fn poll_write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> Poll<io::Result<usize>>;
     /// Sends on what the stream holds back (a TLS record); plain TCP holds nothing.
     fn poll_flush(&mut self) -> Poll<io::Result<()>>;
 }
 
-/// The frames of [`Output::Send`](super::Output::Send)s for one connection, in order, until the
+/// The frames of [`Output::Send`](fixgate_core::Output::Send)s for one connection, in order, until the
 /// socket has taken them: gathered into vectored writes without copying them into one buffer.
 /// After a write fails, the connection is ending: what it held is dropped, and so is what is
 /// sent to it later.
 #[derive(Debug, Default)]
-pub struct WriteQueue {
+pub(crate) struct WriteQueue {
     frames: VecDeque<Bytes>,
     /// Everything was written, but the stream has not flushed it yet.
     unflushed: bool,
@@ -34,7 +34,7 @@ pub struct WriteQueue {
 impl WriteQueue {
     /// Queues a frame behind the others. Returns true when the queue had nothing to write or
     /// flush before: the adapter then lists the connection for writing.
-    pub fn push(&mut self, frame: Bytes) -> bool {
+    pub(crate) fn push(&mut self, frame: Bytes) -> bool {
         if self.failed {
             return false;
         }
@@ -44,13 +44,13 @@ impl WriteQueue {
     }
 
     /// Whether nothing is left to write or flush.
-    pub fn is_idle(&self) -> bool {
+    pub(crate) fn is_idle(&self) -> bool {
         self.frames.is_empty() && !self.unflushed
     }
 
     /// Writes as far as `write` takes without waiting, then flushes once everything is out;
     /// returns the bytes written. After an error the queue is failed (see [`WriteQueue`]).
-    pub fn write_some(&mut self, write: &mut impl PollWrite) -> io::Result<usize> {
+    pub(crate) fn write_some(&mut self, write: &mut impl PollWrite) -> io::Result<usize> {
         let mut written = 0;
         let result = match self.poll_write(write, &mut written) {
             Poll::Ready(Ok(())) => match write.poll_flush() {
@@ -80,7 +80,7 @@ impl WriteQueue {
 
     /// Writes until the queue is empty (a closing connection's last bytes); `Pending` while the
     /// socket is full.
-    pub fn poll_write_all(&mut self, write: &mut impl PollWrite) -> Poll<io::Result<()>> {
+    pub(crate) fn poll_write_all(&mut self, write: &mut impl PollWrite) -> Poll<io::Result<()>> {
         self.poll_write(write, &mut 0)
     }
 

@@ -1,15 +1,16 @@
-//! An application that an adapter calls where it drives the engine: each message is handled
+//! An application that the driver calls where it drives the engine: each message is handled
 //! where the engine produced it, with no hop between tasks. The fastest way to use an adapter.
 
 use bytes::Bytes;
+use fixgate_core::{
+    Delivered, DisconnectReason, Engine, EngineError, Event, Now, OutboundMessage, SeqNum,
+    SessionId,
+};
 
-use super::waiting::{Outgoing, OwnedHeader, Waiting};
-use super::{Engine, EngineError, SessionId};
-use crate::session::OutboundMessage;
-use crate::{Delivered, DisconnectReason, Event, Now, SeqNum};
+use crate::waiting::{Outgoing, OwnedHeader, Waiting};
 
-/// Callbacks that an adapter makes on the task that drives the [`Engine`] (the adapters'
-/// `FixEngine::start_with_app`). They must not block: the engine waits for them.
+/// Callbacks that the driver makes on the task that drives the [`Engine`]
+/// (`FixEngine::start_with_app`). They must not block: the engine waits for them.
 pub trait Application: Send + 'static {
     /// An application message. Settle it with [`Context::reply`] or [`Context::ack`] (or later,
     /// through the adapter's `FixEngine::reply`).
@@ -39,8 +40,8 @@ pub struct Context<'a> {
 }
 
 impl<'a> Context<'a> {
-    /// The context of one callback, at `now`: the adapter's engine and its waiting puts.
-    pub fn new(engine: &'a mut Engine, waiting: &'a mut Waiting, now: Now) -> Self {
+    /// The context of one callback, at `now`: the driver's engine and its waiting puts.
+    pub(crate) fn new(engine: &'a mut Engine, waiting: &'a mut Waiting, now: Now) -> Self {
         Self {
             engine,
             waiting,

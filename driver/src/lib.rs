@@ -1,0 +1,90 @@
+//! # fixgate-driver
+//!
+//! The drive loop of fixgate, written once for every runtime: the engine task that owns
+//! fixgate-core's sans-IO [`Engine`](fixgate_core::Engine) and carries out its outputs, the
+//! connections' readers, the writing of every connection on the engine task, the handles
+//! ([`FixEngine`], [`Session`], [`SessionSender`]), the [`Application`] callbacks, waiting under
+//! backpressure, graceful shutdown, and the places where TLS and socket options plug in.
+//!
+//! It runs over a small [`Runtime`] trait (quinn's shape): tasks, a blocking pool, one
+//! resettable timer, TCP, the clock and randomness. `fixgate-tokio` and `fixgate-async-std`
+//! implement it; a simulated runtime can too, since the driver takes all time and chance from
+//! it and waits on its sources in a fixed order. It holds no protocol, routing or timer rule of
+//! its own (DESIGN.md section 2).
+
+mod app;
+mod channel;
+mod command;
+mod conn;
+mod handle;
+mod runtime;
+mod security;
+mod task;
+mod waiting;
+mod write_queue;
+
+use std::io;
+
+use fixgate_core::{Delivered, DisconnectReason, EngineError, Event, SessionId};
+
+pub use crate::app::{Application, Context};
+pub use crate::handle::{FixEngine, Session, SessionSender};
+pub use crate::runtime::{AsyncTimer, Listener, ReadHalf, Runtime, SocketOptions, TcpStream};
+pub use crate::security::Security;
+#[cfg(feature = "tls")]
+pub use crate::security::TlsConfig;
+/// The rustls crate the driver's TLS is built on, for making [`TlsConfig`]s.
+#[cfg(feature = "tls")]
+pub use futures_rustls::rustls;
+
+/// Where the application's messages and events go when it reads them as a stream: called on
+/// the engine task for each, so it must not block (a channel's non-blocking send).
+pub type EventSink = Box<dyn FnMut(AppEvent) + Send>;
+
+/// Why a command failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The engine refused it.
+    #[error(transparent)]
+    Engine(#[from] EngineError),
+    /// The engine task is gone (shut down).
+    #[error("the engine has stopped")]
+    Stopped,
+    /// The properties are invalid.
+    #[error(transparent)]
+    Properties(#[from] Box<fixgate_core::properties::PropertiesError>),
+    /// The listening port could not be opened.
+    #[error("cannot listen: {0}")]
+    Io(#[from] io::Error),
+}
+
+/// What the application receives.
+// `Deliver` holds a message with its inline field index; boxing it would allocate per message.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum AppEvent {
+    /// An application message, which MUST be settled with [`FixEngine::ack`] or
+    /// [`FixEngine::reply`].
+    Deliver {
+        /// The session it came on.
+        session: SessionId,
+        /// The message.
+        delivered: Delivered,
+    },
+    /// Something that happened in a session.
+    Event {
+        /// The session.
+        session: SessionId,
+        /// What happened.
+        event: Event,
+    },
+    /// A session's connection ended; the session waits for the next one.
+    Disconnected {
+        /// The session.
+        session: SessionId,
+        /// Why.
+        reason: DisconnectReason,
+    },
+}
