@@ -188,6 +188,9 @@ pub enum DisconnectReason {
     Requested,
     /// The peer stopped reading: bytes waited unwritten for SlowConsumerTimeout.
     SlowConsumer,
+    /// The connection ended from the other side, or failed (end of stream, reset, I/O error),
+    /// without a decision of the session's.
+    ConnectionClosed,
 }
 
 /// Why a Logon was refused.

@@ -84,3 +84,15 @@ async fn a_peer_that_stops_reading_during_a_resend_delays_no_other_session() {
         "the backlog and the Logon reply: nothing stored while the output was held"
     );
 }
+
+#[tokio::test(flavor = "current_thread")]
+async fn a_counterparty_that_drops_the_connection_is_reported_disconnected() {
+    let (engine, mut events) = acceptor_engine(EngineConfig::default()).await;
+    let _session = acceptor(&engine, THEM, |_| {}).await;
+    let peer = log_on(engine.local_addr().unwrap(), &mut events, THEM, 30).await;
+    drop(peer);
+    assert_eq!(
+        hostile::disconnected(&mut events).await,
+        fixgate_core::DisconnectReason::ConnectionClosed
+    );
+}

@@ -676,7 +676,9 @@ impl Engine {
         }
     }
 
-    /// A connection was closed by the peer or failed.
+    /// A connection was closed by the peer or failed. A session's connection ends with an
+    /// [`Output::Close`] for it all the same ([`DisconnectReason::ConnectionClosed`](crate::DisconnectReason::ConnectionClosed)), so that
+    /// the application hears of every disconnect; the adapter has nothing left to close.
     pub fn handle_connection_closed(&mut self, conn: ConnId, now: Now) {
         self.advance(now);
         self.pending.remove(&conn);
@@ -696,7 +698,16 @@ impl Engine {
                 self.sessions.remove(&id);
                 return;
             }
-            self.ready.push_back(id);
+            // What the last bytes brought goes first; then the application learns of the end,
+            // as of any other (an adapter has forgotten the connection already).
+            self.drain_session(&id);
+            self.outputs.push_back(Output::Close {
+                conn,
+                reason: CloseReason::Session {
+                    session: id,
+                    reason: crate::DisconnectReason::ConnectionClosed,
+                },
+            });
         }
     }
 

@@ -7,6 +7,8 @@ pub mod disk;
 pub mod executor;
 pub mod net;
 pub mod rng;
+pub mod runtime;
+pub mod scenario;
 pub mod socket;
 pub mod trace;
 

@@ -333,6 +333,21 @@ impl World {
         }
     }
 
+    /// Resets every open connection of `owner`.
+    pub fn reset_all_of(&mut self, owner: ProcessId) {
+        let ends: Vec<Endpoint> = self
+            .net
+            .conns
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| !c.reset && c.owners.contains(&owner))
+            .map(|(conn, _)| Endpoint { conn, side: 0 })
+            .collect();
+        for end in ends {
+            self.reset(end);
+        }
+    }
+
     /// `owner`'s applications read nothing from any of its connections, present or future,
     /// until `until` (virtual time).
     pub fn freeze_reads(&mut self, owner: ProcessId, until: Duration) {

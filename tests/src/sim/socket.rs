@@ -12,31 +12,65 @@ use std::time::{Duration, Instant};
 use super::executor::{World, lock};
 use super::net::Endpoint;
 
-/// A connected socket.
+/// A connected socket, or a half of one: the socket closes when its last handle is dropped.
 pub struct SimStream {
+    world: Arc<Mutex<World>>,
+    end: Endpoint,
+    _socket: Arc<Socket>,
+}
+
+/// What closes the socket once no handle holds it.
+struct Socket {
     world: Arc<Mutex<World>>,
     end: Endpoint,
 }
 
+impl Drop for Socket {
+    fn drop(&mut self) {
+        lock(&self.world).close(self.end);
+    }
+}
+
 impl SimStream {
+    fn new(world: Arc<Mutex<World>>, end: Endpoint) -> Self {
+        let socket = Arc::new(Socket {
+            world: world.clone(),
+            end,
+        });
+        Self {
+            world,
+            end,
+            _socket: socket,
+        }
+    }
+
     /// Connects to the listener at `addr`.
     pub fn connect(world: Arc<Mutex<World>>, addr: SocketAddr) -> io::Result<Self> {
         let end = lock(&world).connect(addr)?;
-        Ok(Self { world, end })
+        Ok(Self::new(world, end))
+    }
+
+    /// A second handle on the same socket (the other half of a split).
+    pub fn clone_handle(&self) -> Self {
+        Self {
+            world: self.world.clone(),
+            end: self.end,
+            _socket: self._socket.clone(),
+        }
     }
 
     /// The peer's address.
-    pub fn peer_addr(&self) -> SocketAddr {
+    pub fn peer(&self) -> SocketAddr {
         lock(&self.world).peer_addr(self.end)
     }
 
     /// Reads what has arrived into `buf`; `Ok(0)` is the end of the stream.
-    pub fn poll_read(&mut self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
+    pub fn poll_recv(&mut self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
         lock(&self.world).read(self.end, buf, Some(cx.waker()))
     }
 
     /// Reads what has arrived into `buf` without waiting: `WouldBlock` when nothing has.
-    pub fn try_read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+    pub fn try_recv(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         match lock(&self.world).read(self.end, buf, None) {
             Poll::Ready(result) => result,
             Poll::Pending => Err(io::Error::from(io::ErrorKind::WouldBlock)),
@@ -44,7 +78,7 @@ impl SimStream {
     }
 
     /// Writes what the connection has room for.
-    pub fn poll_write_vectored(
+    pub fn poll_send(
         &mut self,
         cx: &mut Context<'_>,
         bufs: &[IoSlice<'_>],
@@ -64,23 +98,16 @@ impl SimStream {
 
     /// Reads into `buf`, waiting for bytes.
     pub async fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        std::future::poll_fn(|cx| self.poll_read(cx, buf)).await
+        std::future::poll_fn(|cx| self.poll_recv(cx, buf)).await
     }
 
     /// Writes all of `bytes`, waiting for room.
     pub async fn write_all(&mut self, mut bytes: &[u8]) -> io::Result<()> {
         while !bytes.is_empty() {
-            let n = std::future::poll_fn(|cx| self.poll_write_vectored(cx, &[IoSlice::new(bytes)]))
-                .await?;
+            let n = std::future::poll_fn(|cx| self.poll_send(cx, &[IoSlice::new(bytes)])).await?;
             bytes = &bytes[n..];
         }
         Ok(())
-    }
-}
-
-impl Drop for SimStream {
-    fn drop(&mut self) {
-        lock(&self.world).close(self.end);
     }
 }
 
@@ -98,7 +125,7 @@ impl SimListener {
     }
 
     /// The address it listens at.
-    pub fn local_addr(&self) -> SocketAddr {
+    pub fn addr(&self) -> SocketAddr {
         self.addr
     }
 
@@ -110,7 +137,7 @@ impl SimListener {
         let world = self.world.clone();
         lock(&self.world)
             .poll_accept(self.addr, cx.waker())
-            .map_ok(|(end, peer)| (SimStream { world, end }, peer))
+            .map_ok(|(end, peer)| (SimStream::new(world, end), peer))
     }
 }
 
@@ -138,7 +165,7 @@ impl SimTimer {
     }
 
     /// Moves the deadline.
-    pub fn reset(&mut self, deadline: Instant) {
+    pub fn move_to(&mut self, deadline: Instant) {
         if deadline != self.deadline {
             self.deadline = deadline;
             if let Some(key) = self.armed.take() {

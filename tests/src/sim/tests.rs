@@ -101,7 +101,7 @@ fn a_timer_fires_at_its_virtual_deadline() {
             Box::pin(async move {
                 let mut timer = SimTimer::new(timer_world.clone(), deadline);
                 // Moved once before it fires.
-                timer.reset(deadline + Duration::from_secs(5));
+                timer.move_to(deadline + Duration::from_secs(5));
                 timer.await;
                 *lock(&fired) = Some(lock(&timer_world).elapsed);
             }),
