@@ -9,21 +9,16 @@ use std::sync::{Mutex, PoisonError};
 use std::task::{self, Poll, Waker};
 use std::time::Duration;
 
-use bytes::BytesMut;
 use fixgate_core::ConnId;
 
 use crate::channel::Sender;
-use crate::runtime::{Runtime, yield_now};
+use crate::runtime::{ReadBuffer, Runtime};
 use crate::security::{Reader, Writer};
 use crate::task::Input;
 use crate::write_queue::{PollWrite, WriteQueue};
 
 /// Reads a connection's reader may hand over before the engine task has taken them.
 pub(crate) const READS_AHEAD: usize = 4;
-/// The most bytes one read asks for.
-const READ_BUFFER: usize = 16 * 1024;
-/// Below this much room the read buffer starts again (reclaiming what the engine has dropped).
-const MIN_READ: usize = 4 * 1024;
 
 /// A connection: its writing half, which the engine task writes itself (no task hop between a
 /// reply and its `write`), and the gate its reader waits on. Dropping it ends the reader.
@@ -125,10 +120,7 @@ impl Gate {
 }
 
 /// Reads a connection until it ends, passing the bytes to the engine task, and not while its
-/// `gate` is shut.
-///
-/// The bytes of each read are cut from the buffer and handed on as they are (no copy); once the
-/// buffer runs low it starts again, and takes back the memory the engine has dropped since.
+/// `gate` is shut. Each read is handed on without a copy ([`ReadBuffer`]).
 pub(crate) async fn read_all<R: Runtime>(
     runtime: &R,
     conn: ConnId,
@@ -137,15 +129,11 @@ pub(crate) async fn read_all<R: Runtime>(
     gate: &Gate,
     spin: Duration,
 ) {
-    let mut buf = BytesMut::new();
+    let mut buf = ReadBuffer::default();
     let mut last_read = runtime.now().mono;
     loop {
         if !gate.open().await {
             return;
-        }
-        if buf.len() < MIN_READ {
-            buf.clear();
-            buf.resize(READ_BUFFER, 0);
         }
         let read = gate.until_closed(read_spinning(runtime, read, &mut buf, spin, last_read));
         match read.await {
@@ -154,7 +142,7 @@ pub(crate) async fn read_all<R: Runtime>(
                 if !spin.is_zero() {
                     last_read = runtime.now().mono;
                 }
-                let bytes = buf.split_to(n).freeze();
+                let bytes = buf.take(n);
                 gate.ahead.fetch_add(1, Ordering::AcqRel);
                 if inputs.send(Input::Data { conn, bytes }).is_err() {
                     return;
@@ -162,7 +150,7 @@ pub(crate) async fn read_all<R: Runtime>(
                 // The engine task, which writes the reply, runs before this reader reads again:
                 // a read now would mostly find nothing, and its system call would come before
                 // the reply's.
-                yield_now().await;
+                runtime.yield_now().await;
             }
         }
     }
@@ -174,17 +162,17 @@ pub(crate) async fn read_all<R: Runtime>(
 async fn read_spinning<R: Runtime>(
     runtime: &R,
     read: &mut Reader,
-    buf: &mut [u8],
+    buf: &mut ReadBuffer,
     spin: Duration,
     last_read: std::time::Instant,
 ) -> io::Result<usize> {
     while !spin.is_zero() && runtime.now().mono.saturating_duration_since(last_read) < spin {
-        if let Some(result) = read.try_read(buf) {
+        if let Some(result) = read.try_read(buf.room()) {
             return result;
         }
-        yield_now().await;
+        runtime.yield_now().await;
     }
-    std::future::poll_fn(|cx| Pin::new(&mut **read).poll_read(cx, buf)).await
+    std::future::poll_fn(|cx| read.poll_read_buf(cx, buf)).await
 }
 
 /// Writes `connection`'s queued bytes as far as the socket takes them without waiting; returns

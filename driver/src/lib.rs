@@ -12,6 +12,8 @@
 //! it and waits on its sources in a fixed order. It holds no protocol, routing or timer rule of
 //! its own (DESIGN.md section 2).
 
+#![warn(missing_docs)]
+
 mod app;
 mod channel;
 mod command;
@@ -29,7 +31,9 @@ use fixgate_core::{Delivered, DisconnectReason, EngineError, Event, SessionId};
 
 pub use crate::app::{Application, Context};
 pub use crate::handle::{FixEngine, Session, SessionSender};
-pub use crate::runtime::{AsyncTimer, Listener, ReadHalf, Runtime, SocketOptions, TcpStream};
+pub use crate::runtime::{
+    AsyncTimer, Listener, ReadBuffer, ReadHalf, Runtime, SocketOptions, TcpStream,
+};
 pub use crate::security::Security;
 #[cfg(feature = "tls")]
 pub use crate::security::TlsConfig;

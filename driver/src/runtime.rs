@@ -12,6 +12,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll, Waker};
 use std::time::Instant;
 
+use bytes::{Bytes, BytesMut};
 use fixgate_core::{EngineConfig, Now};
 use futures_io::{AsyncRead, AsyncWrite};
 
@@ -49,6 +50,13 @@ pub trait Runtime: Clone + Send + Sync + 'static {
 
     /// A random number, for hasher seeds.
     fn seed(&self) -> u64;
+
+    /// Lets the runtime run the other tasks that are ready before this one goes on: a reader
+    /// yields after handing a read over, so that the engine task answers it before the next
+    /// read. By default the task wakes itself and returns `Pending` once.
+    fn yield_now(&self) -> impl Future<Output = ()> + Send {
+        yield_now()
+    }
 }
 
 /// A timer that can be moved (quinn's `AsyncTimer`): the engine task keeps one and resets it
@@ -84,16 +92,70 @@ pub trait TcpStream: AsyncRead + AsyncWrite + Send + Unpin + 'static {
     fn into_split(self) -> (Self::ReadHalf, Self::WriteHalf);
 }
 
-/// A stream's reading half, with a non-blocking try-read (`ReceiveSpinningTimeout`).
+/// A stream's reading half: reads into the driver's [`ReadBuffer`], and a non-blocking
+/// try-read (`ReceiveSpinningTimeout`).
 pub trait ReadHalf: AsyncRead + Send + Unpin + 'static {
-    /// Reads what is there now, without waiting and without arming a wake-up: `None` when
-    /// nothing is. By default a poll with a no-op waker.
+    /// Reads into `buf`; returns how many bytes. By default `poll_read` into
+    /// [`ReadBuffer::room`]; a stream that can read into uninitialized memory overrides it with
+    /// [`ReadBuffer::spare`], and saves the zeroing.
+    fn poll_read_buf(
+        &mut self,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuffer,
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(self).poll_read(cx, buf.room())
+    }
+
+    /// Reads what is there now into `buf`, without waiting and without arming a wake-up:
+    /// `None` when nothing is. By default a `poll_read` with a no-op waker.
     fn try_read(&mut self, buf: &mut [u8]) -> Option<io::Result<usize>> {
         let mut cx = Context::from_waker(Waker::noop());
         match Pin::new(self).poll_read(&mut cx, buf) {
             Poll::Ready(result) => Some(result),
             Poll::Pending => None,
         }
+    }
+}
+
+/// A connection reader's buffer. The bytes of each read are cut from it and handed to the
+/// engine as they are (no copy); once it runs low it starts again, taking back the memory the
+/// engine has dropped since.
+#[derive(Debug, Default)]
+pub struct ReadBuffer {
+    /// Under [`room`](Self::room): initialized bytes to read into. Under
+    /// [`spare`](Self::spare): the bytes just read.
+    buf: BytesMut,
+}
+
+/// The most bytes one read asks for.
+const READ_BUFFER: usize = 16 * 1024;
+/// Below this much room the buffer starts again.
+const MIN_READ: usize = 4 * 1024;
+
+impl ReadBuffer {
+    /// Initialized room to read into, for `poll_read`: zeroed only when the buffer starts again
+    /// (once per 12 KiB or more read).
+    pub fn room(&mut self) -> &mut [u8] {
+        if self.buf.len() < MIN_READ {
+            self.buf.clear();
+            self.buf.resize(READ_BUFFER, 0);
+        }
+        &mut self.buf[..]
+    }
+
+    /// An empty buffer with room in its spare capacity, for a stream that reads into
+    /// uninitialized memory and appends (tokio's `read_buf`).
+    pub fn spare(&mut self) -> &mut BytesMut {
+        self.buf.clear();
+        if self.buf.capacity() < MIN_READ {
+            self.buf.reserve(READ_BUFFER);
+        }
+        &mut self.buf
+    }
+
+    /// The `n` bytes just read, cut off.
+    pub(crate) fn take(&mut self, n: usize) -> Bytes {
+        self.buf.split_to(n).freeze()
     }
 }
 
@@ -128,8 +190,8 @@ pub(crate) async fn sleep(timer: &mut impl AsyncTimer) {
     std::future::poll_fn(|cx| timer.poll_expired(cx)).await;
 }
 
-/// Lets the runtime run other tasks once.
-pub(crate) async fn yield_now() {
+/// Lets the runtime run other tasks once: wakes itself and returns `Pending` once.
+async fn yield_now() {
     let mut yielded = false;
     std::future::poll_fn(|cx| {
         if yielded {

@@ -43,6 +43,12 @@ pub struct Security {
 }
 
 impl Security {
+    /// TLS as `tls` configures it.
+    #[cfg(feature = "tls")]
+    pub fn with_tls(tls: TlsConfig) -> Self {
+        Self { tls }
+    }
+
     /// Completes the TLS handshake when one is configured for `side`, and splits the stream.
     pub(crate) async fn split<S: TcpStream>(
         &self,

@@ -68,18 +68,17 @@ pub(crate) enum Delivery {
     App(Box<dyn Application>),
 }
 
-/// What woke the engine task: each source polled, in a fixed order.
-struct Woken<R: Runtime> {
-    input: Option<Option<Input<R>>>,
-    command: Option<Option<Command>>,
-    timeout: bool,
-    room: bool,
-}
-
-impl<R: Runtime> Woken<R> {
-    fn any(&self) -> bool {
-        self.input.is_some() || self.command.is_some() || self.timeout || self.room
-    }
+/// What woke the engine task: the first ready source, in a fixed order. One value per wake-up,
+/// moved once: its size does not matter.
+#[allow(clippy::large_enum_variant)]
+enum Wake<R: Runtime> {
+    /// An input, or `None` once the inputs have closed.
+    Input(Option<Input<R>>),
+    /// A command, or `None` once every handle is gone.
+    Command(Option<Command>),
+    Timeout,
+    /// A connection with queued bytes wrote some.
+    Room,
 }
 
 /// The engine task's state.
@@ -173,49 +172,46 @@ impl<R: Runtime> Driver<R> {
             }
             armed = deadline;
             let woken = std::future::poll_fn(|cx| {
-                let woken = self.poll_sources(cx, &inputs, &commands, &mut timer, armed);
-                if woken.any() {
-                    Poll::Ready(woken)
-                } else {
-                    Poll::Pending
-                }
+                self.poll_sources(cx, &inputs, &commands, &mut timer, armed)
             })
             .await;
-            match woken.input {
-                Some(Some(input)) => self.input(input),
-                Some(None) => return,
-                None => {}
+            // One clock read for the turn.
+            let now = self.runtime.now();
+            let timed_out = matches!(woken, Wake::Timeout);
+            match woken {
+                Wake::Input(Some(input)) => self.input(input, now),
+                Wake::Command(Some(command)) => self.command(command, now),
+                Wake::Input(None) | Wake::Command(None) => return,
+                Wake::Timeout | Wake::Room => {}
             }
-            match woken.command {
-                Some(Some(command)) => self.command(command),
-                Some(None) => return,
-                None => {}
-            }
-            if woken.timeout {
+            // The clock is compared with the deadline too (quinn's `drive_timer`): a busy input
+            // cannot starve the timer.
+            if timed_out || armed.is_some_and(|at| at <= now.mono) {
                 armed = None;
-                self.engine.handle_timeout(self.runtime.now());
+                self.engine.handle_timeout(now);
             }
             // Take what else is already waiting before carrying out the outputs: one wake-up
             // then serves a burst.
             for _ in 0..BATCH {
                 match inputs.try_recv() {
-                    Some(input) => self.input(input),
+                    Some(input) => self.input(input, now),
                     None => break,
                 }
             }
             for _ in 0..BATCH {
                 match commands.try_recv() {
-                    Some(command) => self.command(command),
+                    Some(command) => self.command(command, now),
                     None => break,
                 }
             }
         }
     }
 
-    /// Polls every source once, in a fixed order (a biased select): the connections' inputs, the
-    /// application's commands, the timer, then room on full sockets. Each is polled on every
-    /// wake-up, so none starves another, and the order never depends on chance: under a
-    /// simulated runtime the run is reproducible.
+    /// Polls the sources in a fixed order (a biased select) and takes the first that is ready:
+    /// the connections' inputs, the application's commands, the timer, then room on full
+    /// sockets. The order never depends on chance, so under a simulated runtime a run is
+    /// reproducible. None starves another: every turn also takes a batch of inputs and of
+    /// commands, writes what it can, and compares the clock with the timer's deadline.
     fn poll_sources(
         &mut self,
         cx: &mut task::Context<'_>,
@@ -223,22 +219,20 @@ impl<R: Runtime> Driver<R> {
         commands: &Receiver<Command>,
         timer: &mut R::Timer,
         armed: Option<std::time::Instant>,
-    ) -> Woken<R> {
-        let mut woken = Woken {
-            input: None,
-            command: None,
-            timeout: false,
-            room: false,
-        };
+    ) -> Poll<Wake<R>> {
         if let Poll::Ready(input) = inputs.poll_recv(cx) {
-            woken.input = Some(input);
+            return Poll::Ready(Wake::Input(input));
         }
         if let Poll::Ready(command) = commands.poll_recv(cx) {
-            woken.command = Some(command);
+            return Poll::Ready(Wake::Command(command));
         }
-        woken.timeout = armed.is_some() && timer.poll_expired(cx).is_ready();
-        woken.room = !self.unwritten.is_empty() && self.poll_room(cx);
-        woken
+        if armed.is_some() && timer.poll_expired(cx).is_ready() {
+            return Poll::Ready(Wake::Timeout);
+        }
+        if !self.unwritten.is_empty() && self.poll_room(cx) {
+            return Poll::Ready(Wake::Room);
+        }
+        Poll::Pending
     }
 
     /// Carries out the engine's outputs, in order, and writes what they sent.
@@ -432,12 +426,11 @@ impl<R: Runtime> Driver<R> {
         }
     }
 
-    fn input(&mut self, input: Input<R>) {
+    fn input(&mut self, input: Input<R>, now: Now) {
         match input {
             Input::Accepted { stream, peer } => {
                 let conn = self.new_conn();
                 self.attach(conn, stream, Side::Accepted);
-                let now = self.runtime.now();
                 self.engine
                     .handle_connection_opened(conn, Some(peer.ip()), now);
             }
@@ -447,15 +440,12 @@ impl<R: Runtime> Driver<R> {
                 stream,
             } => {
                 self.attach(conn, stream, Side::Connected);
-                let now = self.runtime.now();
                 self.engine.handle_initiator_connected(conn, &session, now);
             }
             Input::ConnectFailed { session } => {
-                let now = self.runtime.now();
                 self.engine.handle_connect_failed(&session, now);
             }
             Input::Data { conn, bytes } => {
-                let now = self.runtime.now();
                 self.engine.handle_bytes(conn, now, bytes);
                 if let Some(connection) = self.conns.get(&conn)
                     && connection
@@ -475,7 +465,6 @@ impl<R: Runtime> Driver<R> {
             }
             Input::Closed { conn } => {
                 if self.conns.remove(&conn).is_some() {
-                    let now = self.runtime.now();
                     self.engine.handle_connection_closed(conn, now);
                 }
             }
@@ -485,14 +474,12 @@ impl<R: Runtime> Driver<R> {
                         tracing::error!(?result, "store sync failed");
                     });
                 }
-                let now = self.runtime.now();
                 self.engine.handle_committed(&session, now, result);
             }
         }
     }
 
-    fn command(&mut self, command: Command) {
-        let now = self.runtime.now();
+    fn command(&mut self, command: Command, now: Now) {
         if let Some(reply) = command.run(&mut self.engine, &mut self.waiting, now) {
             if self.stopping.is_empty() {
                 self.engine.shutdown(now);

@@ -33,6 +33,8 @@
 //! # }
 //! ```
 
+#![warn(missing_docs)]
+
 mod runtime;
 
 use std::io;
@@ -82,10 +84,10 @@ impl FixEngine {
         #[cfg(feature = "tls")] tls: TlsConfig,
         app: impl Application,
     ) -> io::Result<Self> {
-        let security = Security {
-            #[cfg(feature = "tls")]
-            tls,
-        };
+        #[cfg(feature = "tls")]
+        let security = Security::with_tls(tls);
+        #[cfg(not(feature = "tls"))]
+        let security = Security::default();
         let runtime = AsyncIo::new(spawner);
         fixgate_driver::FixEngine::start_with_app_on(runtime, config, listen, security, app)
             .map(Self)
@@ -100,7 +102,7 @@ impl FixEngine {
         spawner: Spawner,
         tls: TlsConfig,
     ) -> io::Result<(Self, async_channel::Receiver<AppEvent>)> {
-        Self::start_with(config, listen, spawner, Security { tls })
+        Self::start_with(config, listen, spawner, Security::with_tls(tls))
     }
 
     fn start_with(

@@ -30,6 +30,8 @@
 //! # }
 //! ```
 
+#![warn(missing_docs)]
+
 mod runtime;
 
 use std::io;
@@ -77,10 +79,10 @@ impl FixEngine {
         #[cfg(feature = "tls")] tls: TlsConfig,
         app: impl Application,
     ) -> io::Result<Self> {
-        let security = Security {
-            #[cfg(feature = "tls")]
-            tls,
-        };
+        #[cfg(feature = "tls")]
+        let security = Security::with_tls(tls);
+        #[cfg(not(feature = "tls"))]
+        let security = Security::default();
         fixgate_driver::FixEngine::start_with_app_on(Tokio, config, listen, security, app).map(Self)
     }
 
@@ -92,7 +94,7 @@ impl FixEngine {
         listen: Option<SocketAddr>,
         tls: TlsConfig,
     ) -> io::Result<(Self, mpsc::UnboundedReceiver<AppEvent>)> {
-        Self::start_with(config, listen, Security { tls })
+        Self::start_with(config, listen, Security::with_tls(tls))
     }
 
     fn start_with(

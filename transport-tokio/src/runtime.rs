@@ -9,7 +9,10 @@ use std::task::{Context, Poll};
 use std::time::{Instant, SystemTime};
 
 use fixgate_core::Now;
-use fixgate_driver::{AsyncTimer, Listener, ReadHalf, Runtime, SocketOptions, TcpStream};
+use fixgate_driver::{
+    AsyncTimer, Listener, ReadBuffer, ReadHalf, Runtime, SocketOptions, TcpStream,
+};
+use tokio::io::AsyncReadExt;
 use tokio::io::ReadBuf;
 use tokio::net::TcpSocket;
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
@@ -69,6 +72,12 @@ impl Runtime for Tokio {
 
     fn seed(&self) -> u64 {
         std::collections::hash_map::RandomState::new().hash_one(0u8)
+    }
+
+    /// tokio's own: the task runs again only after the I/O driver has been polled, so the
+    /// engine task answers a read before its reader reads again.
+    async fn yield_now(&self) {
+        tokio::task::yield_now().await;
     }
 }
 
@@ -142,7 +151,16 @@ impl TcpStream for Compat<tokio::net::TcpStream> {
     }
 }
 
-impl ReadHalf for Compat<OwnedReadHalf> {}
+impl ReadHalf for Compat<OwnedReadHalf> {
+    /// tokio reads into the buffer's uninitialized spare capacity: nothing is zeroed first.
+    fn poll_read_buf(
+        &mut self,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuffer,
+    ) -> Poll<io::Result<usize>> {
+        std::pin::pin!(self.0.read_buf(buf.spare())).poll(cx)
+    }
+}
 
 impl<T: tokio::io::AsyncRead + Unpin> futures_io::AsyncRead for Compat<T> {
     fn poll_read(

@@ -101,8 +101,10 @@ impl Registry {
         self.keys.contains_key(id)
     }
 
+    /// The ids in the order of their places, not of the map's hashes: the same in every run
+    /// with the same history.
     pub(super) fn keys(&self) -> impl Iterator<Item = &SessionId> {
-        self.keys.keys()
+        self.places.iter().flatten().map(|entry| &entry.id)
     }
 
     pub(super) fn iter(&self) -> impl Iterator<Item = (&SessionId, &Slot)> {
