@@ -1,5 +1,5 @@
 //! An application that the driver calls where it drives the engine: each message is handled
-//! where the engine produced it, with no hop between tasks. The fastest way to use an adapter.
+//! where the engine produced it, with no hop between tasks. The fastest way to use the driver.
 
 use bytes::Bytes;
 use fixgate_core::{
@@ -13,7 +13,7 @@ use crate::waiting::{Outgoing, OwnedHeader, Waiting};
 /// (`FixEngine::start_with_app`). They must not block: the engine waits for them.
 pub trait Application: Send + 'static {
     /// An application message. Settle it with [`Context::reply`] or [`Context::ack`] (or later,
-    /// through the adapter's `FixEngine::reply`).
+    /// through `FixEngine::reply`).
     fn on_message(&mut self, ctx: &mut Context<'_>, session: &SessionId, delivered: Delivered);
 
     /// Something happened in a session.

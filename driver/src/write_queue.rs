@@ -1,5 +1,5 @@
-//! One connection's outbound bytes in an adapter: the frames sent and not yet written, written
-//! with vectored writes through whatever `AsyncWrite` the adapter has ([`PollWrite`]).
+//! One connection's outbound bytes on the engine task: the frames sent and not yet written,
+//! written with vectored writes through the connection's writing half ([`PollWrite`]).
 
 use std::collections::VecDeque;
 use std::io::{self, IoSlice};
@@ -10,8 +10,8 @@ use bytes::{Buf, Bytes};
 /// How many frames one vectored write takes at most.
 const WRITE_SLICES: usize = 64;
 
-/// A socket's writing half as an adapter polls it: tokio's or futures' `AsyncWrite`, bound to
-/// the task's context, so that a full socket wakes that task when it has room.
+/// A socket's writing half as the engine task polls it: a futures-io `AsyncWrite`, bound to the
+/// task's context, so that a full socket wakes that task when it has room.
 pub(crate) trait PollWrite {
     /// Writes from the start of `bufs`; `Pending` while the socket is full.
     fn poll_write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> Poll<io::Result<usize>>;
@@ -33,7 +33,7 @@ pub(crate) struct WriteQueue {
 
 impl WriteQueue {
     /// Queues a frame behind the others. Returns true when the queue had nothing to write or
-    /// flush before: the adapter then lists the connection for writing.
+    /// flush before: the engine task then lists the connection for writing.
     pub(crate) fn push(&mut self, frame: Bytes) -> bool {
         if self.failed {
             return false;
