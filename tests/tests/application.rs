@@ -6,12 +6,12 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use fixgate_core::codec::{Decoded, Decoder, HeaderField, Value};
-use fixgate_driver::{Application, Context};
 use fixgate_core::session::OutboundMessage;
 use fixgate_core::{
     BeginString, Delivered, EngineConfig, Event, MemoryStore, Role, SessionConfig, SessionId,
     TimestampPrecision, UtcTimestamp,
 };
+use fixgate_driver::{Application, Context};
 use fixgate_tests::wire::frame;
 
 /// A generous bound between "works" and "hangs".

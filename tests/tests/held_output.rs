@@ -213,3 +213,51 @@ fn resend_held_at_max_outbound_bytes_makes_no_heartbeat_and_stalls_no_other_sess
         assert_eq!(h.next_sender_seq("SLOW"), held_at);
     });
 }
+
+#[test]
+fn silent_peer_behind_held_output_is_closed_at_the_heartbeat_timeout() {
+    within_bound(|| {
+        let mut h = Harness::new();
+        let now = h.clock.now();
+        let body = format!("11=ORDER|55=AAPL|54=1|58={}|", "x".repeat(200)).replace('|', "\x01");
+        for _ in 0..BACKLOG {
+            let msg = OutboundMessage::from_parts(b"B", body.as_bytes());
+            h.engine.put(now, &id("SLOW"), msg).unwrap();
+        }
+        let slow = ConnId(1);
+        h.engine
+            .handle_connection_opened(slow, Some([127, 0, 0, 1].into()), now);
+        let logon = h.inbound("SLOW", "A", 1, "98=0|108=1|");
+        h.send(slow, &logon);
+        let resend_request = h.inbound("SLOW", "2", 2, "7=1|16=0|");
+        h.send(slow, &resend_request);
+        // The counterparty now reads nothing and sends nothing: it is gone. Its session closes
+        // at 2.4 × HeartBtInt, though the resend holds MaxOutboundBytes unwritten.
+        let mut closed = None;
+        for tenth in 1..=30 {
+            let now = h.clock.advance(Duration::from_millis(100));
+            if h.engine.poll_timeout().is_some_and(|at| at <= now.mono) {
+                h.engine.handle_timeout(now);
+            }
+            while let Some(output) = h.engine.poll_output() {
+                if let Output::Close { conn, reason } = output {
+                    assert_eq!(conn, slow);
+                    assert!(
+                        !reason.flushes(),
+                        "{reason:?}: nothing more is written to it"
+                    );
+                    closed.get_or_insert((tenth, reason));
+                }
+            }
+        }
+        let (tenth, reason) = closed.expect("the silent session is closed");
+        assert_eq!(
+            reason,
+            fixgate_core::CloseReason::Session {
+                session: id("SLOW"),
+                reason: fixgate_core::DisconnectReason::HeartbeatTimeout
+            }
+        );
+        assert_eq!(tenth, 24, "closed at 2.4 s, in tenths");
+    });
+}

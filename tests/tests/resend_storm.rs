@@ -5,12 +5,12 @@
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
-use fixgate_driver::{Application, Context};
 use fixgate_core::session::OutboundMessage;
 use fixgate_core::{
     BeginString, Delivered, EngineConfig, Event, MemoryStore, MessageReport, Now, Role,
     SessionConfig, SessionId, UtcTimestamp,
 };
+use fixgate_driver::{Application, Context};
 use fixgate_tokio::{FixEngine, TlsConfig};
 
 const MESSAGES: usize = 100_000;

@@ -829,7 +829,12 @@ impl Engine {
         let max_unwritten = slot.session.config().max_outbound_bytes;
         let mut remove = false;
         for taken in 0.. {
-            if slot.committing || (slot.conn.is_some() && slot.flow.is_full(max_unwritten)) {
+            // A session that has closed its connection is drained past MaxOutboundBytes: its
+            // close must not wait behind bytes that its peer is not reading.
+            let held = slot.conn.is_some()
+                && slot.session.is_connected()
+                && slot.flow.is_full(max_unwritten);
+            if slot.committing || held {
                 break;
             }
             if taken == DRAIN_BATCH {

@@ -95,12 +95,13 @@ pub enum CloseReason {
 
 impl CloseReason {
     /// Whether the bytes sent before the close are still to be written. Not for a peer that
-    /// stopped reading: they never would be, and the socket must close now.
+    /// stopped reading, nor for one that fell silent despite a TestRequest: they would never be
+    /// read, and the socket must close now.
     pub fn flushes(&self) -> bool {
         !matches!(
             self,
             Self::Session {
-                reason: DisconnectReason::SlowConsumer,
+                reason: DisconnectReason::SlowConsumer | DisconnectReason::HeartbeatTimeout,
                 ..
             }
         )

@@ -112,6 +112,9 @@ struct Log {
     /// Virtual times of the observer's Heartbeats from the acceptor, and of its disconnects.
     heartbeats: Vec<Duration>,
     observer_down: Vec<Duration>,
+    /// Frames that arrived garbled: the network never corrupts bytes, so each is a fault of
+    /// the sender's writing.
+    garbled: Vec<String>,
     /// Set once the busy phase ends: the putters stop.
     stop: Arc<AtomicBool>,
 }
@@ -150,6 +153,32 @@ impl Application for Filler {
         let body = format!("37={id}\x0117={id}\x01150=F\x0139=2\x0111={id}\x0155=X\x0154=1\x01");
         let _ = ctx.reply(session, delivered, b"8", body.as_bytes());
     }
+
+    fn on_event(&mut self, _: &mut Context<'_>, session: &SessionId, event: Event) {
+        note_event(&self.world, &self.log, session, &event);
+    }
+
+    fn on_disconnected(
+        &mut self,
+        _: &mut Context<'_>,
+        session: &SessionId,
+        reason: fixgate_core::DisconnectReason,
+    ) {
+        record(
+            &self.world,
+            format_args!("{session} disconnected: {reason:?}"),
+        );
+    }
+}
+
+/// Traces a session's event, and records a garbled frame.
+fn note_event(world: &Arc<Mutex<World>>, log: &Shared, session: &SessionId, event: &Event) {
+    if !matches!(event, Event::Message { .. }) {
+        record(world, format_args!("{session} {event:?}"));
+    }
+    if let Event::Garbled(error) = event {
+        lock(log).garbled.push(format!("{session}: {error:?}"));
+    }
 }
 
 /// An initiator's application: records each ExecutionReport and settles it.
@@ -174,7 +203,8 @@ impl Application for Trader {
         let _ = ctx.ack(session, &delivered);
     }
 
-    fn on_event(&mut self, _: &mut Context<'_>, _: &SessionId, event: Event) {
+    fn on_event(&mut self, _: &mut Context<'_>, session: &SessionId, event: Event) {
+        note_event(&self.world, &self.log, session, &event);
         // Only the observer's session reports its admin messages.
         if let Event::Message {
             inbound: true,
@@ -191,8 +221,12 @@ impl Application for Trader {
         &mut self,
         _: &mut Context<'_>,
         session: &SessionId,
-        _: fixgate_core::DisconnectReason,
+        reason: fixgate_core::DisconnectReason,
     ) {
+        record(
+            &self.world,
+            format_args!("{session} disconnected: {reason:?}"),
+        );
         if &*session.sender_comp_id == "OBS" {
             let at = lock(&self.world).elapsed;
             lock(&self.log).observer_down.push(at);
@@ -514,6 +548,9 @@ impl Run {
         for (name, s) in &log.sessions {
             orders += s.accepted.len() as u64;
             check_session(name, s, &mut violations);
+        }
+        for garbled in &log.garbled {
+            violations.push(format!("a frame arrived garbled: {garbled}"));
         }
         // The observer's Heartbeats: one per HeartBtInt, at most LATENESS_BOUND late, except
         // across its own disconnects (acceptor crashes).

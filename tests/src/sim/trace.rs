@@ -21,10 +21,14 @@ impl Default for Trace {
 }
 
 impl Trace {
-    /// Adds one event, described by `event`, at virtual time `at_micros`.
+    /// Adds one event, described by `event`, at virtual time `at_micros`. With
+    /// `FIXGATE_SIM_TRACE` set, it is printed too.
     pub fn record(&mut self, at_micros: u128, event: std::fmt::Arguments<'_>) {
         self.line.clear();
         let _ = write!(self.line, "{at_micros} {event}");
+        if printing() {
+            eprintln!("{}", self.line);
+        }
         for byte in self.line.bytes().chain([b'\n']) {
             self.hash = (self.hash ^ u64::from(byte)).wrapping_mul(0x0000_0100_0000_01b3);
         }
@@ -40,4 +44,10 @@ impl Trace {
     pub fn events(&self) -> u64 {
         self.events
     }
+}
+
+/// Whether `FIXGATE_SIM_TRACE` asks for the trace on stderr.
+fn printing() -> bool {
+    static PRINT: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *PRINT.get_or_init(|| std::env::var_os("FIXGATE_SIM_TRACE").is_some())
 }
