@@ -1,13 +1,13 @@
 //! The gap-fill rule (FIX test cases 2b, 10 and 11): gaps in the counterparty's sequence, and
 //! how they close.
 //!
-//! A MsgSeqNum above the expected one is a gap: one ResendRequest <2> from the expected number to
-//! the end (`EndSeqNo <16>` 0, or 999999 before FIX 4.2), unless one is outstanding, and again
+//! A MsgSeqNum above the expected one is a gap: one ResendRequest (35=2) from the expected number
+//! to the end (`EndSeqNo <16>` 0, or 999999 before FIX 4.2), unless one is outstanding, and again
 //! after `ResendRequestTimeout` for what the counterparty's resend has not filled yet. The
-//! counterparty's SequenceReset <4> closes it: in GapFill mode (`GapFillFlag <123>` = Y) it
+//! counterparty's SequenceReset (35=4) closes it: in GapFill mode (`GapFillFlag <123>` = Y) it
 //! stands for the session-level messages it does not resend, in Reset mode it moves the expected
 //! number whatever its own MsgSeqNum. Neither may move the expected number backwards: that is
-//! rejected with SessionRejectReason 5 and no RefTagID.
+//! rejected with `SessionRejectReason <373>` 5 and no `RefTagID <371>`.
 
 use super::Session;
 use super::reject::ref_tag;

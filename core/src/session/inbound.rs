@@ -1,8 +1,8 @@
 //! Receiving: the dispatch of a decoded message. Before logon it goes to the Logon rule; after
 //! it, every message passes the checks here (BeginString, MsgSeqNum present, the fields against
 //! the dictionary or the codec's findings, the header's CompIDs and SendingTime, PossDupFlag;
-//! FIX test cases 2, 3 and 14) on its way through the MsgSeqNum rule, and then the `match` in
-//! [`Session::process`] hands it to its rule's handler: `heartbeat.rs`, `resend.rs`,
+//! FIX test cases 2, 3 and 14) on its way through the MsgSeqNum rule (`sequence.rs`), and then
+//! the `match` in `process` hands it to its rule's handler: `heartbeat.rs`, `resend.rs`,
 //! `gap_fill.rs`, `reject.rs`, `logon.rs`, `logout.rs`, or the application.
 
 use super::reject::ref_tag;
@@ -23,7 +23,13 @@ impl Session {
                 SessionState::WaitForLogon | SessionState::LogonSent => {
                     self.on_logon_candidate(&msg)
                 }
-                SessionState::Active | SessionState::LogoutSent => self.on_message(msg),
+                SessionState::Active | SessionState::LogoutSent => {
+                    // The message goes straight on to the MsgSeqNum rule: one move, as before
+                    // the rule had its own file (an extra hop by value cost a copy of it).
+                    if let Some(seq) = self.admit(&msg) {
+                        self.order_by_seq_num(msg, seq);
+                    }
+                }
                 SessionState::Disconnected | SessionState::Finalized => {}
             },
             // Before logon a garbled frame ends the connection; after it, the frame is ignored
@@ -35,19 +41,21 @@ impl Session {
         }
     }
 
-    /// A message after logon: the BeginString of the session and a MsgSeqNum, then the MsgSeqNum
-    /// rule (`sequence.rs`) puts it in order.
+    /// A message after logon must carry the session's BeginString and a MsgSeqNum: without
+    /// either, Logout and close. Returns the MsgSeqNum, for the MsgSeqNum rule (`sequence.rs`).
     #[inline]
-    fn on_message(&mut self, msg: Message) {
+    fn admit(&mut self, msg: &Message) -> Option<SeqNum> {
         if msg.begin_string() != self.config.begin_string.as_str().as_bytes() {
             self.send_logout(Some(b"Incorrect BeginString"));
-            return self.close(DisconnectReason::IncorrectBeginString);
+            self.close(DisconnectReason::IncorrectBeginString);
+            return None;
         }
         let Ok(seq) = msg.seq_num(tag::MSG_SEQ_NUM) else {
             self.send_logout(Some(b"Received message without MsgSeqNum"));
-            return self.close(DisconnectReason::ProtocolViolation);
+            self.close(DisconnectReason::ProtocolViolation);
+            return None;
         };
-        self.order_by_seq_num(msg, seq);
+        Some(seq)
     }
 
     /// A message whose number is the expected one (or a SequenceReset-Reset): the field checks

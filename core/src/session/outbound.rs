@@ -1,8 +1,8 @@
 //! Writing messages: the header the session owns (8, 9, 35, 34, 49, 52, 56, and 43 and 122 on a
 //! copy sent again, DESIGN.md section 6), the store before the wire, and the queue that holds
-//! frames behind a resend or our Logon. Each rule builds its own messages with
-//! [`Session::send_admin`] (stored) or [`Session::send_unstored_admin`] (a GapFill, a
-//! SequenceReset-Reset or a refusing Logout, which take no number of their own).
+//! frames behind a resend or our Logon. Each rule builds its own messages with `send_admin`
+//! (stored) or `send_unstored_admin` (a GapFill, a SequenceReset-Reset or a refusing Logout,
+//! which take no number of their own).
 
 use bytes::Bytes;
 use smallvec::SmallVec;

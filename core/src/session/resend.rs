@@ -1,11 +1,12 @@
-//! The resend rule (FIX test cases 8 and 20): serving the counterparty's ResendRequest <2>.
+//! The resend rule (FIX test cases 8 and 20): serving the counterparty's ResendRequest (35=2).
 //!
-//! `BeginSeqNo <7>` to `EndSeqNo <16>` (0, or 999999 before FIX 4.2, for "to the end") come again
-//! from the store in chunks of `ResendRequestChunkSize`: application messages with PossDupFlag
-//! <43> = Y and OrigSendingTime <122>, runs of session-level messages (and of types the policy
-//! gap-fills, and numbers the store lacks) as one SequenceReset-GapFill each, under their old
-//! numbers. New messages wait behind the resend and go out after it. Our own SequenceReset-Reset
-//! (an operator's command) is written here too: it is a GapFill's twin, unstored.
+//! `BeginSeqNo <7>` to `EndSeqNo <16>` (0, or 999999 before FIX 4.2, for "to the end") come
+//! again from the store in chunks of `ResendRequestChunkSize`: application messages with
+//! `PossDupFlag <43>` = Y and `OrigSendingTime <122>`, runs of session-level messages (and of
+//! types the policy gap-fills, and numbers the store lacks) as one SequenceReset-GapFill each,
+//! under their old numbers. New messages wait behind the resend and go out after it. Our own
+//! SequenceReset-Reset (an operator's command) is written here too: it is a GapFill's twin,
+//! unstored.
 
 use bytes::Bytes;
 
