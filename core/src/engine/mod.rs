@@ -661,6 +661,12 @@ impl Engine {
         slot.reconnect_at = slot
             .initiator_addr
             .map(|_| now.mono + self.config.reconnect_interval);
+        // What the sync held back goes now, without its sends (there is no connection; they
+        // stay in the store): the application hears what happened before the close.
+        self.drain_session(id);
+        let Some(slot) = self.sessions.get_mut(id) else {
+            return;
+        };
         self.outputs.push_back(Output::Close {
             conn,
             reason: CloseReason::Session {
@@ -874,7 +880,8 @@ impl Engine {
                     }
                 }
                 Step::Commit => {
-                    slot.committing = true;
+                    // Without a connection nothing is sent: nothing waits for the sync.
+                    slot.committing = slot.conn.is_some();
                     Output::Commit {
                         session: id.clone(),
                     }
