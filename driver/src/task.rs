@@ -23,6 +23,10 @@ use crate::{AppEvent, Application, Context, EventSink};
 
 /// Inputs or commands taken per wake-up of the engine task, at most.
 const BATCH: usize = 256;
+/// Turns the engine task takes in a row without waiting before it yields to the runtime once:
+/// however busy it is (a flood of input, or a bug that leaves a deadline in the past), the other
+/// tasks on its thread (readers, the application) still run.
+const BUSY_TURNS: u32 = 64;
 /// Messages sent in one burst before the engine task writes them: the peer starts on the first
 /// replies while the rest are made (both ends busy at once, not in turn).
 const WRITE_EVERY: u32 = 32;
@@ -154,6 +158,7 @@ impl<R: Runtime> Driver<R> {
         // turn costs a registration with the runtime's timer wheel per message.
         let mut timer = self.runtime.new_timer(self.runtime.now().mono);
         let mut armed = None;
+        let mut busy = 0;
         loop {
             std::future::poll_fn(|cx| {
                 self.drain(cx);
@@ -171,10 +176,18 @@ impl<R: Runtime> Driver<R> {
                 timer.reset(at);
             }
             armed = deadline;
+            let mut waited = false;
             let woken = std::future::poll_fn(|cx| {
-                self.poll_sources(cx, &inputs, &commands, &mut timer, armed)
+                let woken = self.poll_sources(cx, &inputs, &commands, &mut timer, armed);
+                waited |= woken.is_pending();
+                woken
             })
             .await;
+            busy = if waited { 0 } else { busy + 1 };
+            if busy == BUSY_TURNS {
+                busy = 0;
+                self.runtime.yield_now().await;
+            }
             // One clock read for the turn.
             let now = self.runtime.now();
             let timed_out = matches!(woken, Wake::Timeout);

@@ -21,6 +21,10 @@ pub type BoxFuture = Pin<Box<dyn Future<Output = ()> + Send>>;
 /// The virtual time one poll of a task costs.
 pub const POLL_COST: Duration = Duration::from_micros(1);
 
+/// The virtual time one engine step costs (a turn of the drive loop, which reads the clock
+/// once): a loop that spins shows up as time passing, and as lateness.
+pub const STEP_COST: Duration = Duration::from_micros(1);
+
 /// 2026-11-26 12:00:00 UTC, the wall-clock start of every simulation.
 const START_UNIX_SECS: u64 = 1_795_694_400;
 
@@ -47,6 +51,8 @@ pub struct World {
     pub trace: Trace,
     /// Polls made.
     pub polls: u64,
+    /// Engine steps made: clock reads through the runtime, one per turn of a drive loop.
+    pub steps: u64,
 }
 
 impl World {
@@ -169,6 +175,7 @@ impl Executor {
             net: Net::default(),
             trace: Trace::default(),
             polls: 0,
+            steps: 0,
         };
         Self {
             world: Arc::new(Mutex::new(world)),

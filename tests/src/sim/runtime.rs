@@ -13,7 +13,7 @@ use fixgate_core::Now;
 use fixgate_driver::{AsyncTimer, Listener, ReadHalf, Runtime, SocketOptions, TcpStream};
 use futures_io::{AsyncRead, AsyncWrite};
 
-use super::executor::{ProcessId, World, lock};
+use super::executor::{ProcessId, STEP_COST, World, lock};
 use super::socket::{SimListener, SimStream, SimTimer};
 
 /// How long a blocking job (a store's sync) takes, at the least and at the most.
@@ -99,7 +99,10 @@ impl Runtime for SimRuntime {
     }
 
     fn now(&self) -> Now {
-        lock(&self.world).now()
+        let mut world = lock(&self.world);
+        world.steps += 1;
+        world.charge(STEP_COST);
+        world.now()
     }
 
     fn seed(&self) -> u64 {
