@@ -148,3 +148,32 @@ fn a_failed_commit_closes_without_sending_what_it_held() {
     assert_eq!(h.log_on(3, SLOW, 2), ["commit SLOW"]);
     assert_eq!(h.committed(SLOW, Ok(())), ["send 3 35=A"]);
 }
+
+#[test]
+fn a_connection_closed_by_the_peer_ends_after_what_a_commit_held() {
+    let mut h = Harness::new();
+    h.events = true;
+    assert_eq!(h.log_on(1, SLOW, 1), ["commit SLOW"]);
+    // The peer's last message arrives and the connection drops while the sync is out: the
+    // application learns of the end only after what came before it.
+    let test_request = h.message(SLOW, "1", 2, "112=T|");
+    assert_eq!(h.input(1, &test_request), Vec::<String>::new());
+    let now = h.clock.now();
+    h.engine.handle_connection_closed(ConnId(1), now);
+    assert_eq!(h.outputs(), Vec::<String>::new());
+    assert_eq!(
+        h.committed(SLOW, Ok(())),
+        [
+            "send 1 35=A".to_string(),
+            "event LoggedOn { reset: false }".to_string(),
+            "commit SLOW".to_string()
+        ]
+    );
+    assert_eq!(
+        h.committed(SLOW, Ok(())),
+        [
+            "send 1 35=0".to_string(),
+            format!("close 1 {:?}", DisconnectReason::ConnectionClosed)
+        ]
+    );
+}

@@ -683,37 +683,25 @@ impl Engine {
     }
 
     /// A connection was closed by the peer or failed. A session's connection ends with an
-    /// [`Output::Close`] for it all the same ([`DisconnectReason::ConnectionClosed`](crate::DisconnectReason::ConnectionClosed)), so that
-    /// the application hears of every disconnect; the adapter has nothing left to close.
+    /// [`Output::Close`] for it all the same, after the session's earlier outputs
+    /// ([`DisconnectReason::ConnectionClosed`](crate::DisconnectReason::ConnectionClosed)
+    /// unless its last bytes ended it otherwise), so that the application hears of every
+    /// disconnect; the adapter has nothing left to close.
     pub fn handle_connection_closed(&mut self, conn: ConnId, now: Now) {
         self.advance(now);
         self.pending.remove(&conn);
-        let Some(id) = self.linked.remove(&conn) else {
+        let Some(id) = self.linked.get(&conn) else {
             return;
         };
-        let reconnect = now.mono + self.config.reconnect_interval;
-        let Some(slot) = self.sessions.get_mut(&id) else {
-            return;
-        };
-        if slot.conn == Some(conn) {
-            slot.conn = None;
+        if let Some(slot) = self.sessions.get_mut(id)
+            && slot.conn == Some(conn)
+        {
+            // No byte will be written any more. The session queues its Disconnect behind what
+            // it still holds (the last bytes' messages, outputs waiting for a Commit), and the
+            // connection ends as any other when that is drained, in order.
             slot.flow.clear();
             slot.session.handle_disconnected(now);
-            slot.reconnect_at = slot.initiator_addr.map(|_| reconnect);
-            if slot.provisional {
-                self.sessions.remove(&id);
-                return;
-            }
-            // What the last bytes brought goes first; then the application learns of the end,
-            // as of any other (an adapter has forgotten the connection already).
-            self.drain_session(&id);
-            self.outputs.push_back(Output::Close {
-                conn,
-                reason: CloseReason::Session {
-                    session: id,
-                    reason: crate::DisconnectReason::ConnectionClosed,
-                },
-            });
+            self.ready.push_back(id.clone());
         }
     }
 

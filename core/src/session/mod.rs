@@ -363,14 +363,16 @@ impl Session {
     }
 
     /// The connection was closed (EOF or an I/O error seen by the caller). The session goes back
-    /// to waiting: its sequence numbers stay for the next connection.
+    /// to waiting: its sequence numbers stay for the next connection. Its actions end with
+    /// [`Action::Disconnect`], [`DisconnectReason::ConnectionClosed`] unless the last bytes
+    /// (a Logout) ended the connection otherwise.
     pub fn handle_disconnected(&mut self, now: Now) {
         self.advance(now);
         if self.connected {
             // What the counterparty sent before it closed is processed, held or not: it was read
             // (at most what the adapter read before pausing), and a Logout may be among it.
             self.decode(false);
-            self.drop_connection();
+            self.close(DisconnectReason::ConnectionClosed);
         }
     }
 
