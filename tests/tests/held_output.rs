@@ -111,6 +111,25 @@ impl Harness {
         }
     }
 
+    /// SLOW's counterparty logs on at HeartBtInt 1 and asks for the backlog stored while it was
+    /// away; it reads none of it. Returns its connection.
+    fn stall(&mut self) -> ConnId {
+        let now = self.clock.now();
+        let body = format!("11=ORDER|55=AAPL|54=1|58={}|", "x".repeat(200)).replace('|', "\x01");
+        for _ in 0..BACKLOG {
+            let msg = OutboundMessage::from_parts(b"B", body.as_bytes());
+            self.engine.put(now, &id("SLOW"), msg).unwrap();
+        }
+        let slow = ConnId(1);
+        self.engine
+            .handle_connection_opened(slow, Some([127, 0, 0, 1].into()), now);
+        let logon = self.inbound("SLOW", "A", 1, "98=0|108=1|");
+        self.send(slow, &logon);
+        let resend_request = self.inbound("SLOW", "2", 2, "7=1|16=0|");
+        self.send(slow, &resend_request);
+        slow
+    }
+
     fn next_sender_seq(&self, target: &str) -> u64 {
         self.engine
             .session(&id(target))
@@ -145,21 +164,7 @@ fn within_bound(scenario: impl FnOnce() + Send + 'static) {
 fn resend_held_at_max_outbound_bytes_makes_no_heartbeat_and_stalls_no_other_session() {
     within_bound(|| {
         let mut h = Harness::new();
-        let now = h.clock.now();
-        // A backlog stored while disconnected: the next Logon's ResendRequest brings it.
-        let body = format!("11=ORDER|55=AAPL|54=1|58={}|", "x".repeat(200)).replace('|', "\x01");
-        for _ in 0..BACKLOG {
-            let msg = OutboundMessage::from_parts(b"B", body.as_bytes());
-            h.engine.put(now, &id("SLOW"), msg).unwrap();
-        }
-
-        let slow = ConnId(1);
-        h.engine
-            .handle_connection_opened(slow, Some([127, 0, 0, 1].into()), now);
-        let logon = h.inbound("SLOW", "A", 1, "98=0|108=1|");
-        h.send(slow, &logon);
-        let resend_request = h.inbound("SLOW", "2", 2, "7=1|16=0|");
-        h.send(slow, &resend_request);
+        let slow = h.stall();
         let held_at = h.next_sender_seq("SLOW");
         assert_eq!(held_at, BACKLOG + 2, "the backlog and the Logon reply");
         let unread = h.unread[0].1;
@@ -218,19 +223,7 @@ fn resend_held_at_max_outbound_bytes_makes_no_heartbeat_and_stalls_no_other_sess
 fn silent_peer_behind_held_output_is_closed_at_the_heartbeat_timeout() {
     within_bound(|| {
         let mut h = Harness::new();
-        let now = h.clock.now();
-        let body = format!("11=ORDER|55=AAPL|54=1|58={}|", "x".repeat(200)).replace('|', "\x01");
-        for _ in 0..BACKLOG {
-            let msg = OutboundMessage::from_parts(b"B", body.as_bytes());
-            h.engine.put(now, &id("SLOW"), msg).unwrap();
-        }
-        let slow = ConnId(1);
-        h.engine
-            .handle_connection_opened(slow, Some([127, 0, 0, 1].into()), now);
-        let logon = h.inbound("SLOW", "A", 1, "98=0|108=1|");
-        h.send(slow, &logon);
-        let resend_request = h.inbound("SLOW", "2", 2, "7=1|16=0|");
-        h.send(slow, &resend_request);
+        let slow = h.stall();
         // The counterparty now reads nothing and sends nothing: it is gone. Its session closes
         // at 2.4 × HeartBtInt, though the resend holds MaxOutboundBytes unwritten.
         let mut closed = None;

@@ -662,22 +662,8 @@ const STEP_BOUND: u64 = 200_000;
 /// The properties of one initiator session's orders.
 fn check_session(name: &str, s: &SessionLog, violations: &mut Vec<String>) {
     // Every accepted order gets its ExecutionReport; a second one only as a possible duplicate.
-    let mut seen: BTreeMap<u64, u32> = BTreeMap::new();
-    let mut last_first = 0;
-    for &(id, poss_dup) in &s.reports {
-        let count = seen.entry(id).or_default();
-        *count += 1;
-        if *count > 1 && !poss_dup {
-            violations.push(format!(
-                "{name}: report {id} delivered again without PossDupFlag"
-            ));
-        }
-        if *count == 1 {
-            if id < last_first {
-                violations.push(format!("{name}: report {id} after report {last_first}"));
-            }
-            last_first = id;
-        }
+    let seen = check_receipts(name, "report", &s.reports, violations);
+    for &(id, _) in &s.reports {
         if id == 0 || id > s.next_order {
             violations.push(format!("{name}: a report for order {id}, never put"));
         }
@@ -690,21 +676,36 @@ fn check_session(name: &str, s: &SessionLog, violations: &mut Vec<String>) {
         }
     }
     // The acceptor executes each order once, in order; again only as a possible duplicate.
-    let mut executed: BTreeMap<u64, u32> = BTreeMap::new();
+    check_receipts(name, "execution", &s.executed, violations);
+}
+
+/// The properties of messages received about orders (ClOrdID and PossDupFlag, in order): the
+/// first receipts keep the orders' order, and a repeat carries PossDupFlag=Y. Returns how often
+/// each order was received.
+fn check_receipts(
+    name: &str,
+    what: &str,
+    receipts: &[(u64, bool)],
+    violations: &mut Vec<String>,
+) -> BTreeMap<u64, u32> {
+    let mut seen: BTreeMap<u64, u32> = BTreeMap::new();
     let mut last_first = 0;
-    for &(id, poss_dup) in &s.executed {
-        let count = executed.entry(id).or_default();
+    for &(id, poss_dup) in receipts {
+        let count = seen.entry(id).or_default();
         *count += 1;
         if *count > 1 && !poss_dup {
             violations.push(format!(
-                "{name}: order {id} executed again without PossDupFlag"
+                "{name}: {what} of order {id} came again without PossDupFlag"
             ));
         }
         if *count == 1 {
             if id < last_first {
-                violations.push(format!("{name}: order {id} executed after {last_first}"));
+                violations.push(format!(
+                    "{name}: {what} of order {id} came after that of {last_first}"
+                ));
             }
             last_first = id;
         }
     }
+    seen
 }
