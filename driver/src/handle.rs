@@ -163,9 +163,7 @@ impl FixEngine {
                 msg_type,
                 header: OwnedHeader::default(),
                 body,
-                answer: Some(Box::new(move |result| {
-                    let _ = answer.try_send(result);
-                })),
+                answer: to_caller(answer),
             },
             wait: true,
         })
@@ -196,9 +194,7 @@ impl FixEngine {
                 msg_type,
                 header: OwnedHeader::default(),
                 body,
-                answer: Some(Box::new(move |result| {
-                    let _ = answer.try_send(result);
-                })),
+                answer: to_caller(answer),
             },
             wait,
         })
@@ -298,4 +294,12 @@ impl Session {
             .call(|reply| Command::Finalize { id, reply })
             .await
     }
+}
+
+/// An [`Answer`](crate::waiting::Answer) that hands the result to the caller waiting on
+/// `answer`.
+fn to_caller(answer: async_channel::Sender<Result<SeqNum, EngineError>>) -> crate::waiting::Answer {
+    Some(Box::new(move |result| {
+        let _ = answer.try_send(result);
+    }))
 }
