@@ -9,7 +9,7 @@ use std::hint::black_box;
 
 use bytes::{Bytes, BytesMut};
 use fixgate_core::codec::{Decoded, Decoder, FieldWriter, Message};
-use fixgate_core::{TimestampFormatter, UtcTimestamp, tag};
+use fixgate_core::{UtcTimestamp, tag};
 
 mod measure;
 mod shared;
@@ -69,10 +69,9 @@ fn main() {
         let mut body = FieldWriter::with_capacity(512);
         let mut out = BytesMut::with_capacity(1024);
         let mut seq = 1_234_567u64;
-        let mut stamps = TimestampFormatter::new();
         measure(LIB, "encode_er_str", ER.len(), iters, || {
             seq += 1;
-            encode_er(&mut body, &mut out, seq, ts, &mut stamps)
+            encode_er(&mut body, &mut out, seq, ts)
         });
     }
 }

@@ -14,7 +14,7 @@ use std::hint::black_box;
 use bytes::{Bytes, BytesMut};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use fixgate_core::codec::{Decoded, Decoder, FieldWriter, Message, ParseCache};
-use fixgate_core::{TimestampFormatter, UtcTimestamp, tag};
+use fixgate_core::{UtcTimestamp, tag};
 
 mod shared;
 
@@ -63,10 +63,9 @@ fn encode(c: &mut Criterion) {
         let mut body = FieldWriter::with_capacity(512);
         let mut out = BytesMut::with_capacity(1024);
         let mut seq = 1_234_567u64;
-        let mut stamps = TimestampFormatter::new();
         b.iter(|| {
             seq += 1;
-            encode_er(&mut body, &mut out, seq, ts, &mut stamps)
+            encode_er(&mut body, &mut out, seq, ts)
         })
     });
     group.finish();

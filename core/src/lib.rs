@@ -25,6 +25,10 @@
 //! - [`schedule`], [`properties`], [`SessionConfig::set`]: schedules, `engine.properties`, and
 //!   settings by their QuickFIX (and FIX Antenna) names.
 //!
+//! Each public item has one path: the session, the engine and the types they share are at the
+//! crate root, and the items of [`codec`], [`dictionary`], [`properties`], [`schedule`] and
+//! [`tag`] only under their module.
+//!
 //! ## Driving a session from your own loop
 //!
 //! Every input takes a [`Now`], which you read from your clocks. After each input or command,
@@ -107,7 +111,7 @@ mod action;
 pub mod codec;
 mod config;
 pub mod dictionary;
-pub mod engine;
+mod engine;
 mod error;
 mod hash;
 mod msg_type;
@@ -116,7 +120,7 @@ mod recent;
 mod reject;
 pub mod schedule;
 mod seq_num;
-pub mod session;
+mod session;
 mod settings;
 mod store;
 pub mod tag;
@@ -129,11 +133,11 @@ pub use config::{
     ConfigError, DictionaryFiles, MessageReport, Role, SessionConfig, StorageDurability,
 };
 pub use engine::{
-    CloseReason, ConnId, Credentials, Engine, EngineConfig, EngineError, Lockout, Output, Refusal,
-    SessionId, SessionIdParts,
+    AcceptAll, Authenticator, CloseReason, ConfiguredCredentials, ConnId, Credentials, Engine,
+    EngineConfig, EngineError, Lockout, Output, Refusal, SessionDecision, SessionId,
+    SessionIdParts, SessionsManager, StoreFactory,
 };
 pub use error::SendError;
-pub use hash::{FastHash, FastHasher};
 pub use reject::SessionRejectReason;
 pub use session::{LogonCheck, OutboundMessage, Session, SessionState};
 pub use settings::{SESSION_SETTINGS, Setting};
@@ -141,7 +145,5 @@ pub use store::{MemoryStore, MessageStore, StoreError, SyncHandle};
 
 pub use msg_type::MsgType;
 pub use seq_num::SeqNum;
-pub use time::{
-    FormattedTimestamp, Now, TimestampFormatter, TimestampParser, TimestampPrecision, UtcTimestamp,
-};
+pub use time::{FormattedTimestamp, Now, TimestampPrecision, UtcTimestamp};
 pub use version::BeginString;

@@ -215,19 +215,19 @@ fn date_time(secs: i64) -> [u8; 17] {
 /// Formats timestamps, keeping the last second's `YYYYMMDD-HH:MM:SS`: a session stamps many
 /// messages within one second, and for those only the fraction is written.
 #[derive(Clone, Debug, Default)]
-pub struct TimestampFormatter {
+pub(crate) struct TimestampFormatter {
     /// The second last formatted, and its text.
     last: Option<(i64, [u8; 17])>,
 }
 
 impl TimestampFormatter {
     /// A formatter with nothing remembered.
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Self::default()
     }
 
     /// The same text as [`UtcTimestamp::format`].
-    pub fn format(
+    pub(crate) fn format(
         &mut self,
         ts: UtcTimestamp,
         precision: TimestampPrecision,
@@ -247,19 +247,19 @@ impl TimestampFormatter {
 /// Parses timestamps, keeping the last second's `YYYYMMDD-HH:MM:SS` with its value: a
 /// counterparty stamps many messages within one second, and for those only the fraction is read.
 #[derive(Clone, Debug, Default)]
-pub struct TimestampParser {
+pub(crate) struct TimestampParser {
     /// The text of the second last parsed, and its seconds since the epoch.
     last: Option<([u8; 17], i64)>,
 }
 
 impl TimestampParser {
     /// A parser with nothing remembered.
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Self::default()
     }
 
     /// The same result as [`UtcTimestamp::parse`].
-    pub fn parse(&mut self, value: &[u8]) -> Option<UtcTimestamp> {
+    pub(crate) fn parse(&mut self, value: &[u8]) -> Option<UtcTimestamp> {
         let (base, fraction) = split_timestamp(value)?;
         let secs = match self.last {
             Some((text, secs)) if text == *base => secs,

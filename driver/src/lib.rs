@@ -19,6 +19,7 @@ mod channel;
 mod command;
 mod conn;
 mod handle;
+mod hash;
 mod runtime;
 mod security;
 mod task;

@@ -8,13 +8,12 @@ use std::sync::Arc;
 use std::task::{self, Poll};
 
 use bytes::Bytes;
-use fixgate_core::{
-    CloseReason, ConnId, Engine, EngineConfig, FastHash, Now, Output, SessionId, StoreError,
-};
+use fixgate_core::{CloseReason, ConnId, Engine, EngineConfig, Now, Output, SessionId, StoreError};
 
 use crate::channel::{Receiver, Sender};
 use crate::command::Command;
 use crate::conn::{self, Connection, Gate, READS_AHEAD};
+use crate::hash::SeededHash;
 use crate::runtime::{AsyncTimer, Listener, Runtime, SocketOptions, sleep};
 use crate::security::{Security, Side, Writer};
 use crate::waiting::Waiting;
@@ -89,7 +88,7 @@ enum Wake<R: Runtime> {
 pub(crate) struct Driver<R: Runtime> {
     runtime: R,
     engine: Engine,
-    conns: HashMap<ConnId, Connection, FastHash>,
+    conns: HashMap<ConnId, Connection, SeededHash>,
     /// Connections with queued (or unflushed) bytes: written after each burst of outputs, and
     /// whenever their sockets have room again.
     unwritten: Vec<ConnId>,
@@ -127,7 +126,7 @@ impl<R: Runtime> Driver<R> {
             None => None,
         };
         let seed = runtime.seed();
-        let hash = FastHash::with_seed(seed);
+        let hash = SeededHash::with_seed(seed);
         let driver = Self {
             engine: Engine::with_seed(config, runtime.now(), seed),
             conns: HashMap::with_hasher(hash),

@@ -6,9 +6,9 @@ use std::collections::{HashMap, VecDeque};
 
 use bytes::Bytes;
 use fixgate_core::codec::{HeaderField, Value};
-use fixgate_core::{
-    Delivered, Engine, EngineError, FastHash, Now, OutboundMessage, SeqNum, SessionId,
-};
+use fixgate_core::{Delivered, Engine, EngineError, Now, OutboundMessage, SeqNum, SessionId};
+
+use crate::hash::SeededHash;
 
 /// Where the result of a put or a reply goes: to a caller waiting on a channel, or to nobody (an
 /// [`Application`](super::Application) callback, which has moved on).
@@ -80,12 +80,12 @@ impl Outgoing {
 #[derive(Debug, Default)]
 pub(crate) struct Waiting {
     /// Only sessions with something waiting have an entry.
-    queues: HashMap<SessionId, VecDeque<Outgoing>, FastHash>,
+    queues: HashMap<SessionId, VecDeque<Outgoing>, SeededHash>,
 }
 
 impl Waiting {
     /// An empty set, its map keyed with `hash`.
-    pub(crate) fn with_hasher(hash: FastHash) -> Self {
+    pub(crate) fn with_hasher(hash: SeededHash) -> Self {
         Self {
             queues: HashMap::with_hasher(hash),
         }

@@ -5,8 +5,8 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use fixgate_core::OutboundMessage;
 use fixgate_core::codec::{Decoded, Decoder, HeaderField, Value};
-use fixgate_core::session::OutboundMessage;
 use fixgate_core::{
     BeginString, Delivered, EngineConfig, Event, MemoryStore, Role, SessionConfig, SessionId,
     TimestampPrecision, UtcTimestamp,

@@ -3,12 +3,12 @@
 
 use std::time::Duration;
 
-use fixgate_core::engine::{SessionDecision, SessionsManager};
-use fixgate_core::session::OutboundMessage;
+use fixgate_core::OutboundMessage;
 use fixgate_core::{
     BeginString, CloseReason, ConnId, Credentials, Engine, EngineConfig, EngineError, MemoryStore,
     Output, Role, SeqNum, SessionConfig, SessionId, SessionState, TimestampPrecision, UtcTimestamp,
 };
+use fixgate_core::{SessionDecision, SessionsManager};
 use fixgate_tests::clock::SimClock;
 use fixgate_tests::peer::brief;
 use fixgate_tests::wire::frame;

@@ -7,7 +7,7 @@ use std::sync::mpsc;
 use std::thread;
 use std::time::Duration;
 
-use fixgate_core::session::OutboundMessage;
+use fixgate_core::OutboundMessage;
 use fixgate_core::{
     BeginString, ConnId, Engine, EngineConfig, MemoryStore, Output, Role, SessionConfig, SessionId,
     TimestampPrecision, UtcTimestamp,

@@ -10,8 +10,8 @@ mod hostile;
 
 use std::time::{Duration, Instant, SystemTime};
 
+use fixgate_core::OutboundMessage;
 use fixgate_core::codec::DecodeError;
-use fixgate_core::session::OutboundMessage;
 use fixgate_core::{DisconnectReason, EngineConfig, Event, Now, SessionId};
 use fixgate_tokio::AppEvent;
 use hostile::{

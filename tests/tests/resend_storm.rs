@@ -5,7 +5,7 @@
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
-use fixgate_core::session::OutboundMessage;
+use fixgate_core::OutboundMessage;
 use fixgate_core::{
     BeginString, Delivered, EngineConfig, Event, MemoryStore, MessageReport, Now, Role,
     SessionConfig, SessionId, UtcTimestamp,

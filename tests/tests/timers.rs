@@ -7,7 +7,7 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use fixgate_core::session::OutboundMessage;
+use fixgate_core::OutboundMessage;
 use fixgate_core::{
     BeginString, CloseReason, ConnId, Engine, EngineConfig, MemoryStore, Output, Role,
     SessionConfig, SessionId, TimestampPrecision, UtcTimestamp,

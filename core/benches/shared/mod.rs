@@ -4,7 +4,7 @@ use std::hint::black_box;
 
 use bytes::BytesMut;
 use fixgate_core::codec::{FieldWriter, HeaderField, Value, encode_frame};
-use fixgate_core::{TimestampFormatter, TimestampPrecision, UtcTimestamp, tag};
+use fixgate_core::{TimestampPrecision, UtcTimestamp, tag};
 
 /// The 203-byte NewOrderSingle of `shared/research/perf-anchors.md` section 4.
 pub(crate) const NOS: &[u8] = include_bytes!("../fixtures/new_order_single.fix");
@@ -12,15 +12,14 @@ pub(crate) const NOS: &[u8] = include_bytes!("../fixtures/new_order_single.fix")
 pub(crate) const ER: &[u8] = include_bytes!("../fixtures/execution_report.fix");
 
 /// Encodes the ExecutionReport fixture from pre-formatted values with MsgSeqNum `seq`, into
-/// reused buffers (the anchors' `encode_er_str`). Returns the frame's length. SendingTime goes
-/// through `stamps` as a session's does: within one second only its fraction is written
-/// (QuickFIX's anchor sets it as a fixed string).
+/// reused buffers (the anchors' `encode_er_str`). Returns the frame's length. SendingTime is
+/// formatted whole each time through the public `UtcTimestamp::format` (a session keeps the last
+/// second's text and writes only the fraction; QuickFIX's anchor sets it as a fixed string).
 pub(crate) fn encode_er(
     body: &mut FieldWriter,
     out: &mut BytesMut,
     seq: u64,
     sending_time: UtcTimestamp,
-    stamps: &mut TimestampFormatter,
 ) -> usize {
     body.clear();
     out.clear();
@@ -42,7 +41,7 @@ pub(crate) fn encode_er(
         .str(14, "100")
         .str(6, "187.25")
         .str(60, "20261126-14:36:27.123456");
-    let sending_time = stamps.format(sending_time, TimestampPrecision::Micros);
+    let sending_time = sending_time.format(TimestampPrecision::Micros);
     let mut header = [
         HeaderField::new(tag::MSG_SEQ_NUM, Value::Uint(black_box(seq))),
         HeaderField::new(tag::SENDER_COMP_ID, Value::Text(b"ACCEPTOR01")),

@@ -15,7 +15,7 @@ use super::message::Message;
 use super::template::ParseCache;
 
 /// The default for `MaxMessageSize`: the largest `BodyLength <9>` accepted (1 MiB).
-pub const DEFAULT_MAX_MESSAGE_SIZE: usize = 1 << 20;
+pub(crate) const DEFAULT_MAX_MESSAGE_SIZE: usize = 1 << 20;
 
 /// `BeginString <8>` values are at most 8 bytes (`FIXT.1.1`); anything much longer is not a header.
 const MAX_BEGIN_STRING: usize = 16;
@@ -102,7 +102,7 @@ impl Default for Decoder {
 }
 
 impl Decoder {
-    /// A decoder that accepts a `BodyLength <9>` up to [`DEFAULT_MAX_MESSAGE_SIZE`].
+    /// A decoder that accepts a `BodyLength <9>` up to 1 MiB, the default `MaxMessageSize`.
     pub fn new() -> Self {
         Self::with_max_message_size(DEFAULT_MAX_MESSAGE_SIZE)
     }

@@ -6,7 +6,7 @@ use super::view::Span;
 
 /// How many fields a message holds before its field index moves to the heap. A NewOrderSingle has
 /// about 18 fields and an ExecutionReport about 26, `BeginString <8>` to `CheckSum <10>` included.
-pub const INLINE_FIELDS: usize = 32;
+pub(crate) const INLINE_FIELDS: usize = 32;
 
 /// The spans of a message's fields, in wire order.
 ///

@@ -22,7 +22,7 @@ const MAX_ISSUES: usize = 8;
 /// A decoded FIX message.
 ///
 /// It is a view over the frame's [`Bytes`]: fields are indexed as ranges, never copied, and the
-/// index of a message of up to [`INLINE_FIELDS`](super::INLINE_FIELDS) fields lives inline, so
+/// index of a message of up to 32 fields lives inline, so
 /// decoding does not allocate. The frame has been checked (`BeginString <8>`, `BodyLength <9>`
 /// and `MsgType <35>` first, `BodyLength` exact, `CheckSum <10>` last and correct); the fields
 /// have been indexed but not judged: see [`Message::issues`].

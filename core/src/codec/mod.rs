@@ -20,12 +20,13 @@ pub(crate) use data_fields::{PAIRS as LENGTH_DATA_PAIRS, data_tag_for};
 pub(crate) use encode::digit_pair;
 pub use encode::{FieldWriter, HeaderField, Value, encode_frame};
 pub use error::{DecodeError, FieldError, FieldIssue, FieldIssueKind};
-pub use frame::{DEFAULT_MAX_MESSAGE_SIZE, Decoded, Decoder};
-pub use index::INLINE_FIELDS;
+pub(crate) use frame::DEFAULT_MAX_MESSAGE_SIZE;
+pub use frame::{Decoded, Decoder};
 pub use message::Message;
 pub use template::ParseCache;
-pub(crate) use value::{all_digits, is_all_digits, is_int};
-pub use value::{is_decimal, parse_bool, parse_char, parse_int, parse_uint};
+pub(crate) use value::{
+    all_digits, is_all_digits, is_decimal, is_int, parse_bool, parse_char, parse_int, parse_uint,
+};
 pub use view::{Field, FieldView, Group, GroupSpec};
 
 /// The field delimiter, `<SOH>`.
@@ -33,6 +34,6 @@ pub const SOH: u8 = 0x01;
 
 /// The FIX CheckSum: the byte sum modulo 256 (a wrapping `u8` sum, which the compiler vectorises).
 #[inline]
-pub fn checksum(bytes: &[u8]) -> u8 {
+pub(crate) fn checksum(bytes: &[u8]) -> u8 {
     bytes.iter().fold(0u8, |sum, &b| sum.wrapping_add(b))
 }

@@ -4,7 +4,7 @@
 /// An unsigned decimal integer (`int`, `SeqNum`, `Length`, `NumInGroup`): digits only, no sign.
 /// Leading zeros are accepted, as QuickFIX accepts them.
 #[inline]
-pub fn parse_uint(value: &[u8]) -> Option<u64> {
+pub(crate) fn parse_uint(value: &[u8]) -> Option<u64> {
     match value.len() {
         // Nineteen digits cannot overflow: no checked arithmetic, and no branch per digit.
         1..20 => {
@@ -42,7 +42,7 @@ fn parse_long_uint(value: &[u8]) -> Option<u64> {
 }
 
 /// A signed decimal integer: an optional `-` and digits.
-pub fn parse_int(value: &[u8]) -> Option<i64> {
+pub(crate) fn parse_int(value: &[u8]) -> Option<i64> {
     match value.split_first() {
         Some((b'-', digits)) => {
             let n = parse_uint(digits)?;
@@ -98,7 +98,7 @@ pub(crate) const fn all_digits(word: u64, lanes: u64) -> bool {
 }
 
 /// A `char`: exactly one byte.
-pub fn parse_char(value: &[u8]) -> Option<u8> {
+pub(crate) fn parse_char(value: &[u8]) -> Option<u8> {
     match value {
         [c] => Some(*c),
         _ => None,
@@ -106,7 +106,7 @@ pub fn parse_char(value: &[u8]) -> Option<u8> {
 }
 
 /// A `Boolean`: `Y` or `N`.
-pub fn parse_bool(value: &[u8]) -> Option<bool> {
+pub(crate) fn parse_bool(value: &[u8]) -> Option<bool> {
     match value {
         b"Y" => Some(true),
         b"N" => Some(false),
@@ -117,7 +117,7 @@ pub fn parse_bool(value: &[u8]) -> Option<bool> {
 /// A `float`, `Qty`, `Price` or `Amt`: an optional `-`, digits and at most one `.`, with at least
 /// one digit. The value is checked, not converted, because FIX decimals must not pass through
 /// binary floating point; the caller chooses a decimal type.
-pub fn is_decimal(value: &[u8]) -> bool {
+pub(crate) fn is_decimal(value: &[u8]) -> bool {
     let digits = value.strip_prefix(b"-").unwrap_or(value);
     let mut dot = false;
     for &b in digits {

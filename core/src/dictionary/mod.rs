@@ -29,7 +29,7 @@ const DENSE_TAGS: usize = 16_384;
 const DENSE_LAYOUT_TAGS: u32 = 4096;
 
 /// The first user-defined tag (`ValidateUserDefinedFields` governs tags from here on).
-pub const USER_DEFINED_TAGS: u32 = 5000;
+pub(crate) const USER_DEFINED_TAGS: u32 = 5000;
 
 /// A compiled data dictionary: one FIX version's fields, header, trailer and message layouts.
 ///

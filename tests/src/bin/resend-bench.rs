@@ -11,7 +11,7 @@
 
 use std::time::{Instant, SystemTime};
 
-use fixgate_core::session::OutboundMessage;
+use fixgate_core::OutboundMessage;
 use fixgate_core::{
     BeginString, ConnId, Engine, EngineConfig, Now, Output, Role, SessionConfig, SessionId,
     TimestampPrecision, UtcTimestamp,
