@@ -31,7 +31,7 @@ fn seeds() -> [u64; 2] {
 
 /// Builds [`FastHasher`]s: the `S` of a `HashMap<K, V, FastHash>`.
 #[derive(Clone, Copy, Debug)]
-pub(crate) struct FastHash {
+pub struct FastHash {
     seeds: [u64; 2],
 }
 
@@ -44,7 +44,7 @@ impl Default for FastHash {
 impl FastHash {
     /// A hasher keyed from `seed` rather than from the process's random seeds: for a run that
     /// must be reproducible (a simulated runtime gives its own seed).
-    pub(crate) fn with_seed(seed: u64) -> Self {
+    pub fn with_seed(seed: u64) -> Self {
         let first = fold(seed ^ MIX[1], MIX[0]);
         Self {
             seeds: [first | 1, fold(first ^ seed, MIX[1]) | 1],
@@ -65,7 +65,7 @@ impl BuildHasher for FastHash {
 
 /// The hasher [`FastHash`] builds.
 #[derive(Clone, Copy, Debug)]
-pub(crate) struct FastHasher {
+pub struct FastHasher {
     state: u64,
     key: u64,
 }

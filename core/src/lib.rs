@@ -138,6 +138,7 @@ pub use engine::{
     SessionIdParts, SessionsManager, StoreFactory,
 };
 pub use error::SendError;
+pub use hash::{FastHash, FastHasher};
 pub use reject::SessionRejectReason;
 pub use session::{LogonCheck, OutboundMessage, Session, SessionState};
 pub use settings::{SESSION_SETTINGS, Setting};

@@ -19,7 +19,6 @@ mod channel;
 mod command;
 mod conn;
 mod handle;
-mod hash;
 mod runtime;
 mod security;
 mod task;

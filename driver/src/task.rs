@@ -13,12 +13,12 @@ use fixgate_core::{CloseReason, ConnId, Engine, EngineConfig, Now, Output, Sessi
 use crate::channel::{Receiver, Sender};
 use crate::command::Command;
 use crate::conn::{self, Connection, Gate, READS_AHEAD};
-use crate::hash::SeededHash;
 use crate::runtime::{AsyncTimer, Listener, Runtime, SocketOptions, sleep};
 use crate::security::{Security, Side, Writer};
 use crate::waiting::Waiting;
 use crate::write_queue::WriteQueue;
 use crate::{AppEvent, Application, Context, EventSink};
+use fixgate_core::FastHash;
 
 /// Inputs or commands taken per wake-up of the engine task, at most.
 const BATCH: usize = 256;
@@ -88,7 +88,7 @@ enum Wake<R: Runtime> {
 pub(crate) struct Driver<R: Runtime> {
     runtime: R,
     engine: Engine,
-    conns: HashMap<ConnId, Connection, SeededHash>,
+    conns: HashMap<ConnId, Connection, FastHash>,
     /// Connections with queued (or unflushed) bytes: written after each burst of outputs, and
     /// whenever their sockets have room again.
     unwritten: Vec<ConnId>,
@@ -126,7 +126,7 @@ impl<R: Runtime> Driver<R> {
             None => None,
         };
         let seed = runtime.seed();
-        let hash = SeededHash::with_seed(seed);
+        let hash = FastHash::with_seed(seed);
         let driver = Self {
             engine: Engine::with_seed(config, runtime.now(), seed),
             conns: HashMap::with_hasher(hash),

@@ -8,7 +8,7 @@ use bytes::Bytes;
 use fixgate_core::codec::{HeaderField, Value};
 use fixgate_core::{Delivered, Engine, EngineError, Now, OutboundMessage, SeqNum, SessionId};
 
-use crate::hash::SeededHash;
+use fixgate_core::FastHash;
 
 /// Where the result of a put or a reply goes: to a caller waiting on a channel, or to nobody (an
 /// [`Application`](super::Application) callback, which has moved on).
@@ -80,12 +80,12 @@ impl Outgoing {
 #[derive(Debug, Default)]
 pub(crate) struct Waiting {
     /// Only sessions with something waiting have an entry.
-    queues: HashMap<SessionId, VecDeque<Outgoing>, SeededHash>,
+    queues: HashMap<SessionId, VecDeque<Outgoing>, FastHash>,
 }
 
 impl Waiting {
     /// An empty set, its map keyed with `hash`.
-    pub(crate) fn with_hasher(hash: SeededHash) -> Self {
+    pub(crate) fn with_hasher(hash: FastHash) -> Self {
         Self {
             queues: HashMap::with_hasher(hash),
         }
