@@ -13,8 +13,9 @@ use crate::waiting::{Outgoing, OwnedHeader, Waiting};
 /// (`FixEngine::start_with_app`). They must not block: the engine waits for them.
 pub trait Application: Send + 'static {
     /// An application message. Settle it with [`Context::reply`] or [`Context::ack`] (or later,
-    /// through `FixEngine::reply`).
-    fn on_message(&mut self, ctx: &mut Context<'_>, session: &SessionId, delivered: Delivered);
+    /// through `FixEngine::reply`). `delivered` is lent for the callback: the engine reads each
+    /// message into storage of its own, and a `clone()` keeps one beyond it.
+    fn on_message(&mut self, ctx: &mut Context<'_>, session: &SessionId, delivered: &Delivered);
 
     /// Something happened in a session.
     fn on_event(&mut self, ctx: &mut Context<'_>, session: &SessionId, event: Event) {
@@ -57,11 +58,11 @@ impl Context<'_> {
     }
 
     /// Answers `delivered` and settles it. While the connection is full, the reply waits in
-    /// order (copied once) and goes out when it drains.
+    /// order (it and `delivered` copied once) and goes out when it drains.
     pub fn reply(
         &mut self,
         session: &SessionId,
-        delivered: Delivered,
+        delivered: &Delivered,
         msg_type: &[u8],
         body: &[u8],
     ) -> Result<(), EngineError> {
@@ -77,18 +78,18 @@ impl Context<'_> {
     pub fn reply_message(
         &mut self,
         session: &SessionId,
-        delivered: Delivered,
+        delivered: &Delivered,
         msg: OutboundMessage<'_>,
     ) -> Result<(), EngineError> {
         if !self.waiting.holds(session) {
-            match self.engine.reply(self.now, session, &delivered, msg) {
+            match self.engine.reply(self.now, session, delivered, msg) {
                 Err(EngineError::Backpressure(_)) => {}
                 result => return result.map(drop),
             }
         }
         self.waiting.park(Outgoing::Reply {
             session: session.clone(),
-            delivered,
+            delivered: delivered.clone(),
             msg_type: Bytes::copy_from_slice(msg.msg_type()),
             header: OwnedHeader::of(&msg),
             body: Bytes::copy_from_slice(msg.body()),

@@ -321,11 +321,7 @@ impl<R: Runtime> Driver<R> {
                 Output::Drained { session } => {
                     self.waiting.retry(&mut self.engine, at, &session);
                 }
-                Output::Deliver { session } => {
-                    if let Some(delivered) = self.engine.take_delivered(&session) {
-                        self.notify(AppEvent::Deliver { session, delivered }, at);
-                    }
-                }
+                Output::Deliver { session } => self.deliver(session, at),
                 Output::Event { session, event } => {
                     tracing::debug_span!("session", id = %session).in_scope(|| {
                         tracing::debug!(?event);
@@ -419,6 +415,22 @@ impl<R: Runtime> Driver<R> {
         conn
     }
 
+    /// Hands the message that an [`Output::Deliver`] announced to the [`Application`] on this
+    /// task, lent for the callback, or to the event stream.
+    #[inline]
+    fn deliver(&mut self, session: SessionId, now: Now) {
+        let Some(delivered) = self.engine.take_delivered(&session) else {
+            return;
+        };
+        match &mut self.delivery {
+            Delivery::Events(sink) => sink(AppEvent::Deliver { session, delivered }),
+            Delivery::App(app) => {
+                let mut ctx = Context::new(&mut self.engine, &mut self.waiting, now);
+                app.on_message(&mut ctx, &session, &delivered);
+            }
+        }
+    }
+
     /// Hands an application event to the [`Application`] on this task, or to the event stream.
     #[inline]
     fn notify(&mut self, event: AppEvent, now: Now) {
@@ -429,7 +441,7 @@ impl<R: Runtime> Driver<R> {
         let mut ctx = Context::new(&mut self.engine, &mut self.waiting, now);
         match event {
             AppEvent::Deliver { session, delivered } => {
-                app.on_message(&mut ctx, &session, delivered);
+                app.on_message(&mut ctx, &session, &delivered);
             }
             AppEvent::Event { session, event } => app.on_event(&mut ctx, &session, event),
             AppEvent::Disconnected { session, reason } => {

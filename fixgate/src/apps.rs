@@ -78,7 +78,7 @@ impl Responder {
         &mut self,
         ctx: &mut Context<'_>,
         session: &SessionId,
-        delivered: Delivered,
+        delivered: &Delivered,
     ) -> Result<(), fixgate_core::EngineError> {
         let msg = delivered.message();
         match self.app {
@@ -87,7 +87,7 @@ impl Responder {
                     let cl_ord_id = msg.get(tag::CL_ORD_ID).unwrap_or_default().to_vec();
                     let ids = self.echoed.entry(session.clone()).or_default();
                     if !ids.insert(cl_ord_id) && delivered.is_poss_resend() {
-                        return ctx.ack(session, &delivered);
+                        return ctx.ack(session, delivered);
                     }
                 }
                 self.body.clear();
@@ -104,7 +104,7 @@ impl Responder {
                     .map(|(t, value)| HeaderField::new(t, Value::Text(value)))
                     .collect();
                 let out = OutboundMessage::new(msg.msg_type(), &self.body).with_header(&header);
-                ctx.reply_message(session, delivered.clone(), out)
+                ctx.reply_message(session, delivered, out)
             }
             App::Executor if msg.msg_type() == b"D" => {
                 self.executions += 1;
@@ -117,13 +117,13 @@ impl Responder {
                 report(msg, self.executions, Execution::Fill, &mut self.body);
                 ctx.reply(session, delivered, b"8", self.body.as_bytes())
             }
-            App::Executor | App::Log => ctx.ack(session, &delivered),
+            App::Executor | App::Log => ctx.ack(session, delivered),
         }
     }
 }
 
 impl Application for Responder {
-    fn on_message(&mut self, ctx: &mut Context<'_>, session: &SessionId, delivered: Delivered) {
+    fn on_message(&mut self, ctx: &mut Context<'_>, session: &SessionId, delivered: &Delivered) {
         if let Err(error) = self.respond(ctx, session, delivered) {
             let _span = tracing::info_span!("session", id = %session).entered();
             tracing::warn!(%error, "answering a message failed");

@@ -321,7 +321,7 @@ impl Load {
 }
 
 impl Application for Load {
-    fn on_message(&mut self, ctx: &mut Context<'_>, session: &SessionId, delivered: Delivered) {
+    fn on_message(&mut self, ctx: &mut Context<'_>, session: &SessionId, delivered: &Delivered) {
         let msg = delivered.message();
         match msg.msg_type() {
             b"8" => {
@@ -341,7 +341,7 @@ impl Application for Load {
             }
             _ => {}
         }
-        let _ = ctx.ack(session, &delivered);
+        let _ = ctx.ack(session, delivered);
         if self.received.is_multiple_of(1024) {
             self.progress.set_position(self.received);
         }

@@ -37,7 +37,7 @@ struct Echo {
 }
 
 impl Application for Echo {
-    fn on_message(&mut self, ctx: &mut Context<'_>, session: &SessionId, delivered: Delivered) {
+    fn on_message(&mut self, ctx: &mut Context<'_>, session: &SessionId, delivered: &Delivered) {
         let id = delivered.message().str(11).unwrap_or("?").to_owned();
         let body = format!("11={id}\x0158={}\x01", "x".repeat(self.padding));
         ctx.reply(session, delivered, b"8", body.as_bytes())
@@ -160,11 +160,11 @@ fn async_io_application_replies_in_order_through_backpressure() {
 struct Routed;
 
 impl Application for Routed {
-    fn on_message(&mut self, ctx: &mut Context<'_>, session: &SessionId, delivered: Delivered) {
+    fn on_message(&mut self, ctx: &mut Context<'_>, session: &SessionId, delivered: &Delivered) {
         let header = [HeaderField::new(128, Value::Text(b"DESK1"))];
         let body = b"11=R\x01";
         let msg = OutboundMessage::from_parts(b"8", body).with_header(&header);
-        ctx.try_reply(session, &delivered, msg).unwrap();
+        ctx.try_reply(session, delivered, msg).unwrap();
     }
 }
 

@@ -43,7 +43,7 @@ struct Recorder {
 }
 
 impl Application for Recorder {
-    fn on_message(&mut self, ctx: &mut Context<'_>, session: &SessionId, delivered: Delivered) {
+    fn on_message(&mut self, ctx: &mut Context<'_>, session: &SessionId, delivered: &Delivered) {
         {
             let msg = delivered.message();
             let number = msg
@@ -67,7 +67,7 @@ impl Application for Recorder {
                 _ => tally.strangers += 1,
             }
         }
-        ctx.ack(session, &delivered).unwrap();
+        ctx.ack(session, delivered).unwrap();
     }
 
     fn on_event(&mut self, _: &mut Context<'_>, _: &SessionId, event: Event) {

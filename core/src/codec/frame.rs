@@ -40,6 +40,21 @@ pub enum Decoded {
     },
 }
 
+/// One result of [`Decoder::decode_into`]: what the caller's [`Message`] now holds, or the
+/// bytes dropped instead.
+#[derive(Clone, Debug)]
+pub enum Filled {
+    /// A well-framed message with a correct CheckSum, now in the caller's [`Message`].
+    Message,
+    /// Bytes that were dropped, as [`Decoded::Garbled`]; the caller's [`Message`] is unchanged.
+    Garbled {
+        /// Why.
+        error: DecodeError,
+        /// The dropped bytes, for logging.
+        bytes: Bytes,
+    },
+}
+
 /// A streaming FIX decoder.
 ///
 /// Feed it bytes in any chunking with [`feed`](Self::feed), then call [`decode`](Self::decode)
@@ -172,6 +187,17 @@ impl Decoder {
     /// Returns the next message or garbled frame, `Ok(None)` when more bytes are needed, or the
     /// fatal error (again on every later call).
     pub fn decode(&mut self) -> Result<Option<Decoded>, DecodeError> {
+        let mut msg = Message::default();
+        Ok(self.decode_into(&mut msg)?.map(|filled| match filled {
+            Filled::Message => Decoded::Message(msg),
+            Filled::Garbled { error, bytes } => Decoded::Garbled { error, bytes },
+        }))
+    }
+
+    /// [`decode`](Self::decode) into storage that the caller owns: a message is indexed straight
+    /// into `msg` (which is left as it was when anything else is returned), so that it is never
+    /// moved on its way out, and an index that outgrew `msg` keeps its memory for the next one.
+    pub fn decode_into(&mut self, msg: &mut Message) -> Result<Option<Filled>, DecodeError> {
         if let Some(error) = &self.failed {
             return Err(error.clone());
         }
@@ -181,16 +207,16 @@ impl Decoder {
                 self.frame = None;
                 self.at_boundary = at_boundary;
                 let bytes = self.buf.split_to(len).freeze();
-                Ok(Some(Decoded::Garbled { error, bytes }))
+                Ok(Some(Filled::Garbled { error, bytes }))
             }
             Ok(Step::Frame(len)) => {
                 self.frame = None;
                 self.at_boundary = true;
                 let frame = self.buf.split_to(len).freeze();
                 Ok(Some(
-                    match Message::parse_or_return(frame, self.verify, Some(&mut self.layouts)) {
-                        Ok(msg) => Decoded::Message(msg),
-                        Err((error, bytes)) => Decoded::Garbled { error, bytes },
+                    match msg.fill(frame, self.verify, Some(&mut self.layouts)) {
+                        Ok(()) => Filled::Message,
+                        Err((error, bytes)) => Filled::Garbled { error, bytes },
                     },
                 ))
             }

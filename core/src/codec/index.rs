@@ -34,6 +34,13 @@ impl FieldIndex {
         }
     }
 
+    /// Empties the index, keeping the memory of its heap part.
+    #[inline(always)]
+    pub(crate) fn clear(&mut self) {
+        self.len = 0;
+        self.heap.clear();
+    }
+
     /// Appends a field's span.
     #[inline(always)]
     pub(crate) fn push(&mut self, span: Span) {

@@ -49,54 +49,66 @@ pub struct Message {
     layout: u64,
 }
 
+impl Default for Message {
+    /// A message with no fields, to be filled by [`Decoder::decode_into`](super::Decoder::decode_into).
+    fn default() -> Self {
+        Self {
+            bytes: Bytes::new(),
+            spans: FieldIndex::new(),
+            issues: SmallVec::new(),
+            layout: 0,
+        }
+    }
+}
+
 impl Message {
     /// Checks and indexes one complete frame: `frame` must hold exactly one message, from `8=` to
     /// the SOH after `CheckSum <10>`.
     pub fn parse(frame: Bytes) -> Result<Self, DecodeError> {
-        Self::build(frame, true, None, |error, _| error)
+        Self::build(frame, true, None)
     }
 
     /// [`Message::parse`], remembering the layout of each message type in `cache`: a message
     /// laid out like the last of its type is indexed faster, and the same way.
     pub fn parse_cached(frame: Bytes, cache: &mut ParseCache) -> Result<Self, DecodeError> {
-        Self::build(frame, true, Some(cache), |error, _| error)
+        Self::build(frame, true, Some(cache))
     }
 
-    /// [`Message::parse`], handing the frame back on failure so that it can be reported.
-    /// `verify` checks BodyLength and CheckSum (QuickFIX's `ValidateLengthAndChecksum`).
-    pub(super) fn parse_or_return(
-        frame: Bytes,
-        verify: bool,
-        cache: Option<&mut ParseCache>,
-    ) -> Result<Self, (DecodeError, Bytes)> {
-        Self::build(frame, verify, cache, |error, frame| (error, frame))
-    }
-
-    /// The parse behind the public ones, with the error each returns: building the result
-    /// directly saves copying the message (about 500 bytes) from one result type to another.
+    /// Checks and indexes one complete frame into this message, in place: the parse behind
+    /// the public ones, and [`Decoder::decode_into`](super::Decoder::decode_into)'s. On failure
+    /// the message is unchanged and the frame comes back, so that it can be reported. `verify`
+    /// checks BodyLength and CheckSum (QuickFIX's `ValidateLengthAndChecksum`).
     #[inline(always)]
-    fn build<E>(
+    pub(super) fn fill(
+        &mut self,
         frame: Bytes,
         verify: bool,
         cache: Option<&mut ParseCache>,
-        error: impl FnOnce(DecodeError, Bytes) -> E,
-    ) -> Result<Self, E> {
+    ) -> Result<(), (DecodeError, Bytes)> {
         let layout = match Layout::check(&frame, verify) {
             Ok(layout) => layout,
-            Err(e) => return Err(error(e, frame)),
+            Err(e) => return Err((e, frame)),
         };
-        let mut msg = Self {
-            bytes: frame,
-            spans: FieldIndex::new(),
-            issues: SmallVec::new(),
-            layout: 0,
-        };
-        msg.layout = Indexer {
-            buf: &msg.bytes,
-            spans: &mut msg.spans,
-            issues: &mut msg.issues,
+        self.bytes = frame;
+        self.spans.clear();
+        self.issues.clear();
+        self.layout = Indexer {
+            buf: &self.bytes,
+            spans: &mut self.spans,
+            issues: &mut self.issues,
         }
         .run(&layout, cache);
+        Ok(())
+    }
+
+    /// The public parses: a fresh message, filled.
+    fn build(
+        frame: Bytes,
+        verify: bool,
+        cache: Option<&mut ParseCache>,
+    ) -> Result<Self, DecodeError> {
+        let mut msg = Self::default();
+        msg.fill(frame, verify, cache).map_err(|(error, _)| error)?;
         Ok(msg)
     }
 

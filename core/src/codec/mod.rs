@@ -21,7 +21,7 @@ pub(crate) use encode::digit_pair;
 pub use encode::{FieldWriter, HeaderField, Value, encode_frame};
 pub use error::{DecodeError, FieldError, FieldIssue, FieldIssueKind};
 pub(crate) use frame::DEFAULT_MAX_MESSAGE_SIZE;
-pub use frame::{Decoded, Decoder};
+pub use frame::{Decoded, Decoder, Filled};
 pub use message::Message;
 pub use template::ParseCache;
 pub(crate) use value::{

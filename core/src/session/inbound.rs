@@ -7,37 +7,38 @@
 
 use super::reject::ref_tag;
 use super::{Queued, Session, SessionState};
-use crate::action::{Delivered, DisconnectReason, Event, LogonRefusal};
-use crate::codec::{Decoded, FieldError, FieldIssueKind, Message};
+use crate::action::{DisconnectReason, Event, LogonRefusal};
+use crate::codec::{DecodeError, FieldError, FieldIssueKind, Message};
 use crate::reject::SessionRejectReason;
 use crate::{MsgType, SeqNum, tag};
 
 impl Session {
-    // The dispatchers are inlined into their one caller each, so that the decoded message is
-    // not copied at every step on its way to `process` (a `Message` is a few hundred bytes).
+    /// A decoded message, read where it lies: it is not moved on its way through the rules.
+    /// Returns its MsgSeqNum when it goes to the application (the caller queues it).
     #[inline]
-    pub(super) fn on_decoded(&mut self, decoded: Decoded) {
+    pub(super) fn on_message(&mut self, msg: &Message) -> Option<SeqNum> {
         self.note_received();
-        match decoded {
-            Decoded::Message(msg) => match self.state {
-                SessionState::WaitForLogon | SessionState::LogonSent => {
-                    self.on_logon_candidate(&msg)
-                }
-                SessionState::Active | SessionState::LogoutSent => {
-                    // The message goes straight on to the MsgSeqNum rule: one move, as before
-                    // the rule had its own file (an extra hop by value cost a copy of it).
-                    if let Some(seq) = self.admit(&msg) {
-                        self.order_by_seq_num(msg, seq);
-                    }
-                }
-                SessionState::Disconnected | SessionState::Finalized => {}
-            },
-            // Before logon a garbled frame ends the connection; after it, the frame is ignored
-            // and the sequence number does not move.
-            Decoded::Garbled { error, .. } if self.is_logged_on() => {
-                self.push_event(Event::Garbled(error))
+        match self.state {
+            SessionState::WaitForLogon | SessionState::LogonSent => {
+                self.on_logon_candidate(msg);
+                None
             }
-            Decoded::Garbled { .. } => self.refuse_logon(LogonRefusal::Garbled),
+            SessionState::Active | SessionState::LogoutSent => {
+                let seq = self.admit(msg)?;
+                self.order_by_seq_num(msg, seq).then_some(seq)
+            }
+            SessionState::Disconnected | SessionState::Finalized => None,
+        }
+    }
+
+    /// A garbled frame. Before logon it ends the connection; after it, the frame is ignored and
+    /// the sequence number does not move.
+    pub(super) fn on_garbled(&mut self, error: DecodeError) {
+        self.note_received();
+        if self.is_logged_on() {
+            self.push_event(Event::Garbled(error));
+        } else {
+            self.refuse_logon(LogonRefusal::Garbled);
         }
     }
 
@@ -64,76 +65,29 @@ impl Session {
     /// message before it verifies its header: an empty or missing TargetCompID is "Tag
     /// specified without a value" or "Required tag missing", not "CompID problem" (FIX test
     /// cases 14b, 14d).
-    pub(super) fn process(&mut self, msg: Message, msg_type: MsgType, seq: SeqNum) {
-        self.report_inbound(&msg);
-        let problem = match &self.config.dictionary {
-            Some(dictionary) => dictionary
-                .validate_cached(&msg, &self.config.validation_rules(), &mut self.shapes)
-                .err()
-                .map(|violation| (violation.reason, violation.ref_tag(&msg))),
-            None => self.field_problem(&msg, &msg_type),
-        };
-        if let Some((reason, tag)) = problem {
-            return self.reject(&msg, seq, reason, tag.as_deref());
-        }
-        for required in [tag::SENDER_COMP_ID, tag::TARGET_COMP_ID] {
-            if !msg.fields().contains(required) {
-                return self.reject(
-                    &msg,
-                    seq,
-                    SessionRejectReason::RequiredTagMissing,
-                    Some(&ref_tag(required)),
-                );
-            }
-        }
-        if self.config.check_comp_id
-            && (msg.get(tag::SENDER_COMP_ID) != Some(self.config.target_comp_id.as_bytes())
-                || msg.get(tag::TARGET_COMP_ID) != Some(self.config.sender_comp_id.as_bytes()))
-        {
-            return self.reject_and_logout(
-                &msg,
-                seq,
-                SessionRejectReason::CompIdProblem,
-                DisconnectReason::CompIdProblem,
-            );
-        }
-        match self.sending_time_ok(&msg) {
-            Ok(true) => {}
-            Ok(false) => {
-                return self.reject_and_logout(
-                    &msg,
-                    seq,
-                    SessionRejectReason::SendingTimeAccuracy,
-                    DisconnectReason::SendingTimeAccuracy,
-                );
-            }
-            Err(()) => {
-                return self.reject(
-                    &msg,
-                    seq,
-                    SessionRejectReason::RequiredTagMissing,
-                    Some(&ref_tag(tag::SENDING_TIME)),
-                );
-            }
-        }
-        if msg.bool(tag::POSS_DUP_FLAG) == Ok(true) && !self.check_poss_dup(&msg, seq) {
-            return;
+    ///
+    /// Returns whether the message goes to the application: its caller then queues it, right
+    /// behind the `Queued::Deliver` pushed here.
+    pub(super) fn process(&mut self, msg: &Message, msg_type: MsgType, seq: SeqNum) -> bool {
+        self.report_inbound(msg);
+        if !self.passes_checks(msg, &msg_type, seq) {
+            return false;
         }
         match msg_type {
-            MsgType::Heartbeat => self.on_heartbeat(&msg, seq),
-            MsgType::TestRequest => self.on_test_request(&msg, seq),
+            MsgType::Heartbeat => self.on_heartbeat(msg, seq),
+            MsgType::TestRequest => self.on_test_request(msg, seq),
             MsgType::ResendRequest => {
                 self.take(seq, true);
-                self.on_resend_request(&msg, seq);
+                self.on_resend_request(msg, seq);
             }
-            MsgType::Reject => self.on_reject(&msg, seq),
-            MsgType::SequenceReset => self.on_sequence_reset(&msg, seq),
-            MsgType::Logout => self.on_logout(&msg),
+            MsgType::Reject => self.on_reject(msg, seq),
+            MsgType::SequenceReset => self.on_sequence_reset(msg, seq),
+            MsgType::Logout => self.on_logout(msg),
             // A second Logon on a logged-on session changes nothing.
             MsgType::Logon => self.take(seq, true),
             MsgType::App(_) if !self.supports(msg.msg_type()) => {
                 self.take(seq, true);
-                self.reject_unsupported(&msg, seq);
+                self.reject_unsupported(msg, seq);
             }
             MsgType::App(_) if self.already_answered.remove(&seq) => {
                 // Answered before a restart: processing it again would execute it twice.
@@ -142,14 +96,72 @@ impl Session {
             }
             MsgType::App(_) => {
                 self.take(seq, false);
-                self.delivered.push_back(Delivered {
-                    message: msg,
-                    seq,
-                    epoch: self.epoch,
-                });
                 self.queue.push_back(Queued::Deliver);
+                return true;
             }
         }
+        false
+    }
+
+    /// The field and header checks of [`process`](Self::process); a message that fails one is
+    /// answered (Reject, or Reject and Logout) and goes no further.
+    fn passes_checks(&mut self, msg: &Message, msg_type: &MsgType, seq: SeqNum) -> bool {
+        let problem = match &self.config.dictionary {
+            Some(dictionary) => dictionary
+                .validate_cached(msg, &self.config.validation_rules(), &mut self.shapes)
+                .err()
+                .map(|violation| (violation.reason, violation.ref_tag(msg))),
+            None => self.field_problem(msg, msg_type),
+        };
+        if let Some((reason, tag)) = problem {
+            self.reject(msg, seq, reason, tag.as_deref());
+            return false;
+        }
+        for required in [tag::SENDER_COMP_ID, tag::TARGET_COMP_ID] {
+            if !msg.fields().contains(required) {
+                self.reject(
+                    msg,
+                    seq,
+                    SessionRejectReason::RequiredTagMissing,
+                    Some(&ref_tag(required)),
+                );
+                return false;
+            }
+        }
+        if self.config.check_comp_id
+            && (msg.get(tag::SENDER_COMP_ID) != Some(self.config.target_comp_id.as_bytes())
+                || msg.get(tag::TARGET_COMP_ID) != Some(self.config.sender_comp_id.as_bytes()))
+        {
+            self.reject_and_logout(
+                msg,
+                seq,
+                SessionRejectReason::CompIdProblem,
+                DisconnectReason::CompIdProblem,
+            );
+            return false;
+        }
+        match self.sending_time_ok(msg) {
+            Ok(true) => {}
+            Ok(false) => {
+                self.reject_and_logout(
+                    msg,
+                    seq,
+                    SessionRejectReason::SendingTimeAccuracy,
+                    DisconnectReason::SendingTimeAccuracy,
+                );
+                return false;
+            }
+            Err(()) => {
+                self.reject(
+                    msg,
+                    seq,
+                    SessionRejectReason::RequiredTagMissing,
+                    Some(&ref_tag(tag::SENDING_TIME)),
+                );
+                return false;
+            }
+        }
+        msg.bool(tag::POSS_DUP_FLAG) != Ok(true) || self.check_poss_dup(msg, seq)
     }
 
     /// The PossDupFlag rules, for a message with PossDupFlag=Y: without OrigSendingTime, Reject 1

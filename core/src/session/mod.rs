@@ -3,6 +3,7 @@
 mod gap_fill;
 mod heartbeat;
 mod inbound;
+mod inbox;
 mod logon;
 mod logout;
 mod outbound;
@@ -20,13 +21,14 @@ use bytes::{Bytes, BytesMut};
 
 use crate::SeqNum;
 use crate::action::{Action, Delivered, DisconnectReason, Event};
-use crate::codec::{Decoder, FieldWriter, HeaderField, Message};
+use crate::codec::{Decoder, FieldWriter, Filled, HeaderField, Message};
 use crate::config::{ConfigError, Role, SessionConfig, StorageDurability};
 use crate::dictionary::ShapeCache;
 use crate::error::SendError;
 use crate::store::{MessageStore, StoreError};
 use crate::time::{Now, TimestampFormatter, TimestampParser, UtcTimestamp};
 
+use self::inbox::Inbox;
 use self::resend::Resend;
 use self::settle::SettleWindow;
 use self::timer::{Timer, TimerTable};
@@ -143,7 +145,8 @@ pub struct Session {
     connected: bool,
     decoder: Decoder,
     queue: VecDeque<Queued>,
-    delivered: VecDeque<Delivered>,
+    /// Delivered messages until the caller takes them.
+    inbox: Inbox,
     now: Now,
     /// The HeartBtInt in force: ours (initiator) or the counterparty's (acceptor).
     heart_bt_int: Duration,
@@ -212,7 +215,7 @@ impl Session {
             connected: false,
             decoder: new_decoder(&config),
             queue: VecDeque::new(),
-            delivered: VecDeque::new(),
+            inbox: Inbox::default(),
             now,
             heart_bt_int: config.heart_bt_int,
             next_target,
@@ -337,15 +340,26 @@ impl Session {
     }
 
     /// Decodes and processes what the decoder holds; with `hold`, only while inbound flow control
-    /// allows.
+    /// allows. Each message is decoded into the delivery queue's spare slot, the queue set aside
+    /// meanwhile (`inbox.rs`): a message delivered is never moved before the caller takes it.
     fn decode(&mut self, hold: bool) {
+        let mut inbox = std::mem::take(&mut self.inbox);
         while self.connected && !(hold && self.is_input_held()) {
-            match self.decoder.decode() {
-                Ok(Some(decoded)) => self.on_decoded(decoded),
+            let msg = inbox.spare();
+            match self.decoder.decode_into(msg) {
+                Ok(Some(Filled::Message)) => {
+                    if let Some(seq) = self.on_message(msg) {
+                        inbox.commit(seq, self.epoch);
+                    }
+                    inbox.append(&mut self.inbox);
+                }
+                Ok(Some(Filled::Garbled { error, .. })) => self.on_garbled(error),
                 Ok(None) => break,
                 Err(error) => self.close(DisconnectReason::MessageTooLarge(error)),
             }
         }
+        inbox.drop_spare();
+        self.inbox = inbox;
     }
 
     /// Time passed. Spurious calls are harmless: each timer fires at most once per call, and
@@ -598,7 +612,7 @@ impl Session {
 
     /// The delivered message a [`Step::Deliver`] stands for.
     pub(crate) fn take_delivered(&mut self) -> Option<Delivered> {
-        self.delivered.pop_front()
+        self.inbox.take()
     }
 
     /// Under `Batch` and `Each`, a commit for messages stored and not sent (put while

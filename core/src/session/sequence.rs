@@ -14,7 +14,7 @@
 //! not processed.
 
 use super::Session;
-use crate::action::{DisconnectReason, Event};
+use crate::action::{Delivered, DisconnectReason, Event};
 use crate::codec::Message;
 use crate::error::SendError;
 use crate::store::StoreError;
@@ -25,18 +25,19 @@ impl Session {
     /// The MsgSeqNum rule for message `seq` after logon: processed now when it is the expected
     /// number, queued behind a gap (and the gap requested) when higher, refused when lower; a
     /// ResendRequest, a Logout, a SequenceReset-Reset and a Logon with ResetSeqNumFlag=Y are
-    /// exceptions. Inlined into its one caller, as the dispatchers are: the message is moved,
-    /// not copied, on its way to `process`.
+    /// exceptions. Returns whether `msg` goes to the application (the caller queues it).
     #[inline]
-    pub(super) fn order_by_seq_num(&mut self, msg: Message, seq: SeqNum) {
+    pub(super) fn order_by_seq_num(&mut self, msg: &Message, seq: SeqNum) -> bool {
         let msg_type = MsgType::from_bytes(msg.msg_type());
         if msg_type == MsgType::Logon && msg.bool(tag::RESET_SEQ_NUM_FLAG) == Ok(true) {
-            return self.on_reset_logon(&msg, seq);
+            self.on_reset_logon(msg, seq);
+            return false;
         }
         let expected = self.next_target;
         // A Logout is honoured whatever its number, and a SequenceReset-Reset ignores it.
         if msg_type == MsgType::Logout && seq != expected {
-            return self.on_logout(&msg);
+            self.on_logout(msg);
+            return false;
         }
         if msg_type == MsgType::SequenceReset && msg.bool(tag::GAP_FILL_FLAG) != Ok(true) {
             return self.process(msg, msg_type, seq);
@@ -45,31 +46,35 @@ impl Session {
             // A ResendRequest is served at once, not queued behind the gap (DESIGN.md section 5);
             // its own number is gap-filled by the counterparty's resend.
             if msg_type == MsgType::ResendRequest {
-                self.report_inbound(&msg);
-                self.on_resend_request(&msg, seq);
+                self.report_inbound(msg);
+                self.on_resend_request(msg, seq);
             } else if self.queued_inbound.len() < self.config.max_queued_messages {
-                self.queued_inbound.insert(seq, msg);
+                self.queued_inbound.insert(seq, msg.clone());
             }
-            return self.request_gap_fill(expected, seq);
+            self.request_gap_fill(expected, seq);
+            return false;
         }
         if seq < expected {
             // A ResendRequest is served whatever its number; a number below the expected one
             // consumes nothing (QuickFIX checks neither too high nor too low for it; FIX test
             // case 8: a repeated ResendRequest).
             if msg_type == MsgType::ResendRequest {
-                self.report_inbound(&msg);
-                return self.on_resend_request(&msg, seq);
+                self.report_inbound(msg);
+                self.on_resend_request(msg, seq);
+                return false;
             }
             if msg.bool(tag::POSS_DUP_FLAG) == Ok(true) {
                 // A duplicate of something already processed: ignored, once its OrigSendingTime
                 // passes the PossDupFlag rules (FIX test cases 2f, 2g).
-                self.check_poss_dup(&msg, seq);
-                return;
+                self.check_poss_dup(msg, seq);
+                return false;
             }
-            return self.too_low(expected, seq);
+            self.too_low(expected, seq);
+            return false;
         }
-        self.process(msg, msg_type, seq);
+        let delivered = self.process(msg, msg_type, seq);
         self.drain_queued();
+        delivered
     }
 
     /// Processes the queued messages that the expected number has reached.
@@ -82,10 +87,16 @@ impl Session {
             if seq > self.next_target {
                 break;
             }
-            let msg = entry.remove();
-            if seq == self.next_target {
-                let msg_type = MsgType::from_bytes(msg.msg_type());
-                self.process(msg, msg_type, seq);
+            let message = entry.remove();
+            if seq == self.next_target
+                && self.process(&message, MsgType::from_bytes(message.msg_type()), seq)
+            {
+                let epoch = self.epoch;
+                self.inbox.push(Delivered {
+                    message,
+                    seq,
+                    epoch,
+                });
             }
         }
         if self

@@ -136,9 +136,9 @@ struct Filler {
 }
 
 impl Application for Filler {
-    fn on_message(&mut self, ctx: &mut Context<'_>, session: &SessionId, delivered: Delivered) {
-        let Some(id) = cl_ord_id(&delivered) else {
-            let _ = ctx.ack(session, &delivered);
+    fn on_message(&mut self, ctx: &mut Context<'_>, session: &SessionId, delivered: &Delivered) {
+        let Some(id) = cl_ord_id(delivered) else {
+            let _ = ctx.ack(session, delivered);
             return;
         };
         let poss_dup = delivered.is_poss_dup();
@@ -191,8 +191,8 @@ struct Trader {
 }
 
 impl Application for Trader {
-    fn on_message(&mut self, ctx: &mut Context<'_>, session: &SessionId, delivered: Delivered) {
-        if let Some(id) = cl_ord_id(&delivered) {
+    fn on_message(&mut self, ctx: &mut Context<'_>, session: &SessionId, delivered: &Delivered) {
+        if let Some(id) = cl_ord_id(delivered) {
             let poss_dup = delivered.is_poss_dup();
             let key = session.sender_comp_id.to_string();
             lock(&self.log)
@@ -203,7 +203,7 @@ impl Application for Trader {
                 .push((id, poss_dup));
             record(&self.world, format_args!("report {key} {id} {poss_dup}"));
         }
-        let _ = ctx.ack(session, &delivered);
+        let _ = ctx.ack(session, delivered);
     }
 
     fn on_event(&mut self, _: &mut Context<'_>, session: &SessionId, event: Event) {
