@@ -37,6 +37,18 @@ pub struct Delivered {
     pub(crate) epoch: u64,
 }
 
+impl Default for Delivered {
+    /// An empty message that belongs to no session (settling it fails with
+    /// `SendError::StaleDelivery`): storage for `Engine::take_delivered_into`.
+    fn default() -> Self {
+        Self {
+            message: Message::default(),
+            seq: SeqNum::FIRST,
+            epoch: u64::MAX,
+        }
+    }
+}
+
 impl Delivered {
     /// The message.
     pub fn message(&self) -> &Message {

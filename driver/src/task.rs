@@ -8,7 +8,9 @@ use std::sync::Arc;
 use std::task::{self, Poll};
 
 use bytes::Bytes;
-use fixgate_core::{CloseReason, ConnId, Engine, EngineConfig, Now, Output, SessionId, StoreError};
+use fixgate_core::{
+    CloseReason, ConnId, Delivered, Engine, EngineConfig, Now, Output, SessionId, StoreError,
+};
 
 use crate::channel::{Receiver, Sender};
 use crate::command::Command;
@@ -94,6 +96,9 @@ pub(crate) struct Driver<R: Runtime> {
     unwritten: Vec<ConnId>,
     inputs_tx: Sender<Input<R>>,
     delivery: Delivery,
+    /// The message lent to [`Application::on_message`]: storage that each delivery trades
+    /// places with, so that none is copied.
+    lent: Delivered,
     /// The number of the next connection.
     next_conn: u64,
     /// Puts and replies that met backpressure and wait for the connection to drain, in order.
@@ -133,6 +138,7 @@ impl<R: Runtime> Driver<R> {
             unwritten: Vec::new(),
             inputs_tx,
             delivery,
+            lent: Delivered::default(),
             next_conn: 1,
             waiting: Waiting::with_hasher(hash),
             stopping: Vec::new(),
@@ -419,14 +425,17 @@ impl<R: Runtime> Driver<R> {
     /// task, lent for the callback, or to the event stream.
     #[inline]
     fn deliver(&mut self, session: SessionId, now: Now) {
-        let Some(delivered) = self.engine.take_delivered(&session) else {
-            return;
-        };
         match &mut self.delivery {
-            Delivery::Events(sink) => sink(AppEvent::Deliver { session, delivered }),
+            Delivery::Events(sink) => {
+                if let Some(delivered) = self.engine.take_delivered(&session) {
+                    sink(AppEvent::Deliver { session, delivered });
+                }
+            }
             Delivery::App(app) => {
-                let mut ctx = Context::new(&mut self.engine, &mut self.waiting, now);
-                app.on_message(&mut ctx, &session, &delivered);
+                if self.engine.take_delivered_into(&session, &mut self.lent) {
+                    let mut ctx = Context::new(&mut self.engine, &mut self.waiting, now);
+                    app.on_message(&mut ctx, &session, &self.lent);
+                }
             }
         }
     }

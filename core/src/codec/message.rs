@@ -101,6 +101,15 @@ impl Message {
         Ok(())
     }
 
+    /// Lets go of the frame (so that the buffer it was read into can be reused), keeping the
+    /// index's memory: the message is empty again.
+    pub(crate) fn release(&mut self) {
+        self.bytes = Bytes::new();
+        self.spans.clear();
+        self.issues.clear();
+        self.layout = 0;
+    }
+
     /// The public parses: a fresh message, filled.
     fn build(
         frame: Bytes,

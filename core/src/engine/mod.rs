@@ -746,6 +746,17 @@ impl Engine {
         self.sessions.get_mut(id)?.session.take_delivered()
     }
 
+    /// [`take_delivered`](Self::take_delivered) into storage that the caller owns and reuses
+    /// (start with `Delivered::default()`): the message trades places with the one `into` held,
+    /// so that neither is copied, and the old one is let go. Returns false, and leaves `into`
+    /// as it was, when there is none.
+    #[inline]
+    pub fn take_delivered_into(&mut self, id: &SessionId, into: &mut Delivered) -> bool {
+        self.sessions
+            .get_mut(id)
+            .is_some_and(|slot| slot.session.take_delivered_into(into))
+    }
+
     /// When to call [`handle_timeout`](Self::handle_timeout) next. It looks at the sessions
     /// touched since the last call only, not at every session.
     #[must_use]

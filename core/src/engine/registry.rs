@@ -7,6 +7,7 @@
 //! deadline that moved later (a Heartbeat put off by every message sent) is found when it reaches
 //! the top, and pushed back at the session's true deadline then.
 
+use std::cell::Cell;
 use std::cmp::{Ordering, Reverse};
 use std::collections::{BinaryHeap, HashMap};
 use std::time::Instant;
@@ -72,6 +73,10 @@ pub(super) struct Registry {
     /// Places touched since the queue was last brought up to date.
     dirty: Vec<usize>,
     queue: BinaryHeap<Reverse<Due>>,
+    /// The place of the session found last: work on one session comes in bursts (a message
+    /// decoded, delivered, answered, its outputs drained), and each lookup after the first
+    /// finds it by comparing ids, without hashing or probing the map.
+    last: Cell<usize>,
 }
 
 impl Registry {
@@ -84,17 +89,32 @@ impl Registry {
     }
 
     pub(super) fn get(&self, id: &SessionId) -> Option<&Slot> {
-        let key = *self.keys.get(id)?;
+        let key = self.find(id)?;
         self.places[key].as_ref().map(|entry| &entry.slot)
     }
 
     /// The session `id`, for a change that may move its deadline.
     #[inline]
     pub(super) fn get_mut(&mut self, id: &SessionId) -> Option<&mut Slot> {
-        let key = *self.keys.get(id)?;
+        let key = self.find(id)?;
         let slot = &mut self.places[key].as_mut()?.slot;
         mark(&mut self.dirty, key, slot);
         Some(slot)
+    }
+
+    /// The place of session `id`: the last one found if it holds `id` (a place may have been
+    /// emptied or reused since, so it is checked), else the map's.
+    #[inline]
+    fn find(&self, id: &SessionId) -> Option<usize> {
+        let last = self.last.get();
+        if let Some(Some(entry)) = self.places.get(last)
+            && entry.id == *id
+        {
+            return Some(last);
+        }
+        let key = *self.keys.get(id)?;
+        self.last.set(key);
+        Some(key)
     }
 
     pub(super) fn contains_key(&self, id: &SessionId) -> bool {
@@ -220,5 +240,48 @@ fn enqueue(queue: &mut BinaryHeap<Reverse<Due>>, key: usize, timer: &mut TimerSt
     {
         timer.queued = Some(at);
         queue.push(Reverse(Due { at, key }));
+    }
+}
+
+#[cfg(test)]
+// Unit tests need an epoch: the clock is read here, never in the engine.
+#[allow(clippy::disallowed_methods)]
+mod tests {
+    use std::time::{Instant, SystemTime};
+
+    use crate::{BeginString, Engine, EngineConfig, MemoryStore, Now, Role, SessionConfig};
+    use crate::{SessionId, UtcTimestamp};
+
+    fn create(engine: &mut Engine, id: &SessionId, now: Now) {
+        let config = SessionConfig::new(BeginString::Fix44, "", "", Role::Acceptor);
+        let store = MemoryStore::new(UtcTimestamp::from_system_time(now.utc));
+        engine
+            .create_session(id.clone(), config, Box::new(store))
+            .unwrap();
+    }
+
+    #[test]
+    fn the_last_place_found_is_checked_against_the_id_it_holds_now() {
+        let now = Now {
+            mono: Instant::now(),
+            utc: SystemTime::now(),
+        };
+        let mut engine = Engine::new(EngineConfig::default(), now);
+        let (a, b) = (SessionId::new("ISLD", "TW"), SessionId::new("ISLD", "TX"));
+        create(&mut engine, &a, now);
+        assert!(engine.session(&a).is_some());
+        // `a`'s place is the last found; it is emptied, then `b` takes it.
+        engine.finalize(now, &a).unwrap();
+        assert!(engine.session(&a).is_none());
+        create(&mut engine, &b, now);
+        assert!(engine.session(&b).is_some());
+        assert!(engine.session(&a).is_none());
+        assert!(engine.reset_seq_num_local(now, &a).is_err());
+        // An equal id that is another allocation finds the session too.
+        let b_again = SessionId::new("ISLD", "TX");
+        assert_eq!(
+            engine.session(&b_again).unwrap().config().target_comp_id,
+            "TX"
+        );
     }
 }

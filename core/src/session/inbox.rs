@@ -1,65 +1,70 @@
 //! The delivery queue: application messages waiting for the caller to take them.
 //!
-//! A message is decoded straight into a slot at the back of the queue (the spare), so that it is
-//! not moved between the decoder and the caller: a `Message` with its inline field index is a
-//! few hundred bytes, and each move of one was a copy. The session sets the queue aside while it
-//! decodes (`Session::decode`), which lets it read the message in the slot while it changes
-//! itself; what it delivers meanwhile from elsewhere (queued messages that a gap fill released)
-//! goes into the session's own, empty, queue and is appended after the message that released it.
-
-use std::collections::VecDeque;
+//! A `Message` with its inline field index is a few hundred bytes, and each move of one was a
+//! copy. So messages are not moved between the decoder and the caller: the queue is a ring of
+//! slots that are reused, a message is decoded straight into the slot behind the deliveries
+//! (the spare), and the caller takes one by trading it for the message it had before
+//! ([`Inbox::take_into`]), whose slot is then reused in turn.
+//!
+//! The session sets the queue aside while it decodes (`Session::decode`), which lets it read
+//! the message in the spare while it changes itself; what it delivers meanwhile from elsewhere
+//! (queued messages that a gap fill released) goes into the session's own, empty, queue and is
+//! appended after the message that released it.
 
 use crate::SeqNum;
 use crate::action::Delivered;
 use crate::codec::Message;
 
-/// Delivered messages in order, and possibly a spare slot behind them.
+/// Delivered messages in order, in a ring of reused slots.
 #[derive(Debug, Default)]
 pub(super) struct Inbox {
-    queue: VecDeque<Delivered>,
-    /// Whether the last entry is the spare: a slot to decode into, not a delivery.
-    spare: bool,
+    /// The ring: `len` deliveries from `head` on, then slots to reuse, the first of them the
+    /// spare. Slots to reuse hold no frame (the buffer it was read into can be reused).
+    slots: Vec<Delivered>,
+    head: usize,
+    len: usize,
 }
 
 impl Inbox {
-    /// The spare slot's message, for the decoder to fill: made when there is none, and reused
-    /// until a message in it is delivered.
+    /// The spare slot's message, for the decoder to fill; a slot is added when every one holds
+    /// a delivery.
     #[inline]
     pub(super) fn spare(&mut self) -> &mut Message {
-        if !self.spare {
-            self.spare = true;
-            self.queue.push_back(Delivered {
-                message: Message::default(),
-                seq: SeqNum::FIRST,
-                epoch: 0,
-            });
+        if self.len == self.slots.len() {
+            // The ring's end is physically at `head`: the new slot goes in there.
+            if self.head == 0 {
+                self.slots.push(Delivered::default());
+            } else {
+                self.slots.insert(self.head, Delivered::default());
+                self.head += 1;
+            }
         }
-        let last = self.queue.len() - 1;
-        &mut self.queue[last].message
+        let at = self.at(self.len);
+        &mut self.slots[at].message
     }
 
     /// Delivers the message in the spare slot as `seq` of `epoch`.
     #[inline]
     pub(super) fn commit(&mut self, seq: SeqNum, epoch: u64) {
-        if let Some(slot) = self.queue.back_mut().filter(|_| self.spare) {
+        if self.len < self.slots.len() {
+            let at = self.at(self.len);
+            let slot = &mut self.slots[at];
             slot.seq = seq;
             slot.epoch = epoch;
-            self.spare = false;
+            self.len += 1;
         }
     }
 
-    /// Delivers a message that was held elsewhere (in the out-of-order queue).
+    /// Delivers a message that was held elsewhere (in the out-of-order queue, or in another
+    /// inbox), in place of what the spare held.
     pub(super) fn push(&mut self, delivered: Delivered) {
-        match self.spare.then(|| self.queue.pop_back()).flatten() {
-            Some(spare) => {
-                self.queue.push_back(delivered);
-                self.queue.push_back(spare);
-            }
-            None => self.queue.push_back(delivered),
-        }
+        self.spare();
+        let at = self.at(self.len);
+        self.slots[at] = delivered;
+        self.len += 1;
     }
 
-    /// Moves `other`'s deliveries to the end of this queue, ahead of the spare.
+    /// Moves `other`'s deliveries to the end of this queue.
     #[inline]
     pub(super) fn append(&mut self, other: &mut Self) {
         while let Some(delivered) = other.take() {
@@ -67,23 +72,48 @@ impl Inbox {
         }
     }
 
-    /// Drops the spare slot, and with it the last frame decoded into it (so that the buffer it
-    /// was read into can be reused).
+    /// Lets go of the frame in the spare, once the decoder is done with it.
     #[inline]
-    pub(super) fn drop_spare(&mut self) {
-        if self.spare {
-            self.spare = false;
-            self.queue.truncate(self.queue.len() - 1);
+    pub(super) fn release_spare(&mut self) {
+        if self.len < self.slots.len() {
+            let at = self.at(self.len);
+            self.slots[at].message.release();
         }
     }
 
-    /// The oldest delivery.
+    /// Trades the oldest delivery for `into`, whose old message is let go and whose slot is
+    /// reused; false, and `into` unchanged, when there is none.
     #[inline]
+    pub(super) fn take_into(&mut self, into: &mut Delivered) -> bool {
+        if self.len == 0 {
+            return false;
+        }
+        let slot = &mut self.slots[self.head];
+        std::mem::swap(slot, into);
+        slot.message.release();
+        self.head = self.at(1);
+        self.len -= 1;
+        true
+    }
+
+    /// The oldest delivery, taken out.
     pub(super) fn take(&mut self) -> Option<Delivered> {
-        if self.spare && self.queue.len() == 1 {
+        if self.len == 0 {
             return None;
         }
-        self.queue.pop_front()
+        let mut delivered = Delivered::default();
+        self.take_into(&mut delivered).then_some(delivered)
+    }
+
+    /// The physical index of ring position `pos` (at most the number of slots).
+    #[inline]
+    fn at(&self, pos: usize) -> usize {
+        let i = self.head + pos;
+        if i >= self.slots.len() {
+            i - self.slots.len()
+        } else {
+            i
+        }
     }
 }
 
@@ -133,8 +163,34 @@ mod tests {
         decode(&mut inbox, &mut decoder, 4);
         inbox.commit(SeqNum::new(4), 0);
         decode(&mut inbox, &mut decoder, 5);
-        inbox.drop_spare();
+        inbox.release_spare();
         assert_eq!(seqs(&mut inbox), [1, 3, 4]);
+    }
+
+    #[test]
+    fn grows_in_the_middle_of_the_ring_keeping_order_and_lets_taken_frames_go() {
+        let mut decoder = Decoder::new();
+        let mut inbox = Inbox::default();
+        for seq in 1..=3 {
+            decode(&mut inbox, &mut decoder, seq);
+            inbox.commit(SeqNum::new(seq), 0);
+        }
+        let mut taken = Delivered::default();
+        assert!(inbox.take_into(&mut taken));
+        assert_eq!(taken.seq(), SeqNum::new(1));
+        let frame = taken.message().as_bytes().clone();
+        // 4 reuses the slot that 1 left, 5 needs a new one with the ring wrapped.
+        for seq in 4..=5 {
+            decode(&mut inbox, &mut decoder, seq);
+            inbox.commit(SeqNum::new(seq), 0);
+        }
+        assert!(inbox.take_into(&mut taken));
+        assert_eq!(taken.seq(), SeqNum::new(2));
+        // The frame traded back in is let go: only the test holds it now.
+        assert!(frame.is_unique());
+        assert_eq!(seqs(&mut inbox), [3, 4, 5]);
+        assert!(!inbox.take_into(&mut taken));
+        assert_eq!(taken.seq(), SeqNum::new(2));
     }
 
     #[test]

@@ -358,7 +358,7 @@ impl Session {
                 Err(error) => self.close(DisconnectReason::MessageTooLarge(error)),
             }
         }
-        inbox.drop_spare();
+        inbox.release_spare();
         self.inbox = inbox;
     }
 
@@ -613,6 +613,13 @@ impl Session {
     /// The delivered message a [`Step::Deliver`] stands for.
     pub(crate) fn take_delivered(&mut self) -> Option<Delivered> {
         self.inbox.take()
+    }
+
+    /// [`take_delivered`](Self::take_delivered) into storage the caller reuses: `into` and the
+    /// delivery trade places. False, and `into` unchanged, when there is none.
+    #[inline]
+    pub(crate) fn take_delivered_into(&mut self, into: &mut Delivered) -> bool {
+        self.inbox.take_into(into)
     }
 
     /// Under `Batch` and `Each`, a commit for messages stored and not sent (put while
