@@ -96,8 +96,8 @@ pub(crate) struct Driver<R: Runtime> {
     unwritten: Vec<ConnId>,
     inputs_tx: Sender<Input<R>>,
     delivery: Delivery,
-    /// The message lent to [`Application::on_message`]: storage that each delivery trades
-    /// places with, so that none is copied.
+    /// The message lent to [`Application::on_message`]: storage that each delivery is taken
+    /// into, reused from one to the next.
     lent: Delivered,
     /// The number of the next connection.
     next_conn: u64,

@@ -41,6 +41,18 @@ impl FieldIndex {
         self.heap.clear();
     }
 
+    /// Becomes `other`'s index, which is left empty: only the spans in use are copied, and a
+    /// heap part changes hands.
+    #[inline]
+    pub(crate) fn take_from(&mut self, other: &mut Self) {
+        match other.inline.get(..other.len) {
+            Some(spans) => self.inline[..spans.len()].copy_from_slice(spans),
+            None => std::mem::swap(&mut self.heap, &mut other.heap),
+        }
+        self.len = other.len;
+        other.clear();
+    }
+
     /// Appends a field's span.
     #[inline(always)]
     pub(crate) fn push(&mut self, span: Span) {

@@ -110,6 +110,17 @@ impl Message {
         self.layout = 0;
     }
 
+    /// Becomes `other`, which is left empty (its frame let go): what is in use changes hands,
+    /// not the whole of a message's inline index. This message's old frame is let go.
+    #[inline]
+    pub(crate) fn take_from(&mut self, other: &mut Self) {
+        self.bytes = std::mem::take(&mut other.bytes);
+        self.spans.take_from(&mut other.spans);
+        std::mem::swap(&mut self.issues, &mut other.issues);
+        other.issues.clear();
+        self.layout = std::mem::take(&mut other.layout);
+    }
+
     /// The public parses: a fresh message, filled.
     fn build(
         frame: Bytes,

@@ -747,9 +747,9 @@ impl Engine {
     }
 
     /// [`take_delivered`](Self::take_delivered) into storage that the caller owns and reuses
-    /// (start with `Delivered::default()`): the message trades places with the one `into` held,
-    /// so that neither is copied, and the old one is let go. Returns false, and leaves `into`
-    /// as it was, when there is none.
+    /// (start with `Delivered::default()`): only the fields in use are copied, the memory of
+    /// a large message's index changes hands, and the message `into` held is let go. Returns
+    /// false, and leaves `into` as it was, when there is none.
     #[inline]
     pub fn take_delivered_into(&mut self, id: &SessionId, into: &mut Delivered) -> bool {
         self.sessions

@@ -3,8 +3,8 @@
 //! A `Message` with its inline field index is a few hundred bytes, and each move of one was a
 //! copy. So messages are not moved between the decoder and the caller: the queue is a ring of
 //! slots that are reused, a message is decoded straight into the slot behind the deliveries
-//! (the spare), and the caller takes one by trading it for the message it had before
-//! ([`Inbox::take_into`]), whose slot is then reused in turn.
+//! (the spare), and the caller takes one into storage of its own that it reuses too
+//! ([`Inbox::take_into`]): only the fields in use are copied, and the slot is reused in turn.
 //!
 //! The session sets the queue aside while it decodes (`Session::decode`), which lets it read
 //! the message in the spare while it changes itself; what it delivers meanwhile from elsewhere
@@ -81,16 +81,17 @@ impl Inbox {
         }
     }
 
-    /// Trades the oldest delivery for `into`, whose old message is let go and whose slot is
-    /// reused; false, and `into` unchanged, when there is none.
+    /// Moves the oldest delivery into `into`, whose old message is let go; its slot is left
+    /// empty, to be reused. False, and `into` unchanged, when there is none.
     #[inline]
     pub(super) fn take_into(&mut self, into: &mut Delivered) -> bool {
         if self.len == 0 {
             return false;
         }
         let slot = &mut self.slots[self.head];
-        std::mem::swap(slot, into);
-        slot.message.release();
+        into.message.take_from(&mut slot.message);
+        into.seq = slot.seq;
+        into.epoch = slot.epoch;
         self.head = self.at(1);
         self.len -= 1;
         true
@@ -186,7 +187,7 @@ mod tests {
         }
         assert!(inbox.take_into(&mut taken));
         assert_eq!(taken.seq(), SeqNum::new(2));
-        // The frame traded back in is let go: only the test holds it now.
+        // The frame that `taken` held before is let go: only the test holds it now.
         assert!(frame.is_unique());
         assert_eq!(seqs(&mut inbox), [3, 4, 5]);
         assert!(!inbox.take_into(&mut taken));

@@ -615,8 +615,8 @@ impl Session {
         self.inbox.take()
     }
 
-    /// [`take_delivered`](Self::take_delivered) into storage the caller reuses: `into` and the
-    /// delivery trade places. False, and `into` unchanged, when there is none.
+    /// [`take_delivered`](Self::take_delivered) into storage the caller reuses. False, and
+    /// `into` unchanged, when there is none.
     #[inline]
     pub(crate) fn take_delivered_into(&mut self, into: &mut Delivered) -> bool {
         self.inbox.take_into(into)
