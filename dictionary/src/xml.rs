@@ -88,9 +88,13 @@ pub(crate) fn parse(text: &str) -> Result<Parsed> {
     Ok(parsed)
 }
 
-/// `type`, `major`, `minor` and `servicepack` of `<fix>` as a version name.
+/// `type`, `major`, `minor` and `servicepack` of `<fix>` as a version name. Without a `type`
+/// it is FIX, as QuickFIX C++ reads QuickFIX/J's dictionaries, which have none.
 fn version(root: Node<'_, '_>) -> Result<String> {
-    let kind = attribute(root, "type")?;
+    let kind = root.attribute("type").unwrap_or("FIX");
+    if kind != "FIX" && kind != "FIXT" {
+        return Err(error(root, &format!("type '{kind}' is neither FIX nor FIXT")));
+    }
     let major = attribute(root, "major")?;
     let minor = attribute(root, "minor")?;
     let mut version = format!("{kind}.{major}.{minor}");

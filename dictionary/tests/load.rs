@@ -92,6 +92,32 @@ fn error_of(xml: &str) -> String {
         .to_string()
 }
 
+/// QuickFIX/J's FIX4x.xml carry no `type` on `<fix>`: QuickFIX C++ reads that as FIX, and so do
+/// we (issue 20 item 9). Another type is refused, as QuickFIX C++ refuses it.
+#[test]
+fn a_dictionary_without_a_type_is_fix() {
+    let xml = |fix: &str| {
+        format!(
+            "{fix}<header/><trailer/><messages><message name='Heartbeat' msgtype='0' \
+             msgcat='admin'/></messages><fields><field number='55' name='Symbol' \
+             type='STRING'/></fields></fix>"
+        )
+    };
+    let untyped = from_xml(&xml("<fix major='4' minor='2'>"), Path::new("FIX42.xml"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(untyped.begin_string(), "FIX.4.2");
+    let fixt = from_xml(
+        &xml("<fix type='FIXT' major='1' minor='1'>"),
+        Path::new("FIXT11.xml"),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(fixt.begin_string(), "FIXT.1.1");
+    assert_eq!(
+        error_of(&xml("<fix type='SWIFT' major='4' minor='2'>")),
+        "venue.xml:1: <fix>: type 'SWIFT' is neither FIX nor FIXT"
+    );
+}
+
 #[test]
 fn errors_name_the_file_the_line_and_the_element() {
     let fields = "<fields><field number='55' name='Symbol' type='STRING'/></fields>";
