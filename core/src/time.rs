@@ -153,8 +153,8 @@ impl UtcTimestamp {
         self.nanos
     }
 
-    /// Parses `YYYYMMDD-HH:MM:SS` with an optional fraction of any number of digits (digits past
-    /// the ninth are dropped). A leap second (`:60`) is accepted and counts as the next second.
+    /// Parses `YYYYMMDD-HH:MM:SS` with an optional fraction of 1 to 9 digits, or 12 (the last
+    /// three are dropped). A leap second (`:60`) is accepted and counts as the next second.
     pub fn parse(value: &[u8]) -> Option<Self> {
         let (base, fraction) = split_timestamp(value)?;
         Some(Self {
@@ -368,11 +368,14 @@ fn is_valid_date_time(base: &[u8; 17]) -> bool {
 }
 
 /// A timestamp's `YYYYMMDD-HH:MM:SS` (not yet checked) and its fraction's digits (checked:
-/// none, or one or more after a `.`).
+/// none, or 1 to 9, or 12 (picoseconds) after a `.`; QuickFIX C++ and QuickFIX/J refuse 10, 11
+/// and more than 12).
 fn split_timestamp(value: &[u8]) -> Option<(&[u8; 17], &[u8])> {
     match value.split_first_chunk::<17>()? {
         (base, []) => Some((base, &[])),
-        (base, [b'.', digits @ ..]) if !digits.is_empty() && is_all_digits(digits) => {
+        (base, [b'.', digits @ ..])
+            if matches!(digits.len(), 1..=9 | 12) && is_all_digits(digits) =>
+        {
             Some((base, digits))
         }
         _ => None,

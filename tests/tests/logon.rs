@@ -108,6 +108,31 @@ fn tc_1s_d_logon_with_sending_time_out_of_range_closes_silently() {
     assert_eq!(peer.take(), refused(LogonRefusal::SendingTime));
 }
 
+/// Before the Logon a timestamp with too many fraction digits closes silently (DESIGN.md
+/// sections 5 and 6); 12 digits are read.
+#[test]
+fn logon_with_ten_fraction_digits_in_sending_time_closes_silently() {
+    for (digits, answered) in [(10, false), (12, true)] {
+        let mut peer = ScriptedPeer::acceptor(BeginString::Fix44);
+        let now = peer.timestamp(Duration::ZERO, true);
+        let sending_time = format!("{}.{}", &now[..17], "0".repeat(digits));
+        let logon = frame(
+            "FIX.4.4",
+            &format!("35=A|34=1|49={THEM}|52={sending_time}|56={US}|98=0|108=30|"),
+        );
+        peer.deliver(&logon);
+        if answered {
+            assert_eq!(
+                peer.session.state(),
+                SessionState::Active,
+                "{digits} digits"
+            );
+        } else {
+            assert_eq!(peer.take(), refused(LogonRefusal::Malformed));
+        }
+    }
+}
+
 #[test]
 fn tc_1s_d_fixt_logon_without_default_appl_ver_id_closes_silently() {
     let mut config = SessionConfig::new(BeginString::Fixt11, US, THEM, Role::Acceptor);

@@ -433,3 +433,44 @@ fn input_held_when_the_counterparty_closes_is_processed() {
     );
     assert_eq!(peer.session.next_target_seq(), SeqNum::new(6));
 }
+
+/// UTCTimestamp fractions (issue 20 item 5, DESIGN.md section 6): 0 to 9 digits and exactly 12
+/// (picoseconds) are read; 10, 11, and 13 or more are an incorrect data format, as QuickFIX C++
+/// and QuickFIX/J reject them.
+#[test]
+fn sending_time_fractions_of_0_to_9_or_12_digits_pass_others_are_incorrect_data_format() {
+    for digits in 0..=15 {
+        let mut peer = logged_on();
+        let now = peer.timestamp(Duration::ZERO, true);
+        let fraction = if digits == 0 {
+            String::new()
+        } else {
+            format!(".{}", "0".repeat(digits))
+        };
+        let sending_time = format!("{}{fraction}", &now[..17]);
+        let msg = frame(
+            "FIX.4.4",
+            &format!("35=0|34=2|49={THEM}|52={sending_time}|56={US}|"),
+        );
+        peer.deliver(&msg);
+        let expected: &[&str] = if digits <= 9 || digits == 12 {
+            &[]
+        } else {
+            &["35=3|34=2|45=2|58=Incorrect data format for value|371=52|372=0|373=6"]
+        };
+        assert_eq!(peer.sent(), expected, "{digits} fraction digits");
+        assert!(peer.session.is_connected());
+        assert_eq!(peer.session.next_target_seq(), SeqNum::new(3));
+    }
+}
+
+#[test]
+fn a_missing_sending_time_is_a_required_tag_missing() {
+    let mut peer = logged_on();
+    let msg = frame("FIX.4.4", &format!("35=0|34=2|49={THEM}|56={US}|"));
+    peer.deliver(&msg);
+    assert_eq!(
+        peer.sent(),
+        ["35=3|34=2|45=2|58=Required tag missing|371=52|372=0|373=1"]
+    );
+}

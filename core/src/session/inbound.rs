@@ -151,13 +151,8 @@ impl Session {
                 );
                 return false;
             }
-            Err(()) => {
-                self.reject(
-                    msg,
-                    seq,
-                    SessionRejectReason::RequiredTagMissing,
-                    Some(&ref_tag(tag::SENDING_TIME)),
-                );
+            Err(reason) => {
+                self.reject(msg, seq, reason, Some(&ref_tag(tag::SENDING_TIME)));
                 return false;
             }
         }

@@ -16,6 +16,7 @@ use crate::action::{DisconnectReason, Event, LogonRefusal};
 use crate::codec::{FieldIssueKind, Message};
 use crate::config::Role;
 use crate::msg_type::wire;
+use crate::reject::SessionRejectReason;
 use crate::time::UtcTimestamp;
 use crate::version::BeginString;
 use crate::{SeqNum, tag};
@@ -163,7 +164,7 @@ impl Session {
         }
         if !self
             .sending_time_ok(msg)
-            .map_err(|()| LogonRefusal::Malformed)?
+            .map_err(|_| LogonRefusal::Malformed)?
         {
             return Err(LogonRefusal::SendingTime);
         }
@@ -216,12 +217,15 @@ impl Session {
     }
 
     /// Whether SendingTime is within `MaxLatency` of our clock (always true with `CheckLatency`
-    /// off); `Err` when it is missing or malformed.
-    pub(super) fn sending_time_ok(&mut self, msg: &Message) -> Result<bool, ()> {
-        let sent = msg
+    /// off); `Err` with the reason to reject it when it is missing or malformed.
+    pub(super) fn sending_time_ok(&mut self, msg: &Message) -> Result<bool, SessionRejectReason> {
+        let value = msg
             .get(tag::SENDING_TIME)
-            .and_then(|value| self.sending_times.parse(value))
-            .ok_or(())?;
+            .ok_or(SessionRejectReason::RequiredTagMissing)?;
+        let sent = self
+            .sending_times
+            .parse(value)
+            .ok_or(SessionRejectReason::IncorrectDataFormat)?;
         if !self.config.check_latency {
             return Ok(true);
         }
