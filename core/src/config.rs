@@ -6,6 +6,7 @@ use std::time::Duration;
 use crate::codec::DEFAULT_MAX_MESSAGE_SIZE;
 use crate::dictionary::{Dictionary, Rules};
 use crate::schedule::Schedule;
+use crate::secret::Secret;
 use crate::time::TimestampPrecision;
 use crate::version::BeginString;
 
@@ -55,6 +56,15 @@ pub enum ConfigError {
     UnknownSetting {
         /// The name given.
         key: String,
+    },
+    /// A secret setting still names where to read it (`env:NAME`, `file:PATH`): the caller
+    /// reads it before making the session (the driver does).
+    #[error("{key} is {secret:?}, which was not read: make the session through the driver")]
+    UnreadSecret {
+        /// The setting's name.
+        key: &'static str,
+        /// Where it was to be read from.
+        secret: Secret,
     },
     /// The setting cannot take this value.
     #[error("{key} cannot be {value:?}")]
@@ -155,8 +165,15 @@ pub struct SessionConfig {
     /// `SendNextExpectedMsgSeqNum`: put `NextExpectedMsgSeqNum <789>` (the next inbound number we
     /// expect) on our Logon, FIX 4.4's recovery hint.
     pub send_next_expected_msg_seq_num: bool,
-    /// Extra body fields for our Logon (Username <553>, Password <554>, venue fields…), written
-    /// after EncryptMethod and HeartBtInt.
+    /// `Username`: on an initiator, the `Username <553>` our Logon carries; on an acceptor, the
+    /// one the counterparty's Logon must carry (with `password`).
+    pub username: Option<String>,
+    /// `Password`: on an initiator, the `Password <554>` our Logon carries; on an acceptor, the
+    /// one the counterparty's Logon must carry. `env:NAME` and `file:PATH` keep it out of the
+    /// settings; the driver reads them when it makes the session.
+    pub password: Option<Secret>,
+    /// Extra body fields for our Logon (venue fields…), written after EncryptMethod and
+    /// HeartBtInt.
     pub logon_fields: Vec<(u32, String)>,
     /// When the session runs (`StartTime`, `EndTime`, `StartDay`, `EndDay`, `TimeZone`,
     /// `NonStopSession`); `None` is always open, never reset by time.
@@ -254,6 +271,8 @@ impl SessionConfig {
             supported_msg_types: None,
             gap_fill_msg_types: Vec::new(),
             send_next_expected_msg_seq_num: false,
+            username: None,
+            password: None,
             logon_fields: Vec::new(),
             report_messages: MessageReport::Off,
             schedule: None,

@@ -119,6 +119,7 @@ pub mod properties;
 mod recent;
 mod reject;
 pub mod schedule;
+mod secret;
 mod seq_num;
 mod session;
 mod settings;
@@ -140,6 +141,7 @@ pub use engine::{
 pub use error::SendError;
 pub use hash::{FastHash, FastHasher};
 pub use reject::SessionRejectReason;
+pub use secret::Secret;
 pub use session::{LogonCheck, OutboundMessage, Session, SessionState};
 pub use settings::{SESSION_SETTINGS, Setting};
 pub use store::{MemoryStore, MessageStore, StoreError, SyncHandle};

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use crate::config::{ConfigError, Role, SessionConfig, StorageDurability};
 use crate::schedule::{FixedOffset, Schedule, parse_day, parse_time_of_day};
+use crate::secret::Secret;
 use crate::time::TimestampPrecision;
 use crate::version::BeginString;
 
@@ -69,6 +70,8 @@ pub const SESSION_SETTINGS: &[Setting] = &[
     setting("NonStopSession", &[]),
     setting("SendNextExpectedMsgSeqNum", &[]),
     setting("AllowedRemoteAddresses", &[]),
+    setting("Username", &[]),
+    setting("Password", &[]),
     setting("MaxUnsettledMessages", &[]),
 ];
 
@@ -188,6 +191,8 @@ impl SessionConfig {
             "MaxUnsettledMessages" => {
                 self.max_unsettled_messages = usize::try_from(number()?).map_err(|_| invalid())?
             }
+            "Username" => self.username = Some(value.to_owned()),
+            "Password" => self.password = Some(Secret::parse(value)),
             "AllowedRemoteAddresses" => {
                 let list = crate::access::IpRange::parse_list(value).map_err(|_| invalid())?;
                 // An empty list would shut everyone out: a typo, not a policy.

@@ -75,11 +75,13 @@ impl FixEngine {
 
     fn spawn<R: Runtime>(
         runtime: R,
-        config: EngineConfig,
+        mut config: EngineConfig,
         listen: Option<SocketAddr>,
         security: Security,
         delivery: Delivery,
     ) -> io::Result<Self> {
+        // The default session is the unregistered acceptors' configuration.
+        crate::secret::read_secrets(&mut config.default_session)?;
         let (commands, received) = crate::channel::unbounded();
         let local_addr = Driver::spawn(runtime, config, listen, security, delivery, received)?;
         Ok(Self {
@@ -98,9 +100,10 @@ impl FixEngine {
     pub async fn create_session(
         &self,
         id: SessionId,
-        config: SessionConfig,
+        mut config: SessionConfig,
         store: Box<dyn MessageStore + Send>,
     ) -> Result<Session, Error> {
+        crate::secret::read_secrets(&mut config).map_err(Error::Secret)?;
         let session_id = id.clone();
         self.call(|reply| Command::Create {
             id,

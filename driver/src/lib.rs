@@ -20,6 +20,7 @@ mod command;
 mod conn;
 mod handle;
 mod runtime;
+mod secret;
 mod security;
 mod task;
 mod waiting;
@@ -58,6 +59,9 @@ pub enum Error {
     /// The properties are invalid.
     #[error(transparent)]
     Properties(#[from] Box<fixgate_core::properties::PropertiesError>),
+    /// A secret setting (`Password = env:NAME` or `file:PATH`) could not be read.
+    #[error("cannot read a secret: {0}")]
+    Secret(io::Error),
     /// The listening port could not be opened.
     #[error("cannot listen: {0}")]
     Io(#[from] io::Error),

@@ -15,7 +15,7 @@ use std::time::SystemTime;
 
 use clap::Parser;
 use fixgate_core::properties::Properties;
-use fixgate_core::{MemoryStore, MessageReport, MessageStore, SessionId, UtcTimestamp};
+use fixgate_core::{MemoryStore, MessageReport, MessageStore, Secret, SessionId, UtcTimestamp};
 use fixgate_dictionary::Dictionaries;
 use fixgate_store::FileStore;
 use fixgate_tokio::FixEngine;
@@ -102,11 +102,19 @@ async fn run(args: Args) -> Result<(), String> {
         Some(path) => path.parent().unwrap_or(Path::new(".")).to_owned(),
         None => PathBuf::from("."),
     };
-    let mut dictionaries = Dictionaries::new(base);
+    let mut dictionaries = Dictionaries::new(base.clone());
     let loaded = |e: fixgate_dictionary::LoadError| format!("{name}: {e}");
     dictionaries
         .attach(&mut config.default_session)
         .map_err(loaded)?;
+    // So do the files that keep secrets (`Password = file:PATH`).
+    for session in std::iter::once(&mut config.default_session)
+        .chain(sessions.iter_mut().map(|(_, session)| session))
+    {
+        if let Some(Secret::File(path)) = &mut session.password {
+            *path = base.join(&*path).display().to_string();
+        }
+    }
     let mut session_dictionaries = HashMap::new();
     for (id, session) in &mut sessions {
         dictionaries.attach(session).map_err(loaded)?;

@@ -40,9 +40,19 @@ fn read_until(stream: &mut TcpStream, needle: &str) -> String {
 
 /// Starts `fixgate` with `args` in `dir`; returns it and the address it prints on stdout.
 fn start(dir: &std::path::Path, args: &[&std::ffi::OsStr]) -> (std::process::Child, String) {
+    start_with_env(dir, args, &[])
+}
+
+/// [`start`] with environment variables `env` set for the process.
+fn start_with_env(
+    dir: &std::path::Path,
+    args: &[&std::ffi::OsStr],
+    env: &[(&str, &str)],
+) -> (std::process::Child, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_fixgate"))
         .current_dir(dir)
         .args(args)
+        .envs(env.iter().copied())
         .stdout(Stdio::piped())
         .spawn()
         .expect("start fixgate");
@@ -344,4 +354,58 @@ fn tls_certificate_without_its_key_is_a_configuration_error() {
         stderr.contains("half.properties: TlsCertificate and TlsPrivateKey go together"),
         "{stderr}"
     );
+}
+
+/// Credentials in the configuration (issue 20 item 8): the acceptor admits only a Logon that
+/// carries them, and the password can stay out of the file (`env:NAME`, `file:PATH`).
+#[test]
+fn configured_credentials_are_required_and_the_password_may_come_from_the_environment() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("ops-password"), "from-a-file\n").unwrap();
+    let path = config_file(
+        dir.path(),
+        "engine.properties",
+        "ListenPort = 0\n\
+         Session.Demo.SenderCompID = FIXGATE\n\
+         Session.Demo.TargetCompID = DEMO\n\
+         Session.Demo.Username = demo\n\
+         Session.Demo.Password = env:FIXGATE_TEST_DEMO_PASSWORD\n\
+         Session.Ops.SenderCompID = FIXGATE\n\
+         Session.Ops.TargetCompID = OPS\n\
+         Session.Ops.Username = ops\n\
+         Session.Ops.Password = file:ops-password\n",
+    );
+    let (mut child, addr) = start_with_env(
+        dir.path(),
+        &["--config".as_ref(), path.as_os_str()],
+        &[("FIXGATE_TEST_DEMO_PASSWORD", "from-the-env")],
+    );
+    let logon = |sender: &str, credentials: &str| {
+        let mut stream = TcpStream::connect(&addr).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        let logon = format!(
+            "35=A|34=1|49={sender}|52={}|56=FIXGATE|98=0|108=30|{credentials}",
+            now()
+        );
+        stream.write_all(&frame(&logon)).unwrap();
+        stream
+    };
+    for (sender, credentials) in [
+        ("DEMO", ""),
+        ("DEMO", "553=demo|554=guess|"),
+        ("DEMO", "553=demo|554=env:FIXGATE_TEST_DEMO_PASSWORD|"),
+        ("OPS", "553=ops|554=file:ops-password|"),
+    ] {
+        // Refused in silence: the connection closes with nothing written.
+        let mut stream = logon(sender, credentials);
+        let mut answer = Vec::new();
+        stream.read_to_end(&mut answer).unwrap();
+        assert!(answer.is_empty(), "{sender} {credentials}: {answer:?}");
+    }
+    read_until(&mut logon("DEMO", "553=demo|554=from-the-env|"), "35=A|");
+    read_until(&mut logon("OPS", "553=ops|554=from-a-file|"), "35=A|");
+    child.kill().unwrap();
+    child.wait().unwrap();
 }

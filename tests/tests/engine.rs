@@ -296,6 +296,78 @@ fn wrong_password_changes_nothing_and_the_right_one_continues_the_sequence() {
     );
 }
 
+/// `Username` and `Password` in a session's settings (issue 20 item 8): an acceptor requires
+/// them (registered, or unregistered from the default settings), an initiator sends them, and
+/// neither is ever on an acceptor's reply.
+#[test]
+fn configured_credentials_are_required_by_acceptors_and_sent_by_initiators() {
+    let mut default_session = SessionConfig::new(BeginString::Fix44, "", "", Role::Acceptor);
+    default_session.set("Username", "anyone").unwrap();
+    default_session.set("Password", "shared").unwrap();
+    let mut h = Harness::new(EngineConfig {
+        create_unregistered_acceptor_session: true,
+        default_session,
+        ..EngineConfig::default()
+    });
+    let mut config = SessionConfig::new(BeginString::Fix44, "", "", Role::Acceptor);
+    config.set("Username", "trader").unwrap();
+    config.set("Password", "s3cret").unwrap();
+    h.acceptor_with(&tw(1), config);
+    let none = h.logon("TW1", "ISLD", 1, "");
+    assert_eq!(h.open(1, &none), ["close 1 AuthenticationFailed"]);
+    let right = h.logon("TW1", "ISLD", 1, "553=trader|554=s3cret|");
+    assert_eq!(
+        Harness::sends(&h.open(2, &right)),
+        ["send 2 35=A|34=1|98=0|108=30"]
+    );
+    let wrong = h.logon("NEWCO", "ISLD", 1, "553=trader|554=s3cret|");
+    assert_eq!(h.open(3, &wrong), ["close 3 AuthenticationFailed"]);
+    assert!(h.engine.session(&SessionId::new("ISLD", "NEWCO")).is_none());
+    let shared = h.logon("NEWCO", "ISLD", 1, "553=anyone|554=shared|");
+    assert_eq!(
+        Harness::sends(&h.open(4, &shared)),
+        ["send 4 35=A|34=1|98=0|108=30"]
+    );
+
+    let id = SessionId::new("BANK", "VENUE");
+    let mut config = SessionConfig::new(BeginString::Fix44, "", "", Role::Initiator);
+    config.set("Username", "bank").unwrap();
+    config.set("Password", "pw").unwrap();
+    let store = MemoryStore::new(UtcTimestamp::from_system_time(h.clock.utc()));
+    h.engine
+        .create_session(id.clone(), config, Box::new(store))
+        .unwrap();
+    h.engine
+        .initiate(&id, "127.0.0.1:9876".parse().unwrap())
+        .unwrap();
+    h.outputs();
+    h.engine
+        .handle_initiator_connected(ConnId(5), &id, h.clock.now());
+    assert_eq!(
+        h.outputs(),
+        ["send 5 35=A|34=1|98=0|108=30|553=bank|554=pw"]
+    );
+}
+
+/// A password still to be read from elsewhere is refused by core, which does no I/O: the
+/// driver reads it first.
+#[test]
+fn a_password_not_yet_read_is_refused() {
+    let mut h = Harness::new(EngineConfig::default());
+    let mut config = SessionConfig::new(BeginString::Fix44, "", "", Role::Acceptor);
+    config.set("Password", "env:FIX_PASSWORD").unwrap();
+    let store = MemoryStore::new(UtcTimestamp::from_system_time(h.clock.utc()));
+    let error = h
+        .engine
+        .create_session(tw(1), config, Box::new(store))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        error.contains("Password is Env(\"FIX_PASSWORD\")"),
+        "{error}"
+    );
+}
+
 #[test]
 fn unknown_comp_id_and_wrong_password_are_refused_alike() {
     let mut h = Harness::new(EngineConfig::default());

@@ -2,7 +2,8 @@
 //! with a Logon for a session nobody registered (the sessions manager).
 
 use crate::codec::Message;
-use crate::config::SessionConfig;
+use crate::config::{Role, SessionConfig};
+use crate::secret::Secret;
 use crate::tag;
 
 use super::SessionId;
@@ -14,6 +15,20 @@ pub struct Credentials {
     pub username: String,
     /// The expected `Password <554>`.
     pub password: String,
+}
+
+impl Credentials {
+    /// What an acceptor's configuration (`Username`, `Password`) asks of a Logon: `None` when
+    /// it sets neither, or is an initiator's. A missing one must be absent (or empty).
+    pub(super) fn configured(config: &SessionConfig) -> Option<Self> {
+        let password = config.password.as_ref().and_then(Secret::value);
+        (config.role == Role::Acceptor && (config.username.is_some() || password.is_some())).then(
+            || Self {
+                username: config.username.clone().unwrap_or_default(),
+                password: password.unwrap_or_default().to_owned(),
+            },
+        )
+    }
 }
 
 impl std::fmt::Debug for Credentials {

@@ -158,11 +158,12 @@ impl Slot {
     /// A session with no connection yet: `registered` takes Logons at once (a session created
     /// for an unregistered Logon), `provisional` goes again if that Logon fails.
     fn new(session: Session, registered: bool, provisional: bool) -> Self {
+        let credentials = Credentials::configured(session.config());
         Self {
             session,
             registered,
             conn: None,
-            credentials: None,
+            credentials,
             provisional,
             initiator_addr: None,
             reconnect_at: None,

@@ -17,6 +17,7 @@ use crate::codec::{FieldIssueKind, Message};
 use crate::config::Role;
 use crate::msg_type::wire;
 use crate::reject::SessionRejectReason;
+use crate::secret::Secret;
 use crate::time::UtcTimestamp;
 use crate::version::BeginString;
 use crate::{SeqNum, tag};
@@ -88,6 +89,11 @@ impl Session {
         let heart_bt_int = self.heart_bt_int.as_secs();
         let appl_ver_id = self.config.default_appl_ver_id.clone();
         let extra = std::mem::take(&mut self.config.logon_fields);
+        // Credentials go out on an initiator's Logon, never on an acceptor's reply.
+        let credentials = match self.config.role {
+            Role::Initiator => (self.config.username.take(), self.config.password.take()),
+            Role::Acceptor => (None, None),
+        };
         let next_expected = self
             .config
             .send_next_expected_msg_seq_num
@@ -97,6 +103,12 @@ impl Session {
                 .uint(tag::HEART_BT_INT, heart_bt_int);
             if reset {
                 body.bool(tag::RESET_SEQ_NUM_FLAG, true);
+            }
+            if let Some(username) = &credentials.0 {
+                body.str(tag::USERNAME, username);
+            }
+            if let Some(password) = credentials.1.as_ref().and_then(Secret::value) {
+                body.str(tag::PASSWORD, password);
             }
             for (t, value) in &extra {
                 body.str(*t, value);
@@ -109,6 +121,9 @@ impl Session {
             }
         });
         self.config.logon_fields = extra;
+        if self.config.role == Role::Initiator {
+            (self.config.username, self.config.password) = credentials;
+        }
     }
 
     /// A Logon with ResetSeqNumFlag=Y while logged on: the counterparty resets both sequences.

@@ -205,6 +205,12 @@ impl Session {
         now: Now,
     ) -> Result<Self, ConfigError> {
         config.validate()?;
+        if let Some(secret) = config.password.as_ref().filter(|s| s.value().is_none()) {
+            return Err(ConfigError::UnreadSecret {
+                key: "Password",
+                secret: secret.clone(),
+            });
+        }
         let next_target = store.next_target_seq();
         let already_answered = store.answered_from(next_target).into_iter().collect();
         Ok(Self {
