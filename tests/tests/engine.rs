@@ -839,3 +839,54 @@ fn long_resend_goes_out_as_the_peer_reads() {
         "{resent:?}"
     );
 }
+
+/// Answers leave in the order of the requests (issue 20 item 6): a Logon, two orders and a
+/// TestRequest in one read. Each order is answered when it is delivered, so both reports must
+/// go out before the Heartbeat that answers the TestRequest: counterparties use a TestRequest
+/// as a fence, "everything before it has been processed". Under `batch` durability the answers
+/// of one read still share one commit (group commit).
+#[test]
+fn replies_to_messages_of_one_read_leave_before_the_answer_to_a_later_message() {
+    for durability in ["process", "batch"] {
+        let mut h = Harness::new(EngineConfig::default());
+        let mut config = SessionConfig::new(BeginString::Fix44, "", "", Role::Acceptor);
+        config.set("StorageDurability", durability).unwrap();
+        h.acceptor_with(&tw(1), config);
+        let mut read = h.logon("TW1", "ISLD", 1, "");
+        read.extend(h.message("TW1", "ISLD", "D", 2, "11=A|"));
+        read.extend(h.message("TW1", "ISLD", "D", 3, "11=B|"));
+        read.extend(h.message("TW1", "ISLD", "1", 4, "112=FENCE|"));
+        let now = h.clock.now();
+        h.engine
+            .handle_connection_opened(ConnId(1), Some(h.peer), now);
+        h.engine.handle_input(ConnId(1), now, &read);
+        let mut seen = Vec::new();
+        while let Some(output) = h.engine.poll_output() {
+            match output {
+                Output::Send { bytes, .. } => seen.push(brief(&bytes)),
+                Output::Deliver { session } => {
+                    let delivered = h.engine.take_delivered(&session).unwrap();
+                    let id = delivered.message().str(11).unwrap().to_owned();
+                    let body = format!("11={id}\x01");
+                    let report = OutboundMessage::from_parts(b"8", body.as_bytes());
+                    h.engine.reply(now, &session, &delivered, report).unwrap();
+                }
+                Output::Commit { session } => {
+                    seen.push("commit".into());
+                    h.engine.handle_committed(&session, now, Ok(()));
+                }
+                _ => {}
+            }
+        }
+        let mut expected = vec![
+            "35=A|34=1|98=0|108=30",
+            "35=8|34=2|11=A",
+            "35=8|34=3|11=B",
+            "35=0|34=4|112=FENCE",
+        ];
+        if durability == "batch" {
+            expected.insert(0, "commit");
+        }
+        assert_eq!(seen, expected, "{durability}");
+    }
+}

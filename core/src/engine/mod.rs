@@ -137,6 +137,8 @@ struct Slot {
     registered: bool,
     conn: Option<ConnId>,
     credentials: Option<Credentials>,
+    /// Queued in `Engine::ready`, to be drained: queued once however often it is touched.
+    ready: bool,
     /// Created for an unregistered Logon and not yet logged on: removed if that Logon fails.
     provisional: bool,
     initiator_addr: Option<SocketAddr>,
@@ -164,6 +166,7 @@ impl Slot {
             registered,
             conn: None,
             credentials,
+            ready: false,
             provisional,
             initiator_addr: None,
             reconnect_at: None,
@@ -510,7 +513,7 @@ impl Engine {
                 SessionState::LogoutSent => Ok(()),
                 _ => slot.session.disconnect(now),
             };
-            self.ready.push_back(id.clone());
+            mark_ready(&mut self.ready, slot, id);
         }
     }
 
@@ -576,7 +579,7 @@ impl Engine {
         slot.inflow.clear();
         slot.session.handle_connected(now);
         self.linked.insert(conn, id.clone());
-        self.ready.push_back(id.clone());
+        mark_ready(&mut self.ready, slot, id);
     }
 
     /// The connection the engine asked for could not be opened: try again later, backing off
@@ -597,7 +600,7 @@ impl Engine {
         if let Some(id) = self.linked.get(&conn) {
             if let Some(slot) = self.sessions.get_mut(id) {
                 slot.session.handle_input(now, data);
-                self.ready.push_back(id.clone());
+                mark_ready(&mut self.ready, slot, id);
             }
         } else if let Some(pending) = self.pending.get_mut(&conn) {
             pending.raw.extend_from_slice(data);
@@ -616,7 +619,7 @@ impl Engine {
         };
         if let Some(slot) = self.sessions.get_mut(id) {
             slot.session.handle_bytes(now, data);
-            self.ready.push_back(id.clone());
+            mark_ready(&mut self.ready, slot, id);
         }
     }
 
@@ -630,7 +633,7 @@ impl Engine {
             slot.flow.written(len, now.mono);
             // Room again: what the session held back (a resend's next chunks) may go on.
             if !slot.flow.is_full(slot.session.config().max_outbound_bytes) {
-                self.ready.push_back(id.clone());
+                mark_ready(&mut self.ready, slot, id);
             }
         }
     }
@@ -646,7 +649,7 @@ impl Engine {
             return;
         };
         slot.committing = false;
-        self.ready.push_back(id.clone());
+        mark_ready(&mut self.ready, slot, id);
         let Err(error) = result else {
             return;
         };
@@ -702,7 +705,7 @@ impl Engine {
             // connection ends as any other when that is drained, in order.
             slot.flow.clear();
             slot.session.handle_disconnected(now);
-            self.ready.push_back(id.clone());
+            mark_ready(&mut self.ready, slot, id);
         }
     }
 
@@ -744,7 +747,12 @@ impl Engine {
     /// A session that was finalized since has none.
     #[inline]
     pub fn take_delivered(&mut self, id: &SessionId) -> Option<Delivered> {
-        self.sessions.get_mut(id)?.session.take_delivered()
+        let slot = self.sessions.get_mut(id)?;
+        let taken = slot.session.take_delivered();
+        if slot.session.is_paused_for_take() {
+            mark_ready(&mut self.ready, slot, id);
+        }
+        taken
     }
 
     /// [`take_delivered`](Self::take_delivered) into storage that the caller owns and reuses
@@ -753,9 +761,15 @@ impl Engine {
     /// false, and leaves `into` as it was, when there is none.
     #[inline]
     pub fn take_delivered_into(&mut self, id: &SessionId, into: &mut Delivered) -> bool {
-        self.sessions
-            .get_mut(id)
-            .is_some_and(|slot| slot.session.take_delivered_into(into))
+        let Some(slot) = self.sessions.get_mut(id) else {
+            return false;
+        };
+        let taken = slot.session.take_delivered_into(into);
+        // The session decodes its next message once this one's callback is carried out.
+        if slot.session.is_paused_for_take() {
+            mark_ready(&mut self.ready, slot, id);
+        }
+        taken
     }
 
     /// When to call [`handle_timeout`](Self::handle_timeout) next. It looks at the sessions
@@ -815,7 +829,7 @@ impl Engine {
             Err(EngineError::Backpressure(Box::new(id.clone())))
         } else {
             let result = command(&mut slot.session, now);
-            self.ready.push_back(id.clone());
+            mark_ready(&mut self.ready, slot, id);
             result.map_err(EngineError::from)
         };
         if access.settles {
@@ -832,6 +846,7 @@ impl Engine {
         let Some(slot) = self.sessions.get_mut(id) else {
             return;
         };
+        slot.ready = false;
         let max_unwritten = slot.session.config().max_outbound_bytes;
         let mut remove = false;
         for taken in 0.. {
@@ -846,6 +861,7 @@ impl Engine {
             if taken == DRAIN_BATCH {
                 // Outputs are large (a delivered message carries its field index): take a batch,
                 // and come back for the rest after the adapter has carried it out.
+                slot.ready = true;
                 self.ready.push_front(id.clone());
                 break;
             }
@@ -931,11 +947,11 @@ impl Engine {
         if slot.conn.is_some() && slot.flow.deadline(slow).is_some_and(|at| at <= now.mono) {
             slot.flow.clear();
             slot.session.handle_slow_consumer(now);
-            self.ready.push_back(id.clone());
+            mark_ready(&mut self.ready, slot, id);
         }
         if slot.session.poll_timeout().is_some_and(|at| at <= now.mono) {
             slot.session.handle_timeout(now);
-            self.ready.push_back(id.clone());
+            mark_ready(&mut self.ready, slot, id);
         }
         if slot.conn.is_none()
             && !self.stopping
@@ -1004,4 +1020,14 @@ impl Access {
         writable: false,
         settles: true,
     };
+}
+
+/// Queues session `id` (in `slot`) to be drained, unless it is queued already: one drain takes
+/// whatever it has by then.
+#[inline]
+fn mark_ready(ready: &mut VecDeque<SessionId>, slot: &mut Slot, id: &SessionId) {
+    if !slot.ready {
+        slot.ready = true;
+        ready.push_back(id.clone());
+    }
 }

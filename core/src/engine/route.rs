@@ -99,7 +99,7 @@ impl Engine {
         // The session sees every byte from the Logon on and does its own Logon checks.
         slot.session.handle_input(self.now, &raw);
         self.linked.insert(conn, id.clone());
-        self.ready.push_back(id);
+        super::mark_ready(&mut self.ready, slot, &id);
     }
 
     /// The session a Logon asks for, from our side: its TargetCompID is our SenderCompID.

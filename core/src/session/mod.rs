@@ -147,6 +147,9 @@ pub struct Session {
     queue: VecDeque<Queued>,
     /// Delivered messages until the caller takes them.
     inbox: Inbox,
+    /// Decoding stopped at a delivered message that the caller has not taken yet: the next
+    /// message is decoded once it has, and has had its turn (`poll_step`).
+    paused_for_take: bool,
     now: Now,
     /// The HeartBtInt in force: ours (initiator) or the counterparty's (acceptor).
     heart_bt_int: Duration,
@@ -222,6 +225,7 @@ impl Session {
             decoder: new_decoder(&config),
             queue: VecDeque::new(),
             inbox: Inbox::default(),
+            paused_for_take: false,
             now,
             heart_bt_int: config.heart_bt_int,
             next_target,
@@ -346,11 +350,20 @@ impl Session {
     }
 
     /// Decodes and processes what the decoder holds; with `hold`, only while inbound flow control
-    /// allows. Each message is decoded into the delivery queue's spare slot, the queue set aside
-    /// meanwhile (`inbox.rs`): a message delivered is never moved before the caller takes it.
+    /// allows, and one delivered message at a time: decoding stops at a message for the
+    /// application until the caller has taken it and carried out what its callback did, so that
+    /// the answers leave in the order of the requests (a TestRequest after two orders is
+    /// answered after their reports). Each message is decoded into the delivery queue's spare
+    /// slot, the queue set aside meanwhile (`inbox.rs`): a message delivered is never moved
+    /// before the caller takes it.
     fn decode(&mut self, hold: bool) {
         let mut inbox = std::mem::take(&mut self.inbox);
+        self.paused_for_take = false;
         while self.connected && !(hold && self.is_input_held()) {
+            if hold && !inbox.is_empty() {
+                self.paused_for_take = true;
+                break;
+            }
             let msg = inbox.spare();
             match self.decoder.decode_into(msg) {
                 Ok(Some(Filled::Message)) => {
@@ -593,6 +606,11 @@ impl Session {
         while self.queue.is_empty() && self.resend.is_some() {
             self.continue_resend();
         }
+        // The delivered message has been taken, and what its callback did is queued (the
+        // caller polls again only after it): the next message's turn.
+        if self.paused_for_take && self.inbox.is_empty() {
+            self.decode_all();
+        }
         if let Some(Queued::Stored(_, index)) = self.queue.front() {
             let index = *index;
             let commit = match self.config.storage_durability {
@@ -601,6 +619,13 @@ impl Session {
                 StorageDurability::Each => (index > self.committed).then_some(index),
             };
             if let Some(committed) = commit {
+                // While a delivered message is out (decoding waits for it to be taken), the
+                // application hears what it is to hear ahead of the sends that wait for this
+                // commit, and the commit waits: its answer, and the next messages', join it
+                // instead of each waiting for a commit of its own.
+                if !self.inbox.is_empty() {
+                    return self.notice_ahead().map(step_of);
+                }
                 self.committed = committed;
                 return Some(Step::Commit);
             }
@@ -608,17 +633,33 @@ impl Session {
         let Some(queued) = self.queue.pop_front() else {
             return self.commit_unsent();
         };
-        Some(match queued {
-            Queued::Send(frame) | Queued::Stored(frame, _) => Step::Send(frame),
-            Queued::Deliver => Step::Deliver,
-            Queued::Event(event) => Step::Event(event),
-            Queued::Disconnect(reason) => Step::Disconnect(reason),
-        })
+        Some(step_of(queued))
+    }
+
+    /// The first event or delivery queued behind sends, taken ahead of them. Sends keep their
+    /// order among themselves, notices theirs, and nothing passes a Disconnect.
+    fn notice_ahead(&mut self) -> Option<Queued> {
+        let at = self.queue.iter().position(|queued| {
+            matches!(
+                queued,
+                Queued::Deliver | Queued::Event(_) | Queued::Disconnect(_)
+            )
+        })?;
+        match self.queue[at] {
+            Queued::Disconnect(_) => None,
+            _ => self.queue.remove(at),
+        }
     }
 
     /// The delivered message a [`Step::Deliver`] stands for.
     pub(crate) fn take_delivered(&mut self) -> Option<Delivered> {
         self.inbox.take()
+    }
+
+    /// Whether decoding waits for the delivered messages to be taken (the engine then drains the
+    /// session again after a take, for the next message's turn).
+    pub(crate) fn is_paused_for_take(&self) -> bool {
+        self.paused_for_take
     }
 
     /// [`take_delivered`](Self::take_delivered) into storage the caller reuses. False, and
@@ -736,6 +777,7 @@ impl Session {
     /// Clears what belongs to one connection.
     fn reset_connection(&mut self) {
         self.decoder = new_decoder(&self.config);
+        self.paused_for_take = false;
         self.timers.stop_all();
         self.awaiting_reset_reply = false;
         self.test_request_pending = false;
@@ -755,6 +797,16 @@ impl Session {
         if self.connected {
             self.close(DisconnectReason::Store(error));
         }
+    }
+}
+
+/// The step a queued action is taken as.
+fn step_of(queued: Queued) -> Step {
+    match queued {
+        Queued::Send(frame) | Queued::Stored(frame, _) => Step::Send(frame),
+        Queued::Deliver => Step::Deliver,
+        Queued::Event(event) => Step::Event(event),
+        Queued::Disconnect(reason) => Step::Disconnect(reason),
     }
 }
 
