@@ -165,6 +165,10 @@ pub struct SessionConfig {
     /// `SendNextExpectedMsgSeqNum`: put `NextExpectedMsgSeqNum <789>` (the next inbound number we
     /// expect) on our Logon, FIX 4.4's recovery hint.
     pub send_next_expected_msg_seq_num: bool,
+    /// `EnableLastMsgSeqNumProcessed`: from FIX 4.2 on, every message we send carries
+    /// `LastMsgSeqNumProcessed <369>`, the last inbound MsgSeqNum processed in sequence (the
+    /// next expected one minus one); a resent copy keeps the one it was first sent with.
+    pub enable_last_msg_seq_num_processed: bool,
     /// `Username`: on an initiator, the `Username <553>` our Logon carries; on an acceptor, the
     /// one the counterparty's Logon must carry (with `password`).
     pub username: Option<String>,
@@ -271,6 +275,7 @@ impl SessionConfig {
             supported_msg_types: None,
             gap_fill_msg_types: Vec::new(),
             send_next_expected_msg_seq_num: false,
+            enable_last_msg_seq_num_processed: false,
             username: None,
             password: None,
             logon_fields: Vec::new(),

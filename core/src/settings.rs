@@ -69,6 +69,7 @@ pub const SESSION_SETTINGS: &[Setting] = &[
     setting("TimeZone", &[]),
     setting("NonStopSession", &[]),
     setting("SendNextExpectedMsgSeqNum", &[]),
+    setting("EnableLastMsgSeqNumProcessed", &[]),
     setting("AllowedRemoteAddresses", &[]),
     setting("Username", &[]),
     setting("Password", &[]),
@@ -188,6 +189,7 @@ impl SessionConfig {
             }
             "NonStopSession" => self.schedule_mut().non_stop = flag()?,
             "SendNextExpectedMsgSeqNum" => self.send_next_expected_msg_seq_num = flag()?,
+            "EnableLastMsgSeqNumProcessed" => self.enable_last_msg_seq_num_processed = flag()?,
             "MaxUnsettledMessages" => {
                 self.max_unsettled_messages = usize::try_from(number()?).map_err(|_| invalid())?
             }

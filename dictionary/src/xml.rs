@@ -93,7 +93,10 @@ pub(crate) fn parse(text: &str) -> Result<Parsed> {
 fn version(root: Node<'_, '_>) -> Result<String> {
     let kind = root.attribute("type").unwrap_or("FIX");
     if kind != "FIX" && kind != "FIXT" {
-        return Err(error(root, &format!("type '{kind}' is neither FIX nor FIXT")));
+        return Err(error(
+            root,
+            &format!("type '{kind}' is neither FIX nor FIXT"),
+        ));
     }
     let major = attribute(root, "major")?;
     let minor = attribute(root, "minor")?;

@@ -890,3 +890,72 @@ fn replies_to_messages_of_one_read_leave_before_the_answer_to_a_later_message() 
         assert_eq!(seen, expected, "{durability}");
     }
 }
+
+/// Under `each` a burst's answers share their data's sync (the first commit syncs them all, and
+/// the commit before each later one finds nothing new to sync), so a message that arrives while
+/// those commits run waits behind them: letting its answer in between would make every one of
+/// them sync again.
+#[test]
+fn under_each_a_message_arriving_during_a_bursts_commits_waits_behind_them() {
+    let mut h = Harness::new(EngineConfig::default());
+    let mut config = SessionConfig::new(BeginString::Fix44, "", "", Role::Acceptor);
+    config.set("StorageDurability", "each").unwrap();
+    h.acceptor_with(&tw(1), config);
+    let mut read = h.logon("TW1", "ISLD", 1, "");
+    read.extend(h.message("TW1", "ISLD", "D", 2, "11=A|"));
+    read.extend(h.message("TW1", "ISLD", "D", 3, "11=B|"));
+    let now = h.clock.now();
+    h.engine
+        .handle_connection_opened(ConnId(1), Some(h.peer), now);
+    h.engine.handle_input(ConnId(1), now, &read);
+    let mut seen = Vec::new();
+    let mut pending_commit = None;
+    let mut late_order_sent = false;
+    loop {
+        let Some(output) = h.engine.poll_output() else {
+            let Some(session) = pending_commit.take() else {
+                break;
+            };
+            if !late_order_sent && seen.iter().any(|s: &String| s.starts_with("35=A|")) {
+                // A new order arrives while the commit before A's report is in flight.
+                late_order_sent = true;
+                let late = h.message("TW1", "ISLD", "D", 4, "11=C|");
+                h.engine.handle_input(ConnId(1), now, &late);
+            }
+            h.engine.handle_committed(&session, now, Ok(()));
+            continue;
+        };
+        match output {
+            Output::Send { bytes, .. } => seen.push(brief(&bytes)),
+            Output::Deliver { session } => {
+                let delivered = h.engine.take_delivered(&session).unwrap();
+                let id = delivered.message().str(11).unwrap().to_owned();
+                seen.push(format!("deliver {id}"));
+                let body = format!("11={id}\x01");
+                let report = OutboundMessage::from_parts(b"8", body.as_bytes());
+                h.engine.reply(now, &session, &delivered, report).unwrap();
+            }
+            Output::Commit { session } => {
+                seen.push("commit".into());
+                pending_commit = Some(session);
+            }
+            _ => {}
+        }
+    }
+    assert_eq!(
+        seen,
+        [
+            "deliver A",
+            "deliver B",
+            "commit",
+            "35=A|34=1|98=0|108=30",
+            "commit",
+            "35=8|34=2|11=A",
+            "commit",
+            "35=8|34=3|11=B",
+            "deliver C",
+            "commit",
+            "35=8|34=4|11=C",
+        ]
+    );
+}

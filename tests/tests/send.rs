@@ -574,3 +574,35 @@ fn logout_refusing_a_logon_is_reported_once() {
     assert_eq!(reported.len(), 1, "{reported:?}");
     assert!(reported[0].starts_with("35=5|"), "{reported:?}");
 }
+
+/// `EnableLastMsgSeqNumProcessed` (issue 20 item 4): from FIX 4.2 on, every message we send
+/// carries LastMsgSeqNumProcessed (369), the next expected number minus one, as QuickFIX sets
+/// it; a resent copy keeps the one it was first sent with. FIX 4.1 has no such field.
+#[test]
+fn last_msg_seq_num_processed_is_on_every_message_and_a_resent_copy_keeps_its_own() {
+    let mut config = acceptor();
+    config.set("EnableLastMsgSeqNumProcessed", "Y").unwrap();
+    let mut peer = ScriptedPeer::with_config(config);
+    let logon = peer.logon(30);
+    peer.deliver(&logon);
+    assert_eq!(peer.sent(), ["35=A|34=1|369=0|98=0|108=30"]);
+    let now = peer.clock.now();
+    let body = order("A");
+    peer.session
+        .send(now, OutboundMessage::new(b"8", &body))
+        .unwrap();
+    assert_eq!(peer.sent(), ["35=8|34=2|369=1|11=A"]);
+    let test_request = peer.message("1", "112=T|");
+    peer.deliver(&test_request);
+    assert_eq!(peer.sent(), ["35=0|34=3|369=2|112=T"]);
+    let resend = peer.message("2", "7=2|16=2|");
+    peer.deliver(&resend);
+    assert_eq!(peer.sent(), ["35=8|34=2|43=Y|122=*|369=1|11=A"]);
+
+    let mut config = SessionConfig::new(BeginString::Fix41, US, THEM, Role::Acceptor);
+    config.set("EnableLastMsgSeqNumProcessed", "Y").unwrap();
+    let mut peer = ScriptedPeer::with_config(config);
+    let logon = peer.logon(30);
+    peer.deliver(&logon);
+    assert_eq!(peer.sent(), ["35=A|34=1|98=0|108=30"]);
+}

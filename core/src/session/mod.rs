@@ -178,6 +178,9 @@ pub struct Session {
     held: VecDeque<Bytes>,
     appended: u64,
     committed: u64,
+    /// The appends the last commit covered in data: its sync made everything appended by then
+    /// durable, even where `each` still puts a commit before every one of them.
+    synced: u64,
     body: FieldWriter,
     out: BytesMut,
     /// `now.utc` as a timestamp, converted once per reading of the clock ([`Session::utc_now`]).
@@ -242,6 +245,7 @@ impl Session {
             held: VecDeque::new(),
             appended: 0,
             committed: 0,
+            synced: 0,
             body: FieldWriter::with_capacity(256),
             out: BytesMut::with_capacity(OUT_CHUNK),
             utc_now: (UNIX_EPOCH, UtcTimestamp::from_system_time(UNIX_EPOCH)),
@@ -619,14 +623,17 @@ impl Session {
                 StorageDurability::Each => (index > self.committed).then_some(index),
             };
             if let Some(committed) = commit {
-                // While a delivered message is out (decoding waits for it to be taken), the
-                // application hears what it is to hear ahead of the sends that wait for this
-                // commit, and the commit waits: its answer, and the next messages', join it
-                // instead of each waiting for a commit of its own.
-                if !self.inbox.is_empty() {
+                // A commit that starts a burst's sync waits while a delivered message is out
+                // (decoding waits for it to be taken), and the application hears what it is to
+                // hear ahead of the sends that wait for it: its answer, and the next messages',
+                // join that sync instead of each waiting for a sync of its own. The commits
+                // that follow within a burst (under `each`, one per message, their data already
+                // synced) keep their order, so that no new append lands between them.
+                if !self.inbox.is_empty() && index > self.synced {
                     return self.notice_ahead().map(step_of);
                 }
                 self.committed = committed;
+                self.synced = self.appended;
                 return Some(Step::Commit);
             }
         }
@@ -676,6 +683,7 @@ impl Session {
         let syncs = self.config.storage_durability != StorageDurability::Process;
         (syncs && self.appended > self.committed).then(|| {
             self.committed = self.appended;
+            self.synced = self.appended;
             Step::Commit
         })
     }

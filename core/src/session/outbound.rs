@@ -91,8 +91,9 @@ impl Session {
         self.send_unstored(msg_type, frame);
     }
 
-    /// Encodes one frame with the session's header: 34, 49, 52, 56, and for a resent copy
-    /// PossDupFlag and OrigSendingTime.
+    /// Encodes one frame with the session's header: 34, 49, 52, 56, for a resent copy
+    /// PossDupFlag and OrigSendingTime, and with `EnableLastMsgSeqNumProcessed` from FIX 4.2
+    /// on, LastMsgSeqNumProcessed (369) unless `extra_header` has one (a resent copy's own).
     pub(super) fn encode(
         &mut self,
         seq: SeqNum,
@@ -120,6 +121,19 @@ impl Session {
         if let Some(orig) = orig_sending_time {
             header.push(HeaderField::new(tag::POSS_DUP_FLAG, Value::Bool(true)));
             header.push(HeaderField::new(tag::ORIG_SENDING_TIME, Value::Text(orig)));
+        }
+        if self.config.enable_last_msg_seq_num_processed
+            && !self.config.begin_string.is_before_fix42()
+            && !extra_header
+                .iter()
+                .any(|f| f.tag == tag::LAST_MSG_SEQ_NUM_PROCESSED)
+        {
+            // QuickFIX's meaning: the next expected number minus one (0 before the first).
+            let processed = self.next_target.get() - 1;
+            header.push(HeaderField::new(
+                tag::LAST_MSG_SEQ_NUM_PROCESSED,
+                Value::Uint(processed),
+            ));
         }
         header.extend_from_slice(extra_header);
         let begin_string = self.config.begin_string.as_str().as_bytes();
