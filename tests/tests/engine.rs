@@ -105,6 +105,34 @@ impl Harness {
         seen
     }
 
+    /// Acceptor TW1 under `durability`, connected, fed one read: its Logon, then an order for
+    /// each ClOrdID in `orders` (MsgSeqNum 2 on).
+    fn one_read_of_orders(&mut self, durability: &str, orders: &[&str]) -> Vec<u8> {
+        let mut config = SessionConfig::new(BeginString::Fix44, "", "", Role::Acceptor);
+        config.set("StorageDurability", durability).unwrap();
+        self.acceptor_with(&tw(1), config);
+        let mut read = self.logon("TW1", "ISLD", 1, "");
+        for (seq, id) in (2..).zip(orders) {
+            read.extend(self.message("TW1", "ISLD", "D", seq, &format!("11={id}|")));
+        }
+        let now = self.clock.now();
+        self.engine
+            .handle_connection_opened(ConnId(1), Some(self.peer), now);
+        read
+    }
+
+    /// Takes the order an `Output::Deliver` announced and answers it with a report carrying
+    /// its ClOrdID, which is returned.
+    fn answer(&mut self, session: &SessionId) -> String {
+        let now = self.clock.now();
+        let delivered = self.engine.take_delivered(session).unwrap();
+        let id = delivered.message().str(11).unwrap().to_owned();
+        let body = format!("11={id}\x01");
+        let report = OutboundMessage::from_parts(b"8", body.as_bytes());
+        self.engine.reply(now, session, &delivered, report).unwrap();
+        id
+    }
+
     /// The bytes of the outputs since the last look that are sends.
     fn sent_len(&mut self) -> usize {
         let mut len = 0;
@@ -849,27 +877,16 @@ fn long_resend_goes_out_as_the_peer_reads() {
 fn replies_to_messages_of_one_read_leave_before_the_answer_to_a_later_message() {
     for durability in ["process", "batch"] {
         let mut h = Harness::new(EngineConfig::default());
-        let mut config = SessionConfig::new(BeginString::Fix44, "", "", Role::Acceptor);
-        config.set("StorageDurability", durability).unwrap();
-        h.acceptor_with(&tw(1), config);
-        let mut read = h.logon("TW1", "ISLD", 1, "");
-        read.extend(h.message("TW1", "ISLD", "D", 2, "11=A|"));
-        read.extend(h.message("TW1", "ISLD", "D", 3, "11=B|"));
+        let mut read = h.one_read_of_orders(durability, &["A", "B"]);
         read.extend(h.message("TW1", "ISLD", "1", 4, "112=FENCE|"));
         let now = h.clock.now();
-        h.engine
-            .handle_connection_opened(ConnId(1), Some(h.peer), now);
         h.engine.handle_input(ConnId(1), now, &read);
         let mut seen = Vec::new();
         while let Some(output) = h.engine.poll_output() {
             match output {
                 Output::Send { bytes, .. } => seen.push(brief(&bytes)),
                 Output::Deliver { session } => {
-                    let delivered = h.engine.take_delivered(&session).unwrap();
-                    let id = delivered.message().str(11).unwrap().to_owned();
-                    let body = format!("11={id}\x01");
-                    let report = OutboundMessage::from_parts(b"8", body.as_bytes());
-                    h.engine.reply(now, &session, &delivered, report).unwrap();
+                    h.answer(&session);
                 }
                 Output::Commit { session } => {
                     seen.push("commit".into());
@@ -898,15 +915,8 @@ fn replies_to_messages_of_one_read_leave_before_the_answer_to_a_later_message() 
 #[test]
 fn under_each_a_message_arriving_during_a_bursts_commits_waits_behind_them() {
     let mut h = Harness::new(EngineConfig::default());
-    let mut config = SessionConfig::new(BeginString::Fix44, "", "", Role::Acceptor);
-    config.set("StorageDurability", "each").unwrap();
-    h.acceptor_with(&tw(1), config);
-    let mut read = h.logon("TW1", "ISLD", 1, "");
-    read.extend(h.message("TW1", "ISLD", "D", 2, "11=A|"));
-    read.extend(h.message("TW1", "ISLD", "D", 3, "11=B|"));
+    let read = h.one_read_of_orders("each", &["A", "B"]);
     let now = h.clock.now();
-    h.engine
-        .handle_connection_opened(ConnId(1), Some(h.peer), now);
     h.engine.handle_input(ConnId(1), now, &read);
     let mut seen = Vec::new();
     let mut pending_commit = None;
@@ -928,12 +938,8 @@ fn under_each_a_message_arriving_during_a_bursts_commits_waits_behind_them() {
         match output {
             Output::Send { bytes, .. } => seen.push(brief(&bytes)),
             Output::Deliver { session } => {
-                let delivered = h.engine.take_delivered(&session).unwrap();
-                let id = delivered.message().str(11).unwrap().to_owned();
+                let id = h.answer(&session);
                 seen.push(format!("deliver {id}"));
-                let body = format!("11={id}\x01");
-                let report = OutboundMessage::from_parts(b"8", body.as_bytes());
-                h.engine.reply(now, &session, &delivered, report).unwrap();
             }
             Output::Commit { session } => {
                 seen.push("commit".into());
