@@ -747,12 +747,7 @@ impl Engine {
     /// A session that was finalized since has none.
     #[inline]
     pub fn take_delivered(&mut self, id: &SessionId) -> Option<Delivered> {
-        let slot = self.sessions.get_mut(id)?;
-        let taken = slot.session.take_delivered();
-        if slot.session.is_paused_for_take() {
-            mark_ready(&mut self.ready, slot, id);
-        }
-        taken
+        self.sessions.get_mut(id)?.session.take_delivered()
     }
 
     /// [`take_delivered`](Self::take_delivered) into storage that the caller owns and reuses
@@ -761,15 +756,9 @@ impl Engine {
     /// false, and leaves `into` as it was, when there is none.
     #[inline]
     pub fn take_delivered_into(&mut self, id: &SessionId, into: &mut Delivered) -> bool {
-        let Some(slot) = self.sessions.get_mut(id) else {
-            return false;
-        };
-        let taken = slot.session.take_delivered_into(into);
-        // The session decodes its next message once this one's callback is carried out.
-        if slot.session.is_paused_for_take() {
-            mark_ready(&mut self.ready, slot, id);
-        }
-        taken
+        self.sessions
+            .get_mut(id)
+            .is_some_and(|slot| slot.session.take_delivered_into(into))
     }
 
     /// When to call [`handle_timeout`](Self::handle_timeout) next. It looks at the sessions

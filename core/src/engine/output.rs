@@ -44,8 +44,7 @@ pub enum Output {
     /// [`Engine::take_delivered`](super::Engine::take_delivered) and hand it to the application,
     /// which MUST settle it through the engine. The message waits in its session, so that this
     /// output stays small: an adapter moves every output several times, and a message carries its
-    /// field index inline. Take it before polling on: the session decodes its next message, and
-    /// starts the commit its answer is to join, only once it has been taken.
+    /// field index inline.
     Deliver {
         /// The session it came on.
         session: SessionId,

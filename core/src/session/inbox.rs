@@ -106,12 +106,6 @@ impl Inbox {
         self.take_into(&mut delivered).then_some(delivered)
     }
 
-    /// Whether no delivery waits.
-    #[inline]
-    pub(super) fn is_empty(&self) -> bool {
-        self.len == 0
-    }
-
     /// The physical index of ring position `pos` (at most the number of slots).
     #[inline]
     fn at(&self, pos: usize) -> usize {

@@ -147,9 +147,6 @@ pub struct Session {
     queue: VecDeque<Queued>,
     /// Delivered messages until the caller takes them.
     inbox: Inbox,
-    /// Decoding stopped at a delivered message that the caller has not taken yet: the next
-    /// message is decoded once it has, and has had its turn (`poll_step`).
-    paused_for_take: bool,
     now: Now,
     /// The HeartBtInt in force: ours (initiator) or the counterparty's (acceptor).
     heart_bt_int: Duration,
@@ -178,9 +175,6 @@ pub struct Session {
     held: VecDeque<Bytes>,
     appended: u64,
     committed: u64,
-    /// The appends the last commit covered in data: its sync made everything appended by then
-    /// durable, even where `each` still puts a commit before every one of them.
-    synced: u64,
     body: FieldWriter,
     out: BytesMut,
     /// `now.utc` as a timestamp, converted once per reading of the clock ([`Session::utc_now`]).
@@ -228,7 +222,6 @@ impl Session {
             decoder: new_decoder(&config),
             queue: VecDeque::new(),
             inbox: Inbox::default(),
-            paused_for_take: false,
             now,
             heart_bt_int: config.heart_bt_int,
             next_target,
@@ -245,7 +238,6 @@ impl Session {
             held: VecDeque::new(),
             appended: 0,
             committed: 0,
-            synced: 0,
             body: FieldWriter::with_capacity(256),
             out: BytesMut::with_capacity(OUT_CHUNK),
             utc_now: (UNIX_EPOCH, UtcTimestamp::from_system_time(UNIX_EPOCH)),
@@ -354,20 +346,11 @@ impl Session {
     }
 
     /// Decodes and processes what the decoder holds; with `hold`, only while inbound flow control
-    /// allows, and one delivered message at a time: decoding stops at a message for the
-    /// application until the caller has taken it and carried out what its callback did, so that
-    /// the answers leave in the order of the requests (a TestRequest after two orders is
-    /// answered after their reports). Each message is decoded into the delivery queue's spare
-    /// slot, the queue set aside meanwhile (`inbox.rs`): a message delivered is never moved
-    /// before the caller takes it.
+    /// allows. Each message is decoded into the delivery queue's spare slot, the queue set aside
+    /// meanwhile (`inbox.rs`): a message delivered is never moved before the caller takes it.
     fn decode(&mut self, hold: bool) {
         let mut inbox = std::mem::take(&mut self.inbox);
-        self.paused_for_take = false;
         while self.connected && !(hold && self.is_input_held()) {
-            if hold && !inbox.is_empty() {
-                self.paused_for_take = true;
-                break;
-            }
             let msg = inbox.spare();
             match self.decoder.decode_into(msg) {
                 Ok(Some(Filled::Message)) => {
@@ -610,11 +593,6 @@ impl Session {
         while self.queue.is_empty() && self.resend.is_some() {
             self.continue_resend();
         }
-        // The delivered message has been taken, and what its callback did is queued (the
-        // caller polls again only after it): the next message's turn.
-        if self.paused_for_take && self.inbox.is_empty() {
-            self.decode_all();
-        }
         if let Some(Queued::Stored(_, index)) = self.queue.front() {
             let index = *index;
             let commit = match self.config.storage_durability {
@@ -623,17 +601,7 @@ impl Session {
                 StorageDurability::Each => (index > self.committed).then_some(index),
             };
             if let Some(committed) = commit {
-                // A commit that starts a burst's sync waits while a delivered message is out
-                // (decoding waits for it to be taken), and the application hears what it is to
-                // hear ahead of the sends that wait for it: its answer, and the next messages',
-                // join that sync instead of each waiting for a sync of its own. The commits
-                // that follow within a burst (under `each`, one per message, their data already
-                // synced) keep their order, so that no new append lands between them.
-                if !self.inbox.is_empty() && index > self.synced {
-                    return self.notice_ahead().map(step_of);
-                }
                 self.committed = committed;
-                self.synced = self.appended;
                 return Some(Step::Commit);
             }
         }
@@ -643,30 +611,9 @@ impl Session {
         Some(step_of(queued))
     }
 
-    /// The first event or delivery queued behind sends, taken ahead of them. Sends keep their
-    /// order among themselves, notices theirs, and nothing passes a Disconnect.
-    fn notice_ahead(&mut self) -> Option<Queued> {
-        let at = self.queue.iter().position(|queued| {
-            matches!(
-                queued,
-                Queued::Deliver | Queued::Event(_) | Queued::Disconnect(_)
-            )
-        })?;
-        match self.queue[at] {
-            Queued::Disconnect(_) => None,
-            _ => self.queue.remove(at),
-        }
-    }
-
     /// The delivered message a [`Step::Deliver`] stands for.
     pub(crate) fn take_delivered(&mut self) -> Option<Delivered> {
         self.inbox.take()
-    }
-
-    /// Whether decoding waits for the delivered messages to be taken (the engine then drains the
-    /// session again after a take, for the next message's turn).
-    pub(crate) fn is_paused_for_take(&self) -> bool {
-        self.paused_for_take
     }
 
     /// [`take_delivered`](Self::take_delivered) into storage the caller reuses. False, and
@@ -683,7 +630,6 @@ impl Session {
         let syncs = self.config.storage_durability != StorageDurability::Process;
         (syncs && self.appended > self.committed).then(|| {
             self.committed = self.appended;
-            self.synced = self.appended;
             Step::Commit
         })
     }
@@ -785,7 +731,6 @@ impl Session {
     /// Clears what belongs to one connection.
     fn reset_connection(&mut self) {
         self.decoder = new_decoder(&self.config);
-        self.paused_for_take = false;
         self.timers.stop_all();
         self.awaiting_reset_reply = false;
         self.test_request_pending = false;
