@@ -747,7 +747,9 @@ impl Engine {
     /// A session that was finalized since has none.
     #[inline]
     pub fn take_delivered(&mut self, id: &SessionId) -> Option<Delivered> {
-        self.sessions.get_mut(id)?.session.take_delivered()
+        let mut delivered = Delivered::default();
+        self.take_delivered_into(id, &mut delivered)
+            .then_some(delivered)
     }
 
     /// [`take_delivered`](Self::take_delivered) into storage that the caller owns and reuses

@@ -578,7 +578,7 @@ impl Session {
     pub fn poll_action(&mut self) -> Option<Action> {
         Some(match self.poll_step()? {
             Step::Send(frame) => Action::Send(frame),
-            Step::Deliver => Action::Deliver(self.take_delivered()?),
+            Step::Deliver => Action::Deliver(self.inbox.take()?),
             Step::Event(event) => Action::Event(event),
             Step::Commit => Action::Commit,
             Step::Disconnect(reason) => Action::Disconnect(reason),
@@ -586,7 +586,7 @@ impl Session {
     }
 
     /// [`poll_action`](Self::poll_action) for the engine: a delivered message stays here until
-    /// [`take_delivered`](Self::take_delivered), so that the other actions are not moved at its
+    /// [`take_delivered_into`](Self::take_delivered_into), so that the other actions are not moved at its
     /// size (its field index is inline).
     pub(crate) fn poll_step(&mut self) -> Option<Step> {
         // A chunk of session-level messages only may queue nothing: go on to the next.
@@ -611,12 +611,8 @@ impl Session {
         Some(step_of(queued))
     }
 
-    /// The delivered message a [`Step::Deliver`] stands for.
-    pub(crate) fn take_delivered(&mut self) -> Option<Delivered> {
-        self.inbox.take()
-    }
-
-    /// [`take_delivered`](Self::take_delivered) into storage the caller reuses. False, and
+    /// The delivered message a [`Step::Deliver`] stands for, taken into storage the caller
+    /// reuses. False, and
     /// `into` unchanged, when there is none.
     #[inline]
     pub(crate) fn take_delivered_into(&mut self, into: &mut Delivered) -> bool {
