@@ -134,8 +134,13 @@ pub struct SessionConfig {
     pub timestamp_precision: Option<TimestampPrecision>,
     /// `MaxMessageSize`: the largest BodyLength accepted. Default 1 MiB.
     pub max_message_size: usize,
-    /// `ResendRequestChunkSize`: messages resent per store read. Default 1000.
+    /// `ResendRequestChunkSize` (QuickFIX/J's key): the most messages one of our ResendRequests
+    /// asks for; the next chunk is asked for once the expected number passes the end of the last.
+    /// Default 0: one request to the end of the gap.
     pub resend_request_chunk_size: u64,
+    /// `ResendReadChunkSize`: messages pulled from the store per step when serving a resend.
+    /// Default 1000.
+    pub resend_read_chunk_size: u64,
     /// `SendRedundantResendRequests`: ask again for a range already requested.
     pub send_redundant_resend_requests: bool,
     /// `ResendRequestTimeout`: how long a gap may stay unfilled after our ResendRequest before
@@ -263,7 +268,8 @@ impl SessionConfig {
             dictionary: None,
             timestamp_precision: None,
             max_message_size: DEFAULT_MAX_MESSAGE_SIZE,
-            resend_request_chunk_size: 1000,
+            resend_request_chunk_size: 0,
+            resend_read_chunk_size: 1000,
             send_redundant_resend_requests: false,
             resend_request_timeout: Duration::from_secs(10),
             send_logout_on_invalid_logon: false,

@@ -41,6 +41,31 @@ const IDENTITY_KEYS: &[&str] = &[
     "SessionQualifier",
 ];
 
+/// Session keys whose meaning here differs from the one a configuration written for another
+/// engine may expect, each with what to know about it. Setting one earns a
+/// [`PropertiesNotice`].
+const CHANGED_MEANING: &[(&str, &str)] = &[(
+    "ResendRequestChunkSize",
+    "now QuickFIX/J's meaning: the most messages one of our ResendRequests asks for (0, the \
+     default: no limit); the messages read from the store per resend step are \
+     ResendReadChunkSize (default 1000)",
+)];
+
+/// A setting that is valid but may not do what its author expects; the caller shows it at
+/// startup.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{file}:{line}: {key}: {text}")]
+pub struct PropertiesNotice {
+    /// The file's name, as the caller gave it.
+    pub file: String,
+    /// The line, from 1.
+    pub line: usize,
+    /// The key, as written.
+    pub key: String,
+    /// What to know about it.
+    pub text: &'static str,
+}
+
 /// A value and the line it came from.
 #[derive(Clone, Debug, PartialEq, Eq)]
 struct Entry {
@@ -143,6 +168,30 @@ impl Properties {
             }
         }
         Ok(properties)
+    }
+
+    /// The settings that are valid but whose meaning changed (`ResendRequestChunkSize`), in file
+    /// order.
+    pub fn notices(&self) -> Vec<PropertiesNotice> {
+        let blocks = std::iter::once(("Default", &self.defaults)).chain(
+            self.sessions
+                .iter()
+                .map(|(name, keys)| (name.as_str(), keys)),
+        );
+        let mut notices: Vec<PropertiesNotice> = blocks
+            .flat_map(|(block, keys)| {
+                CHANGED_MEANING.iter().filter_map(move |(key, text)| {
+                    keys.get(*key).map(|entry| PropertiesNotice {
+                        file: self.file.clone(),
+                        line: entry.line,
+                        key: format!("Session.{block}.{key}"),
+                        text,
+                    })
+                })
+            })
+            .collect();
+        notices.sort_by_key(|notice| notice.line);
+        notices
     }
 
     /// An engine-wide value, for the adapters' own keys (`ListenPort`, `StorageDirectory`…).
@@ -428,5 +477,19 @@ Session.tw44.TargetSubID = DESK
         );
         let error = Properties::parse("Session.x.Bogus=1\n", "f").unwrap_err();
         assert_eq!(error.kind, PropertiesErrorKind::UnknownKey);
+    }
+
+    #[test]
+    fn a_key_whose_meaning_changed_earns_a_notice_naming_both_keys() {
+        assert_eq!(Properties::parse(SAMPLE, "s").unwrap().notices(), []);
+        let text = "Session.Default.ResendRequestChunkSize = 5\nSession.x.SenderCompID = A\n";
+        let notices = Properties::parse(text, "g").unwrap().notices();
+        assert_eq!(notices.len(), 1);
+        let shown = notices[0].to_string();
+        assert!(
+            shown.starts_with("g:1: Session.Default.ResendRequestChunkSize: now QuickFIX/J's"),
+            "{shown}"
+        );
+        assert!(shown.contains("ResendReadChunkSize"), "{shown}");
     }
 }

@@ -52,6 +52,7 @@ pub const SESSION_SETTINGS: &[Setting] = &[
     setting("TimestampPrecision", &[]),
     setting("MaxMessageSize", &[]),
     setting("ResendRequestChunkSize", &[]),
+    setting("ResendReadChunkSize", &[]),
     setting("SendRedundantResendRequests", &[]),
     setting("ResendRequestTimeout", &[]),
     setting("SendLogoutOnInvalidLogon", &[]),
@@ -68,7 +69,10 @@ pub const SESSION_SETTINGS: &[Setting] = &[
     setting("EndDay", &[]),
     setting("TimeZone", &[]),
     setting("NonStopSession", &[]),
-    setting("SendNextExpectedMsgSeqNum", &[]),
+    setting(
+        "SendNextExpectedMsgSeqNum",
+        &["EnableNextExpectedMsgSeqNum"],
+    ),
     setting("EnableLastMsgSeqNumProcessed", &[]),
     setting("AllowedRemoteAddresses", &[]),
     setting("Username", &[]),
@@ -143,6 +147,7 @@ impl SessionConfig {
                 self.max_message_size = usize::try_from(number()?).map_err(|_| invalid())?
             }
             "ResendRequestChunkSize" => self.resend_request_chunk_size = number()?,
+            "ResendReadChunkSize" => self.resend_read_chunk_size = number()?,
             "SendRedundantResendRequests" => self.send_redundant_resend_requests = flag()?,
             "ResendRequestTimeout" => self.resend_request_timeout = seconds()?,
             "SendLogoutOnInvalidLogon" => self.send_logout_on_invalid_logon = flag()?,

@@ -95,6 +95,9 @@ async fn run(args: Args) -> Result<(), String> {
     };
     let properties = Properties::parse(&text, &name).map_err(|e| e.to_string())?;
     let setting = |e: fixgate_core::properties::PropertiesError| e.to_string();
+    for notice in properties.notices() {
+        tracing::warn!("{notice}");
+    }
     let mut config = properties.engine_config().map_err(setting)?;
     let mut sessions = properties.sessions().map_err(setting)?;
     // Data dictionaries: relative paths start from the properties file's folder.

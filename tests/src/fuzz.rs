@@ -138,7 +138,7 @@ pub fn session_input(data: &[u8]) {
     };
     let mut config = SessionConfig::new(BeginString::Fix44, US, THEM, Role::Acceptor);
     config.max_queued_messages = 16;
-    config.resend_request_chunk_size = 4;
+    config.resend_read_chunk_size = 4;
     let mut peer = ScriptedPeer::with_config(config);
     if mode & 1 == 1 {
         peer.log_on();

@@ -790,7 +790,7 @@ fn long_resend_goes_out_as_the_peer_reads() {
     let mut h = Harness::new(EngineConfig::default());
     let mut config = SessionConfig::new(BeginString::Fix44, "", "", Role::Acceptor);
     config.max_outbound_bytes = 2000;
-    config.resend_request_chunk_size = 10;
+    config.resend_read_chunk_size = 10;
     h.acceptor_with(&tw(1), config);
     let now = h.clock.now();
     let order =

@@ -104,7 +104,7 @@ fn tc_8_fix40_end_seq_no_999999_means_to_the_end() {
 #[test]
 fn resend_is_pulled_from_the_store_in_chunks() {
     let mut config = acceptor();
-    config.resend_request_chunk_size = 2;
+    config.resend_read_chunk_size = 2;
     let mut peer = with_history(config);
     let request = peer.message("2", "7=1|16=0|");
     peer.session.handle_input(peer.clock.now(), &request);
@@ -122,7 +122,7 @@ fn resend_is_pulled_from_the_store_in_chunks() {
 #[test]
 fn new_messages_wait_behind_a_resend() {
     let mut config = acceptor();
-    config.resend_request_chunk_size = 1;
+    config.resend_read_chunk_size = 1;
     let mut peer = with_history(config);
     let request = peer.message("2", "7=2|16=0|");
     peer.session.handle_input(peer.clock.now(), &request);
@@ -237,4 +237,67 @@ fn tc_8_resend_request_below_the_expected_number_is_served_and_consumes_nothing(
     assert_eq!(peer.sent(), ["35=D|34=5|43=Y|122=*|11=C|54=1"]);
     assert_eq!(peer.session.next_target_seq(), SeqNum::new(4));
     assert!(peer.session.is_connected());
+}
+
+/// Our ResendRequests sent since the last look.
+fn resend_requests(peer: &mut ScriptedPeer) -> Vec<String> {
+    peer.sent()
+        .into_iter()
+        .filter(|m| m.starts_with("35=2|"))
+        .collect()
+}
+
+/// Logged on with `ResendRequestChunkSize = 5`, messages 2 and 3 received, then `ahead`: the gap
+/// from 4 is open.
+fn chunked_gap(ahead: u64) -> ScriptedPeer {
+    let mut config = acceptor();
+    config.set("ResendRequestChunkSize", "5").unwrap();
+    let mut peer = ScriptedPeer::with_config(config);
+    peer.log_on();
+    for _ in 2..4 {
+        let heartbeat = peer.message("0", "");
+        peer.deliver(&heartbeat);
+    }
+    let msg = peer.message_with_seq("D", ahead, "11=AHEAD|");
+    peer.deliver(&msg);
+    peer
+}
+
+#[test]
+fn resend_request_chunk_size_asks_for_the_next_chunk_once_the_last_arrives() {
+    // QuickFIX/J's worked example: expecting 4, receiving 14, chunks of 5.
+    let mut peer = chunked_gap(14);
+    assert_eq!(resend_requests(&mut peer), ["35=2|34=2|7=4|16=8"]);
+    let time = peer.timestamp(std::time::Duration::ZERO, false);
+    for seq in 4..8 {
+        let resent = peer.message_with_seq("D", seq, &format!("43=Y|122={time}|11=R{seq}|"));
+        peer.deliver(&resent);
+    }
+    assert_eq!(resend_requests(&mut peer), Vec::<String>::new());
+    let last = peer.message_with_seq("D", 8, &format!("43=Y|122={time}|11=R8|"));
+    peer.deliver(&last);
+    // The rest fits in one chunk: asked for to the end.
+    assert_eq!(resend_requests(&mut peer), ["35=2|34=3|7=9|16=0"]);
+}
+
+#[test]
+fn resend_request_chunk_size_goes_on_after_a_gap_fill() {
+    let mut peer = chunked_gap(21);
+    assert_eq!(resend_requests(&mut peer), ["35=2|34=2|7=4|16=8"]);
+    let time = peer.timestamp(std::time::Duration::ZERO, false);
+    let gap_fill = peer.message_with_seq("4", 4, &format!("43=Y|122={time}|36=9|123=Y|"));
+    peer.deliver(&gap_fill);
+    assert_eq!(resend_requests(&mut peer), ["35=2|34=3|7=9|16=13"]);
+    // A repeat after ResendRequestTimeout asks for a chunk too.
+    peer.wait(std::time::Duration::from_secs(10));
+    assert_eq!(resend_requests(&mut peer), ["35=2|34=4|7=9|16=13"]);
+}
+
+#[test]
+fn without_resend_request_chunk_size_one_request_asks_to_the_end() {
+    let mut peer = ScriptedPeer::acceptor(BeginString::Fix44);
+    peer.log_on();
+    let msg = peer.message_with_seq("D", 2000, "11=AHEAD|");
+    peer.deliver(&msg);
+    assert_eq!(resend_requests(&mut peer), ["35=2|34=2|7=2|16=0"]);
 }

@@ -18,6 +18,18 @@ use crate::msg_type::wire;
 use crate::reject::SessionRejectReason;
 use crate::{SeqNum, tag};
 
+/// A gap in the counterparty's sequence that we have asked for (or, after a Logon that carried
+/// `NextExpectedMsgSeqNum <789>`, that the counterparty fills by itself).
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Gap {
+    /// The highest number received beyond the gap: the gap is open until the expected number
+    /// passes it.
+    until: SeqNum,
+    /// The last number our ResendRequest asked for when `ResendRequestChunkSize` cut it short;
+    /// `None` when it asked to the end.
+    chunk_end: Option<SeqNum>,
+}
+
 impl Session {
     /// A gap from `expected` up to `received`: one ResendRequest, unless one is outstanding.
     pub(super) fn request_gap_fill(&mut self, expected: SeqNum, received: SeqNum) {
@@ -25,43 +37,78 @@ impl Session {
             from: expected,
             received,
         });
-        if self.awaiting_gap_fill.is_some() && !self.config.send_redundant_resend_requests {
-            self.awaiting_gap_fill = self.awaiting_gap_fill.max(Some(received));
+        if let Some(gap) = &mut self.gap
+            && !self.config.send_redundant_resend_requests
+        {
+            gap.until = gap.until.max(received);
             return;
         }
-        self.awaiting_gap_fill = Some(received);
+        self.gap = Some(Gap {
+            until: received,
+            chunk_end: None,
+        });
         self.send_resend_request(expected);
-        self.timers.set(
-            Timer::GapFill,
-            self.now.mono + self.config.resend_request_timeout,
-        );
+    }
+
+    /// A gap from the expected number up to `received` that the counterparty fills without
+    /// being asked: it said which of our numbers it expects, so it knows its own to resend. Asked
+    /// for only if still open after `ResendRequestTimeout`.
+    pub(super) fn await_gap_fill(&mut self, received: SeqNum) {
+        self.gap = Some(Gap {
+            until: received,
+            chunk_end: None,
+        });
+        self.arm_gap_fill_timer();
     }
 
     /// The gap is still open a while after our ResendRequest: ask only for what the
     /// counterparty's resend has not filled yet. A gap filled meanwhile leaves the timer stopped.
     pub(super) fn on_gap_fill_timer(&mut self) {
-        if self.awaiting_gap_fill.is_some() && self.is_logged_on() {
+        if self.gap.is_some() && self.is_logged_on() {
             self.send_resend_request(self.next_target);
-            self.timers.set(
-                Timer::GapFill,
-                self.now.mono + self.config.resend_request_timeout,
-            );
         }
     }
 
-    /// A ResendRequest from `from` to the end (`EndSeqNo` 0, or 999999 before FIX 4.2).
-    pub(super) fn send_resend_request(&mut self, from: SeqNum) {
+    /// The expected number moved: the gap closes once it passes the highest number received,
+    /// and a chunked request asks for the next chunk once it passes the end of the last one.
+    pub(super) fn on_gap_progress(&mut self) {
+        let Some(gap) = self.gap else { return };
+        if self.next_target > gap.until {
+            self.gap = None;
+        } else if gap.chunk_end.is_some_and(|end| self.next_target > end) && self.connected {
+            self.send_resend_request(self.next_target);
+        }
+    }
+
+    /// A ResendRequest from `from` to the end of the open gap (`EndSeqNo` 0, or 999999 before
+    /// FIX 4.2), or for the first `ResendRequestChunkSize` numbers of it; the gap-fill timer
+    /// starts again.
+    fn send_resend_request(&mut self, from: SeqNum) {
+        let chunk = self.config.resend_request_chunk_size;
+        let chunk_end = self.gap.as_mut().and_then(|gap| {
+            let last = from.get().saturating_add(chunk.saturating_sub(1));
+            gap.chunk_end = (chunk > 0 && last < gap.until.get() - 1).then(|| SeqNum::new(last));
+            gap.chunk_end
+        });
         let infinity = if self.config.begin_string.is_before_fix42() {
             999_999
         } else {
             0
         };
+        let end = chunk_end.map_or(infinity, SeqNum::get);
         self.send_admin(wire::RESEND_REQUEST, |body| {
             body.uint(tag::BEGIN_SEQ_NO, from.get())
-                .uint(tag::END_SEQ_NO, infinity);
+                .uint(tag::END_SEQ_NO, end);
         });
+        self.arm_gap_fill_timer();
     }
 
+    fn arm_gap_fill_timer(&mut self) {
+        self.timers.set(
+            Timer::GapFill,
+            self.now.mono + self.config.resend_request_timeout,
+        );
+    }
     /// A SequenceReset from the counterparty, in GapFill or Reset mode.
     pub(super) fn on_sequence_reset(&mut self, msg: &Message, seq: SeqNum) {
         let gap_fill = msg.bool(tag::GAP_FILL_FLAG) == Ok(true);

@@ -160,8 +160,8 @@ pub struct Session {
     /// Every deadline of the connection, stored (see `timer`).
     timers: TimerTable,
     test_request_pending: bool,
-    /// Our ResendRequest is outstanding until the expected number passes this one.
-    awaiting_gap_fill: Option<SeqNum>,
+    /// The gap our ResendRequest is outstanding for.
+    gap: Option<gap_fill::Gap>,
     /// We sent a Logon with ResetSeqNumFlag=Y while logged on and wait for the counterparty's.
     awaiting_reset_reply: bool,
     /// Messages received ahead of a gap, waiting for it to be filled.
@@ -230,7 +230,7 @@ impl Session {
             last_sent: now.mono,
             timers: TimerTable::default(),
             test_request_pending: false,
-            awaiting_gap_fill: None,
+            gap: None,
             awaiting_reset_reply: false,
             queued_inbound: BTreeMap::new(),
             already_answered,
@@ -507,7 +507,7 @@ impl Session {
         self.next_target = seq;
         self.settled.reset(seq);
         self.queued_inbound.clear();
-        self.awaiting_gap_fill = None;
+        self.gap = None;
         self.report_seq_change();
         Ok(())
     }
@@ -572,7 +572,7 @@ impl Session {
 
     /// The next action, in order. Call until `None` after every input and command.
     ///
-    /// A resend is produced here in chunks of `ResendRequestChunkSize`, each once the previous one
+    /// A resend is produced here in chunks of `ResendReadChunkSize`, each once the previous one
     /// has been drained, so that a large resend never sits in memory whole.
     #[must_use]
     pub fn poll_action(&mut self) -> Option<Action> {
@@ -730,7 +730,7 @@ impl Session {
         self.timers.stop_all();
         self.awaiting_reset_reply = false;
         self.test_request_pending = false;
-        self.awaiting_gap_fill = None;
+        self.gap = None;
         self.queued_inbound.clear();
         self.resend = None;
         // Held messages are in the store; the next Logon's resend brings them.

@@ -1,7 +1,7 @@
 //! The resend rule (FIX test cases 8 and 20): serving the counterparty's ResendRequest (35=2).
 //!
 //! `BeginSeqNo <7>` to `EndSeqNo <16>` (0, or 999999 before FIX 4.2, for "to the end") come
-//! again from the store in chunks of `ResendRequestChunkSize`: application messages with
+//! again from the store in chunks of `ResendReadChunkSize`: application messages with
 //! `PossDupFlag <43>` = Y and `OrigSendingTime <122>`, runs of session-level messages (and of
 //! types the policy gap-fills, and numbers the store lacks) as one SequenceReset-GapFill each,
 //! under their old numbers. New messages wait behind the resend and go out after it. Our own
@@ -77,7 +77,7 @@ impl Session {
         let Some(mut resend) = self.resend.take() else {
             return;
         };
-        let chunk = self.config.resend_request_chunk_size.max(1);
+        let chunk = self.config.resend_read_chunk_size.max(1);
         let chunk_end = SeqNum::new(
             resend
                 .end

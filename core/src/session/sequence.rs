@@ -99,12 +99,7 @@ impl Session {
                 });
             }
         }
-        if self
-            .awaiting_gap_fill
-            .is_some_and(|until| self.next_target > until)
-        {
-            self.awaiting_gap_fill = None;
-        }
+        self.on_gap_progress();
     }
 
     /// Takes message `seq` (the expected one): the expected number moves on, and the settle
@@ -142,7 +137,7 @@ impl Session {
         self.settled.reset(SeqNum::FIRST);
         self.queued_inbound.clear();
         self.already_answered.clear();
-        self.awaiting_gap_fill = None;
+        self.gap = None;
         Ok(())
     }
 
