@@ -42,6 +42,56 @@ fn tc_1s_c_logon_with_seq_too_high_is_answered_then_gap_requested() {
 }
 
 #[test]
+fn logon_too_high_counts_as_received_once_the_gap_below_it_is_filled() {
+    // QuickFIX's `nextQueued`: Logon 34=5 with 3 and 4 missing, our 7=3, their GapFill 34=3
+    // 36=5; the queued Logon is taken and 6 is expected, with no second ResendRequest.
+    let clock = SimClock::new();
+    let mut store = MemoryStore::new(UtcTimestamp::from_system_time(clock.utc()));
+    fixgate_core::MessageStore::set_next_target_seq(&mut store, SeqNum::new(3)).unwrap();
+    let config = SessionConfig::new(BeginString::Fix44, US, THEM, Role::Acceptor);
+    let mut peer = ScriptedPeer::with_store(config, Box::new(store), clock);
+    peer.next_seq = 5;
+    let logon = peer.logon(30);
+    peer.deliver(&logon);
+    assert_eq!(peer.sent(), ["35=A|34=1|98=0|108=30", "35=2|34=2|7=3|16=0"]);
+    let time = peer.timestamp(Duration::ZERO, false);
+    let gap_fill = peer.message_with_seq("4", 3, &format!("43=Y|122={time}|36=5|123=Y|"));
+    peer.deliver(&gap_fill);
+    assert_eq!(peer.session.next_target_seq(), SeqNum::new(6));
+    peer.wait(Duration::from_secs(10));
+    assert!(
+        !peer.sent().iter().any(|m| m.starts_with("35=2|")),
+        "the gap is closed: nothing to ask again"
+    );
+}
+
+#[test]
+fn resend_request_ahead_of_the_gap_is_served_and_its_number_taken_in_turn() {
+    // Logon 34=5 with 3 and 4 missing, then their ResendRequest 34=6. Their resend brings 3 and
+    // 4 again and gap-fills from their Logon: 34=5 36=7. That GapFill is below the expected
+    // number once the Logon is taken, so 6 must already count as received.
+    let clock = SimClock::new();
+    let mut store = MemoryStore::new(UtcTimestamp::from_system_time(clock.utc()));
+    fixgate_core::MessageStore::set_next_target_seq(&mut store, SeqNum::new(3)).unwrap();
+    let config = SessionConfig::new(BeginString::Fix44, US, THEM, Role::Acceptor);
+    let mut peer = ScriptedPeer::with_store(config, Box::new(store), clock);
+    peer.next_seq = 5;
+    let logon = peer.logon(30);
+    peer.deliver(&logon);
+    let request = peer.message("2", "7=1|16=0|");
+    peer.deliver(&request);
+    peer.take();
+    let time = peer.timestamp(Duration::ZERO, false);
+    for seq in [3, 4] {
+        let resent = peer.message_with_seq("D", seq, &format!("43=Y|122={time}|11=R{seq}|"));
+        peer.deliver(&resent);
+    }
+    let gap_fill = peer.message_with_seq("4", 5, &format!("43=Y|122={time}|36=7|123=Y|"));
+    peer.deliver(&gap_fill);
+    assert_eq!(peer.session.next_target_seq(), SeqNum::new(7));
+}
+
+#[test]
 fn tc_1s_c_fix40_requests_the_gap_to_999999() {
     let mut peer = ScriptedPeer::acceptor(BeginString::Fix40);
     peer.next_seq = 3;
@@ -346,6 +396,25 @@ fn tc_1b_initiator_requests_the_gap_when_the_reply_is_too_high() {
     sent(&mut session);
     session.handle_input(clock.now(), &reply(&clock, 4, ""));
     assert_eq!(sent(&mut session), ["35=2|34=2|7=1|16=0"]);
+}
+
+#[test]
+fn initiator_takes_a_reply_too_high_once_the_gap_below_it_is_filled() {
+    let (mut session, clock) = initiator();
+    sent(&mut session);
+    session.handle_input(clock.now(), &reply(&clock, 4, ""));
+    assert_eq!(sent(&mut session), ["35=2|34=2|7=1|16=0"]);
+    let time = UtcTimestamp::from_system_time(clock.utc())
+        .format(fixgate_core::TimestampPrecision::Millis);
+    let gap_fill = frame(
+        "FIX.4.4",
+        &format!(
+            "35=4|34=1|43=Y|49={THEM}|52={t}|56={US}|122={t}|36=4|123=Y|",
+            t = time.as_str()
+        ),
+    );
+    session.handle_input(clock.now(), &gap_fill);
+    assert_eq!(session.next_target_seq(), SeqNum::new(5));
 }
 
 #[test]

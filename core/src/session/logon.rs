@@ -10,6 +10,7 @@
 
 use std::time::Duration;
 
+use super::sequence::Ahead;
 use super::timer::Timer;
 use super::{Session, SessionState};
 use crate::action::{DisconnectReason, Event, LogonRefusal};
@@ -78,7 +79,9 @@ impl Session {
         if logon.seq == expected {
             self.take(logon.seq, true);
         } else {
-            // The Logon's own number is in the gap: the counterparty's resend gap-fills it.
+            // The Logon counts as received once the gap below it is filled (QuickFIX's
+            // `nextQueued`).
+            self.queue_ahead(logon.seq, Ahead::Handled);
             self.request_gap_fill(expected, logon.seq);
         }
     }

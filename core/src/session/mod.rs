@@ -165,7 +165,7 @@ pub struct Session {
     /// We sent a Logon with ResetSeqNumFlag=Y while logged on and wait for the counterparty's.
     awaiting_reset_reply: bool,
     /// Messages received ahead of a gap, waiting for it to be filled.
-    queued_inbound: BTreeMap<SeqNum, Message>,
+    queued_inbound: BTreeMap<SeqNum, sequence::Ahead>,
     /// Inbound numbers that stored replies already answer (settled out of order before a
     /// restart): when they come again they are settled, not delivered.
     already_answered: BTreeSet<SeqNum>,

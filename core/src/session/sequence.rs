@@ -21,6 +21,16 @@ use crate::store::StoreError;
 use crate::time::UtcTimestamp;
 use crate::{MsgType, SeqNum, tag};
 
+/// A message received ahead of a gap.
+#[derive(Debug)]
+pub(super) enum Ahead {
+    /// Waiting to be processed in order.
+    Waiting(Message),
+    /// Handled when it came (a Logon, a ResendRequest): only its number waits to be taken in
+    /// order, so that the gap below it closes without asking for it again.
+    Handled,
+}
+
 impl Session {
     /// The MsgSeqNum rule for message `seq` after logon: processed now when it is the expected
     /// number, queued behind a gap (and the gap requested) when higher, refused when lower; a
@@ -45,11 +55,13 @@ impl Session {
         if seq > expected {
             // A ResendRequest is served at once, not queued behind the gap (DESIGN.md section 5);
             // its own number is gap-filled by the counterparty's resend.
+            // Its number is taken in turn, once the gap below it is filled.
             if msg_type == MsgType::ResendRequest {
                 self.report_inbound(msg);
                 self.on_resend_request(msg, seq);
-            } else if self.queued_inbound.len() < self.config.max_queued_messages {
-                self.queued_inbound.insert(seq, msg.clone());
+                self.queue_ahead(seq, Ahead::Handled);
+            } else {
+                self.queue_ahead(seq, Ahead::Waiting(msg.clone()));
             }
             self.request_gap_fill(expected, seq);
             return false;
@@ -77,6 +89,14 @@ impl Session {
         delivered
     }
 
+    /// Keeps message `seq`, received ahead of a gap, until the expected number reaches it (up
+    /// to `MaxOutOfOrderMessages`; beyond, it comes again with the resend).
+    pub(super) fn queue_ahead(&mut self, seq: SeqNum, ahead: Ahead) {
+        if self.queued_inbound.len() < self.config.max_queued_messages {
+            self.queued_inbound.insert(seq, ahead);
+        }
+    }
+
     /// Processes the queued messages that the expected number has reached.
     pub(super) fn drain_queued(&mut self) {
         while self.connected {
@@ -87,16 +107,22 @@ impl Session {
             if seq > self.next_target {
                 break;
             }
-            let message = entry.remove();
-            if seq == self.next_target
-                && self.process(&message, MsgType::from_bytes(message.msg_type()), seq)
-            {
-                let epoch = self.epoch;
-                self.inbox.push(Delivered {
-                    message,
-                    seq,
-                    epoch,
-                });
+            let ahead = entry.remove();
+            if seq < self.next_target {
+                continue; // Passed by a GapFill or a Reset.
+            }
+            match ahead {
+                Ahead::Handled => self.take(seq, true),
+                Ahead::Waiting(message) => {
+                    if self.process(&message, MsgType::from_bytes(message.msg_type()), seq) {
+                        let epoch = self.epoch;
+                        self.inbox.push(Delivered {
+                            message,
+                            seq,
+                            epoch,
+                        });
+                    }
+                }
             }
         }
         self.on_gap_progress();
