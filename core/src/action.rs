@@ -184,6 +184,14 @@ pub enum DisconnectReason {
         /// The number received.
         received: SeqNum,
     },
+    /// The counterparty's Logon asked for `NextExpectedMsgSeqNum <789>` above the next number we
+    /// would send: it claims messages we never sent.
+    NextExpectedMsgSeqNumTooHigh {
+        /// The highest it could expect.
+        most: SeqNum,
+        /// What it asked for.
+        received: SeqNum,
+    },
     /// A message after logon had the wrong BeginString.
     IncorrectBeginString,
     /// A message had the wrong CompIDs.

@@ -28,6 +28,8 @@ struct Logon {
     seq: SeqNum,
     heart_bt_int: Duration,
     reset: bool,
+    /// `NextExpectedMsgSeqNum <789>`, when present.
+    next_expected: Option<SeqNum>,
 }
 
 impl Session {
@@ -42,7 +44,7 @@ impl Session {
         if reset && let Err(error) = self.reset_sequences() {
             return self.close(DisconnectReason::Store(error));
         }
-        self.send_logon_message(reset);
+        self.send_logon_message(reset, None);
         self.state = SessionState::LogonSent;
     }
 
@@ -66,29 +68,64 @@ impl Session {
         if logon.seq < expected {
             return self.too_low(expected, logon.seq);
         }
+        // NextExpectedMsgSeqNum, when both sides use it (FIX 4.4 and FIXT.1.1).
+        let their_next = logon
+            .next_expected
+            .filter(|_| self.config.send_next_expected_msg_seq_num);
+        // The acceptor's reply takes the next number; the initiator's Logon went before.
+        let our_logon = match self.config.role {
+            Role::Acceptor => self.store.next_sender_seq(),
+            Role::Initiator => self.logon_seq,
+        };
+        let most = if acceptor {
+            our_logon
+        } else {
+            our_logon.next()
+        };
+        if let Some(received) = their_next.filter(|&n| n > most) {
+            return self.next_expected_too_high(most, received);
+        }
         if acceptor {
             self.heart_bt_int = logon.heart_bt_int;
-            self.send_logon_message(logon.reset);
+            self.send_logon_message(logon.reset, Some(logon.seq));
         }
         self.state = SessionState::Active;
         self.timers.stop(Timer::Logon);
         self.arm_heartbeats();
         self.push_event(Event::LoggedOn { reset });
-        // What the application put while our Logon was unanswered goes out now.
-        self.release_held();
+        match their_next.filter(|&n| n < our_logon) {
+            // What the counterparty missed goes again at once, before what the application
+            // put while our Logon was unanswered.
+            Some(from) => self.start_resend(from, SeqNum::new(our_logon.get() - 1)),
+            None => self.release_held(),
+        }
         if logon.seq == expected {
             self.take(logon.seq, true);
         } else {
             // The Logon counts as received once the gap below it is filled (QuickFIX's
             // `nextQueued`).
             self.queue_ahead(logon.seq, Ahead::Handled);
-            self.request_gap_fill(expected, logon.seq);
+            if their_next.is_some() {
+                // Our Logon said where we are: the counterparty resends by itself.
+                self.await_gap_fill(logon.seq);
+            } else {
+                self.request_gap_fill(expected, logon.seq);
+            }
         }
     }
 
-    /// Our Logon: the initiator's first message, or the acceptor's reply (`reset` sets
-    /// ResetSeqNumFlag, echoing the counterparty's).
-    pub(super) fn send_logon_message(&mut self, reset: bool) {
+    /// The counterparty expects a number we never sent: Logout, then close.
+    fn next_expected_too_high(&mut self, most: SeqNum, received: SeqNum) {
+        let text = format!(
+            "NextExpectedMsgSeqNum(789) too high, expecting at most {most} but received {received}"
+        );
+        self.send_logout(Some(text.as_bytes()));
+        self.close(DisconnectReason::NextExpectedMsgSeqNumTooHigh { most, received });
+    }
+
+    /// Our Logon: the initiator's first message, or the acceptor's reply to the Logon numbered
+    /// `answered` (`reset` sets ResetSeqNumFlag, echoing the counterparty's).
+    pub(super) fn send_logon_message(&mut self, reset: bool, answered: Option<SeqNum>) {
         let heart_bt_int = self.heart_bt_int.as_secs();
         let appl_ver_id = self.config.default_appl_ver_id.clone();
         let extra = std::mem::take(&mut self.config.logon_fields);
@@ -97,10 +134,17 @@ impl Session {
             Role::Initiator => (self.config.username.take(), self.config.password.take()),
             Role::Acceptor => (None, None),
         };
-        let next_expected = self
-            .config
-            .send_next_expected_msg_seq_num
-            .then_some(self.next_target.get());
+        // A reply says the number after the Logon it answers, when that Logon carried the
+        // expected number (it is taken right after the reply).
+        let answers_expected = answered == Some(self.next_target);
+        let next_expected = self.config.send_next_expected_msg_seq_num.then(|| {
+            if answers_expected {
+                self.next_target.next().get()
+            } else {
+                self.next_target.get()
+            }
+        });
+        self.logon_seq = self.store.next_sender_seq();
         self.send_admin(wire::LOGON, |body| {
             body.uint(tag::ENCRYPT_METHOD, 0)
                 .uint(tag::HEART_BT_INT, heart_bt_int);
@@ -137,7 +181,7 @@ impl Session {
             if let Err(error) = self.reset_sequences() {
                 return self.close(DisconnectReason::Store(error));
             }
-            self.send_logon_message(true);
+            self.send_logon_message(true, Some(seq));
             self.report_seq_change();
         }
         self.take(seq, true);
@@ -177,6 +221,11 @@ impl Session {
             Err(crate::codec::FieldError::Missing { .. }) => false,
             Err(_) => return Err(LogonRefusal::Malformed),
         };
+        let next_expected = match msg.seq_num(tag::NEXT_EXPECTED_MSG_SEQ_NUM) {
+            Ok(next) => Some(next),
+            Err(crate::codec::FieldError::Missing { .. }) => None,
+            Err(_) => return Err(LogonRefusal::Malformed),
+        };
         if malformed {
             return Err(LogonRefusal::Malformed);
         }
@@ -201,6 +250,7 @@ impl Session {
             seq,
             heart_bt_int: Duration::from_secs(heart_bt_int),
             reset,
+            next_expected,
         })
     }
 

@@ -164,6 +164,8 @@ pub struct Session {
     gap: Option<gap_fill::Gap>,
     /// We sent a Logon with ResetSeqNumFlag=Y while logged on and wait for the counterparty's.
     awaiting_reset_reply: bool,
+    /// The MsgSeqNum of our last Logon (the initiator's, or the acceptor's reply).
+    logon_seq: SeqNum,
     /// Messages received ahead of a gap, waiting for it to be filled.
     queued_inbound: BTreeMap<SeqNum, sequence::Ahead>,
     /// Inbound numbers that stored replies already answer (settled out of order before a
@@ -232,6 +234,7 @@ impl Session {
             test_request_pending: false,
             gap: None,
             awaiting_reset_reply: false,
+            logon_seq: SeqNum::FIRST,
             queued_inbound: BTreeMap::new(),
             already_answered,
             resend: None,
@@ -541,7 +544,7 @@ impl Session {
             return Err(SendError::NotLoggedOn);
         }
         self.reset_sequences()?;
-        self.send_logon_message(true);
+        self.send_logon_message(true, None);
         self.awaiting_reset_reply = true;
         self.report_seq_change();
         Ok(())

@@ -33,7 +33,10 @@ impl Session {
         self.report_outbound(msg_type, &frame);
         if transmit {
             // Behind a resend in progress, or behind our Logon until its reply: held, in order.
-            if self.resend.is_some() || self.state == SessionState::LogonSent {
+            // A Logout that answers the reply (its numbers are wrong) goes at once.
+            let behind_logon =
+                self.state == SessionState::LogonSent && msg_type != crate::msg_type::wire::LOGOUT;
+            if self.resend.is_some() || behind_logon {
                 self.held.push_back(frame);
             } else {
                 self.queue.push_back(Queued::Stored(frame, self.appended));

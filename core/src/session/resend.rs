@@ -59,6 +59,11 @@ impl Session {
             from: begin,
             to: end,
         });
+        self.start_resend(begin, end);
+    }
+
+    /// Resends our messages `begin` to `end` (nothing when `begin > end`).
+    pub(super) fn start_resend(&mut self, begin: SeqNum, end: SeqNum) {
         if begin > end {
             return;
         }

@@ -23,6 +23,10 @@ use crate::{MsgType, SeqNum, tag};
 
 /// A message received ahead of a gap.
 #[derive(Debug)]
+#[expect(
+    clippy::large_enum_variant,
+    reason = "the queue held messages inline before; handled entries are few"
+)]
 pub(super) enum Ahead {
     /// Waiting to be processed in order.
     Waiting(Message),
