@@ -51,6 +51,9 @@ pub struct Scenario {
     pub durability: StorageDurability,
     /// Whether faults are injected.
     pub faults: bool,
+    /// Whether every session uses `NextExpectedMsgSeqNum <789>` on Logon, so that recovery
+    /// after a drop goes by the Logons' 789 instead of ResendRequests.
+    pub next_expected: bool,
 }
 
 impl Scenario {
@@ -68,6 +71,7 @@ impl Scenario {
                 StorageDurability::Each,
             ][(seed % 3) as usize],
             faults: true,
+            next_expected: (seed / 3) % 2 == 1,
         }
     }
 }
@@ -316,6 +320,7 @@ impl Run {
         config.storage_durability = self.scenario.durability;
         config.max_outbound_bytes = self.shape.max_outbound;
         config.slow_consumer_timeout = Duration::from_secs(20);
+        config.send_next_expected_msg_seq_num = self.scenario.next_expected;
         config
     }
 
