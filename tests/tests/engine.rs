@@ -398,10 +398,63 @@ fn tc_1s_b_duplicate_logon_while_logged_on_is_closed_and_the_live_session_goes_o
     let logon = h.logon("TW1", "ISLD", 1, "");
     h.open(1, &logon);
     let again = h.logon("TW1", "ISLD", 1, "");
-    assert_eq!(h.open(2, &again), ["close 2 DuplicateIdentity"]);
+    // The new Logon waits a while for the live connection's end, which does not come.
+    assert!(h.open(2, &again).is_empty());
     let test_request = h.message("TW1", "ISLD", "1", 2, "112=STILL|");
     let out = h.input(1, &test_request);
     assert_eq!(Harness::sends(&out), ["send 1 35=0|34=2|112=STILL"]);
+    let now = h.clock.advance(Duration::from_millis(999));
+    h.engine.handle_timeout(now);
+    assert!(h.outputs().is_empty());
+    let now = h.clock.advance(Duration::from_millis(1));
+    assert_eq!(h.engine.poll_timeout(), Some(now.mono));
+    h.engine.handle_timeout(now);
+    assert_eq!(h.outputs(), ["close 2 DuplicateIdentity"]);
+}
+
+#[test]
+fn a_logon_waits_for_the_old_connection_of_its_session_to_end_and_goes_on_from_there() {
+    let mut h = Harness::new(EngineConfig::default());
+    h.acceptor(&tw(1));
+    let logon = h.logon("TW1", "ISLD", 1, "");
+    h.open(1, &logon);
+    let again = h.logon("TW1", "ISLD", 2, "");
+    assert!(h.open(2, &again).is_empty(), "it waits");
+    let waiting = h.logon("TW1", "ISLD", 2, "");
+    assert_eq!(
+        h.open(3, &waiting),
+        ["close 3 DuplicateIdentity"],
+        "one waits per session"
+    );
+    // The old connection's end comes: the waiting Logon is answered, its sequence continued.
+    let now = h.clock.now();
+    h.engine.handle_connection_closed(ConnId(1), now);
+    let out = h.outputs();
+    assert!(out.iter().any(|o| o.starts_with("close 1 ")), "{out:?}");
+    assert!(
+        out.contains(&"send 2 35=A|34=2|98=0|108=30".to_owned()),
+        "{out:?}"
+    );
+}
+
+#[test]
+fn a_waiting_logon_with_a_wrong_password_is_never_made_to_wait() {
+    let mut h = Harness::new(EngineConfig::default());
+    h.acceptor(&tw(1));
+    h.engine
+        .set_credentials(
+            &tw(1),
+            Credentials {
+                username: "u".into(),
+                password: "p".into(),
+            },
+        )
+        .unwrap();
+    let logon = h.logon("TW1", "ISLD", 1, "553=u|554=p|");
+    h.open(1, &logon);
+    // Only an authenticated Logon learns that the session is connected.
+    let wrong = h.logon("TW1", "ISLD", 2, "553=u|554=x|");
+    assert_eq!(h.open(2, &wrong), ["close 2 AuthenticationFailed"]);
 }
 
 #[test]

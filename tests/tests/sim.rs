@@ -79,3 +79,23 @@ fn even_seeds_keep_every_property() {
     let seeds = env("FIXGATE_SIM_SEEDS").unwrap_or(200);
     sweep((1..=seeds).filter(|s| s % 2 == 0));
 }
+
+#[test]
+fn a_counterparty_that_drops_and_reconnects_at_once_is_answered_every_time() {
+    // Issue 20 item 7: an order, a close, and the next Logon 1 ms later, 25 times a seed.
+    for seed in 1..=20 {
+        let durability = [StorageDurability::Process, StorageDurability::Batch][seed as usize % 2];
+        let outcome = fixgate_tests::sim::reconnect::run(seed, 25, durability);
+        assert_eq!(
+            outcome.refused,
+            Vec::<u32>::new(),
+            "seed {seed} ({durability:?}): these rounds' Logons were refused"
+        );
+        assert_eq!(outcome.answered, 25, "seed {seed}");
+        assert_eq!(
+            outcome.executed,
+            (0..25).collect::<Vec<u32>>(),
+            "seed {seed}: every order executed once, in order"
+        );
+    }
+}

@@ -4,6 +4,7 @@
 
 mod auth;
 mod flow;
+mod handover;
 mod id;
 mod lockout;
 mod output;
@@ -198,6 +199,9 @@ struct Pending {
     peer: Option<IpAddr>,
     raw: BytesMut,
     decoder: Decoder,
+    /// Its Logon authenticated and waits for the session's connection to go: later bytes are
+    /// kept for the session, not routed.
+    handing_over: bool,
 }
 
 /// Makes the store of a session created for an unregistered Logon. A failure refuses the Logon:
@@ -239,6 +243,8 @@ pub struct Engine {
     store_factory: StoreFactory,
     /// Failed authentications per (source IP, CompID): the count and the end of the lockout.
     failures: HashMap<(IpAddr, String), (u32, Instant), FastHash>,
+    /// Authenticated Logons waiting for their sessions' connections to go (`handover.rs`).
+    handovers: HashMap<SessionId, handover::Handover, FastHash>,
     /// A graceful shutdown began: no new connections, no reconnects.
     stopping: bool,
     now: Now,
@@ -273,6 +279,7 @@ impl Engine {
             manager: Box::new(AcceptAll),
             store_factory: Box::new(|_, created| Ok(Box::new(MemoryStore::new(created)))),
             failures: HashMap::with_hasher(hash),
+            handovers: HashMap::with_hasher(hash),
             stopping: false,
             now,
         }
@@ -559,6 +566,7 @@ impl Engine {
                 peer,
                 raw: BytesMut::new(),
                 decoder,
+                handing_over: false,
             },
         );
     }
@@ -684,6 +692,7 @@ impl Engine {
         if slot.provisional {
             self.sessions.remove(id);
         }
+        self.hand_over(id);
     }
 
     /// A connection was closed by the peer or failed. A session's connection ends with an
@@ -721,6 +730,7 @@ impl Engine {
                 self.refuse(conn, Refusal::LogonTimeout);
             }
         }
+        self.expire_handovers();
         let mut due = std::mem::take(&mut self.due);
         self.sessions.take_due(now.mono, &mut due);
         for id in due.drain(..) {
@@ -777,10 +787,10 @@ impl Engine {
             .pending_since
             .front()
             .map(|&(opened, _)| opened + self.config.logon_timeout);
-        match (logon, self.sessions.next_deadline()) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
+        [logon, self.sessions.next_deadline(), self.next_handover()]
+            .into_iter()
+            .flatten()
+            .min()
     }
 
     // Internals.
@@ -923,8 +933,12 @@ impl Engine {
                 session: id.clone(),
             });
         }
+        let released = slot.conn.is_none();
         if remove {
             self.sessions.remove(id);
+        }
+        if released {
+            self.hand_over(id);
         }
     }
 

@@ -23,7 +23,7 @@ enum Lookup {
 impl Engine {
     /// Tries to route a pending connection with the bytes it has sent so far.
     pub(super) fn route(&mut self, conn: ConnId) {
-        let Some(pending) = self.pending.get_mut(&conn) else {
+        let Some(pending) = self.pending.get_mut(&conn).filter(|p| !p.handing_over) else {
             return;
         };
         let peer = pending.peer;
@@ -54,19 +54,15 @@ impl Engine {
         let Some(slot) = self.sessions.get_mut(&id) else {
             return self.refuse(conn, Refusal::UnknownSession);
         };
-        // `AllowedRemoteAddresses`: a Logon from elsewhere learns nothing, not even whether the
-        // session is connected, and is refused after the same credential check as a wrong
-        // password, so that neither the wire nor the time tells the two apart.
+        // `AllowedRemoteAddresses`: a Logon from elsewhere learns nothing, and is refused after
+        // the same credential check as a wrong password, so that neither the wire nor the time
+        // tells the two apart. Only an authenticated Logon learns that the session is connected.
         let allowed = slot
             .session
             .config()
             .allowed_remote_addresses
             .as_ref()
             .is_none_or(|list| peer.is_some_and(|ip| list.iter().any(|r| r.contains(ip))));
-        if allowed && slot.conn.is_some() {
-            // FIX test case 1S-b: the live connection is not disturbed; the new one gets nothing.
-            return self.refuse(conn, Refusal::DuplicateIdentity);
-        }
         let authenticated = self
             .authenticator
             .authenticate(&id, slot.credentials.as_ref(), &logon);
@@ -86,7 +82,17 @@ impl Engine {
         if let Some(peer) = peer {
             self.failures.remove(&(peer, id.target_comp_id.to_string()));
         }
-        let Some(slot) = self.sessions.get_mut(&id) else {
+        if slot.conn.is_some() {
+            // The session's connection may be ending unseen yet: the Logon waits for it.
+            return self.await_handover(conn, id);
+        }
+        self.link(conn, &id);
+    }
+
+    /// Links pending connection `conn` to session `id`, which has none, and hands the session
+    /// every byte from the Logon on: it does its own Logon checks.
+    pub(super) fn link(&mut self, conn: ConnId, id: &SessionId) {
+        let Some(slot) = self.sessions.get_mut(id) else {
             return self.refuse(conn, Refusal::UnknownSession);
         };
         let Some(raw) = self.pending.remove(&conn).map(|pending| pending.raw) else {
@@ -96,10 +102,9 @@ impl Engine {
         slot.flow.clear();
         slot.inflow.clear();
         slot.session.handle_connected(self.now);
-        // The session sees every byte from the Logon on and does its own Logon checks.
         slot.session.handle_input(self.now, &raw);
         self.linked.insert(conn, id.clone());
-        super::mark_ready(&mut self.ready, slot, &id);
+        super::mark_ready(&mut self.ready, slot, id);
     }
 
     /// The session a Logon asks for, from our side: its TargetCompID is our SenderCompID.

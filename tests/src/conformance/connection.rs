@@ -1,5 +1,5 @@
 //! One runner-side TCP connection: writes, message framing as the reference runner reads
-//! (shared README, section 3.1), and the wait for the acceptor's close.
+//! (shared README, section 3.1), and the acceptor's close.
 
 use std::io::{ErrorKind, Read, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -9,9 +9,6 @@ use super::script::SOH;
 
 /// How long `eDISCONNECT` waits for the acceptor to close.
 pub const DISCONNECT_WITHIN: Duration = Duration::from_secs(10);
-
-/// How long [`Connection::close`] waits for the acceptor's side of the close.
-pub const LINGER: Duration = Duration::from_secs(2);
 
 /// A connection to the acceptor and the bytes read but not yet consumed.
 #[derive(Debug)]
@@ -69,19 +66,11 @@ impl Connection {
         Ok(self.buf.drain(..end).collect())
     }
 
-    /// Closes our side, then waits (up to `LINGER`, discarding what arrives) until the acceptor
-    /// closes its side too, so that it has seen the close before the next script logs on to
-    /// the same session.
-    pub fn close(mut self) {
-        if self.closed || self.stream.shutdown(std::net::Shutdown::Write).is_err() {
-            return;
-        }
-        let deadline = Instant::now() + LINGER;
-        while let Ok(n) = self.read_some(deadline) {
-            if n == 0 {
-                break;
-            }
-            self.buf.clear();
+    /// Closes the connection at once, as the reference runner does: the next script may log on
+    /// to the same session before the acceptor has seen this close.
+    pub fn close(self) {
+        if !self.closed {
+            let _ = self.stream.shutdown(std::net::Shutdown::Both);
         }
     }
 

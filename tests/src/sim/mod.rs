@@ -6,6 +6,7 @@
 pub mod disk;
 pub mod executor;
 pub mod net;
+pub mod reconnect;
 pub mod rng;
 pub mod runtime;
 pub mod scenario;
