@@ -349,11 +349,6 @@ fn unknown(name: &str) -> PropertiesErrorKind {
     )
 }
 
-/// Whether `name` is one of fixgate's keys: an engine key, or a session key (or its alias).
-pub(crate) fn is_known_key(name: &str) -> bool {
-    ENGINE_SETTINGS.contains(&name) || is_session_key(name)
-}
-
 fn is_session_key(key: &str) -> bool {
     IDENTITY_KEYS.contains(&key)
         || crate::settings::SESSION_SETTINGS

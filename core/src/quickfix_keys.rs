@@ -399,15 +399,19 @@ mod tests {
 
     #[test]
     fn no_key_is_listed_twice_or_taken_by_fixgate() {
+        use crate::properties::{Properties, PropertiesErrorKind};
         let mut names: Vec<&str> = UNSUPPORTED_QUICKFIX_KEYS.iter().map(|k| k.name).collect();
         names.sort_unstable();
         names.dedup();
         assert_eq!(names.len(), UNSUPPORTED_QUICKFIX_KEYS.len());
         for name in names {
-            assert!(
-                !crate::properties::is_known_key(name),
-                "{name} is a fixgate key"
-            );
+            for line in [format!("{name} = 1"), format!("Session.x.{name} = 1")] {
+                let kind = Properties::parse(&line, "k").map_err(|e| e.kind);
+                assert!(
+                    matches!(kind, Err(PropertiesErrorKind::UnsupportedQuickFixKey(k)) if k.name == name),
+                    "{line}: {kind:?}"
+                );
+            }
         }
     }
 }
