@@ -66,6 +66,20 @@ pub enum ConfigError {
         /// Where it was to be read from.
         secret: Secret,
     },
+    /// `TimeZone` names a zone (`America/New_York`) whose rules were not supplied: the caller
+    /// replaces the [`NamedZone`](crate::schedule::NamedZone) before making the session (the
+    /// driver does).
+    #[error("TimeZone {name:?} has no rules: make the session through the driver")]
+    UnresolvedTimeZone {
+        /// The zone's name.
+        name: String,
+    },
+    /// `TimeZone` names no zone in the time-zone database.
+    #[error("TimeZone cannot be {name:?}: no such zone in the time-zone database")]
+    UnknownTimeZone {
+        /// The name given.
+        name: String,
+    },
     /// The setting cannot take this value.
     #[error("{key} cannot be {value:?}")]
     InvalidValue {
@@ -116,6 +130,13 @@ pub struct SessionConfig {
     pub validate_fields_out_of_order: bool,
     /// `ValidateLengthAndChecksum`: a wrong BodyLength or CheckSum garbles the frame.
     pub validate_length_and_checksum: bool,
+    /// `ValidateChecksum` (QuickFIX/J): with `false`, a wrong CheckSum alone does not garble
+    /// the frame (BodyLength is still checked, unless `validate_length_and_checksum` is off).
+    pub validate_checksum: bool,
+    /// `RejectGarbledMessage` (QuickFIX/J): after logon, answer a frame garbled by its
+    /// BodyLength or CheckSum with a Reject (`Message failed basic validity check`) instead of
+    /// ignoring it; its number is consumed when it is the expected one.
+    pub reject_garbled_message: bool,
     /// `ValidateUserDefinedFields`: with a dictionary, user-defined tags (5000 and up) must be
     /// defined, and defined for the message type.
     pub validate_user_defined_fields: bool,
@@ -262,6 +283,8 @@ impl SessionConfig {
             validate_fields_have_values: true,
             validate_fields_out_of_order: true,
             validate_length_and_checksum: true,
+            validate_checksum: true,
+            reject_garbled_message: false,
             validate_user_defined_fields: true,
             allow_unknown_msg_fields: false,
             dictionary_files: DictionaryFiles::default(),

@@ -116,6 +116,7 @@ mod error;
 mod hash;
 mod msg_type;
 pub mod properties;
+pub mod quickfix_keys;
 mod recent;
 mod reject;
 pub mod schedule;

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use crate::config::{ConfigError, Role, SessionConfig};
 use crate::engine::{EngineConfig, SessionId, SessionIdParts};
+use crate::quickfix_keys::{ForeignKey, unsupported_quickfix_key};
 use crate::version::BeginString;
 
 /// Engine-wide keys: those the core's [`EngineConfig`] takes, and those the adapters and the
@@ -106,6 +107,9 @@ pub enum PropertiesErrorKind {
     /// A key that no setting has.
     #[error("unknown key")]
     UnknownKey,
+    /// A QuickFIX/J or QuickFIX C++ key that fixgate does not take, with what to do instead.
+    #[error("a {} key that fixgate does not take: {}", .0.origin, .0.advice)]
+    UnsupportedQuickFixKey(&'static ForeignKey),
     /// The same key twice.
     #[error("set twice (first on line {first})")]
     Duplicate {
@@ -151,7 +155,7 @@ impl Properties {
                         return Err(properties.error(line, key, PropertiesErrorKind::Syntax));
                     };
                     if !is_session_key(name) {
-                        return Err(properties.error(line, key, PropertiesErrorKind::UnknownKey));
+                        return Err(properties.error(line, key, unknown(name)));
                     }
                     let map = match block {
                         "Default" => &mut properties.defaults,
@@ -160,7 +164,7 @@ impl Properties {
                     (map, name)
                 }
                 None if ENGINE_SETTINGS.contains(&key) => (&mut properties.engine, key),
-                None => return Err(properties.error(line, key, PropertiesErrorKind::UnknownKey)),
+                None => return Err(properties.error(line, key, unknown(key))),
             };
             if let Some(first) = map.insert(name.to_owned(), entry) {
                 let kind = PropertiesErrorKind::Duplicate { first: first.line };
@@ -386,6 +390,14 @@ impl Properties {
     }
 }
 
+/// Why `name` is not a key: a QuickFIX key fixgate does not take, or a typo.
+fn unknown(name: &str) -> PropertiesErrorKind {
+    unsupported_quickfix_key(name).map_or(
+        PropertiesErrorKind::UnknownKey,
+        PropertiesErrorKind::UnsupportedQuickFixKey,
+    )
+}
+
 fn is_session_key(key: &str) -> bool {
     IDENTITY_KEYS.contains(&key)
         || crate::settings::SESSION_SETTINGS
@@ -491,5 +503,32 @@ Session.tw44.TargetSubID = DESK
             "{shown}"
         );
         assert!(shown.contains("ResendReadChunkSize"), "{shown}");
+    }
+
+    #[test]
+    fn quickfix_keys_fixgate_does_not_take_say_what_to_do_and_typos_stay_unknown() {
+        let error = Properties::parse("ListenPort = 1\nJdbcURL = jdbc:h2:mem\n", "q").unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "q:2: JdbcURL: a QuickFIX/J key that fixgate does not take: not supported: fixgate \
+             stores in files or memory (`StorageType`, `StorageDirectory`); remove it"
+        );
+        let error = Properties::parse("Session.Default.SocketUseSSL = Y\n", "q").unwrap_err();
+        assert!(
+            matches!(error.kind, PropertiesErrorKind::UnsupportedQuickFixKey(k) if k.name == "SocketUseSSL"),
+            "{error}"
+        );
+        let error = Properties::parse("SocketAcceptPort = 9876\n", "q").unwrap_err();
+        assert!(
+            error
+                .to_string()
+                .ends_with("write `ListenPort` (one port serves every acceptor session)"),
+            "{error}"
+        );
+        let error = Properties::parse("Session.x.HeartBtInterval = 30\n", "q").unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "q:1: Session.x.HeartBtInterval: unknown key"
+        );
     }
 }

@@ -1,7 +1,9 @@
 //! Session schedules: when a session may be logged on, and when a new sequence period starts
 //! (QuickFIX's StartTime/EndTime/StartDay/EndDay/TimeZone/NonStopSession). Decided from the
 //! caller's `now.utc`; a time zone's rules reach core through [`TimeZoneRules`], implemented
-//! outside it (the standard library has no zone data).
+//! outside it (the standard library has no zone data): a zone named in the settings
+//! (`TimeZone = America/New_York`) stays a [`NamedZone`] until the caller supplies its rules
+//! (the driver does, when it makes the session).
 
 use std::fmt;
 use std::sync::Arc;
@@ -17,6 +19,46 @@ pub trait TimeZoneRules: Send + Sync {
     fn name(&self) -> &str;
     /// Seconds east of UTC at `utc` (daylight saving included).
     fn utc_offset(&self, utc: UtcTimestamp) -> i32;
+    /// Whether these are the zone's rules; `false` for a [`NamedZone`], whose rules the caller
+    /// has yet to supply. A session refuses a schedule in a zone without rules.
+    fn has_rules(&self) -> bool {
+        true
+    }
+}
+
+/// A zone known only by its IANA name (`America/New_York`), as the settings give it: core has
+/// no zone data, so the caller MUST replace it with the zone's rules before making a session.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NamedZone {
+    name: String,
+}
+
+impl NamedZone {
+    /// A zone named `name`, if it is written like an IANA name: ASCII letters, digits and
+    /// `/ _ - +`, starting with a letter (`Europe/London`, `Etc/GMT+5`).
+    pub fn parse(name: &str) -> Option<Self> {
+        let mut bytes = name.bytes();
+        let plausible = bytes.next().is_some_and(|b| b.is_ascii_alphabetic())
+            && bytes.all(|b| b.is_ascii_alphanumeric() || b"/_-+".contains(&b));
+        plausible.then(|| Self {
+            name: name.to_owned(),
+        })
+    }
+}
+
+impl TimeZoneRules for NamedZone {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// UTC, never used: a session refuses a zone without rules.
+    fn utc_offset(&self, _utc: UtcTimestamp) -> i32 {
+        0
+    }
+
+    fn has_rules(&self) -> bool {
+        false
+    }
 }
 
 /// A zone with a fixed offset; `FixedOffset::UTC` is UTC.
@@ -169,8 +211,18 @@ impl Schedule {
         let origin = if period == WEEK { 3 * DAY } else { 0 };
         let since = local - origin - offset_in_period;
         let start_local = local - since.rem_euclid(period);
-        let offset = i64::from(self.zone.utc_offset(utc));
-        UtcTimestamp::from_unix(start_local - offset, 0)
+        self.to_utc(start_local, utc)
+    }
+
+    /// The instant, near `near`, at which the zone's clocks show `local` (seconds since the
+    /// epoch, local). The offset must be the one in force then, which a daylight-saving change
+    /// between the two may have moved: the offset at `near` gives a first guess, and the offset
+    /// at that guess the answer. A local time that a change skips or repeats gets one of the
+    /// instants around it.
+    fn to_utc(&self, local: i64, near: UtcTimestamp) -> Option<UtcTimestamp> {
+        let guess = local - i64::from(self.zone.utc_offset(near));
+        let offset = self.zone.utc_offset(UtcTimestamp::from_unix(guess, 0)?);
+        UtcTimestamp::from_unix(local - i64::from(offset), 0)
     }
 
     fn local_secs(&self, utc: UtcTimestamp) -> i64 {
@@ -273,6 +325,54 @@ mod tests {
             s.period_start(at("20261126-12:00:00")),
             Some(at("20261122-22:00:00"))
         );
+    }
+
+    /// New York's rules around 2026-03-08 07:00 UTC, when EST (UTC-5) becomes EDT (UTC-4).
+    struct NewYorkSpring2026;
+
+    impl TimeZoneRules for NewYorkSpring2026 {
+        fn name(&self) -> &str {
+            "America/New_York"
+        }
+
+        fn utc_offset(&self, utc: UtcTimestamp) -> i32 {
+            if utc < at("20260308-07:00:00") {
+                -5 * 3600
+            } else {
+                -4 * 3600
+            }
+        }
+    }
+
+    #[test]
+    fn period_start_takes_the_offset_in_force_at_the_start() {
+        // Saturday 20:00 to Friday 17:00 New York; the clocks went forward on the Sunday
+        // between, so Saturday 2026-03-07 20:00 EST was 2026-03-08 01:00 UTC.
+        let s = Schedule {
+            start_time: 20 * 3600,
+            end_time: 17 * 3600,
+            days: Some((6, 5)),
+            non_stop: false,
+            zone: Arc::new(NewYorkSpring2026),
+        };
+        assert_eq!(
+            s.period_start(at("20260309-12:00:00")),
+            Some(at("20260308-01:00:00"))
+        );
+        assert!(s.is_open(at("20260313-20:59:59")), "Friday 16:59:59 EDT");
+        assert!(!s.is_open(at("20260313-21:00:00")), "Friday 17:00 EDT");
+    }
+
+    #[test]
+    fn a_named_zone_has_no_rules_until_the_caller_supplies_them() {
+        let zone = NamedZone::parse("America/New_York").unwrap();
+        assert_eq!(zone.name(), "America/New_York");
+        assert!(!zone.has_rules());
+        assert!(FixedOffset::utc().has_rules());
+        assert!(NamedZone::parse("Etc/GMT+5").is_some());
+        for bad in ["", "+02:00", "New York", "Europe/Lon;don"] {
+            assert_eq!(NamedZone::parse(bad), None, "{bad}");
+        }
     }
 
     #[test]

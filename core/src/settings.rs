@@ -2,10 +2,13 @@
 //! (DESIGN.md section 8). `docs/settings.md` documents the same table, and a test keeps the two
 //! equal.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::config::{ConfigError, Role, SessionConfig, StorageDurability};
-use crate::schedule::{FixedOffset, Schedule, parse_day, parse_time_of_day};
+use crate::schedule::{
+    FixedOffset, NamedZone, Schedule, TimeZoneRules, parse_day, parse_time_of_day,
+};
 use crate::secret::Secret;
 use crate::time::TimestampPrecision;
 use crate::version::BeginString;
@@ -43,6 +46,8 @@ pub const SESSION_SETTINGS: &[Setting] = &[
     setting("ValidateFieldsHaveValues", &[]),
     setting("ValidateFieldsOutOfOrder", &[]),
     setting("ValidateLengthAndChecksum", &[]),
+    setting("ValidateChecksum", &[]),
+    setting("RejectGarbledMessage", &[]),
     setting("ValidateUserDefinedFields", &[]),
     setting("AllowUnknownMsgFields", &[]),
     setting("UseDataDictionary", &[]),
@@ -128,6 +133,8 @@ impl SessionConfig {
             "ValidateFieldsHaveValues" => self.validate_fields_have_values = flag()?,
             "ValidateFieldsOutOfOrder" => self.validate_fields_out_of_order = flag()?,
             "ValidateLengthAndChecksum" => self.validate_length_and_checksum = flag()?,
+            "ValidateChecksum" => self.validate_checksum = flag()?,
+            "RejectGarbledMessage" => self.reject_garbled_message = flag()?,
             "ValidateUserDefinedFields" => self.validate_user_defined_fields = flag()?,
             "AllowUnknownMsgFields" => self.allow_unknown_msg_fields = flag()?,
             "UseDataDictionary" => self.dictionary_files.use_data_dictionary = Some(flag()?),
@@ -188,9 +195,12 @@ impl SessionConfig {
                 });
             }
             "TimeZone" => {
-                // IANA names need zone rules from outside core: `Schedule::zone` takes them.
-                let zone = FixedOffset::parse(value).ok_or_else(invalid)?;
-                self.schedule_mut().zone = std::sync::Arc::new(zone);
+                // An IANA name waits for its rules from outside core (`NamedZone`).
+                let zone: Arc<dyn TimeZoneRules> = match FixedOffset::parse(value) {
+                    Some(fixed) => Arc::new(fixed),
+                    None => Arc::new(NamedZone::parse(value).ok_or_else(invalid)?),
+                };
+                self.schedule_mut().zone = zone;
             }
             "NonStopSession" => self.schedule_mut().non_stop = flag()?,
             "SendNextExpectedMsgSeqNum" => self.send_next_expected_msg_seq_num = flag()?,

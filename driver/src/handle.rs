@@ -82,6 +82,8 @@ impl FixEngine {
     ) -> io::Result<Self> {
         // The default session is the unregistered acceptors' configuration.
         crate::secret::read_secrets(&mut config.default_session)?;
+        crate::time_zone::resolve_time_zone(&mut config.default_session)
+            .map_err(|error| io::Error::new(io::ErrorKind::InvalidInput, error))?;
         let (commands, received) = crate::channel::unbounded();
         let local_addr = Driver::spawn(runtime, config, listen, security, delivery, received)?;
         Ok(Self {
@@ -104,6 +106,7 @@ impl FixEngine {
         store: Box<dyn MessageStore + Send>,
     ) -> Result<Session, Error> {
         crate::secret::read_secrets(&mut config).map_err(Error::Secret)?;
+        crate::time_zone::resolve_time_zone(&mut config)?;
         let session_id = id.clone();
         self.call(|reply| Command::Create {
             id,

@@ -23,6 +23,7 @@ mod runtime;
 mod secret;
 mod security;
 mod task;
+mod time_zone;
 mod waiting;
 mod write_queue;
 
@@ -38,6 +39,7 @@ pub use crate::runtime::{
 pub use crate::security::Security;
 #[cfg(feature = "tls")]
 pub use crate::security::TlsConfig;
+pub use crate::time_zone::{IanaTimeZone, resolve_time_zone};
 /// The rustls crate the driver's TLS is built on, for making [`TlsConfig`]s.
 #[cfg(feature = "tls")]
 pub use futures_rustls::rustls;
@@ -59,6 +61,9 @@ pub enum Error {
     /// The properties are invalid.
     #[error(transparent)]
     Properties(#[from] Box<fixgate_core::properties::PropertiesError>),
+    /// A session's settings are invalid (an unknown `TimeZone`).
+    #[error(transparent)]
+    Config(#[from] fixgate_core::ConfigError),
     /// A secret setting (`Password = env:NAME` or `file:PATH`) could not be read.
     #[error("cannot read a secret: {0}")]
     Secret(io::Error),

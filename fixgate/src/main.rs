@@ -110,13 +110,15 @@ async fn run(args: Args) -> Result<(), String> {
     dictionaries
         .attach(&mut config.default_session)
         .map_err(loaded)?;
-    // So do the files that keep secrets (`Password = file:PATH`).
+    // So do the files that keep secrets (`Password = file:PATH`). Zones are looked up now, so
+    // that an unknown one is reported with the file's name.
     for session in std::iter::once(&mut config.default_session)
         .chain(sessions.iter_mut().map(|(_, session)| session))
     {
         if let Some(Secret::File(path)) = &mut session.password {
             *path = base.join(&*path).display().to_string();
         }
+        fixgate_tokio::resolve_time_zone(session).map_err(|e| format!("{name}: {e}"))?;
     }
     let mut session_dictionaries = HashMap::new();
     for (id, session) in &mut sessions {

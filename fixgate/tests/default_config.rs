@@ -409,3 +409,47 @@ fn configured_credentials_are_required_and_the_password_may_come_from_the_enviro
     child.kill().unwrap();
     child.wait().unwrap();
 }
+
+/// `TimeZone` takes IANA names (the driver looks them up); an unknown one stops startup with
+/// the file's name, the key and the value.
+#[test]
+fn schedules_take_iana_time_zones_and_an_unknown_one_names_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let properties = |zone: &str| {
+        format!(
+            "ListenPort = 0\n\
+             Session.Default.StartTime = 00:00:00\n\
+             Session.Default.EndTime = 00:00:00\n\
+             Session.Default.TimeZone = {zone}\n\
+             Session.Demo.SenderCompID = FIXGATE\n\
+             Session.Demo.TargetCompID = DEMO\n"
+        )
+    };
+    let good = config_file(
+        dir.path(),
+        "new-york.properties",
+        &properties("America/New_York"),
+    );
+    let (mut child, _addr) = start(dir.path(), &["--config".as_ref(), good.as_os_str()]);
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let bad = config_file(
+        dir.path(),
+        "typo.properties",
+        &properties("America/New_Yrok"),
+    );
+    let output = Command::new(env!("CARGO_BIN_EXE_fixgate"))
+        .arg("--config")
+        .arg(&bad)
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains(&format!(
+            "{}: TimeZone cannot be \"America/New_Yrok\"",
+            bad.display()
+        )),
+        "{stderr}"
+    );
+}

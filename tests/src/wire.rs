@@ -36,3 +36,29 @@ pub fn frame_with_length_delta(begin_string: &str, body: &str, delta: isize) -> 
     out.extend_from_slice(format!("10={sum:03}\x01").as_bytes());
     out
 }
+
+/// `frame` with its CheckSum <10> off by one (its last digit changed).
+pub fn with_wrong_checksum(frame: &[u8]) -> Vec<u8> {
+    let mut out = frame.to_vec();
+    let last = out.len() - 2;
+    out[last] = if out[last] == b'9' {
+        b'0'
+    } else {
+        out[last] + 1
+    };
+    out
+}
+
+/// `frame` with a BodyLength <9> three short and a CheckSum <10> that matches it: the frame is
+/// garbled by its length alone.
+pub fn with_wrong_body_length(frame: &[u8]) -> Vec<u8> {
+    let text = std::str::from_utf8(frame).expect("ASCII frame");
+    let (head, rest) = text.split_once("\x019=").expect("BodyLength");
+    let (length, tail) = rest.split_once('\x01').expect("SOH after BodyLength");
+    let short = length.parse::<usize>().expect("digits") - 3;
+    let trailer = tail.rfind("10=").expect("CheckSum");
+    let mut out = format!("{head}\x019={short}\x01{}", &tail[..trailer]).into_bytes();
+    let sum = out.iter().fold(0u8, |s, &b| s.wrapping_add(b));
+    out.extend_from_slice(format!("10={sum:03}\x01").as_bytes());
+    out
+}

@@ -62,3 +62,19 @@ fn logged_on_session_logs_out_when_the_window_closes() {
         [Seen::Disconnect(DisconnectReason::LogoutTimeout)]
     );
 }
+
+#[test]
+fn a_zone_named_in_the_settings_needs_its_rules_before_a_session_is_made() {
+    let mut config = config("08:00:00", "17:00:00");
+    config.set("TimeZone", "America/New_York").unwrap();
+    let store =
+        fixgate_core::MemoryStore::new(fixgate_core::UtcTimestamp::from_unix(0, 0).unwrap());
+    let clock = fixgate_tests::clock::SimClock::new();
+    let made = fixgate_core::Session::new(config, Box::new(store), clock.now());
+    assert_eq!(
+        made.err(),
+        Some(fixgate_core::ConfigError::UnresolvedTimeZone {
+            name: "America/New_York".into()
+        })
+    );
+}

@@ -11,7 +11,7 @@ use memchr::memmem;
 
 use super::SOH;
 use super::error::DecodeError;
-use super::message::Message;
+use super::message::{Checks, Message};
 use super::template::ParseCache;
 
 /// The default for `MaxMessageSize`: the largest `BodyLength <9>` accepted (1 MiB).
@@ -85,8 +85,9 @@ pub struct Decoder {
     /// Whether the buffer starts where a frame may start: at the stream's start, after a frame, or
     /// after garbage that ended with `<SOH>` before `8=`. Elsewhere `8=` is just bytes.
     at_boundary: bool,
-    /// Whether BodyLength and CheckSum must be right (`ValidateLengthAndChecksum`).
-    verify: bool,
+    /// Whether BodyLength and CheckSum must be right (`ValidateLengthAndChecksum`,
+    /// `ValidateChecksum`).
+    verify: Checks,
     /// The counterparty's message layouts, for indexing the next messages faster.
     layouts: ParseCache,
 }
@@ -130,7 +131,7 @@ impl Decoder {
             max_message_size: limit.min(1 << 30),
             failed: None,
             at_boundary: true,
-            verify: true,
+            verify: Checks::ALL,
             layouts: ParseCache::new(),
         }
     }
@@ -139,7 +140,17 @@ impl Decoder {
     /// spec's rule) or accepted: QuickFIX's `ValidateLengthAndChecksum=N`, for counterparties
     /// known to get them wrong. Frame boundaries are found the same way either way.
     pub fn set_verify_length_and_checksum(&mut self, verify: bool) {
-        self.verify = verify;
+        self.verify = Checks {
+            length: verify,
+            checksum: verify,
+        };
+    }
+
+    /// Whether a frame whose CheckSum alone is wrong is garbled (the default): QuickFIX/J's
+    /// `ValidateChecksum=N` accepts it, and still checks BodyLength. Call it after
+    /// [`set_verify_length_and_checksum`](Self::set_verify_length_and_checksum), which sets both.
+    pub fn set_verify_checksum(&mut self, verify: bool) {
+        self.verify.checksum = verify;
     }
 
     /// The largest `BodyLength <9>` accepted.

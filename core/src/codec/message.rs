@@ -65,24 +65,25 @@ impl Message {
     /// Checks and indexes one complete frame: `frame` must hold exactly one message, from `8=` to
     /// the SOH after `CheckSum <10>`.
     pub fn parse(frame: Bytes) -> Result<Self, DecodeError> {
-        Self::build(frame, true, None)
+        Self::build(frame, Checks::ALL, None)
     }
 
     /// [`Message::parse`], remembering the layout of each message type in `cache`: a message
     /// laid out like the last of its type is indexed faster, and the same way.
     pub fn parse_cached(frame: Bytes, cache: &mut ParseCache) -> Result<Self, DecodeError> {
-        Self::build(frame, true, Some(cache))
+        Self::build(frame, Checks::ALL, Some(cache))
     }
 
     /// Checks and indexes one complete frame into this message, in place: the parse behind
     /// the public ones, and [`Decoder::decode_into`](super::Decoder::decode_into)'s. On failure
     /// the message is unchanged and the frame comes back, so that it can be reported. `verify`
-    /// checks BodyLength and CheckSum (QuickFIX's `ValidateLengthAndChecksum`).
+    /// says which of BodyLength and CheckSum are checked (QuickFIX's `ValidateLengthAndChecksum`,
+    /// QuickFIX/J's `ValidateChecksum`).
     #[inline(always)]
     pub(super) fn fill(
         &mut self,
         frame: Bytes,
-        verify: bool,
+        verify: Checks,
         cache: Option<&mut ParseCache>,
     ) -> Result<(), (DecodeError, Bytes)> {
         let layout = match Layout::check(&frame, verify) {
@@ -121,10 +122,16 @@ impl Message {
         self.layout = std::mem::take(&mut other.layout);
     }
 
+    /// A frame read without checking BodyLength or CheckSum: the header of a garbled frame, for
+    /// the Reject that `RejectGarbledMessage` asks for.
+    pub(crate) fn parse_unchecked(frame: Bytes) -> Result<Self, DecodeError> {
+        Self::build(frame, Checks::NONE, None)
+    }
+
     /// The public parses: a fresh message, filled.
     fn build(
         frame: Bytes,
-        verify: bool,
+        verify: Checks,
         cache: Option<&mut ParseCache>,
     ) -> Result<Self, DecodeError> {
         let mut msg = Self::default();
@@ -246,7 +253,7 @@ struct Layout {
 }
 
 impl Layout {
-    fn check(buf: &[u8], verify: bool) -> Result<Self, DecodeError> {
+    fn check(buf: &[u8], verify: Checks) -> Result<Self, DecodeError> {
         if buf.len() > u32::MAX as usize {
             return Err(DecodeError::FrameTooLong {
                 limit: u32::MAX as usize,
@@ -281,7 +288,7 @@ impl Layout {
             return Err(DecodeError::InvalidCheckSum);
         };
         let actual = trailer_start - body_start;
-        if verify && declared != actual as u64 {
+        if verify.length && declared != actual as u64 {
             return Err(DecodeError::BodyLengthMismatch { declared, actual });
         }
         let found = match digits {
@@ -290,7 +297,7 @@ impl Layout {
             }
             _ => return Err(DecodeError::InvalidCheckSum),
         };
-        if verify {
+        if verify.checksum {
             let computed = checksum(&buf[..trailer_start]);
             if found != u16::from(computed) {
                 return Err(DecodeError::CheckSumMismatch { found, computed });
@@ -309,6 +316,28 @@ impl Layout {
             _ => Err(DecodeError::MissingMsgType),
         }
     }
+}
+
+/// Which of a frame's totals are checked: `BodyLength <9>` and `CheckSum <10>`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Checks {
+    /// BodyLength must count the body's bytes.
+    pub(crate) length: bool,
+    /// CheckSum must be the byte sum.
+    pub(crate) checksum: bool,
+}
+
+impl Checks {
+    /// Both: the spec's rule.
+    pub(crate) const ALL: Self = Self {
+        length: true,
+        checksum: true,
+    };
+    /// Neither.
+    pub(crate) const NONE: Self = Self {
+        length: false,
+        checksum: false,
+    };
 }
 
 /// Parses `BodyLength <9>`, zero-padded or not; a number too large for `u64` saturates.

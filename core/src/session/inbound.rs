@@ -7,8 +7,8 @@
 
 use super::reject::ref_tag;
 use super::{Queued, Session, SessionState};
-use crate::action::{DisconnectReason, Event, LogonRefusal};
-use crate::codec::{DecodeError, FieldError, FieldIssueKind, Message};
+use crate::action::{DisconnectReason, Event};
+use crate::codec::{FieldError, FieldIssueKind, Message};
 use crate::reject::SessionRejectReason;
 use crate::{MsgType, SeqNum, tag};
 
@@ -28,17 +28,6 @@ impl Session {
                 self.order_by_seq_num(msg, seq).then_some(seq)
             }
             SessionState::Disconnected | SessionState::Finalized => None,
-        }
-    }
-
-    /// A garbled frame. Before logon it ends the connection; after it, the frame is ignored and
-    /// the sequence number does not move.
-    pub(super) fn on_garbled(&mut self, error: DecodeError) {
-        self.note_received();
-        if self.is_logged_on() {
-            self.push_event(Event::Garbled(error));
-        } else {
-            self.refuse_logon(LogonRefusal::Garbled);
         }
     }
 

@@ -1,6 +1,7 @@
 //! The FIX session layer: one [`Session`] per counterparty, as a sans-IO state machine.
 
 mod gap_fill;
+mod garbled;
 mod heartbeat;
 mod inbound;
 mod inbox;
@@ -213,6 +214,13 @@ impl Session {
                 secret: secret.clone(),
             });
         }
+        if let Some(zone) = config.schedule.as_ref().map(|s| &s.zone)
+            && !zone.has_rules()
+        {
+            return Err(ConfigError::UnresolvedTimeZone {
+                name: zone.name().to_owned(),
+            });
+        }
         let next_target = store.next_target_seq();
         let already_answered = store.answered_from(next_target).into_iter().collect();
         Ok(Self {
@@ -362,7 +370,7 @@ impl Session {
                     }
                     inbox.append(&mut self.inbox);
                 }
-                Ok(Some(Filled::Garbled { error, .. })) => self.on_garbled(error),
+                Ok(Some(Filled::Garbled { error, bytes })) => self.on_garbled(error, bytes),
                 Ok(None) => break,
                 Err(error) => self.close(DisconnectReason::MessageTooLarge(error)),
             }
@@ -766,6 +774,7 @@ fn step_of(queued: Queued) -> Step {
 fn new_decoder(config: &SessionConfig) -> Decoder {
     let mut decoder = Decoder::with_max_message_size(config.max_message_size);
     decoder.set_verify_length_and_checksum(config.validate_length_and_checksum);
+    decoder.set_verify_checksum(config.validate_length_and_checksum && config.validate_checksum);
     decoder
 }
 

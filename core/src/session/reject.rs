@@ -22,11 +22,15 @@ use crate::store::StoreError;
 use crate::version::BeginString;
 use crate::{SeqNum, tag};
 
+/// The text of a garbled message's Reject, QuickFIX/J's.
+const GARBLED_TEXT: &str = "Message failed basic validity check";
+
 /// What a session-level Reject refers to.
 struct RejectRef<'a> {
     seq: SeqNum,
     msg_type: &'a [u8],
-    reason: SessionRejectReason,
+    /// `None` for a garbled message's Reject, which has only its text (as QuickFIX/J sends it).
+    reason: Option<SessionRejectReason>,
     /// The tag at fault, as it was on the wire (`-1`, `0`, `55`…).
     tag: Option<&'a [u8]>,
     /// The rejected message's routing fields, reversed (see [`reverse_route`]).
@@ -108,8 +112,26 @@ impl Session {
         self.send_reject(&RejectRef {
             seq,
             msg_type: &msg_type,
-            reason,
+            reason: Some(reason),
             tag,
+            route: &route,
+        });
+    }
+
+    /// Rejects garbled message `seq` (`RejectGarbledMessage`), read without its totals checked.
+    /// As QuickFIX/J does, the Reject has the text alone, and the number is consumed when it is
+    /// the expected one, unless the message is a Logon or a SequenceReset.
+    pub(super) fn reject_garbled(&mut self, msg: &Message, seq: SeqNum) {
+        if ![wire::LOGON, wire::SEQUENCE_RESET].contains(&msg.msg_type()) {
+            self.take(seq, true);
+        }
+        let msg_type = msg.msg_type().to_vec();
+        let route = reverse_route(self.config.begin_string, msg);
+        self.send_reject(&RejectRef {
+            seq,
+            msg_type: &msg_type,
+            reason: None,
+            tag: None,
             route: &route,
         });
     }
@@ -135,9 +157,13 @@ impl Session {
     /// given by the text alone.
     fn send_reject(&mut self, reject: &RejectRef<'_>) {
         let legacy = self.config.begin_string.is_before_fix42();
-        let with_reason = self.config.begin_string != BeginString::Fix42
-            || reject.reason.code() <= SessionRejectReason::InvalidMsgType.code();
-        let text = reject.reason.text();
+        let with_reason = reject.reason.filter(|reason| {
+            self.config.begin_string != BeginString::Fix42
+                || reason.code() <= SessionRejectReason::InvalidMsgType.code()
+        });
+        let text = reject
+            .reason
+            .map_or(GARBLED_TEXT, SessionRejectReason::text);
         self.send_admin_routed(wire::REJECT, reject.route, |body| {
             body.uint(tag::REF_SEQ_NUM, reject.seq.get());
             match (legacy, reject.tag) {
@@ -158,19 +184,21 @@ impl Session {
                     body.bytes(tag::REF_TAG_ID, tag);
                 }
                 body.bytes(tag::REF_MSG_TYPE, reject.msg_type);
-                if with_reason {
-                    body.uint(tag::SESSION_REJECT_REASON, u64::from(reject.reason.code()));
+                if let Some(reason) = with_reason {
+                    body.uint(tag::SESSION_REJECT_REASON, u64::from(reason.code()));
                 }
             }
         });
-        self.push_event(Event::RejectSent {
-            ref_seq: reject.seq,
-            reason: reject.reason,
-            tag: reject
-                .tag
-                .and_then(crate::codec::parse_uint)
-                .and_then(|t| u32::try_from(t).ok()),
-        });
+        if let Some(reason) = reject.reason {
+            self.push_event(Event::RejectSent {
+                ref_seq: reject.seq,
+                reason,
+                tag: reject
+                    .tag
+                    .and_then(crate::codec::parse_uint)
+                    .and_then(|t| u32::try_from(t).ok()),
+            });
+        }
     }
 
     /// Answers an application message of a type the session does not support: a
