@@ -216,3 +216,50 @@ async fn application_reply_carries_its_own_header_fields() {
     assert_eq!(report.str(11), Ok("R"));
     engine.shutdown().await;
 }
+
+/// Issue 20 item 6 through a real socket: a Logon, two orders and a TestRequest written at once.
+/// The application answers each order in its callback, so both reports leave before the
+/// Heartbeat that answers the TestRequest (the counterparty's fence).
+#[tokio::test]
+async fn replies_given_in_the_callback_leave_before_the_answer_to_a_later_test_request() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let events = Arc::new(Mutex::new(Vec::new()));
+    let app = Echo { padding: 0, events };
+    let engine = fixgate_tokio::FixEngine::start_with_app(
+        EngineConfig::default(),
+        Some("127.0.0.1:0".parse().unwrap()),
+        fixgate_tokio::TlsConfig::default(),
+        app,
+    )
+    .await
+    .unwrap();
+    let (id, config, store) = acceptor_session();
+    let session = engine.create_session(id, config, store).await.unwrap();
+    session.connect().await.unwrap();
+    let mut stream = tokio::net::TcpStream::connect(engine.local_addr().unwrap())
+        .await
+        .unwrap();
+    let mut burst = message("A", 1, "98=0|108=30|");
+    burst.extend(message("D", 2, "11=O1|55=X|54=1|38=1|40=1|"));
+    burst.extend(message("D", 3, "11=O2|55=X|54=1|38=1|40=1|"));
+    burst.extend(message("1", 4, "112=FENCE|"));
+    stream.write_all(&burst).await.unwrap();
+    let mut decoder = Decoder::new();
+    let mut buf = vec![0u8; 4096];
+    let mut seen = Vec::new();
+    while !seen.iter().any(|s: &String| s.starts_with("0 ")) {
+        let n = tokio::time::timeout(WITHIN, stream.read(&mut buf))
+            .await
+            .expect("the answers in time")
+            .unwrap();
+        assert!(n > 0, "closed after {seen:?}");
+        decoder.feed(&buf[..n]);
+        while let Some(Decoded::Message(msg)) = decoder.decode().unwrap() {
+            let kind = String::from_utf8_lossy(msg.msg_type()).into_owned();
+            let detail = msg.str(11).or(msg.str(112)).unwrap_or("");
+            seen.push(format!("{kind} {detail}"));
+        }
+    }
+    assert_eq!(seen, ["A ", "8 O1", "8 O2", "0 FENCE"]);
+    engine.shutdown().await;
+}

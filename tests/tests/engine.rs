@@ -105,6 +105,32 @@ impl Harness {
         seen
     }
 
+    /// Acceptor TW1 under `durability`, connected, and one read for it: its Logon, then an
+    /// order for each ClOrdID in `orders` (MsgSeqNum 2 on).
+    fn one_read_of_orders(&mut self, durability: &str, orders: &[&str]) -> Vec<u8> {
+        let mut config = SessionConfig::new(BeginString::Fix44, "", "", Role::Acceptor);
+        config.set("StorageDurability", durability).unwrap();
+        self.acceptor_with(&tw(1), config);
+        let mut read = self.logon("TW1", "ISLD", 1, "");
+        for (seq, id) in (2..).zip(orders) {
+            read.extend(self.message("TW1", "ISLD", "D", seq, &format!("11={id}|")));
+        }
+        let now = self.clock.now();
+        self.engine
+            .handle_connection_opened(ConnId(1), Some(self.peer), now);
+        read
+    }
+
+    /// Takes the order an `Output::Deliver` announced and answers it with a report carrying
+    /// its ClOrdID.
+    fn answer(&mut self, session: &SessionId) {
+        let now = self.clock.now();
+        let delivered = self.engine.take_delivered(session).unwrap();
+        let body = format!("11={}\x01", delivered.message().str(11).unwrap());
+        let report = OutboundMessage::from_parts(b"8", body.as_bytes());
+        self.engine.reply(now, session, &delivered, report).unwrap();
+    }
+
     /// The bytes of the outputs since the last look that are sends.
     fn sent_len(&mut self) -> usize {
         let mut len = 0;
@@ -891,4 +917,43 @@ fn long_resend_goes_out_as_the_peer_reads() {
         resent.last().unwrap().starts_with("35=4|34=101|"),
         "{resent:?}"
     );
+}
+
+/// Answers leave in the order of the requests (issue 20 item 6): a Logon, two orders and a
+/// TestRequest in one read. Each order is answered when it is taken, so both reports must go
+/// out before the Heartbeat that answers the TestRequest: counterparties use a TestRequest as a
+/// fence, "everything before it has been processed". Under `batch` the reports and the
+/// Heartbeat share one commit.
+#[test]
+fn replies_to_messages_of_one_read_leave_before_the_answer_to_a_later_message() {
+    for durability in ["process", "batch"] {
+        let mut h = Harness::new(EngineConfig::default());
+        let mut read = h.one_read_of_orders(durability, &["A", "B"]);
+        read.extend(h.message("TW1", "ISLD", "1", 4, "112=FENCE|"));
+        let now = h.clock.now();
+        h.engine.handle_input(ConnId(1), now, &read);
+        let mut seen = Vec::new();
+        while let Some(output) = h.engine.poll_output() {
+            match output {
+                Output::Send { bytes, .. } => seen.push(brief(&bytes)),
+                Output::Deliver { session } => h.answer(&session),
+                Output::Commit { session } => {
+                    seen.push("commit".into());
+                    h.engine.handle_committed(&session, now, Ok(()));
+                }
+                _ => {}
+            }
+        }
+        let mut expected = vec![
+            "35=A|34=1|98=0|108=30",
+            "35=8|34=2|11=A",
+            "35=8|34=3|11=B",
+            "35=0|34=4|112=FENCE",
+        ];
+        if durability == "batch" {
+            expected.insert(0, "commit");
+            expected.insert(2, "commit");
+        }
+        assert_eq!(seen, expected, "{durability}");
+    }
 }

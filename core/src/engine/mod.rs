@@ -768,9 +768,16 @@ impl Engine {
     /// false, and leaves `into` as it was, when there is none.
     #[inline]
     pub fn take_delivered_into(&mut self, id: &SessionId, into: &mut Delivered) -> bool {
-        self.sessions
-            .get_mut(id)
-            .is_some_and(|slot| slot.session.take_delivered_into(into))
+        let Some(slot) = self.sessions.get_mut(id) else {
+            return false;
+        };
+        let taken = slot.session.take_delivered_into(into);
+        // A session-level message waited for this delivery to be taken: it goes on at the
+        // next poll, after the caller has handled this one.
+        if slot.session.decodes_on() {
+            mark_ready(&mut self.ready, slot, id);
+        }
+        taken
     }
 
     /// When to call [`handle_timeout`](Self::handle_timeout) next. It looks at the sessions

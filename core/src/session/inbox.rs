@@ -43,6 +43,12 @@ impl Inbox {
         &mut self.slots[at].message
     }
 
+    /// Whether deliveries wait to be taken.
+    #[inline]
+    pub(super) fn has_deliveries(&self) -> bool {
+        self.len > 0
+    }
+
     /// Delivers the message in the spare slot as `seq` of `epoch`.
     #[inline]
     pub(super) fn commit(&mut self, seq: SeqNum, epoch: u64) {

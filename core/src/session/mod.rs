@@ -167,6 +167,9 @@ pub struct Session {
     awaiting_reset_reply: bool,
     /// The MsgSeqNum of our last Logon (the initiator's, or the acceptor's reply).
     logon_seq: SeqNum,
+    /// The inbox's spare holds a decoded session-level message that waits for the deliveries
+    /// before it to be taken (`decode`).
+    parked: bool,
     /// Messages received ahead of a gap, waiting for it to be filled.
     queued_inbound: BTreeMap<SeqNum, sequence::Ahead>,
     /// Inbound numbers that stored replies already answer (settled out of order before a
@@ -243,6 +246,7 @@ impl Session {
             gap: None,
             awaiting_reset_reply: false,
             logon_seq: SeqNum::FIRST,
+            parked: false,
             queued_inbound: BTreeMap::new(),
             already_answered,
             resend: None,
@@ -359,12 +363,26 @@ impl Session {
     /// Decodes and processes what the decoder holds; with `hold`, only while inbound flow control
     /// allows. Each message is decoded into the delivery queue's spare slot, the queue set aside
     /// meanwhile (`inbox.rs`): a message delivered is never moved before the caller takes it.
+    ///
+    /// A session-level message behind deliveries not yet taken waits, decoded, in the spare
+    /// (`parked`): its answer (a Heartbeat to a TestRequest, a Logout…) must not overtake the
+    /// replies the caller gives to those deliveries. Decoding goes on once they are taken.
     fn decode(&mut self, hold: bool) {
         let mut inbox = std::mem::take(&mut self.inbox);
         while self.connected && !(hold && self.is_input_held()) {
+            let unseen = inbox.has_deliveries();
             let msg = inbox.spare();
-            match self.decoder.decode_into(msg) {
+            let filled = if std::mem::take(&mut self.parked) {
+                Ok(Some(Filled::Message))
+            } else {
+                self.decoder.decode_into(msg)
+            };
+            match filled {
                 Ok(Some(Filled::Message)) => {
+                    if hold && unseen && crate::MsgType::is_admin_value(msg.msg_type()) {
+                        self.parked = true;
+                        break;
+                    }
                     if let Some(seq) = self.on_message(msg) {
                         inbox.commit(seq, self.epoch);
                     }
@@ -375,8 +393,16 @@ impl Session {
                 Err(error) => self.close(DisconnectReason::MessageTooLarge(error)),
             }
         }
-        inbox.release_spare();
+        if !self.parked {
+            inbox.release_spare();
+        }
         self.inbox = inbox;
+    }
+
+    /// Whether a session-level message waits for deliveries that are all taken now: the
+    /// session decodes on at its next [`poll_action`](Self::poll_action).
+    pub(crate) fn decodes_on(&self) -> bool {
+        self.parked && !self.inbox.has_deliveries()
     }
 
     /// Time passed. Spurious calls are harmless: each timer fires at most once per call, and
@@ -600,6 +626,9 @@ impl Session {
     /// [`take_delivered_into`](Self::take_delivered_into), so that the other actions are not moved at its
     /// size (its field index is inline).
     pub(crate) fn poll_step(&mut self) -> Option<Step> {
+        if self.decodes_on() {
+            self.decode_all();
+        }
         // A chunk of session-level messages only may queue nothing: go on to the next.
         while self.queue.is_empty() && self.resend.is_some() {
             self.continue_resend();
@@ -737,6 +766,8 @@ impl Session {
 
     /// Clears what belongs to one connection.
     fn reset_connection(&mut self) {
+        self.parked = false;
+        self.inbox.release_spare();
         self.decoder = new_decoder(&self.config);
         self.timers.stop_all();
         self.awaiting_reset_reply = false;
