@@ -617,6 +617,61 @@ fn initiator_connects_and_reconnects_after_the_interval() {
     assert!(h.engine.initiate(&acceptor, addr).is_err());
 }
 
+/// An application's own [`Authenticator`] replaces the configured-credentials check: here a
+/// token in a custom field (9001) that names the counterparty. It is asked with the session and
+/// the credentials configured for it, and its answer alone decides.
+#[test]
+fn custom_authenticator_decides_instead_of_the_configured_credentials() {
+    use std::sync::{Arc, Mutex};
+
+    use fixgate_core::Authenticator;
+    use fixgate_core::codec::Message;
+
+    type Asked = Arc<Mutex<Vec<(SessionId, Option<Credentials>)>>>;
+    struct Token(Asked);
+    impl Authenticator for Token {
+        fn authenticate(
+            &self,
+            id: &SessionId,
+            expected: Option<&Credentials>,
+            logon: &Message,
+        ) -> bool {
+            self.0.lock().unwrap().push((id.clone(), expected.cloned()));
+            let token = format!("token-{}", id.target_comp_id);
+            logon.get(9001) == Some(token.as_bytes())
+        }
+    }
+
+    let mut h = Harness::new(EngineConfig::default());
+    h.acceptor(&tw(1));
+    let credentials = Credentials {
+        username: "trader".into(),
+        password: "s3cret".into(),
+    };
+    h.engine
+        .set_credentials(&tw(1), credentials.clone())
+        .unwrap();
+    let asked = Asked::default();
+    h.engine.set_authenticator(Box::new(Token(asked.clone())));
+
+    // The configured password without the token: refused.
+    let password = h.logon("TW1", "ISLD", 1, "553=trader|554=s3cret|");
+    assert_eq!(h.open(1, &password), ["close 1 AuthenticationFailed"]);
+    let wrong_token = h.logon("TW1", "ISLD", 1, "9001=token-TW2|");
+    assert_eq!(h.open(2, &wrong_token), ["close 2 AuthenticationFailed"]);
+    // The token without the password: admitted.
+    let token = h.logon("TW1", "ISLD", 1, "9001=token-TW1|");
+    assert_eq!(
+        Harness::sends(&h.open(3, &token)),
+        ["send 3 35=A|34=1|98=0|108=30"]
+    );
+    assert_eq!(
+        *asked.lock().unwrap(),
+        vec![(tw(1), Some(credentials)); 3],
+        "asked once per Logon, with the session and its configured credentials"
+    );
+}
+
 /// An initiator outside its schedule (13:00-17:00; the simulation starts at 12:00) sends no
 /// Logon and asks again only after each reconnect interval; once the window opens it connects
 /// and logs on.
