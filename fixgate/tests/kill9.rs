@@ -18,8 +18,8 @@ use std::time::{Duration, Instant, SystemTime};
 use bytes::Bytes;
 use fixgate::message_logs::session_folder;
 use fixgate_core::{
-    BeginString, EngineConfig, Event, MemoryStore, MessageStore, Role, SessionConfig, SessionId,
-    UtcTimestamp,
+    BeginString, EngineConfig, Event, MemoryStore, MessageStore, Now, Role, SessionConfig,
+    SessionId, UtcTimestamp,
 };
 use fixgate_store::FileStore;
 use fixgate_tokio::{AppEvent, FixEngine};
@@ -190,8 +190,18 @@ async fn kill_and_restart(durability: &str, seed: u64) {
 
     // Logged out cleanly; once the application has seen the disconnect it has seen every report
     // before it, so a late duplicate would be counted by now.
+    // The core engine's shutdown logs out and stops reconnecting (the adapter's own would also
+    // end the engine task, before the numbers are read): no new Logon can move them meanwhile.
     let disconnects = seen.lock().await.disconnects;
-    client.disconnect(None).await.unwrap();
+    initiator
+        .with_engine(|engine| {
+            engine.shutdown(Now {
+                mono: Instant::now(),
+                utc: SystemTime::now(),
+            });
+        })
+        .await
+        .unwrap();
     let deadline = Instant::now() + Duration::from_secs(10);
     while seen.lock().await.disconnects == disconnects {
         assert!(Instant::now() < deadline, "the Logout never completed");

@@ -21,8 +21,8 @@ use std::time::{Duration, Instant, SystemTime};
 
 use bytes::Bytes;
 use fixgate_core::{
-    BeginString, EngineConfig, Event, MemoryStore, MessageStore, Role, SessionConfig, SessionId,
-    UtcTimestamp,
+    BeginString, EngineConfig, Event, MemoryStore, MessageStore, Now, Role, SessionConfig,
+    SessionId, UtcTimestamp,
 };
 use fixgate_store::FileStore;
 use fixgate_tokio::{AppEvent, FixEngine};
@@ -170,8 +170,18 @@ async fn acceptor_settling_out_of_order_killed_20_times_executes_each_order_once
 
     // Logged out cleanly; once the application has seen the disconnect it has seen every report
     // before it. Both sides' numbers agree: ours in the engine, the acceptor's on disk.
+    // The core engine's shutdown logs out and stops reconnecting (the adapter's own would also
+    // end the engine task, before the numbers are read): no new Logon can move them meanwhile.
     let disconnects = seen.lock().await.disconnects;
-    client.disconnect(None).await.unwrap();
+    initiator
+        .with_engine(|engine| {
+            engine.shutdown(Now {
+                mono: Instant::now(),
+                utc: SystemTime::now(),
+            });
+        })
+        .await
+        .unwrap();
     let deadline = Instant::now() + Duration::from_secs(10);
     while seen.lock().await.disconnects == disconnects {
         assert!(Instant::now() < deadline, "the Logout never completed");
