@@ -294,6 +294,21 @@ impl Session {
     }
 
     /// Releases the session: it leaves the engine, and this handle is gone.
+    ///
+    /// ```no_run
+    /// async fn release(session: fixgate_driver::Session) -> Result<(), fixgate_driver::Error> {
+    ///     session.finalize().await
+    /// }
+    /// ```
+    ///
+    /// It takes the handle, so a second `finalize` (or any other use) does not compile:
+    ///
+    /// ```compile_fail,E0382
+    /// async fn release(session: fixgate_driver::Session) -> Result<(), fixgate_driver::Error> {
+    ///     session.finalize().await?;
+    ///     session.finalize().await
+    /// }
+    /// ```
     pub async fn finalize(self) -> Result<(), Error> {
         let id = self.id.clone();
         self.engine

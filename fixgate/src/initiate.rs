@@ -152,7 +152,7 @@ pub(crate) async fn run(args: InitiateArgs) -> Result<(), String> {
 /// spins the rest, yielding to the runtime between clock readings so that a report arriving
 /// meanwhile is read and timed at once (a spin that held the thread added up to [`SPIN`] to any
 /// report slower than the gap before it). Returns how late each `put` completed, in microseconds
-/// after its due time.
+/// after its due time (negative if it completed early).
 async fn pace(
     sender: fixgate_tokio::SessionSender,
     count: u64,
@@ -185,7 +185,12 @@ async fn pace(
         if sender.put(&b"D"[..], body.split()).await.is_err() {
             break;
         }
-        lags_us.push(due.elapsed().as_secs_f64() * 1e6);
+        // Signed: a put that completed before its due time would show as a negative lag.
+        let now = Instant::now();
+        lags_us.push(match now.checked_duration_since(due) {
+            Some(late) => late.as_secs_f64() * 1e6,
+            None => -(due - now).as_secs_f64() * 1e6,
+        });
     }
     Ok(lags_us)
 }
@@ -400,7 +405,8 @@ impl Report {
             String::new()
         } else {
             format!(
-                ",\"send_lag_p50_us\":{:.1},\"send_lag_p99_us\":{:.1}",
+                ",\"send_lag_min_us\":{:.1},\"send_lag_p50_us\":{:.1},\"send_lag_p99_us\":{:.1}",
+                lag(0.0),
                 lag(0.5),
                 lag(0.99)
             )

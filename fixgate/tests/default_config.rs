@@ -177,11 +177,43 @@ fn initiate_paces_orders_at_the_offered_rate() {
         let seconds = number(&report, "seconds");
         // Paced, not as fast as possible: no earlier than the schedule (a generous upper bound).
         assert!((0.199..30.0).contains(&seconds), "{seconds} s: {report}");
-        // How late each put completed: never before its due time.
-        assert!(number(&report, "send_lag_p50_us") >= 0.0, "{report}");
-        // The share of reports a millisecond late or more, per mille.
-        let stalled = number(&report, "over_1ms_permille");
-        assert!((0.0..=1000.0).contains(&stalled), "{report}");
+        // How late each put completed after its due time (signed): never before it, and the
+        // percentiles in order.
+        let lag = |p| number(&report, &format!("send_lag_{p}_us"));
+        assert!(lag("min") >= 0.0, "a put before its due time: {report}");
+        assert!(
+            lag("min") <= lag("p50") && lag("p50") <= lag("p99"),
+            "{report}"
+        );
+        stall_share_agrees_with_the_latencies(&report, 200);
+    }
+}
+
+/// The share of reports a millisecond late or more (`over_1ms_permille`) must agree with the
+/// latency percentiles of the same `count` reports: none iff the slowest was under 1 ms, and at
+/// most the share above the median or the 99th percentile when that one was under 1 ms.
+fn stall_share_agrees_with_the_latencies(report: &str, count: usize) {
+    let stalled = number(report, "over_1ms_permille");
+    let under_1ms = |key| number(report, key) < 1000.0;
+    // A percentile p is the sample at rank round((count - 1) p): that one and those below it
+    // were under 1 ms, so at most the count above that rank were stalled.
+    // (0.05: the report rounds to a tenth.)
+    let at_most = |p: f64| {
+        let rank = ((count as f64 - 1.0) * p).round();
+        1000.0 * (count as f64 - rank - 1.0) / count as f64 + 0.05
+    };
+    assert_eq!(stalled > 0.0, !under_1ms("max_us"), "{report}");
+    if under_1ms("p50_us") {
+        assert!(stalled <= at_most(0.5), "{report}");
+    } else {
+        // The median and those above it were stalled.
+        assert!(
+            stalled >= at_most(0.5) - 0.1 + 1000.0 / count as f64,
+            "{report}"
+        );
+    }
+    if under_1ms("p99_us") {
+        assert!(stalled <= at_most(0.99), "{report}");
     }
 }
 

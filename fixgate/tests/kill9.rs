@@ -18,8 +18,8 @@ use std::time::{Duration, Instant, SystemTime};
 use bytes::Bytes;
 use fixgate::message_logs::session_folder;
 use fixgate_core::{
-    BeginString, EngineConfig, Event, MemoryStore, MessageStore, Role, SessionConfig, SessionId,
-    UtcTimestamp,
+    BeginString, EngineConfig, Event, MemoryStore, MessageStore, Now, Role, SessionConfig,
+    SessionId, UtcTimestamp,
 };
 use fixgate_store::FileStore;
 use fixgate_tokio::{AppEvent, FixEngine};
@@ -56,8 +56,8 @@ fn properties(dir: &Path, port: u16, durability: &str) -> String {
     )
 }
 
-/// Starts the binary and waits until it listens.
-fn spawn_acceptor(config: &Path) -> Child {
+/// Starts the binary and waits until it listens; returns it and its port.
+fn spawn_acceptor(config: &Path) -> (Child, u16) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_fixgate"))
         .args(["--config".as_ref(), config.as_os_str()])
         .args(["--app", "executor"])
@@ -69,8 +69,13 @@ fn spawn_acceptor(config: &Path) -> Child {
     BufReader::new(child.stdout.take().unwrap())
         .read_line(&mut line)
         .unwrap();
-    assert!(line.starts_with("fixgate listening on"), "{line}");
-    child
+    let port = line
+        .trim()
+        .strip_prefix("fixgate listening on ")
+        .and_then(|addr| addr.parse::<std::net::SocketAddr>().ok())
+        .unwrap_or_else(|| panic!("{line:?}"))
+        .port();
+    (child, port)
 }
 
 /// What the initiator's application saw: ExecutionReports per ClOrdID, and the Logons.
@@ -78,18 +83,16 @@ fn spawn_acceptor(config: &Path) -> Child {
 struct Seen {
     reports: HashMap<u64, u32>,
     logons: u64,
+    disconnects: u64,
 }
 
 async fn kill_and_restart(durability: &str, seed: u64) {
     let dir = tempfile::tempdir().unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    // Port 0 the first time; every restart takes the port that one got.
     let config = dir.path().join("acceptor.properties");
+    std::fs::write(&config, properties(dir.path(), 0, durability)).unwrap();
+    let (mut acceptor, port) = spawn_acceptor(&config);
     std::fs::write(&config, properties(dir.path(), port, durability)).unwrap();
-    let mut acceptor = spawn_acceptor(&config);
 
     let engine_config = EngineConfig {
         reconnect_interval: Duration::from_millis(20),
@@ -127,6 +130,7 @@ async fn kill_and_restart(durability: &str, seed: u64) {
                         event: Event::LoggedOn { .. },
                         ..
                     } => seen.lock().await.logons += 1,
+                    AppEvent::Disconnected { .. } => seen.lock().await.disconnects += 1,
                     _ => {}
                 }
             }
@@ -159,7 +163,7 @@ async fn kill_and_restart(durability: &str, seed: u64) {
         acceptor.kill().unwrap();
         acceptor.wait().unwrap();
         let killed = Instant::now();
-        acceptor = spawn_acceptor(&config);
+        acceptor = spawn_acceptor(&config).0;
         let deadline = killed + Duration::from_secs(10);
         while seen.lock().await.logons == logons {
             assert!(
@@ -174,7 +178,7 @@ async fn kill_and_restart(durability: &str, seed: u64) {
     sender.await.unwrap();
     let total = sent.load(Ordering::Relaxed);
 
-    // Every order gets its report, then nothing more arrives.
+    // Every order gets its report.
     let deadline = Instant::now() + Duration::from_secs(30);
     while seen.lock().await.reports.len() < total as usize {
         assert!(
@@ -183,7 +187,26 @@ async fn kill_and_restart(durability: &str, seed: u64) {
         );
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
-    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    // Logged out cleanly; once the application has seen the disconnect it has seen every report
+    // before it, so a late duplicate would be counted by now.
+    // The core engine's shutdown logs out and stops reconnecting (the adapter's own would also
+    // end the engine task, before the numbers are read): no new Logon can move them meanwhile.
+    let disconnects = seen.lock().await.disconnects;
+    initiator
+        .with_engine(|engine| {
+            engine.shutdown(Now {
+                mono: Instant::now(),
+                utc: SystemTime::now(),
+            });
+        })
+        .await
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while seen.lock().await.disconnects == disconnects {
+        assert!(Instant::now() < deadline, "the Logout never completed");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
     let reports = std::mem::take(&mut seen.lock().await.reports);
     let twice: Vec<_> = reports.iter().filter(|(_, n)| **n > 1).collect();
     assert!(twice.is_empty(), "executed more than once: {twice:?}");
@@ -192,9 +215,7 @@ async fn kill_and_restart(durability: &str, seed: u64) {
         "lost orders"
     );
 
-    // Logged out cleanly, both sides' numbers agree: ours in the engine, the acceptor's on disk.
-    client.disconnect(None).await.unwrap();
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // Both sides' numbers agree: ours in the engine, the acceptor's on disk.
     let (numbers, read) = tokio::sync::oneshot::channel();
     initiator
         .with_engine(move |engine| {

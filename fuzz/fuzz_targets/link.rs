@@ -1,4 +1,4 @@
-//! Two sessions over a fuzzer-driven link: exactly-once, in-order delivery (body:
+//! Two sessions over a fuzzer-driven link: once healed, exactly-once, in-order delivery (body:
 //! `fixgate_tests::fuzz::link`).
 #![no_main]
 

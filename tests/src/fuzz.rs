@@ -378,20 +378,24 @@ const DICTIONARY_SAMPLES: &[&str] = &[
 /// Target `link` (differential): an initiator and an acceptor joined by a link that the input
 /// drives, two bytes per step: puts on either side, partial transmissions, cuts, reconnects,
 /// bytes lost in flight and timer jumps of up to 65 s. After the input, the link heals; then
-/// every message put on one side has reached the other side's application at most once and in
-/// order, and each one that has not was rejected by the other side's session: a slow link can
-/// hold a message past the SendingTime tolerance (FIX's answer is a Reject, and the number is
-/// consumed).
+/// every message put on one side has reached the other side's application exactly once, in the
+/// order it was put.
+///
+/// `MaxLatency` is above the longest time the input can hold a message on the link (256 steps of
+/// at most 65 s, then the 160 s heal: under 5 h). Within it, FIX itself promises no more than
+/// at-most-once: a message that arrives later than `MaxLatency` is rejected (SendingTime
+/// accuracy) and its number consumed, so the application never sees it. The SendingTime check
+/// still runs on every message; it only never fails.
 pub fn link(data: &[u8]) {
     use std::time::Duration;
 
-    use fixgate_core::SeqNum;
-
     use crate::pair::{Pair, Side};
 
-    let mut pair = Pair::new(Duration::from_secs(30));
+    let mut pair = Pair::with_config(Duration::from_secs(30), |config| {
+        config.max_latency = Duration::from_secs(24 * 3600);
+    });
     pair.connect();
-    let mut put: [Vec<(SeqNum, String)>; 2] = [Vec::new(), Vec::new()];
+    let mut put: [Vec<String>; 2] = [Vec::new(), Vec::new()];
     for (i, step) in data.chunks_exact(2).take(256).enumerate() {
         let (kind, arg) = (step[0], step[1]);
         let side = if kind & 0x80 == 0 {
@@ -402,8 +406,8 @@ pub fn link(data: &[u8]) {
         match kind & 0x07 {
             0 | 1 => {
                 let id = format!("{side:?}-{i}");
-                let seq = pair.put(side, &id);
-                put[side as usize].push((seq, id));
+                pair.put(side, &id);
+                put[side as usize].push(id);
             }
             2 | 3 => {
                 pair.pump();
@@ -433,22 +437,12 @@ pub fn link(data: &[u8]) {
         (Side::Initiator, Side::Acceptor),
         (Side::Acceptor, Side::Initiator),
     ] {
-        let rejected = pair.rejected(to);
-        let received = pair.received(to);
-        // What arrived, arrived once and in the order it was put...
-        let mut order = put[from as usize].iter().map(|(_, id)| id);
-        for id in &received {
-            assert!(
-                order.any(|put_id| put_id == id),
-                "{from:?} to {to:?}: {id} duplicated or out of order in {received:?}"
-            );
-        }
-        // ...and what did not was rejected by the receiving session.
-        for (seq, id) in &put[from as usize] {
-            assert!(
-                received.contains(id) || rejected.contains(seq),
-                "{from:?} to {to:?}: {id} (MsgSeqNum {seq}) lost"
-            );
-        }
+        // Every message put arrived once, in the order it was put, and nothing else arrived.
+        assert_eq!(
+            pair.received(to),
+            put[from as usize],
+            "{from:?} to {to:?}: not each message exactly once and in order (rejected: {:?})",
+            pair.rejected(to)
+        );
     }
 }

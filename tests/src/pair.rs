@@ -43,10 +43,16 @@ pub struct Pair {
 impl Pair {
     /// Two FIX 4.4 sessions over memory stores, not yet connected.
     pub fn new(heart_bt_int: Duration) -> Self {
+        Self::with_config(heart_bt_int, |_| {})
+    }
+
+    /// [`Pair::new`] with both sessions' configurations changed by `change`.
+    pub fn with_config(heart_bt_int: Duration, change: impl Fn(&mut SessionConfig)) -> Self {
         let clock = SimClock::new();
         let session = |role, sender: &str, target: &str| {
             let mut config = SessionConfig::new(BeginString::Fix44, sender, target, role);
             config.heart_bt_int = heart_bt_int;
+            change(&mut config);
             let store = MemoryStore::new(UtcTimestamp::from_system_time(clock.utc()));
             Session::new(config, Box::new(store), clock.now()).expect("valid config")
         };

@@ -696,6 +696,110 @@ fn initiator_connects_and_reconnects_after_the_interval() {
     assert!(h.engine.initiate(&acceptor, addr).is_err());
 }
 
+/// An application's own [`Authenticator`] replaces the configured-credentials check: here a
+/// token in a custom field (9001) that names the counterparty. It is asked with the session and
+/// the credentials configured for it, and its answer alone decides.
+#[test]
+fn custom_authenticator_decides_instead_of_the_configured_credentials() {
+    use std::sync::{Arc, Mutex};
+
+    use fixgate_core::Authenticator;
+    use fixgate_core::codec::Message;
+
+    type Asked = Arc<Mutex<Vec<(SessionId, Option<Credentials>)>>>;
+    struct Token(Asked);
+    impl Authenticator for Token {
+        fn authenticate(
+            &self,
+            id: &SessionId,
+            expected: Option<&Credentials>,
+            logon: &Message,
+        ) -> bool {
+            self.0.lock().unwrap().push((id.clone(), expected.cloned()));
+            let token = format!("token-{}", id.target_comp_id);
+            logon.get(9001) == Some(token.as_bytes())
+        }
+    }
+
+    let mut h = Harness::new(EngineConfig::default());
+    h.acceptor(&tw(1));
+    let credentials = Credentials {
+        username: "trader".into(),
+        password: "s3cret".into(),
+    };
+    h.engine
+        .set_credentials(&tw(1), credentials.clone())
+        .unwrap();
+    let asked = Asked::default();
+    h.engine.set_authenticator(Box::new(Token(asked.clone())));
+
+    // The configured password without the token: refused.
+    let password = h.logon("TW1", "ISLD", 1, "553=trader|554=s3cret|");
+    assert_eq!(h.open(1, &password), ["close 1 AuthenticationFailed"]);
+    let wrong_token = h.logon("TW1", "ISLD", 1, "9001=token-TW2|");
+    assert_eq!(h.open(2, &wrong_token), ["close 2 AuthenticationFailed"]);
+    // The token without the password: admitted.
+    let token = h.logon("TW1", "ISLD", 1, "9001=token-TW1|");
+    assert_eq!(
+        Harness::sends(&h.open(3, &token)),
+        ["send 3 35=A|34=1|98=0|108=30"]
+    );
+    assert_eq!(
+        *asked.lock().unwrap(),
+        vec![(tw(1), Some(credentials)); 3],
+        "asked once per Logon, with the session and its configured credentials"
+    );
+}
+
+/// An initiator outside its schedule (13:00-17:00; the simulation starts at 12:00) sends no
+/// Logon and asks again only after each reconnect interval; once the window opens it connects
+/// and logs on.
+#[test]
+fn initiator_waits_outside_its_schedule_and_logs_on_when_it_opens() {
+    let mut h = Harness::new(EngineConfig {
+        reconnect_interval: Duration::from_secs(30),
+        ..EngineConfig::default()
+    });
+    let id = SessionId::new("BANK", "VENUE");
+    let mut config = SessionConfig::new(BeginString::Fix44, "", "", Role::Initiator);
+    config.set("StartTime", "13:00:00").unwrap();
+    config.set("EndTime", "17:00:00").unwrap();
+    let store = MemoryStore::new(UtcTimestamp::from_system_time(h.clock.utc()));
+    h.engine
+        .create_session(id.clone(), config, Box::new(store))
+        .unwrap();
+    let addr: std::net::SocketAddr = "127.0.0.1:9876".parse().unwrap();
+    // `initiate` connects at once, whatever the time; the session then sends no Logon.
+    h.engine.initiate(&id, addr).unwrap();
+    assert_eq!(h.outputs(), ["connect BANK->VENUE 127.0.0.1:9876"]);
+    h.engine
+        .handle_initiator_connected(ConnId(1), &id, h.clock.now());
+    assert_eq!(h.outputs(), ["close 1 LogonRefused(OutsideSchedule)"]);
+    h.engine.handle_connection_closed(ConnId(1), h.clock.now());
+    h.outputs();
+    // The hour until 13:00: it asks every 30 s and never connects.
+    for _ in 0..(3600 / 30 - 1) {
+        let now = h.clock.advance(Duration::from_secs(30));
+        h.engine.handle_timeout(now);
+        assert_eq!(
+            h.outputs(),
+            [] as [String; 0],
+            "outside the schedule at {}",
+            UtcTimestamp::from_system_time(h.clock.utc())
+                .format(TimestampPrecision::Seconds)
+                .as_str()
+        );
+    }
+    // 13:00: the window opens; the next ask connects, and the Logon goes out (a new period's
+    // first, so with ResetSeqNumFlag).
+    let now = h.clock.advance(Duration::from_secs(30));
+    h.engine.handle_timeout(now);
+    assert_eq!(h.outputs(), ["connect BANK->VENUE 127.0.0.1:9876"]);
+    h.engine
+        .handle_initiator_connected(ConnId(2), &id, h.clock.now());
+    assert_eq!(h.outputs(), ["send 2 35=A|34=1|98=0|108=30|141=Y"]);
+}
+
 #[test]
 fn lockout_after_repeated_failures_then_release() {
     let lockout = fixgate_core::Lockout {

@@ -346,32 +346,93 @@ fn async_io_orders_faster_than_the_application_settles_are_held_back() {
     );
     let (stream, _) = log_on(engine.local_addr().unwrap(), THEM);
     let mut writer = stream.try_clone().unwrap();
-    let sender = std::thread::spawn(move || {
-        let mut batch = Vec::new();
-        for seq in 2..ORDERS + 2 {
-            batch.extend_from_slice(&message(THEM, US, "D", seq, "11=O|55=FIX|54=1|38=1|40=1|"));
-            if batch.len() >= 1 << 20 {
-                writer.write_all(&batch).unwrap();
-                batch.clear();
+    let written = Arc::new(AtomicUsize::new(0));
+    let sender = std::thread::spawn({
+        let written = written.clone();
+        move || {
+            let mut batch = Vec::new();
+            for seq in 2..ORDERS + 2 {
+                batch.extend_from_slice(&message(
+                    THEM,
+                    US,
+                    "D",
+                    seq,
+                    "11=O|55=FIX|54=1|38=1|40=1|",
+                ));
+                if batch.len() >= 1 << 20 {
+                    writer.write_all(&batch).unwrap();
+                    written.fetch_add(batch.len(), Ordering::Relaxed);
+                    batch.clear();
+                }
+            }
+            writer.write_all(&batch).unwrap();
+        }
+    });
+    // The application settles nothing: the session delivers up to the limit, then holds.
+    let started = Instant::now();
+    let mut held = Vec::new();
+    let (is_held, unsettled) = smol::block_on(async {
+        while held.len() < LIMIT {
+            let next = futures_lite::future::or(async { events.recv().await.ok() }, async {
+                async_io::Timer::after(WITHIN).await;
+                None
+            });
+            if let AppEvent::Deliver { session, delivered } =
+                next.await.expect("deliveries up to the limit")
+            {
+                held.push((session, delivered));
             }
         }
-        writer.write_all(&batch).unwrap();
+        loop {
+            let (tx, rx) = async_channel::bounded(1);
+            engine
+                .with_engine(move |e| {
+                    let session = e.session(&SessionId::new(US, THEM)).expect("the session");
+                    let _ = tx.try_send((session.is_input_held(), session.unsettled_count()));
+                })
+                .await
+                .unwrap();
+            let state = rx.recv().await.unwrap();
+            if state.0 || started.elapsed() > WITHIN {
+                break state;
+            }
+            async_io::Timer::after(Duration::from_millis(10)).await;
+        }
     });
-    // The application reads nothing for a while.
-    std::thread::sleep(Duration::from_secs(2));
-    let mut held = Vec::new();
+    assert!(is_held, "input not held with {unsettled} unsettled");
+    // Whatever the session delivered before that answer is already queued: exactly the limit,
+    // nothing beyond it (what the adapter read ahead waits undecoded).
     while let Ok(event) = events.try_recv() {
         if let AppEvent::Deliver { session, delivered } = event {
             held.push((session, delivered));
         }
     }
+    assert_eq!(
+        (held.len(), unsettled),
+        (LIMIT, LIMIT),
+        "messages waiting for the application"
+    );
+    // The sender is held back: wait until its writes stop moving (a sender that is not held
+    // finishes instead: its orders, several MB, are far beyond what the kernel's buffers and the
+    // adapter's bounded read-ahead take).
+    let mut last = written.load(Ordering::Relaxed);
+    let mut still = 0;
+    while still < 5 && !sender.is_finished() {
+        assert!(
+            started.elapsed() < 6 * WITHIN,
+            "the sender neither stops nor ends"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+        let now = written.load(Ordering::Relaxed);
+        still = if now == last { still + 1 } else { 0 };
+        last = now;
+    }
     eprintln!(
-        "async-io: {ORDERS} orders, MaxUnsettledMessages {LIMIT}, application stalled 2 s: {} delivered meanwhile, sender done: {}",
+        "async-io: {ORDERS} orders, MaxUnsettledMessages {LIMIT}, application stalled: {} delivered meanwhile, the sender stopped after {} KiB, sender done: {}",
         held.len(),
+        last >> 10,
         sender.is_finished()
     );
-    // The session decodes nothing beyond the limit: what the adapter read ahead waits undecoded.
-    assert_eq!(held.len(), LIMIT, "messages waiting for the application");
     assert!(!sender.is_finished(), "the sender was never held back");
     // Then it settles everything: every order arrives, once.
     let mut seen = std::collections::HashSet::new();

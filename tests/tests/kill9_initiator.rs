@@ -29,6 +29,8 @@ struct Seen {
     /// ClOrdID → the ExecIDs of its reports, redeliveries included.
     reports: HashMap<String, Vec<String>>,
     logons: usize,
+    /// The last child logged out when asked.
+    logged_out: bool,
 }
 
 /// Starts a child on `store` and records its lines in `seen`.
@@ -45,6 +47,7 @@ fn spawn(
         command.arg(orders.to_string());
     }
     let mut child = command
+        .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -58,6 +61,7 @@ fn spawn(
             let mut words = line.split(' ');
             match (words.next(), words.next(), words.next()) {
                 (Some("logon"), _, _) => seen.logons += 1,
+                (Some("logged"), Some("out"), _) => seen.logged_out = true,
                 (Some("put"), Some(id), _) => {
                     seen.put.insert(id.to_owned());
                 }
@@ -142,7 +146,18 @@ async fn initiator_killed_20_times_loses_nothing_and_nothing_runs_twice() {
             let seen = waiting.lock().unwrap();
             seen.put.iter().all(|id| seen.reports.contains_key(id))
         });
-        std::thread::sleep(Duration::from_millis(300));
+    })
+    .await
+    .unwrap();
+    // A Logout both ways: once it is done, both have processed everything the other sent, and
+    // the child no longer reconnects, so the numbers compared below hold still.
+    let mut stdin = child.stdin.take().unwrap();
+    std::io::Write::write_all(&mut stdin, b"logout\n").unwrap();
+    let waiting = seen.clone();
+    tokio::task::spawn_blocking(move || {
+        wait_for("the Logout", Duration::from_secs(10), || {
+            waiting.lock().unwrap().logged_out
+        });
     })
     .await
     .unwrap();

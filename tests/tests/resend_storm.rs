@@ -33,6 +33,8 @@ struct Tally {
     /// When the first ResendRequest went out, and when the last order arrived.
     asked_at: Option<Instant>,
     done_at: Option<Instant>,
+    /// Connections ended.
+    disconnects: usize,
 }
 
 /// Records every delivered message and acknowledges it.
@@ -82,6 +84,15 @@ impl Application for Recorder {
             tally.resend_requests += 1;
             tally.asked_at.get_or_insert_with(Instant::now);
         }
+    }
+
+    fn on_disconnected(
+        &mut self,
+        _: &mut Context<'_>,
+        _: &SessionId,
+        _: fixgate_core::DisconnectReason,
+    ) {
+        self.tally.lock().unwrap().disconnects += 1;
     }
 }
 
@@ -181,8 +192,18 @@ async fn both_sides_resend_a_hundred_thousand_messages_at_once_and_lose_or_repea
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     let took = started.elapsed();
-    // Anything late (a second request answered again) would show up now.
-    tokio::time::sleep(Duration::from_secs(1)).await;
+    // A Logout both ways: each side's is processed after everything sent before it, so once both
+    // applications have seen the connection end, anything late (a second request answered
+    // again) has arrived.
+    initiating.disconnect(None).await.unwrap();
+    let ended = |t: &Arc<Mutex<Tally>>| t.lock().unwrap().disconnects > 0;
+    while !(ended(&acceptor_tally) && ended(&initiator_tally)) {
+        assert!(
+            started.elapsed() < WITHIN,
+            "the Logout did not end the connection"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     for (side, tally) in [
         ("acceptor", &acceptor_tally),
         ("initiator", &initiator_tally),

@@ -416,3 +416,74 @@ async fn engine_from_properties_listens_and_creates_sessions() {
         "{error}"
     );
 }
+
+/// `reset_seq_num_local` through the adapter: refused while connected; once disconnected, both
+/// numbers go back to 1, so the counterparty's next Logon, numbered 1, is answered with 1 (without
+/// the reset it would be "MsgSeqNum too low", a Logout and a close).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reset_seq_num_local_while_disconnected_starts_the_next_logon_at_1() {
+    use fixgate_core::{BeginString, MemoryStore, Role, SessionConfig, SessionId};
+    let (engine, mut events) = FixEngine::start(
+        EngineConfig::default(),
+        Some("127.0.0.1:0".parse().unwrap()),
+    )
+    .await
+    .unwrap();
+    let config = SessionConfig::new(BeginString::Fix44, "ISLD", "CLIENT", Role::Acceptor);
+    let store = MemoryStore::new(UtcTimestamp::from_system_time(std::time::SystemTime::now()));
+    let session = engine
+        .create_session(SessionId::new("ISLD", "CLIENT"), config, Box::new(store))
+        .await
+        .unwrap();
+    session.connect().await.unwrap();
+    let addr = engine.local_addr().unwrap();
+    let seq = |msg: &Message| msg.seq_num(34).unwrap().get();
+
+    // A first connection moves both numbers to 4.
+    let mut stream = TcpStream::connect(addr).await.unwrap();
+    let mut decoder = Decoder::new();
+    stream
+        .write_all(&message("A", 1, "98=0|108=30|"))
+        .await
+        .unwrap();
+    assert_eq!(seq(&expect(&mut stream, &mut decoder, b"A").await), 1);
+    stream
+        .write_all(&message("1", 2, "112=PING|"))
+        .await
+        .unwrap();
+    assert_eq!(seq(&expect(&mut stream, &mut decoder, b"0").await), 2);
+    assert!(
+        session.reset_seq_num_local().await.is_err(),
+        "reset while connected"
+    );
+    stream.write_all(&message("5", 3, "")).await.unwrap();
+    assert_eq!(seq(&expect(&mut stream, &mut decoder, b"5").await), 3);
+    loop {
+        let event = tokio::time::timeout(WITHIN, events.recv())
+            .await
+            .expect("the disconnect in time")
+            .expect("the engine runs");
+        if matches!(event, AppEvent::Disconnected { .. }) {
+            break;
+        }
+    }
+
+    session.reset_seq_num_local().await.unwrap();
+    let mut stream = TcpStream::connect(addr).await.unwrap();
+    let mut decoder = Decoder::new();
+    stream
+        .write_all(&message("A", 1, "98=0|108=30|"))
+        .await
+        .unwrap();
+    assert_eq!(seq(&expect(&mut stream, &mut decoder, b"A").await), 1);
+    // And the next inbound number expected is 2.
+    stream
+        .write_all(&message("1", 2, "112=AGAIN|"))
+        .await
+        .unwrap();
+    let heartbeat = expect(&mut stream, &mut decoder, b"0").await;
+    assert_eq!((heartbeat.str(112), seq(&heartbeat)), (Ok("AGAIN"), 2));
+    stream.write_all(&message("5", 3, "")).await.unwrap();
+    assert_eq!(seq(&expect(&mut stream, &mut decoder, b"5").await), 3);
+    engine.shutdown().await;
+}

@@ -6,16 +6,18 @@
 //! initiator_child DIR PORT RUN [ORDERS]
 //! ```
 //!
-//! Lines: `logon` at each Logon, `put ID` once `put()` of order ID (`RUN-k`) has returned, and
-//! `report CLORDID EXECID` for each ExecutionReport, printed before it is settled. ORDERS bounds
-//! the orders sent (default: no bound).
+//! Lines: `logon` at each Logon, `put ID` once `put()` of order ID (`RUN-k`) has returned,
+//! `report CLORDID EXECID` for each ExecutionReport, printed before it is settled, and
+//! `logged out` once a `logout` line on stdin has ended the session (a Logout both ways, and no
+//! reconnecting after it). ORDERS bounds the orders sent (default: no bound).
 
 use std::io::Write;
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use bytes::Bytes;
 use fixgate_core::{
-    BeginString, EngineConfig, Event, Role, SessionConfig, SessionId, UtcTimestamp,
+    BeginString, DisconnectReason, EngineConfig, Event, Now, Role, SessionConfig, SessionId,
+    UtcTimestamp,
 };
 use fixgate_store::FileStore;
 use fixgate_tokio::{AppEvent, FixEngine};
@@ -56,6 +58,31 @@ async fn main() {
         .await
         .expect("connect");
 
+    // `logout` on stdin: the engine logs out and stops reconnecting (its own shutdown; the
+    // adapter's would also end the engine task).
+    let (logout, mut logout_asked) = tokio::sync::mpsc::unbounded_channel();
+    std::thread::spawn(move || {
+        for line in std::io::stdin().lines() {
+            if line.is_ok_and(|line| line == "logout") {
+                let _ = logout.send(());
+            }
+        }
+    });
+    let stopper = engine.clone();
+    tokio::spawn(async move {
+        if logout_asked.recv().await.is_some() {
+            stopper
+                .with_engine(|engine| {
+                    engine.shutdown(Now {
+                        mono: Instant::now(),
+                        utc: SystemTime::now(),
+                    });
+                })
+                .await
+                .expect("the engine runs");
+        }
+    });
+
     let sender = session.sender();
     let run = run.clone();
     tokio::spawn(async move {
@@ -86,6 +113,10 @@ async fn main() {
                 event: Event::LoggedOn { .. },
                 ..
             } => say("logon"),
+            AppEvent::Disconnected {
+                reason: DisconnectReason::LoggedOut,
+                ..
+            } => say("logged out"),
             _ => {}
         }
     }

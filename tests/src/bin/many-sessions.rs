@@ -4,9 +4,10 @@
 //! - the time until every Logon is answered;
 //! - the acceptor's resident memory per session (`--pid`: VmRSS before and after);
 //! - over `--hold` seconds, the acceptor's Heartbeats on every session: the longest gap between
-//!   two of them, how many sessions saw a gap above HeartBtInt + 1 s or a close (a missed
-//!   deadline), and how many TestRequests the acceptor sent (when this client's own Heartbeats
-//!   ran late: its deadline, not the acceptor's).
+//!   two of them (or between the hold's start or end and the nearest one), how many sessions
+//!   never logged on, saw a gap above HeartBtInt + 1 s or a close (a missed deadline), and how
+//!   many TestRequests the acceptor sent (when this client's own Heartbeats ran late: its
+//!   deadline, not the acceptor's).
 //!
 //! ```text
 //! many-sessions --port P --sessions N [--heartbeat H] [--hold S] [--pid PID]
@@ -149,8 +150,13 @@ fn main() {
     std::thread::sleep(Duration::from_millis(500));
     let rss_after = pid.as_deref().and_then(rss_kib);
 
-    // Hold: our own Heartbeats every HeartBtInt, theirs measured.
+    // Hold: our own Heartbeats every HeartBtInt, theirs measured. The gaps count from the
+    // hold's start and up to its end, so that a session whose Heartbeats never came, or stopped,
+    // shows the whole silence.
     let hold_start = Instant::now();
+    for peer in &mut peers {
+        peer.last_heartbeat = Some(hold_start);
+    }
     let interval = Duration::from_secs(heartbeat);
     while hold_start.elapsed() < hold {
         for peer in &mut peers {
@@ -161,10 +167,16 @@ fn main() {
         }
         std::thread::sleep(Duration::from_millis(20));
     }
+    let hold_end = Instant::now();
+    for peer in &mut peers {
+        if let Some(last) = peer.last_heartbeat {
+            peer.longest_gap = peer.longest_gap.max(hold_end - last);
+        }
+    }
     let late_limit = interval + Duration::from_secs(1);
     let missed = peers
         .iter()
-        .filter(|p| p.closed || p.longest_gap > late_limit)
+        .filter(|p| p.logged_on.is_none() || p.closed || p.longest_gap > late_limit)
         .count();
     let test_requests: u32 = peers.iter().map(|p| p.test_requests).sum();
     let longest = peers

@@ -3,7 +3,7 @@
 //! loopback TCP, and no FIX work at all: fixed-size framing, one write per batch.
 //!
 //! ```text
-//! raw-pair server --port P [--spin]
+//! raw-pair server --port P [--spin]                 (P = 0: any free port, printed)
 //! raw-pair client --port P --count N [--window W]     (W = 0: no limit)
 //! raw-pair client --port P --count N --rate R [--spin] (open loop: order i due at i / R s)
 //! ```
@@ -57,7 +57,11 @@ fn read(stream: &mut TcpStream, buf: &mut [u8], spin: bool) -> io::Result<usize>
 /// Answers every 203 bytes read with the 291-byte report, all answers to one read in one write.
 fn server(port: u16, spin: bool) {
     let listener = TcpListener::bind(("127.0.0.1", port)).expect("bind");
-    println!("raw-pair listening on 127.0.0.1:{port}");
+    // Port 0 takes a free one: the line tells which.
+    println!(
+        "raw-pair listening on {}",
+        listener.local_addr().expect("bound")
+    );
     for stream in listener.incoming() {
         let Ok(mut stream) = stream else { continue };
         stream.set_nodelay(true).expect("nodelay");
