@@ -45,7 +45,9 @@ use fixgate_core::EngineConfig;
 use fixgate_driver::Security;
 
 pub use crate::runtime::{AsyncIo, AsyncListener, Spawner, Stream, Timer};
-pub use fixgate_driver::{AppEvent, Application, Context, Error, Session, SessionSender};
+pub use fixgate_driver::{
+    AppEvent, Application, ConnectFailure, Context, Error, Session, SessionSender,
+};
 #[cfg(feature = "tls")]
 pub use fixgate_driver::{TlsConfig, rustls};
 

@@ -43,7 +43,9 @@ use fixgate_driver::Security;
 use tokio::sync::mpsc;
 
 pub use crate::runtime::{Compat, Timer, Tokio, TokioListener};
-pub use fixgate_driver::{AppEvent, Application, Context, Error, Session, SessionSender};
+pub use fixgate_driver::{
+    AppEvent, Application, ConnectFailure, Context, Error, Session, SessionSender,
+};
 #[cfg(feature = "tls")]
 pub use fixgate_driver::{TlsConfig, rustls};
 
