@@ -75,7 +75,8 @@ impl Security {
                     .ip()
                     .into(),
             };
-            let handshake = futures_rustls::TlsConnector::from(client.clone()).connect(name, stream);
+            let handshake =
+                futures_rustls::TlsConnector::from(client.clone()).connect(name, stream);
             let mut timer = runtime.new_timer(runtime.now().mono + timeout);
             return match within(&mut timer, handshake).await {
                 Some(Ok(tls)) => Ok(split(tls)),

@@ -15,8 +15,8 @@ use fixgate_core::{
 use crate::channel::{Receiver, Sender};
 use crate::command::Command;
 use crate::conn::{self, Connection, Gate, READS_AHEAD};
-use crate::runtime::{AsyncTimer, Listener, Runtime, SocketOptions, sleep};
 use crate::failure::{self, ConnectFailure};
+use crate::runtime::{AsyncTimer, Listener, Runtime, SocketOptions, sleep};
 use crate::security::{Reader, Security, Writer};
 use crate::waiting::Waiting;
 use crate::write_queue::WriteQueue;

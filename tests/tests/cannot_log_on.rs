@@ -76,10 +76,12 @@ async fn nothing_listening_is_reported_as_connection_refused() {
 /// that its Logon went unanswered.
 #[tokio::test]
 async fn silent_refusal_is_reported_as_logon_unanswered() {
-    let (acceptor, _acceptor_events) =
-        FixEngine::start(EngineConfig::default(), Some("127.0.0.1:0".parse().unwrap()))
-            .await
-            .unwrap();
+    let (acceptor, _acceptor_events) = FixEngine::start(
+        EngineConfig::default(),
+        Some("127.0.0.1:0".parse().unwrap()),
+    )
+    .await
+    .unwrap();
     let (engine, mut events) = initiator(acceptor.local_addr().unwrap()).await;
     let reason = first(&mut events, |event| match event {
         AppEvent::Disconnected { reason, .. } => Some(reason),
