@@ -410,9 +410,9 @@ fn configured_credentials_are_required_and_the_password_may_come_from_the_enviro
     child.wait().unwrap();
 }
 
-/// Runs `fixgate initiate` with `args` in `dir`, where the acceptor cannot be got into: it must
-/// give up, exit with 1, and have said why; returns its stderr.
-fn initiate_gives_up(dir: &std::path::Path, args: &[&str]) -> String {
+/// Runs `fixgate initiate` with `args` in `dir`, where the acceptor cannot be got into; returns
+/// its exit code and stderr.
+fn initiate_in_vain(dir: &std::path::Path, args: &[&str]) -> (Option<i32>, String) {
     let output = Command::new(env!("CARGO_BIN_EXE_fixgate"))
         .current_dir(dir)
         .args(["initiate", "--count", "1", "--timeout", "60"])
@@ -420,13 +420,13 @@ fn initiate_gives_up(dir: &std::path::Path, args: &[&str]) -> String {
         .output()
         .expect("run fixgate initiate");
     let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
-    assert_eq!(output.status.code(), Some(1), "{stderr}");
-    stderr
+    (output.status.code(), stderr)
 }
 
-/// The lines of `stderr` that report a failed attempt, after checking that there are
-/// `attempts` of them and that the last line gives up.
-fn failed_attempts(stderr: &str, attempts: usize) -> Vec<&str> {
+/// The lines of `stderr` that report a failed attempt, after checking that `fixgate initiate`
+/// exited with 1, that there are `attempts` such lines, and that the last line gives up.
+fn failed_attempts(code: Option<i32>, stderr: &str, attempts: usize) -> Vec<&str> {
+    assert_eq!(code, Some(1), "{stderr}");
     let lines: Vec<_> = stderr
         .lines()
         .filter(|line| line.contains(" WARN ") && line.contains("cannot log on"))
@@ -452,8 +452,8 @@ fn initiate_gives_up_when_nothing_listens_and_says_so() {
         .unwrap()
         .port()
         .to_string();
-    let stderr = initiate_gives_up(dir.path(), &["--port", &port]);
-    for line in failed_attempts(&stderr, 3) {
+    let (code, stderr) = initiate_in_vain(dir.path(), &["--port", &port]);
+    for line in failed_attempts(code, &stderr, 3) {
         assert!(
             line.contains(&format!(
                 "INI->ACC: cannot log on to 127.0.0.1:{port}: cannot connect: connection refused; \
@@ -474,13 +474,13 @@ fn initiate_gives_up_when_the_acceptor_closes_without_answering_and_names_the_co
         "ListenPort = 0\nStorageType = memory\nCreateUnregisteredAcceptorSession = N\n",
     );
     let (mut acceptor, addr) = start(dir.path(), &["--config".as_ref(), path.as_os_str()]);
-    let stderr = initiate_gives_up(
+    let (code, stderr) = initiate_in_vain(
         dir.path(),
         &["--port", &port(&addr), "--sender", "ME", "--attempts", "2"],
     );
     acceptor.kill().unwrap();
     acceptor.wait().unwrap();
-    for line in failed_attempts(&stderr, 2) {
+    for line in failed_attempts(code, &stderr, 2) {
         assert!(
             line.contains("ME->ACC: cannot log on: the acceptor closed the connection without answering our Logon")
                 && line.contains("SenderCompID ME, TargetCompID ACC"),
@@ -510,10 +510,11 @@ fn initiate_gives_up_on_a_ca_certificate_and_the_leaf_it_suggests_serves() {
         start(dir.path(), &["--config".as_ref(), path.as_os_str()])
     };
     let (mut acceptor, addr) = tls("ca.pem", "ca-key.pem");
-    let stderr = initiate_gives_up(dir.path(), &["--port", &port(&addr), "--tls-ca", "ca.pem"]);
+    let args = ["--port", &port(&addr), "--tls-ca", "ca.pem"];
+    let (code, stderr) = initiate_in_vain(dir.path(), &args);
     acceptor.kill().unwrap();
     acceptor.wait().unwrap();
-    let lines = failed_attempts(&stderr, 3);
+    let lines = failed_attempts(code, &stderr, 3);
     assert!(lines[0].contains("CaUsedAsEndEntity"), "{stderr}");
     let command = lines[0]
         .split("make a leaf certificate: ")
