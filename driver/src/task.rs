@@ -416,8 +416,13 @@ impl<R: Runtime> Driver<R> {
         let conn = self.new_conn();
         let connecting = self.runtime.connect(addr, &self.options);
         let (runtime, security) = (self.runtime.clone(), self.security.clone());
-        // The handshake comes before the Logon, and LogonTimeout bounds it.
-        let timeout = self.engine.config().logon_timeout;
+        // The handshake comes before the Logon, and the session's LogonTimeout bounds it.
+        let timeout = self
+            .engine
+            .session(&session)
+            .map_or(self.engine.config().logon_timeout, |s| {
+                s.config().logon_timeout
+            });
         self.runtime.spawn(async move {
             let opened = match connecting.await {
                 Ok(stream) => security.connect(&runtime, stream, timeout).await,

@@ -535,16 +535,15 @@ async fn tls_handshake_without_an_answer_fails_the_connection_at_logon_timeout()
     // The kernel completes the TCP handshakes of the backlog; nobody reads.
     let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let (_, client) = configs();
-    let config = EngineConfig {
-        logon_timeout: Duration::from_millis(500),
-        ..EngineConfig::default()
-    };
     let client = TlsConfig {
         client: Some(client),
         ..TlsConfig::default()
     };
-    let (initiator, mut events) = FixEngine::start_tls(config, None, client).await.unwrap();
-    let (id, config, store) = session(Role::Initiator);
+    let (initiator, mut events) = FixEngine::start_tls(EngineConfig::default(), None, client)
+        .await
+        .unwrap();
+    let (id, mut config, store) = session(Role::Initiator);
+    config.logon_timeout = Duration::from_millis(500);
     let outgoing = initiator.create_session(id, config, store).await.unwrap();
     outgoing
         .connect_to(silent.local_addr().unwrap())
