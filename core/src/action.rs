@@ -211,6 +211,10 @@ pub enum DisconnectReason {
     /// The connection ended from the other side, or failed (end of stream, reset, I/O error),
     /// without a decision of the session's.
     ConnectionClosed,
+    /// An initiator's connection ended while its Logon waited for the answer. Acceptors refuse
+    /// an unknown CompID, wrong credentials or an address they do not allow this way, by
+    /// closing without a word (a counterparty that failed looks the same).
+    LogonUnanswered,
 }
 
 /// Why a Logon was refused.

@@ -1,12 +1,15 @@
 //! An application that the driver calls where it drives the engine: each message is handled
 //! where the engine produced it, with no hop between tasks. The fastest way to use the driver.
 
+use std::net::SocketAddr;
+
 use bytes::Bytes;
 use fixgate_core::{
     Delivered, DisconnectReason, Engine, EngineError, Event, Now, OutboundMessage, SeqNum,
     SessionId,
 };
 
+use crate::ConnectFailure;
 use crate::waiting::{Outgoing, OwnedHeader, Waiting};
 
 /// Callbacks that the driver makes on the task that drives the [`Engine`]
@@ -30,6 +33,18 @@ pub trait Application: Send + 'static {
         reason: DisconnectReason,
     ) {
         let _ = (ctx, session, reason);
+    }
+
+    /// An initiator's connection to `addr` could not be opened (TCP, or its TLS handshake); the
+    /// session tries again after `ReconnectInterval`, backing off.
+    fn on_connect_failed(
+        &mut self,
+        ctx: &mut Context<'_>,
+        session: &SessionId,
+        addr: SocketAddr,
+        reason: ConnectFailure,
+    ) {
+        let _ = (ctx, session, addr, reason);
     }
 }
 

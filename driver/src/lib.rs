@@ -18,6 +18,7 @@ mod app;
 mod channel;
 mod command;
 mod conn;
+mod failure;
 mod handle;
 mod runtime;
 mod secret;
@@ -28,10 +29,12 @@ mod waiting;
 mod write_queue;
 
 use std::io;
+use std::net::SocketAddr;
 
 use fixgate_core::{Delivered, DisconnectReason, EngineError, Event, SessionId};
 
 pub use crate::app::{Application, Context};
+pub use crate::failure::ConnectFailure;
 pub use crate::handle::{FixEngine, Session, SessionSender};
 pub use crate::runtime::{
     AsyncTimer, Listener, ReadBuffer, ReadHalf, Runtime, SocketOptions, TcpStream,
@@ -99,5 +102,15 @@ pub enum AppEvent {
         session: SessionId,
         /// Why.
         reason: DisconnectReason,
+    },
+    /// An initiator's connection could not be opened (TCP, or its TLS handshake); the session
+    /// tries again after `ReconnectInterval`, backing off.
+    ConnectFailed {
+        /// The initiator session.
+        session: SessionId,
+        /// Where it connected.
+        addr: SocketAddr,
+        /// Why it failed.
+        reason: ConnectFailure,
     },
 }

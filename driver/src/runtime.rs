@@ -190,6 +190,22 @@ pub(crate) async fn sleep(timer: &mut impl AsyncTimer) {
     std::future::poll_fn(|cx| timer.poll_expired(cx)).await;
 }
 
+/// Runs `future` until it completes (`Some`), or until `timer` fires first (`None`).
+#[cfg_attr(not(feature = "tls"), allow(dead_code))]
+pub(crate) async fn within<T>(
+    timer: &mut impl AsyncTimer,
+    future: impl Future<Output = T>,
+) -> Option<T> {
+    let mut future = std::pin::pin!(future);
+    std::future::poll_fn(|cx| {
+        if let Poll::Ready(value) = future.as_mut().poll(cx) {
+            return Poll::Ready(Some(value));
+        }
+        timer.poll_expired(cx).map(|()| None)
+    })
+    .await
+}
+
 /// Lets the runtime run other tasks once: wakes itself and returns `Pending` once.
 async fn yield_now() {
     let mut yielded = false;

@@ -9,14 +9,15 @@ use std::task::{self, Poll};
 
 use bytes::Bytes;
 use fixgate_core::{
-    CloseReason, ConnId, Delivered, Engine, EngineConfig, Now, Output, SessionId, StoreError,
+    CloseReason, ConnId, Delivered, Engine, EngineConfig, Now, Output, Role, SessionId, StoreError,
 };
 
 use crate::channel::{Receiver, Sender};
 use crate::command::Command;
 use crate::conn::{self, Connection, Gate, READS_AHEAD};
+use crate::failure::{self, ConnectFailure};
 use crate::runtime::{AsyncTimer, Listener, Runtime, SocketOptions, sleep};
-use crate::security::{Security, Side, Writer};
+use crate::security::{Reader, Security, Writer};
 use crate::waiting::Waiting;
 use crate::write_queue::WriteQueue;
 use crate::{AppEvent, Application, Context, EventSink};
@@ -38,13 +39,17 @@ pub(crate) enum Input<R: Runtime> {
         stream: R::Stream,
         peer: SocketAddr,
     },
+    /// An initiator's connection is open, past its TLS handshake (if any).
     Connected {
         conn: ConnId,
         session: SessionId,
-        stream: R::Stream,
+        read: Reader,
+        write: Writer,
     },
     ConnectFailed {
         session: SessionId,
+        addr: SocketAddr,
+        reason: ConnectFailure,
     },
     Data {
         conn: ConnId,
@@ -365,6 +370,13 @@ impl<R: Runtime> Driver<R> {
                 tracing::debug_span!("session", id = %session).in_scope(|| {
                     tracing::debug!(%conn, ?reason, "closing");
                 });
+                if self
+                    .engine
+                    .session(session)
+                    .is_some_and(|s| s.config().role == Role::Initiator)
+                {
+                    failure::log_logon_failed(session, reason);
+                }
                 let event = AppEvent::Disconnected {
                     session: session.clone(),
                     reason: reason.clone(),
@@ -397,19 +409,37 @@ impl<R: Runtime> Driver<R> {
         });
     }
 
-    /// Opens the connection an initiator asked for.
+    /// Opens the connection an initiator asked for, TLS handshake included: a connection that
+    /// fails on the way is reported with its reason, and the session has sent nothing on it.
     fn connect(&mut self, session: SessionId, addr: SocketAddr) {
         let inputs = self.inputs_tx.clone();
         let conn = self.new_conn();
         let connecting = self.runtime.connect(addr, &self.options);
+        let (runtime, security) = (self.runtime.clone(), self.security.clone());
+        // The handshake comes before the Logon, and the session's LogonTimeout bounds it.
+        let timeout = self
+            .engine
+            .session(&session)
+            .map_or(self.engine.config().logon_timeout, |s| {
+                s.config().logon_timeout
+            });
         self.runtime.spawn(async move {
-            let input = match connecting.await {
-                Ok(stream) => Input::Connected {
+            let opened = match connecting.await {
+                Ok(stream) => security.connect(&runtime, stream, timeout).await,
+                Err(error) => Err(ConnectFailure::Tcp(error.kind())),
+            };
+            let input = match opened {
+                Ok((read, write)) => Input::Connected {
                     conn,
                     session,
-                    stream,
+                    read,
+                    write,
                 },
-                Err(_) => Input::ConnectFailed { session },
+                Err(reason) => Input::ConnectFailed {
+                    session,
+                    addr,
+                    reason,
+                },
             };
             let _ = inputs.send(input);
         });
@@ -456,6 +486,11 @@ impl<R: Runtime> Driver<R> {
             AppEvent::Disconnected { session, reason } => {
                 app.on_disconnected(&mut ctx, &session, reason);
             }
+            AppEvent::ConnectFailed {
+                session,
+                addr,
+                reason,
+            } => app.on_connect_failed(&mut ctx, &session, addr, reason),
         }
     }
 
@@ -463,20 +498,32 @@ impl<R: Runtime> Driver<R> {
         match input {
             Input::Accepted { stream, peer } => {
                 let conn = self.new_conn();
-                self.attach(conn, stream, Side::Accepted);
+                self.attach_accepted(conn, stream);
                 self.engine
                     .handle_connection_opened(conn, Some(peer.ip()), now);
             }
             Input::Connected {
                 conn,
                 session,
-                stream,
+                read,
+                write,
             } => {
-                self.attach(conn, stream, Side::Connected);
+                self.attach(conn, Some(write), async move { Ok((read, None)) });
                 self.engine.handle_initiator_connected(conn, &session, now);
             }
-            Input::ConnectFailed { session } => {
+            Input::ConnectFailed {
+                session,
+                addr,
+                reason,
+            } => {
+                failure::log_connect_failed(&session, addr, &reason);
                 self.engine.handle_connect_failed(&session, now);
+                let event = AppEvent::ConnectFailed {
+                    session,
+                    addr,
+                    reason,
+                };
+                self.notify(event, now);
             }
             Input::Data { conn, bytes } => {
                 self.engine.handle_bytes(conn, now, bytes);
@@ -543,10 +590,25 @@ impl<R: Runtime> Driver<R> {
         }
     }
 
-    /// Spawns the reader of a connection; its writing half comes back to this task.
-    fn attach(&mut self, conn: ConnId, stream: R::Stream, side: Side) {
-        let inputs = self.inputs_tx.clone();
+    /// Registers an accepted connection and spawns its reader, which completes the TLS
+    /// handshake (if any) first; the writing half then comes back to this task.
+    fn attach_accepted(&mut self, conn: ConnId, stream: R::Stream) {
         let security = self.security.clone();
+        self.attach(conn, None, async move {
+            let (read, write) = security.accept(stream).await?;
+            Ok((read, Some(write)))
+        });
+    }
+
+    /// Registers connection `conn`, written by this task through `write` (or the writing half
+    /// that `opened` hands back), and spawns its reader, which reads once `opened` is ready.
+    fn attach(
+        &mut self,
+        conn: ConnId,
+        write: Option<Writer>,
+        opened: impl Future<Output = std::io::Result<(Reader, Option<Writer>)>> + Send + 'static,
+    ) {
+        let inputs = self.inputs_tx.clone();
         let gate = Arc::new(Gate::default());
         let reader_gate = gate.clone();
         // `ReceiveSpinningTimeout`: how long the reader polls before it waits for readiness.
@@ -554,9 +616,11 @@ impl<R: Runtime> Driver<R> {
         let runtime = self.runtime.clone();
         self.runtime.spawn(async move {
             let gate = &*reader_gate;
-            match gate.until_closed(security.split(stream, side)).await {
+            match gate.until_closed(opened).await {
                 Some(Ok((mut read, write))) => {
-                    if inputs.send(Input::Writable { conn, write }).is_err() {
+                    if let Some(write) = write
+                        && inputs.send(Input::Writable { conn, write }).is_err()
+                    {
                         return;
                     }
                     conn::read_all(&runtime, conn, &mut read, &inputs, gate, spin).await;
@@ -569,7 +633,7 @@ impl<R: Runtime> Driver<R> {
         self.conns.insert(
             conn,
             Connection {
-                write: None,
+                write,
                 queue: WriteQueue::default(),
                 gate,
             },

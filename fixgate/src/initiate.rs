@@ -4,14 +4,15 @@
 //! engine task ([`Application`]), as the acceptor's executor does.
 
 use std::io::IsTerminal;
+use std::net::SocketAddr;
 use std::time::{Duration, Instant, SystemTime};
 
 use fixgate_core::codec::FieldWriter;
 use fixgate_core::{
-    BeginString, Delivered, EngineConfig, Event, MemoryStore, Role, SessionConfig, SessionId,
-    UtcTimestamp, tag,
+    BeginString, Delivered, DisconnectReason, EngineConfig, Event, MemoryStore, Role,
+    SessionConfig, SessionId, UtcTimestamp, tag,
 };
-use fixgate_tokio::{Application, Context, FixEngine, TlsConfig};
+use fixgate_tokio::{Application, ConnectFailure, Context, FixEngine, TlsConfig};
 use indicatif::{ProgressBar, ProgressStyle};
 use tokio::sync::oneshot;
 
@@ -64,6 +65,9 @@ pub(crate) struct InitiateArgs {
     /// Give up after this many seconds.
     #[arg(long, default_value_t = 120)]
     timeout: u64,
+    /// Give up after this many failed attempts to log on (each is logged with its reason).
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..))]
+    attempts: u32,
 }
 
 pub(crate) async fn run(args: InitiateArgs) -> Result<(), String> {
@@ -122,7 +126,13 @@ pub(crate) async fn run(args: InitiateArgs) -> Result<(), String> {
     let start = tokio::time::timeout_at(deadline, started)
         .await
         .map_err(|_| format!("no Logon from {addr} in time"))?
-        .map_err(|_| "the engine stopped")?;
+        .map_err(|_| "the engine stopped")?
+        .map_err(|reason| {
+            format!(
+                "gave up after {} failed attempts to log on to {addr}: {reason}",
+                args.attempts
+            )
+        })?;
     // Paced mode: order n is due at start + n / rate, whatever happened before (open loop).
     let pacer = args
         .rate
@@ -253,7 +263,10 @@ struct Load {
     latencies_us: Vec<f64>,
     body: FieldWriter,
     progress: ProgressBar,
-    logged_on: Option<oneshot::Sender<Instant>>,
+    /// Answered at the Logon, or with the last reason once `attempts` have failed.
+    logged_on: Option<oneshot::Sender<Result<Instant, String>>>,
+    attempts: u32,
+    failed: u32,
     done: Option<oneshot::Sender<Report>>,
 }
 
@@ -261,7 +274,7 @@ impl Load {
     fn new(
         args: &InitiateArgs,
         progress: ProgressBar,
-        logged_on: oneshot::Sender<Instant>,
+        logged_on: oneshot::Sender<Result<Instant, String>>,
         done: oneshot::Sender<Report>,
     ) -> Self {
         let count = usize::try_from(args.count).unwrap_or(usize::MAX);
@@ -282,6 +295,8 @@ impl Load {
             body: FieldWriter::new(),
             progress,
             logged_on: Some(logged_on),
+            attempts: args.attempts,
+            failed: 0,
             done: Some(done),
         }
     }
@@ -306,6 +321,16 @@ impl Load {
     /// a fill counts, the fill does not).
     fn take_sent_at(&mut self, n: u64) -> Option<Instant> {
         self.sent_at.get_mut(usize::try_from(n).ok()?)?.take()
+    }
+
+    /// An attempt to log on failed for `reason`: after the last one, the run gives up.
+    fn attempt_failed(&mut self, reason: impl std::fmt::Display) {
+        self.failed += 1;
+        if self.failed >= self.attempts
+            && let Some(logged_on) = self.logged_on.take()
+        {
+            let _ = logged_on.send(Err(reason.to_string()));
+        }
     }
 
     fn finish_if_done(&mut self) {
@@ -366,12 +391,44 @@ impl Application for Load {
                     self.sent = self.count;
                 }
                 if let Some(logged_on) = self.logged_on.take() {
-                    let _ = logged_on.send(start);
+                    let _ = logged_on.send(Ok(start));
                 }
                 self.fill_window(ctx, session);
             }
             Event::RejectReceived { .. } => self.rejects += 1,
             _ => {}
+        }
+    }
+
+    fn on_connect_failed(
+        &mut self,
+        _: &mut Context<'_>,
+        _: &SessionId,
+        _: SocketAddr,
+        reason: ConnectFailure,
+    ) {
+        self.attempt_failed(reason);
+    }
+
+    fn on_disconnected(&mut self, _: &mut Context<'_>, _: &SessionId, reason: DisconnectReason) {
+        if self.start.is_none() {
+            self.attempt_failed(LogonFailure(reason));
+        }
+    }
+}
+
+/// Why a connection ended before the Logon, in words.
+struct LogonFailure(DisconnectReason);
+
+impl std::fmt::Display for LogonFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.0 {
+            DisconnectReason::LogonUnanswered => f.write_str(
+                "the acceptor closed the connection without answering our Logon \
+                 (check --sender, --target, --username, --password)",
+            ),
+            DisconnectReason::LogonTimeout => f.write_str("no answer to our Logon in time"),
+            other => write!(f, "the connection ended before the Logon: {other:?}"),
         }
     }
 }

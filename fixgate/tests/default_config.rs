@@ -485,3 +485,151 @@ fn schedules_take_iana_time_zones_and_an_unknown_one_names_the_file() {
         "{stderr}"
     );
 }
+
+/// Runs `fixgate initiate` with `args` in `dir`, where the acceptor cannot be got into; returns
+/// its exit code and stderr.
+fn initiate_in_vain(dir: &std::path::Path, args: &[&str]) -> (Option<i32>, String) {
+    let output = Command::new(env!("CARGO_BIN_EXE_fixgate"))
+        .current_dir(dir)
+        .args(["initiate", "--count", "1", "--timeout", "60"])
+        .args(args)
+        .output()
+        .expect("run fixgate initiate");
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    (output.status.code(), stderr)
+}
+
+/// The lines of `stderr` that report a failed attempt, after checking that `fixgate initiate`
+/// exited with 1, that there are `attempts` such lines, and that the last line gives up.
+fn failed_attempts(code: Option<i32>, stderr: &str, attempts: usize) -> Vec<&str> {
+    assert_eq!(code, Some(1), "{stderr}");
+    let lines: Vec<_> = stderr
+        .lines()
+        .filter(|line| line.contains(" WARN ") && line.contains("cannot log on"))
+        .collect();
+    assert_eq!(lines.len(), attempts, "{stderr}");
+    let last = stderr.lines().last().unwrap_or_default();
+    assert!(
+        last.starts_with(&format!(
+            "fixgate: gave up after {attempts} failed attempts to log on to 127.0.0.1:"
+        )),
+        "{stderr}"
+    );
+    lines
+}
+
+#[test]
+fn initiate_gives_up_when_nothing_listens_and_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    // A port that was just free: bound, then closed.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+        .to_string();
+    let (code, stderr) = initiate_in_vain(dir.path(), &["--port", &port]);
+    for line in failed_attempts(code, &stderr, 3) {
+        assert!(
+            line.contains(&format!(
+                "INI->ACC: cannot log on to 127.0.0.1:{port}: cannot connect: connection refused; \
+                 nothing listens there"
+            )),
+            "{line}"
+        );
+    }
+}
+
+#[test]
+fn initiate_gives_up_when_the_acceptor_closes_without_answering_and_names_the_comp_ids() {
+    let dir = tempfile::tempdir().unwrap();
+    // No session is configured, and no other is admitted: every Logon is refused in silence.
+    let path = config_file(
+        dir.path(),
+        "closed.properties",
+        "ListenPort = 0\nStorageType = memory\nCreateUnregisteredAcceptorSession = N\n",
+    );
+    let (mut acceptor, addr) = start(dir.path(), &["--config".as_ref(), path.as_os_str()]);
+    let (code, stderr) = initiate_in_vain(
+        dir.path(),
+        &["--port", &port(&addr), "--sender", "ME", "--attempts", "2"],
+    );
+    acceptor.kill().unwrap();
+    acceptor.wait().unwrap();
+    for line in failed_attempts(code, &stderr, 2) {
+        assert!(
+            line.contains("ME->ACC: cannot log on: the acceptor closed the connection without answering our Logon")
+                && line.contains("SenderCompID ME, TargetCompID ACC"),
+            "{line}"
+        );
+    }
+}
+
+/// A CA certificate on the acceptor (what a plain `openssl req -x509` makes): the initiator
+/// gives up and says how to make a leaf certificate; the README shows the same command, and
+/// (where openssl is installed) the certificate it makes serves.
+#[test]
+fn initiate_gives_up_on_a_ca_certificate_and_the_leaf_it_suggests_serves() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut params = rcgen::CertificateParams::new(vec!["127.0.0.1".into()]).unwrap();
+    params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    let key = rcgen::KeyPair::generate().unwrap();
+    let cert = params.self_signed(&key).unwrap();
+    std::fs::write(dir.path().join("ca.pem"), cert.pem()).unwrap();
+    std::fs::write(dir.path().join("ca-key.pem"), key.serialize_pem()).unwrap();
+    let tls = |cert: &str, key: &str| {
+        let text = format!(
+            "ListenPort = 0\nCreateUnregisteredAcceptorSession = Y\nStorageType = memory\n\
+             TlsCertificate = {cert}\nTlsPrivateKey = {key}\n"
+        );
+        let path = config_file(dir.path(), "tls.properties", &text);
+        start(dir.path(), &["--config".as_ref(), path.as_os_str()])
+    };
+    let (mut acceptor, addr) = tls("ca.pem", "ca-key.pem");
+    let args = ["--port", &port(&addr), "--tls-ca", "ca.pem"];
+    let (code, stderr) = initiate_in_vain(dir.path(), &args);
+    acceptor.kill().unwrap();
+    acceptor.wait().unwrap();
+    let lines = failed_attempts(code, &stderr, 3);
+    assert!(lines[0].contains("CaUsedAsEndEntity"), "{stderr}");
+    let command = lines[0]
+        .split("make a leaf certificate: ")
+        .nth(1)
+        .unwrap_or_else(|| panic!("no command in {stderr}"));
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md")).unwrap();
+    assert!(
+        readme.contains(command),
+        "the README does not show {command}"
+    );
+
+    if Command::new("openssl").arg("version").output().is_err() {
+        assert_ne!(
+            std::env::var("CI").as_deref(),
+            Ok("true"),
+            "CI needs openssl"
+        );
+        eprintln!("no openssl: the suggested command is not tried");
+        return;
+    }
+    let made = Command::new("sh")
+        .current_dir(dir.path())
+        .args(["-c", command])
+        .output()
+        .unwrap();
+    assert!(made.status.success(), "{made:?}");
+    let (mut acceptor, addr) = tls("cert.pem", "key.pem");
+    let output = Command::new(env!("CARGO_BIN_EXE_fixgate"))
+        .current_dir(dir.path())
+        .args(["initiate", "--port", &port(&addr), "--count", "1", "--json"])
+        .args(["--tls-ca", "cert.pem", "--timeout", "30"])
+        .output()
+        .expect("run fixgate initiate");
+    acceptor.kill().unwrap();
+    acceptor.wait().unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}

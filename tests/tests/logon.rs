@@ -456,6 +456,24 @@ fn tc_1b_initiator_disconnects_on_an_invalid_reply() {
     );
 }
 
+/// An acceptor refuses in silence (unknown CompID, wrong credentials, an address not allowed):
+/// the initiator's connection ends with the Logon unanswered, and says so.
+#[test]
+fn initiator_whose_logon_is_closed_unanswered_says_so() {
+    let (mut session, clock) = initiator();
+    sent(&mut session);
+    session.handle_disconnected(clock.now());
+    let actions: Vec<_> = std::iter::from_fn(|| session.poll_action()).collect();
+    assert!(
+        matches!(
+            &actions[..],
+            [Action::Disconnect(DisconnectReason::LogonUnanswered)]
+        ),
+        "{actions:?}"
+    );
+    assert_eq!(session.state(), SessionState::Disconnected);
+}
+
 #[test]
 fn logon_carries_configured_extra_fields() {
     let clock = SimClock::new();

@@ -21,26 +21,56 @@ const WITHIN: Duration = Duration::from_secs(10);
 /// A self-signed certificate for 127.0.0.1, as a server config and a client config that trusts
 /// only it.
 fn configs() -> (Arc<rustls::ServerConfig>, Arc<rustls::ClientConfig>) {
-    let certified = rcgen::generate_simple_self_signed(vec!["127.0.0.1".into()]).unwrap();
-    let cert: CertificateDer<'static> = certified.cert.der().clone();
-    let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(
-        certified.signing_key.serialize_der(),
-    ));
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let server = rustls::ServerConfig::builder_with_provider(provider.clone())
+    let (cert, key) = certificate("acceptor", rcgen::IsCa::NoCa);
+    (server_config(cert.clone(), key), client_config(cert))
+}
+
+/// A self-signed certificate for 127.0.0.1, with subject and issuer CN=`name`, and its key: a
+/// leaf, or with `IsCa::Ca` a CA certificate (`basicConstraints CA:TRUE`, as a plain
+/// `openssl req -x509` makes).
+fn certificate(
+    name: &str,
+    is_ca: rcgen::IsCa,
+) -> (CertificateDer<'static>, PrivateKeyDer<'static>) {
+    let mut params = rcgen::CertificateParams::new(vec!["127.0.0.1".into()]).unwrap();
+    params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, name);
+    params.is_ca = is_ca;
+    let key = rcgen::KeyPair::generate().unwrap();
+    let cert = params.self_signed(&key).unwrap();
+    let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der()));
+    (cert.der().clone(), key)
+}
+
+fn provider() -> Arc<rustls::crypto::CryptoProvider> {
+    Arc::new(rustls::crypto::ring::default_provider())
+}
+
+/// A server config that presents `cert`.
+fn server_config(
+    cert: CertificateDer<'static>,
+    key: PrivateKeyDer<'static>,
+) -> Arc<rustls::ServerConfig> {
+    let server = rustls::ServerConfig::builder_with_provider(provider())
         .with_safe_default_protocol_versions()
         .unwrap()
         .with_no_client_auth()
-        .with_single_cert(vec![cert.clone()], key)
+        .with_single_cert(vec![cert], key)
         .unwrap();
+    Arc::new(server)
+}
+
+/// A client config that trusts only `cert`.
+fn client_config(cert: CertificateDer<'static>) -> Arc<rustls::ClientConfig> {
     let mut roots = rustls::RootCertStore::empty();
     roots.add(cert).unwrap();
-    let client = rustls::ClientConfig::builder_with_provider(provider)
+    let client = rustls::ClientConfig::builder_with_provider(provider())
         .with_safe_default_protocol_versions()
         .unwrap()
         .with_root_certificates(roots)
         .with_no_client_auth();
-    (Arc::new(server), Arc::new(client))
+    Arc::new(client)
 }
 
 fn session(role: Role) -> (SessionId, SessionConfig, Box<MemoryStore>) {
@@ -391,4 +421,148 @@ async fn tokio_bulk_over_tls_arrives_whole_and_in_order() {
     drop(sender.await.unwrap());
     initiator.shutdown().await;
     acceptor.shutdown().await;
+}
+
+/// Why an initiator, with `client` TLS, cannot connect to an acceptor that presents `server`:
+/// the reason of its first `AppEvent::ConnectFailed`.
+async fn tls_connect_failure(
+    server: Arc<rustls::ServerConfig>,
+    client: fixgate_tokio::TlsConfig,
+) -> fixgate_tokio::ConnectFailure {
+    use fixgate_tokio::{AppEvent, FixEngine, TlsConfig};
+    let server_tls = TlsConfig {
+        server: Some(server),
+        ..TlsConfig::default()
+    };
+    let listen = Some("127.0.0.1:0".parse().unwrap());
+    let (acceptor, _acceptor_events) =
+        FixEngine::start_tls(EngineConfig::default(), listen, server_tls)
+            .await
+            .unwrap();
+    let (initiator, mut events) = FixEngine::start_tls(EngineConfig::default(), None, client)
+        .await
+        .unwrap();
+    let (id, config, store) = session(Role::Initiator);
+    let outgoing = initiator.create_session(id, config, store).await.unwrap();
+    outgoing
+        .connect_to(acceptor.local_addr().unwrap())
+        .await
+        .unwrap();
+    let reason = tokio::time::timeout(WITHIN, async {
+        loop {
+            match events.recv().await.expect("the engine runs") {
+                AppEvent::ConnectFailed { reason, .. } => return reason,
+                AppEvent::Event {
+                    event: Event::LoggedOn { .. },
+                    ..
+                } => panic!("logged on"),
+                _ => {}
+            }
+        }
+    })
+    .await
+    .expect("the connection fails in time");
+    initiator.shutdown().await;
+    acceptor.shutdown().await;
+    reason
+}
+
+/// The rustls error of a refused handshake.
+fn refused(reason: fixgate_tokio::ConnectFailure) -> rustls::CertificateError {
+    match reason {
+        fixgate_tokio::ConnectFailure::Tls(rustls::Error::InvalidCertificate(error)) => error,
+        other => panic!("not a refused certificate: {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn untrusted_certificate_fails_the_connection_as_unknown_issuer() {
+    let (cert, key) = certificate("acceptor", rcgen::IsCa::NoCa);
+    let (other, _) = certificate("another", rcgen::IsCa::NoCa);
+    let client = fixgate_tokio::TlsConfig {
+        client: Some(client_config(other)),
+        ..fixgate_tokio::TlsConfig::default()
+    };
+    let reason = tls_connect_failure(server_config(cert, key), client).await;
+    assert_eq!(refused(reason), rustls::CertificateError::UnknownIssuer);
+}
+
+#[tokio::test]
+async fn certificate_for_another_name_fails_the_connection_as_not_valid_for_name() {
+    let (cert, key) = certificate("acceptor", rcgen::IsCa::NoCa);
+    let client = fixgate_tokio::TlsConfig {
+        client: Some(client_config(cert.clone())),
+        server_name: Some("fix.example.com".try_into().unwrap()),
+        ..fixgate_tokio::TlsConfig::default()
+    };
+    let reason = tls_connect_failure(server_config(cert, key), client).await;
+    assert!(
+        matches!(
+            refused(reason.clone()),
+            rustls::CertificateError::NotValidForNameContext { .. }
+                | rustls::CertificateError::NotValidForName
+        ),
+        "{reason:?}"
+    );
+}
+
+/// A self-signed CA certificate (a plain `openssl req -x509` makes one) is refused as the
+/// server's, even when trusted.
+#[tokio::test]
+async fn ca_certificate_as_the_servers_fails_the_connection_as_ca_used_as_end_entity() {
+    let (cert, key) = certificate(
+        "acceptor",
+        rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained),
+    );
+    let client = fixgate_tokio::TlsConfig {
+        client: Some(client_config(cert.clone())),
+        ..fixgate_tokio::TlsConfig::default()
+    };
+    let reason = tls_connect_failure(server_config(cert, key), client).await;
+    match refused(reason) {
+        rustls::CertificateError::Other(other) => {
+            assert_eq!(other.to_string(), "CaUsedAsEndEntity");
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+/// A port that takes the connection and never answers the ClientHello: the handshake fails at
+/// the initiator's LogonTimeout, before any Logon.
+#[tokio::test]
+async fn tls_handshake_without_an_answer_fails_the_connection_at_logon_timeout() {
+    use fixgate_tokio::{AppEvent, ConnectFailure, FixEngine, TlsConfig};
+    // The kernel completes the TCP handshakes of the backlog; nobody reads.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let (_, client) = configs();
+    let client = TlsConfig {
+        client: Some(client),
+        ..TlsConfig::default()
+    };
+    let (initiator, mut events) = FixEngine::start_tls(EngineConfig::default(), None, client)
+        .await
+        .unwrap();
+    let (id, mut config, store) = session(Role::Initiator);
+    config.logon_timeout = Duration::from_millis(500);
+    let outgoing = initiator.create_session(id, config, store).await.unwrap();
+    outgoing
+        .connect_to(silent.local_addr().unwrap())
+        .await
+        .unwrap();
+    let reason = tokio::time::timeout(WITHIN, async {
+        loop {
+            match events.recv().await.expect("the engine runs") {
+                AppEvent::ConnectFailed { reason, .. } => return reason,
+                AppEvent::Disconnected { reason, .. } => panic!("a connection, ended: {reason:?}"),
+                _ => {}
+            }
+        }
+    })
+    .await
+    .expect("the handshake fails in time");
+    assert_eq!(
+        reason,
+        ConnectFailure::TlsHandshake(std::io::ErrorKind::TimedOut)
+    );
+    initiator.shutdown().await;
 }

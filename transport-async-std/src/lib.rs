@@ -46,7 +46,8 @@ use fixgate_driver::Security;
 
 pub use crate::runtime::{AsyncIo, AsyncListener, Spawner, Stream, Timer};
 pub use fixgate_driver::{
-    AppEvent, Application, Context, Error, IanaTimeZone, Session, SessionSender, resolve_time_zone,
+    AppEvent, Application, ConnectFailure, Context, Error, IanaTimeZone, Session, SessionSender,
+    resolve_time_zone,
 };
 #[cfg(feature = "tls")]
 pub use fixgate_driver::{TlsConfig, rustls};

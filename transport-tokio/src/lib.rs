@@ -44,7 +44,8 @@ use tokio::sync::mpsc;
 
 pub use crate::runtime::{Compat, Timer, Tokio, TokioListener};
 pub use fixgate_driver::{
-    AppEvent, Application, Context, Error, IanaTimeZone, Session, SessionSender, resolve_time_zone,
+    AppEvent, Application, ConnectFailure, Context, Error, IanaTimeZone, Session, SessionSender,
+    resolve_time_zone,
 };
 #[cfg(feature = "tls")]
 pub use fixgate_driver::{TlsConfig, rustls};

@@ -359,11 +359,20 @@ impl Engine {
     /// Starts initiator `id` towards `addr`: the engine asks for a connection now, and again
     /// after `ReconnectInterval` whenever one ends.
     pub fn initiate(&mut self, id: &SessionId, addr: SocketAddr) -> Result<(), EngineError> {
+        let (now, interval) = (self.now, self.config.reconnect_interval);
         let slot = self.slot_mut(id)?;
         if slot.session.config().role != Role::Initiator {
             return Err(EngineError::WrongRole(Box::new(id.clone())));
         }
         slot.initiator_addr = Some(addr);
+        // Outside its schedule an initiator does not connect: it asks again after the interval.
+        if !slot
+            .session
+            .is_within_schedule(UtcTimestamp::from_system_time(now.utc))
+        {
+            slot.reconnect_at = Some(now.mono + interval);
+            return Ok(());
+        }
         slot.reconnect_at = None;
         self.outputs.push_back(Output::Connect {
             session: id.clone(),

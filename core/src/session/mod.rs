@@ -422,14 +422,20 @@ impl Session {
     /// The connection was closed (EOF or an I/O error seen by the caller). The session goes back
     /// to waiting: its sequence numbers stay for the next connection. Its actions end with
     /// [`Action::Disconnect`], [`DisconnectReason::ConnectionClosed`] unless the last bytes
-    /// (a Logout) ended the connection otherwise.
+    /// (a Logout) ended the connection otherwise, or [`DisconnectReason::LogonUnanswered`] when
+    /// our Logon was waiting for its answer.
     pub fn handle_disconnected(&mut self, now: Now) {
         self.advance(now);
         if self.connected {
             // What the counterparty sent before it closed is processed, held or not: it was read
             // (at most what the adapter read before pausing), and a Logout may be among it.
             self.decode(false);
-            self.close(DisconnectReason::ConnectionClosed);
+            let reason = if self.state == SessionState::LogonSent {
+                DisconnectReason::LogonUnanswered
+            } else {
+                DisconnectReason::ConnectionClosed
+            };
+            self.close(reason);
         }
     }
 
