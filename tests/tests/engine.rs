@@ -1056,3 +1056,55 @@ fn replies_to_messages_of_one_read_leave_before_the_answer_to_a_later_message() 
         assert_eq!(seen, expected, "{durability}");
     }
 }
+
+/// A Logon waits for its session's connection while that connection's store sync is out; the
+/// sync fails, which ends the old connection: the waiting Logon is then answered, and its
+/// connection is not closed by what the old one left behind.
+#[test]
+fn a_store_failure_while_a_logon_waits_ends_only_the_old_connection() {
+    let mut h = Harness::new(EngineConfig::default());
+    let mut config = SessionConfig::new(BeginString::Fix44, "", "", Role::Acceptor);
+    config.set("StorageDurability", "batch").unwrap();
+    h.acceptor_with(&tw(1), config);
+    let logon = h.logon("TW1", "ISLD", 1, "");
+    assert_eq!(h.open(1, &logon), ["commit ISLD->TW1"]);
+    let again = h.logon("TW1", "ISLD", 2, "");
+    assert!(h.open(2, &again).is_empty(), "it waits");
+    let now = h.clock.now();
+    let failure = fixgate_core::StoreError::Io(std::io::ErrorKind::Other);
+    h.engine.handle_committed(&tw(1), now, Err(failure));
+    let out = h.outputs();
+    assert!(
+        out.iter().any(|o| o.starts_with("close 1 Store")),
+        "{out:?}"
+    );
+    assert_eq!(
+        out.last().map(String::as_str),
+        Some("commit ISLD->TW1"),
+        "{out:?}"
+    );
+    h.engine.handle_committed(&tw(1), now, Ok(()));
+    let out = h.outputs();
+    assert!(
+        out.contains(&"send 2 35=A|34=2|98=0|108=30".to_owned()),
+        "{out:?}"
+    );
+    assert!(!out.iter().any(|o| o.starts_with("close 2")), "{out:?}");
+    // The new connection lives on.
+    let test_request = h.message("TW1", "ISLD", "1", 3, "112=ALIVE|");
+    let out = h.input(2, &test_request);
+    assert!(out.iter().any(|o| o.starts_with("commit")), "{out:?}");
+}
+
+/// What a waiting connection sends is kept for its session, up to the Logon's bound.
+#[test]
+fn a_waiting_connection_that_floods_is_refused() {
+    let mut h = Harness::new(EngineConfig::default());
+    h.acceptor(&tw(1));
+    let logon = h.logon("TW1", "ISLD", 1, "");
+    h.open(1, &logon);
+    let again = h.logon("TW1", "ISLD", 2, "");
+    assert!(h.open(2, &again).is_empty());
+    let flood = vec![b'x'; 64 * 1024];
+    assert_eq!(h.input(2, &flood), ["close 2 DuplicateIdentity"]);
+}

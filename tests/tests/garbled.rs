@@ -85,3 +85,17 @@ fn validate_checksum_n_still_checks_the_body_length() {
     ));
     assert_eq!(peer.session.next_target_seq(), SeqNum::new(2));
 }
+
+#[test]
+fn a_garbled_message_that_fills_a_gap_releases_what_waited_behind_it() {
+    let mut peer = logged_on(&[("RejectGarbledMessage", "Y")]);
+    let ahead = peer.message_with_seq("D", 3, "11=AHEAD|");
+    peer.deliver(&ahead);
+    peer.take();
+    let missing = peer.message_with_seq("0", 2, "");
+    peer.deliver(&with_wrong_checksum(&missing));
+    let delivered = peer.delivered_and_ack();
+    assert_eq!(delivered.len(), 1, "the queued order goes on");
+    assert_eq!(delivered[0].seq(), SeqNum::new(3));
+    assert_eq!(peer.session.next_target_seq(), SeqNum::new(4));
+}

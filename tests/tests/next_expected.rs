@@ -224,3 +224,16 @@ fn initiator_answers_a_reply_too_low_with_a_logout_not_held_behind_its_logon() {
         ["35=5|34=5|58=MsgSeqNum too low, expecting 2 but received 1"]
     );
 }
+
+#[test]
+fn next_expected_zero_is_a_malformed_logon() {
+    let mut peer = ScriptedPeer::with_config(config(Role::Acceptor));
+    let logon = peer.message("A", "98=0|108=30|789=0|");
+    peer.deliver(&logon);
+    assert_eq!(
+        peer.take(),
+        [Seen::Disconnect(DisconnectReason::LogonRefused(
+            fixgate_core::LogonRefusal::Malformed
+        ))]
+    );
+}

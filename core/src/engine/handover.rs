@@ -6,11 +6,13 @@
 //! refused at once: it waits for the session to let its connection go, and is then linked as
 //! any other. If the old connection still looks alive after [`HANDOVER_GRACE`], the Logon is
 //! refused as a duplicate (FIX test case 1S-b: the live connection is not disturbed, the new one
-//! gets nothing). One Logon waits per session; a second is refused at once.
+//! gets nothing). One Logon waits per session; a second is refused at once. What a waiting
+//! connection sends meanwhile is kept for the session, up to `max_logon_size` bytes in all.
 
 use std::time::{Duration, Instant};
 
 use super::{ConnId, Engine, Refusal, SessionId};
+use crate::codec::Decoder;
 
 /// How long a Logon waits for its session's old connection to end while that connection looks
 /// alive (its end not yet read).
@@ -41,13 +43,22 @@ impl Engine {
         self.handovers.insert(id, Handover { conn, until });
     }
 
-    /// Session `id` let its connection go (or went): the Logon waiting for it is linked now.
+    /// Session `id` let its connection go: the Logon waiting for it is linked now. If the
+    /// session went with its connection (one made for an unregistered Logon), the Logon is
+    /// routed again from its first byte, as if it had just come.
     pub(super) fn hand_over(&mut self, id: &SessionId) {
         let Some(handover) = self.handovers.remove(id) else {
             return;
         };
-        if self.pending.contains_key(&handover.conn) {
-            self.link(handover.conn, id);
+        if self.sessions.contains_key(id) {
+            return self.link(handover.conn, id);
+        }
+        let max = self.config.max_logon_size;
+        if let Some(pending) = self.pending.get_mut(&handover.conn) {
+            pending.handing_over = false;
+            pending.decoder = Decoder::with_max_message_size(max);
+            pending.decoder.feed(&pending.raw);
+            self.route(handover.conn);
         }
     }
 

@@ -621,8 +621,13 @@ impl Engine {
             }
         } else if let Some(pending) = self.pending.get_mut(&conn) {
             pending.raw.extend_from_slice(data);
-            pending.decoder.feed(data);
-            self.route(conn);
+            if !pending.handing_over {
+                pending.decoder.feed(data);
+                self.route(conn);
+            } else if pending.raw.len() > self.config.max_logon_size {
+                // Kept for the session while it waits, and bounded as a Logon is.
+                self.refuse(conn, Refusal::DuplicateIdentity);
+            }
         }
     }
 
@@ -700,8 +705,10 @@ impl Engine {
         slot.session.handle_disconnected(now);
         if slot.provisional {
             self.sessions.remove(id);
+            return self.hand_over(id);
         }
-        self.hand_over(id);
+        // The close it queued is drained next; a Logon waiting for the session goes on then.
+        mark_ready(&mut self.ready, slot, id);
     }
 
     /// A connection was closed by the peer or failed. A session's connection ends with an
@@ -949,7 +956,8 @@ impl Engine {
                 session: id.clone(),
             });
         }
-        let released = slot.conn.is_none();
+        // Its connection gone, and the session done with it: a Logon waiting for it goes on.
+        let released = slot.conn.is_none() && !slot.session.is_connected();
         if remove {
             self.sessions.remove(id);
         }

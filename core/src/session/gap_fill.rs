@@ -54,6 +54,10 @@ impl Session {
     /// being asked: it said which of our numbers it expects, so it knows its own to resend. Asked
     /// for only if still open after `ResendRequestTimeout`.
     pub(super) fn await_gap_fill(&mut self, received: SeqNum) {
+        self.push_event(Event::GapDetected {
+            from: self.next_target,
+            received,
+        });
         self.gap = Some(Gap {
             until: received,
             chunk_end: None,

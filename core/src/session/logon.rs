@@ -222,6 +222,7 @@ impl Session {
             Err(_) => return Err(LogonRefusal::Malformed),
         };
         let next_expected = match msg.seq_num(tag::NEXT_EXPECTED_MSG_SEQ_NUM) {
+            Ok(next) if next.get() == 0 => return Err(LogonRefusal::Malformed),
             Ok(next) => Some(next),
             Err(crate::codec::FieldError::Missing { .. }) => None,
             Err(_) => return Err(LogonRefusal::Malformed),

@@ -388,7 +388,11 @@ impl Session {
                     }
                     inbox.append(&mut self.inbox);
                 }
-                Ok(Some(Filled::Garbled { error, bytes })) => self.on_garbled(error, bytes),
+                Ok(Some(Filled::Garbled { error, bytes })) => {
+                    self.on_garbled(error, bytes);
+                    // A Reject for it may consume its number and release queued messages.
+                    inbox.append(&mut self.inbox);
+                }
                 Ok(None) => break,
                 Err(error) => self.close(DisconnectReason::MessageTooLarge(error)),
             }

@@ -122,7 +122,9 @@ impl Session {
     /// As QuickFIX/J does, the Reject has the text alone, and the number is consumed when it is
     /// the expected one, unless the message is a Logon or a SequenceReset.
     pub(super) fn reject_garbled(&mut self, msg: &Message, seq: SeqNum) {
-        if ![wire::LOGON, wire::SEQUENCE_RESET].contains(&msg.msg_type()) {
+        let consumed = seq == self.next_target
+            && ![wire::LOGON, wire::SEQUENCE_RESET].contains(&msg.msg_type());
+        if consumed {
             self.take(seq, true);
         }
         let msg_type = msg.msg_type().to_vec();
@@ -134,6 +136,10 @@ impl Session {
             tag: None,
             route: &route,
         });
+        if consumed {
+            // What waited behind the consumed number goes on.
+            self.drain_queued();
+        }
     }
 
     /// Rejects message `seq`, which is consumed, then logs out and closes.
