@@ -3,7 +3,8 @@
 //! then prints the seeds per second and every seed that broke a property.
 //!
 //!   cargo run --release -p fixgate-tests --bin sim-soak -- [MINUTES] [FIRST_SEED] [THREADS]
-//!   (defaults: 60 minutes, seed 1, 2 threads)
+//!   (defaults: 60 minutes, seed 1, 2 threads; MINUTES 0 replays FIRST_SEED alone, and with
+//!   FIXGATE_SIM_TRACE set prints its trace)
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -18,6 +19,14 @@ fn main() {
         .collect();
     let minutes = args.first().copied().unwrap_or(60);
     let first = args.get(1).copied().unwrap_or(1);
+    if minutes == 0 {
+        let outcome = scenario::run(Scenario::standard(first));
+        println!(
+            "seed {first}: {} orders, violations {:#?}\nfaults: {:#?}",
+            outcome.orders, outcome.violations, outcome.faults
+        );
+        return;
+    }
     let threads = args.get(2).copied().unwrap_or(2);
     let deadline = Instant::now() + Duration::from_secs(minutes * 60);
     let started = Instant::now();

@@ -597,14 +597,15 @@ impl Run {
             violations.push(format!("a frame arrived garbled: {garbled}"));
         }
         // The observer's Heartbeats: one per HeartBtInt, at most LATENESS_BOUND late, except
-        // across its own disconnects (acceptor crashes).
+        // across its own disconnects (acceptor crashes), one of which may come in the same
+        // instant as the Heartbeat before it.
         let mut worst = Duration::ZERO;
         for pair in log.heartbeats.windows(2) {
             let (a, b) = (pair[0], pair[1]);
             if log
                 .observer_down
                 .iter()
-                .any(|&d| d > a && d <= b + OBSERVER_HBI)
+                .any(|&d| d >= a && d <= b + OBSERVER_HBI)
             {
                 continue;
             }
