@@ -113,6 +113,7 @@ impl Session {
             self.now.mono + self.config.resend_request_timeout,
         );
     }
+
     /// A SequenceReset from the counterparty, in GapFill or Reset mode.
     pub(super) fn on_sequence_reset(&mut self, msg: &Message, seq: SeqNum) {
         let gap_fill = msg.bool(tag::GAP_FILL_FLAG) == Ok(true);

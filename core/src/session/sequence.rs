@@ -58,8 +58,7 @@ impl Session {
         }
         if seq > expected {
             // A ResendRequest is served at once, not queued behind the gap (DESIGN.md section 5);
-            // its own number is gap-filled by the counterparty's resend.
-            // Its number is taken in turn, once the gap below it is filled.
+            // its number is taken in turn, once the gap below it is filled.
             if msg_type == MsgType::ResendRequest {
                 self.report_inbound(msg);
                 self.on_resend_request(msg, seq);
