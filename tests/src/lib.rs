@@ -9,6 +9,7 @@ pub mod clock;
 pub mod conformance;
 pub mod fixtures;
 pub mod fuzz;
+pub mod order_client;
 pub mod pair;
 pub mod peer;
 pub mod sim;

@@ -1,0 +1,186 @@
+//! The initiator side of the kill -9 tests (`fixgate/tests/kill9.rs` includes this file by path,
+//! `tests/tests/kill9_acceptor.rs` uses it from here): a tokio engine with one session, CLIENT to
+//! EXEC, that puts an order every 2 ms whether the acceptor is up or not, counts the
+//! ExecutionReports per ClOrdID, and at the end checks that every order was executed exactly once.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant, SystemTime};
+
+use bytes::Bytes;
+use fixgate_core::{
+    BeginString, EngineConfig, Event, MemoryStore, Now, Role, SeqNum, SessionConfig, SessionId,
+    UtcTimestamp,
+};
+use fixgate_tokio::{AppEvent, FixEngine};
+use tokio::sync::Mutex;
+use tokio::task::JoinHandle;
+
+/// What the initiator's application saw.
+#[derive(Default)]
+struct Seen {
+    /// ExecutionReports per ClOrdID.
+    reports: HashMap<u64, u32>,
+    logons: u64,
+    disconnects: u64,
+}
+
+/// The initiator that sends orders, and what it saw.
+pub struct OrderClient {
+    initiator: FixEngine,
+    id: SessionId,
+    seen: Arc<Mutex<Seen>>,
+    sent: Arc<AtomicU64>,
+    stop: Arc<AtomicBool>,
+    sender: JoinHandle<()>,
+    collector: JoinHandle<()>,
+}
+
+impl OrderClient {
+    /// Connects to the acceptor EXEC on 127.0.0.1:`port` (again 20 ms after each drop) and
+    /// starts putting orders.
+    pub async fn start(port: u16) -> Self {
+        let engine_config = EngineConfig {
+            reconnect_interval: Duration::from_millis(20),
+            ..EngineConfig::default()
+        };
+        let (initiator, mut events) = FixEngine::start(engine_config, None).await.unwrap();
+        let id = SessionId::new("CLIENT", "EXEC");
+        let mut session_config = SessionConfig::new(BeginString::Fix44, "", "", Role::Initiator);
+        session_config.heart_bt_int = Duration::from_secs(5);
+        let store = MemoryStore::new(UtcTimestamp::from_system_time(SystemTime::now()));
+        let client = initiator
+            .create_session(id.clone(), session_config, Box::new(store))
+            .await
+            .unwrap();
+        client
+            .connect_to(([127, 0, 0, 1], port).into())
+            .await
+            .unwrap();
+        let seen = Arc::new(Mutex::new(Seen::default()));
+        let collector = {
+            let (seen, initiator) = (seen.clone(), initiator.clone());
+            tokio::spawn(async move {
+                while let Some(event) = events.recv().await {
+                    match event {
+                        AppEvent::Deliver { session, delivered } => {
+                            let msg = delivered.message();
+                            if msg.msg_type() == b"8" {
+                                let id = msg.uint(11).expect("ClOrdID");
+                                *seen.lock().await.reports.entry(id).or_default() += 1;
+                            }
+                            let _ = initiator.ack(session, delivered).await;
+                        }
+                        AppEvent::Event {
+                            event: Event::LoggedOn { .. },
+                            ..
+                        } => seen.lock().await.logons += 1,
+                        AppEvent::Disconnected { .. } => seen.lock().await.disconnects += 1,
+                        _ => {}
+                    }
+                }
+            })
+        };
+        // put() stores each order; the next Logon's resend delivers what the acceptor has not
+        // processed.
+        let sent = Arc::new(AtomicU64::new(0));
+        let stop = Arc::new(AtomicBool::new(false));
+        let sender = {
+            let (sent, stop, orders) = (sent.clone(), stop.clone(), client.sender());
+            tokio::spawn(async move {
+                let mut tick = tokio::time::interval(Duration::from_millis(2));
+                while !stop.load(Ordering::Relaxed) {
+                    tick.tick().await;
+                    let n = sent.load(Ordering::Relaxed) + 1;
+                    let body = format!("11={n}\x0121=1\x0155=KILL\x0154=1\x0138=100\x0140=1\x01");
+                    orders.put(b"D".to_vec(), Bytes::from(body)).await.unwrap();
+                    sent.store(n, Ordering::Relaxed);
+                }
+            })
+        };
+        Self {
+            initiator,
+            id,
+            seen,
+            sent,
+            stop,
+            sender,
+            collector,
+        }
+    }
+
+    /// The Logons so far.
+    pub async fn logons(&self) -> u64 {
+        self.seen.lock().await.logons
+    }
+
+    /// Waits until there are more Logons than `before`, at most until `deadline`.
+    pub async fn await_logon_after(&self, before: u64, deadline: Instant) {
+        while self.logons().await == before {
+            assert!(Instant::now() < deadline, "no Logon in time");
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+    }
+
+    /// Stops the orders, waits for every report, logs out, and checks that every order was
+    /// executed exactly once. Returns the orders sent and our next sender and target numbers,
+    /// for the acceptor's store to agree with.
+    pub async fn finish(self) -> (u64, SeqNum, SeqNum) {
+        self.stop.store(true, Ordering::Relaxed);
+        self.sender.await.unwrap();
+        let total = self.sent.load(Ordering::Relaxed);
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while self.seen.lock().await.reports.len() < total as usize {
+            assert!(
+                Instant::now() < deadline,
+                "reports missing 30 s after the last order"
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        // Logged out cleanly; once the application has seen the disconnect it has seen every
+        // report before it, so a late duplicate would be counted by now. The core engine's
+        // shutdown logs out and stops reconnecting (the adapter's own would also end the engine
+        // task, before the numbers are read): no new Logon can move them meanwhile.
+        let disconnects = self.seen.lock().await.disconnects;
+        self.initiator
+            .with_engine(|engine| {
+                engine.shutdown(Now {
+                    mono: Instant::now(),
+                    utc: SystemTime::now(),
+                });
+            })
+            .await
+            .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while self.seen.lock().await.disconnects == disconnects {
+            assert!(Instant::now() < deadline, "the Logout never completed");
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        let reports = std::mem::take(&mut self.seen.lock().await.reports);
+        let mut twice: Vec<_> = reports.iter().filter(|(_, n)| **n > 1).collect();
+        twice.sort();
+        assert!(
+            twice.is_empty(),
+            "{} orders executed more than once, among them {:?}",
+            twice.len(),
+            &twice[..twice.len().min(10)]
+        );
+        assert!(
+            (1..=total).all(|n| reports.get(&n) == Some(&1)),
+            "lost orders"
+        );
+        let (numbers, read) = tokio::sync::oneshot::channel();
+        let id = self.id.clone();
+        self.initiator
+            .with_engine(move |engine| {
+                let session = engine.session(&id).expect("the session");
+                let _ = numbers.send((session.next_sender_seq(), session.next_target_seq()));
+            })
+            .await
+            .unwrap();
+        let (sender_seq, target_seq) = read.await.unwrap();
+        self.collector.abort();
+        (total, sender_seq, target_seq)
+    }
+}
