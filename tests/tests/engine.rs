@@ -417,15 +417,22 @@ fn unknown_comp_id_and_wrong_password_are_refused_alike() {
     assert_eq!(b.len(), 1);
 }
 
-#[test]
-fn tc_1s_b_duplicate_logon_while_logged_on_is_closed_and_the_live_session_goes_on() {
+/// TW1 logged on over connection 1, and a second Logon, numbered `seq`, on connection 2: it
+/// waits for the first connection's end.
+fn logged_on_with_a_logon_waiting(seq: u64) -> Harness {
     let mut h = Harness::new(EngineConfig::default());
     h.acceptor(&tw(1));
     let logon = h.logon("TW1", "ISLD", 1, "");
     h.open(1, &logon);
-    let again = h.logon("TW1", "ISLD", 1, "");
+    let again = h.logon("TW1", "ISLD", seq, "");
+    assert!(h.open(2, &again).is_empty(), "it waits");
+    h
+}
+
+#[test]
+fn tc_1s_b_duplicate_logon_while_logged_on_is_closed_and_the_live_session_goes_on() {
     // The new Logon waits a while for the live connection's end, which does not come.
-    assert!(h.open(2, &again).is_empty());
+    let mut h = logged_on_with_a_logon_waiting(1);
     let test_request = h.message("TW1", "ISLD", "1", 2, "112=STILL|");
     let out = h.input(1, &test_request);
     assert_eq!(Harness::sends(&out), ["send 1 35=0|34=2|112=STILL"]);
@@ -440,12 +447,7 @@ fn tc_1s_b_duplicate_logon_while_logged_on_is_closed_and_the_live_session_goes_o
 
 #[test]
 fn a_logon_waits_for_the_old_connection_of_its_session_to_end_and_goes_on_from_there() {
-    let mut h = Harness::new(EngineConfig::default());
-    h.acceptor(&tw(1));
-    let logon = h.logon("TW1", "ISLD", 1, "");
-    h.open(1, &logon);
-    let again = h.logon("TW1", "ISLD", 2, "");
-    assert!(h.open(2, &again).is_empty(), "it waits");
+    let mut h = logged_on_with_a_logon_waiting(2);
     let waiting = h.logon("TW1", "ISLD", 2, "");
     assert_eq!(
         h.open(3, &waiting),
@@ -1099,12 +1101,7 @@ fn a_store_failure_while_a_logon_waits_ends_only_the_old_connection() {
 /// What a waiting connection sends is kept for its session, up to the Logon's bound.
 #[test]
 fn a_waiting_connection_that_floods_is_refused() {
-    let mut h = Harness::new(EngineConfig::default());
-    h.acceptor(&tw(1));
-    let logon = h.logon("TW1", "ISLD", 1, "");
-    h.open(1, &logon);
-    let again = h.logon("TW1", "ISLD", 2, "");
-    assert!(h.open(2, &again).is_empty());
+    let mut h = logged_on_with_a_logon_waiting(2);
     let flood = vec![b'x'; 64 * 1024];
     assert_eq!(h.input(2, &flood), ["close 2 DuplicateIdentity"]);
 }

@@ -41,10 +41,8 @@ fn tc_1s_c_logon_with_seq_too_high_is_answered_then_gap_requested() {
     assert_eq!(peer.session.next_target_seq(), SeqNum::new(1));
 }
 
-#[test]
-fn logon_too_high_counts_as_received_once_the_gap_below_it_is_filled() {
-    // QuickFIX's `nextQueued`: Logon 34=5 with 3 and 4 missing, our 7=3, their GapFill 34=3
-    // 36=5; the queued Logon is taken and 6 is expected, with no second ResendRequest.
+/// An acceptor that expects 3, answered the counterparty's Logon 34=5, and asked for the gap.
+fn logged_on_with_3_and_4_missing() -> ScriptedPeer {
     let clock = SimClock::new();
     let mut store = MemoryStore::new(UtcTimestamp::from_system_time(clock.utc()));
     fixgate_core::MessageStore::set_next_target_seq(&mut store, SeqNum::new(3)).unwrap();
@@ -53,6 +51,14 @@ fn logon_too_high_counts_as_received_once_the_gap_below_it_is_filled() {
     peer.next_seq = 5;
     let logon = peer.logon(30);
     peer.deliver(&logon);
+    peer
+}
+
+#[test]
+fn logon_too_high_counts_as_received_once_the_gap_below_it_is_filled() {
+    // QuickFIX's `nextQueued`: Logon 34=5 with 3 and 4 missing, our 7=3, their GapFill 34=3
+    // 36=5; the queued Logon is taken and 6 is expected, with no second ResendRequest.
+    let mut peer = logged_on_with_3_and_4_missing();
     assert_eq!(peer.sent(), ["35=A|34=1|98=0|108=30", "35=2|34=2|7=3|16=0"]);
     let time = peer.timestamp(Duration::ZERO, false);
     let gap_fill = peer.message_with_seq("4", 3, &format!("43=Y|122={time}|36=5|123=Y|"));
@@ -70,14 +76,7 @@ fn resend_request_ahead_of_the_gap_is_served_and_its_number_taken_in_turn() {
     // Logon 34=5 with 3 and 4 missing, then their ResendRequest 34=6. Their resend brings 3 and
     // 4 again and gap-fills from their Logon: 34=5 36=7. That GapFill is below the expected
     // number once the Logon is taken, so 6 must already count as received.
-    let clock = SimClock::new();
-    let mut store = MemoryStore::new(UtcTimestamp::from_system_time(clock.utc()));
-    fixgate_core::MessageStore::set_next_target_seq(&mut store, SeqNum::new(3)).unwrap();
-    let config = SessionConfig::new(BeginString::Fix44, US, THEM, Role::Acceptor);
-    let mut peer = ScriptedPeer::with_store(config, Box::new(store), clock);
-    peer.next_seq = 5;
-    let logon = peer.logon(30);
-    peer.deliver(&logon);
+    let mut peer = logged_on_with_3_and_4_missing();
     let request = peer.message("2", "7=1|16=0|");
     peer.deliver(&request);
     peer.take();
