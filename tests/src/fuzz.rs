@@ -121,11 +121,13 @@ fn check_message(msg: &Message) {
 /// Target `session_input`: an acceptor session fed arbitrary bytes and timer ticks.
 ///
 /// The first byte picks the mode: bit 0 logs on first with a valid Logon, bit 1 reconnects after
-/// each disconnect. Then each byte below 192 feeds the next `byte % 64 + 1` input bytes, and each
+/// each disconnect; bits 2 to 5 turn on `RejectGarbledMessage`, `ValidateChecksum=N`,
+/// `ResendRequestChunkSize=3` and `SendNextExpectedMsgSeqNum`. Then each byte below 192 feeds the next `byte % 64 + 1` input bytes, and each
 /// byte from 192 advances the clock by up to 32 s.
 /// - Nothing panics.
 /// - Every message the session sends is a valid frame with our CompIDs, and new messages carry
-///   strictly increasing MsgSeqNums (resent copies, with PossDupFlag, may go back).
+///   strictly increasing MsgSeqNums (resent copies, with PossDupFlag, may go back; a Logon with
+///   ResetSeqNumFlag starts them again at 1).
 /// - `poll_timeout` is never in the past after `handle_timeout`.
 pub fn session_input(data: &[u8]) {
     use fixgate_core::{Action, BeginString, Role, SessionConfig, tag};
@@ -139,6 +141,16 @@ pub fn session_input(data: &[u8]) {
     let mut config = SessionConfig::new(BeginString::Fix44, US, THEM, Role::Acceptor);
     config.max_queued_messages = 16;
     config.resend_read_chunk_size = 4;
+    for (bit, key, value) in [
+        (2, "RejectGarbledMessage", "Y"),
+        (3, "ValidateChecksum", "N"),
+        (4, "ResendRequestChunkSize", "3"),
+        (5, "SendNextExpectedMsgSeqNum", "Y"),
+    ] {
+        if mode >> bit & 1 == 1 {
+            config.set(key, value).expect("a valid setting");
+        }
+    }
     let mut peer = ScriptedPeer::with_config(config);
     if mode & 1 == 1 {
         peer.log_on();
@@ -170,8 +182,16 @@ pub fn session_input(data: &[u8]) {
                     let resent = msg.bool(tag::POSS_DUP_FLAG) == Ok(true);
                     let refusal =
                         msg.msg_type() == b"5" && msg.get(tag::TEXT) == Some(b"Logon rejected");
+                    // A Logon with ResetSeqNumFlag=Y starts our numbers again at 1.
+                    let reset = msg.msg_type() == b"A"
+                        && msg.bool(tag::RESET_SEQ_NUM_FLAG) == Ok(true)
+                        && seq == 1;
                     if !resent && !refusal {
-                        assert!(seq > last_new_seq, "MsgSeqNum {seq} after {last_new_seq}");
+                        assert!(
+                            seq > last_new_seq || reset,
+                            "MsgSeqNum {seq} after {last_new_seq}: {}",
+                            crate::wire::pipe(msg.as_bytes())
+                        );
                         last_new_seq = seq;
                     }
                 }
@@ -185,6 +205,94 @@ pub fn session_input(data: &[u8]) {
             peer.session.handle_connected(peer.clock.now());
         }
     }
+}
+
+/// An input for [`session_input`] made from `seed`: FIX-shaped frames rather than raw bytes, so
+/// that the session gets past framing and its rules are what is tried. A mode byte (every
+/// setting bit), then up to 25 messages: Logons (with `NextExpectedMsgSeqNum`, with
+/// `ResetSeqNumFlag`), TestRequests, ResendRequests, SequenceResets (GapFill or Reset),
+/// Logouts, orders and reports, numbered in order, ahead (a gap) or behind, some as PossDup
+/// copies and some with a wrong CheckSum, each fed in chunks, with the clock moved now and then.
+pub fn session_input_from_seed(seed: u64) -> Vec<u8> {
+    use fixgate_core::{TimestampPrecision, UtcTimestamp};
+    use std::time::Duration;
+
+    let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    let start = crate::clock::SimClock::new().utc();
+    let mut data = vec![(next() & 0xff) as u8];
+    let (mut elapsed, mut seq) = (0u64, 1u64);
+    for k in 0..next() % 25 + 1 {
+        let time = UtcTimestamp::from_system_time(start + Duration::from_millis(elapsed))
+            .format(TimestampPrecision::Millis);
+        let time = time.as_str();
+        let msg_type = match next() % 10 {
+            _ if k == 0 && next() % 3 != 0 => "A",
+            0 => "0",
+            1 => "1",
+            2 => "2",
+            3 => "4",
+            4 => "5",
+            5 => "A",
+            6 => "8",
+            _ => "D",
+        };
+        let this = match next() % 6 {
+            0 => seq + 1 + next() % 4,
+            1 => seq.saturating_sub(next() % 3).max(1),
+            _ => seq,
+        };
+        seq = this + 1;
+        let mut fields = String::new();
+        match msg_type {
+            "A" => {
+                fields.push_str("98=0|108=30|");
+                if next() % 2 == 0 {
+                    fields.push_str(&format!("789={}|", next() % 6));
+                }
+                if next() % 4 == 0 {
+                    fields.push_str("141=Y|");
+                }
+            }
+            "1" => fields.push_str("112=T|"),
+            "2" => fields.push_str(&format!("7={}|16={}|", next() % 6, next() % 8)),
+            "4" => {
+                fields.push_str(&format!("36={}|", next() % 12));
+                if next() % 2 == 0 {
+                    fields.push_str("123=Y|");
+                }
+            }
+            "8" | "D" => fields.push_str("11=X|55=A|54=1|38=1|40=1|"),
+            _ => {}
+        }
+        if next() % 5 == 0 {
+            fields.push_str(&format!("43=Y|122={time}|"));
+        }
+        let body = format!("35={msg_type}|34={this}|49=TW|52={time}|56=ISLD|{fields}");
+        let mut frame = crate::wire::frame("FIX.4.4", &body);
+        if next() % 10 == 0 {
+            let at = frame.len() - 3;
+            frame[at] ^= 1; // A wrong CheckSum.
+        }
+        for chunk in frame.chunks((next() % 64) as usize + 1) {
+            data.push((chunk.len() - 1) as u8);
+            data.extend_from_slice(chunk);
+        }
+        if next() % 4 == 0 {
+            let step = next() % 4;
+            data.push(192 + step as u8);
+            elapsed += (step + 1) * 500;
+        }
+    }
+    // Then, at times, a long wait: timers fire.
+    let waits = (next() % 2) * (next() % 30);
+    data.resize(data.len() + waits as usize, 255);
+    data
 }
 
 /// Target `engine_route`: an engine with two registered acceptors (and unregistered sessions

@@ -237,3 +237,17 @@ fn next_expected_zero_is_a_malformed_logon() {
         ))]
     );
 }
+
+#[test]
+fn a_reset_logon_expecting_more_than_one_is_refused_before_anything_is_reset() {
+    let mut peer = acceptor_after_a_drop();
+    let logon = peer.message("A", "98=0|108=30|141=Y|789=4|");
+    peer.deliver(&logon);
+    assert_eq!(
+        peer.sent(),
+        ["35=5|34=4|58=NextExpectedMsgSeqNum(789) too high, expecting at most 1 but received 4"]
+    );
+    // The refused Logon reset nothing: the numbers go on from where they were.
+    assert_eq!(peer.session.next_sender_seq(), SeqNum::new(5));
+    assert_eq!(peer.session.next_target_seq(), SeqNum::new(2));
+}

@@ -58,22 +58,14 @@ impl Session {
         };
         let acceptor = self.config.role == Role::Acceptor;
         let reset = logon.reset || (acceptor && (self.config.reset_on_logon || self.new_period()));
-        if acceptor
-            && reset
-            && let Err(error) = self.reset_sequences()
-        {
-            return self.close(DisconnectReason::Store(error));
-        }
-        let expected = self.next_target;
-        if logon.seq < expected {
-            return self.too_low(expected, logon.seq);
-        }
-        // NextExpectedMsgSeqNum, when both sides use it (FIX 4.4 and FIXT.1.1).
+        // NextExpectedMsgSeqNum, when both sides use it (FIX 4.4 and FIXT.1.1), is checked
+        // before a reset: a Logon refused for it changes no numbers. The acceptor's reply takes
+        // the next number (1 after a reset); the initiator's Logon went before.
         let their_next = logon
             .next_expected
             .filter(|_| self.config.send_next_expected_msg_seq_num);
-        // The acceptor's reply takes the next number; the initiator's Logon went before.
         let our_logon = match self.config.role {
+            Role::Acceptor if reset => SeqNum::FIRST,
             Role::Acceptor => self.store.next_sender_seq(),
             Role::Initiator => self.logon_seq,
         };
@@ -84,6 +76,16 @@ impl Session {
         };
         if let Some(received) = their_next.filter(|&n| n > most) {
             return self.next_expected_too_high(most, received);
+        }
+        if acceptor
+            && reset
+            && let Err(error) = self.reset_sequences()
+        {
+            return self.close(DisconnectReason::Store(error));
+        }
+        let expected = self.next_target;
+        if logon.seq < expected {
+            return self.too_low(expected, logon.seq);
         }
         if acceptor {
             self.heart_bt_int = logon.heart_bt_int;
