@@ -14,7 +14,7 @@ use fixgate_core::{
     UtcTimestamp,
 };
 use fixgate_tokio::{AppEvent, FixEngine};
-use tokio::sync::Mutex;
+use tokio::sync::{Mutex, Notify};
 use tokio::task::JoinHandle;
 
 /// What the initiator's application saw.
@@ -31,6 +31,8 @@ pub struct OrderClient {
     initiator: FixEngine,
     id: SessionId,
     seen: Arc<Mutex<Seen>>,
+    /// Woken whenever `seen` changes.
+    changed: Arc<Notify>,
     sent: Arc<AtomicU64>,
     stop: Arc<AtomicBool>,
     sender: JoinHandle<()>,
@@ -59,8 +61,9 @@ impl OrderClient {
             .await
             .unwrap();
         let seen = Arc::new(Mutex::new(Seen::default()));
+        let changed = Arc::new(Notify::new());
         let collector = {
-            let (seen, initiator) = (seen.clone(), initiator.clone());
+            let (seen, changed, initiator) = (seen.clone(), changed.clone(), initiator.clone());
             tokio::spawn(async move {
                 while let Some(event) = events.recv().await {
                     match event {
@@ -77,8 +80,9 @@ impl OrderClient {
                             ..
                         } => seen.lock().await.logons += 1,
                         AppEvent::Disconnected { .. } => seen.lock().await.disconnects += 1,
-                        _ => {}
+                        _ => continue,
                     }
+                    changed.notify_waiters();
                 }
             })
         };
@@ -103,6 +107,7 @@ impl OrderClient {
             initiator,
             id,
             seen,
+            changed,
             sent,
             stop,
             sender,
@@ -117,27 +122,34 @@ impl OrderClient {
 
     /// Waits until there are more Logons than `before`, at most until `deadline`.
     pub async fn await_logon_after(&self, before: u64, deadline: Instant) {
-        while self.logons().await == before {
-            assert!(Instant::now() < deadline, "no Logon in time");
-            tokio::time::sleep(Duration::from_millis(2)).await;
+        self.await_seen(|seen| seen.logons > before, deadline, "no Logon in time")
+            .await;
+    }
+
+    /// Waits until `done` holds of what was seen, failing with `what` at `deadline`.
+    async fn await_seen(&self, done: impl Fn(&Seen) -> bool, deadline: Instant, what: &str) {
+        loop {
+            // Registered before the look, so that a change between the two is not missed.
+            let changed = self.changed.notified();
+            if done(&*self.seen.lock().await) {
+                return;
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            assert!(tokio::time::timeout(left, changed).await.is_ok(), "{what}");
         }
     }
 
     /// Stops the orders, waits for every report, logs out, and checks that every order was
     /// executed exactly once. Returns the orders sent and our next sender and target numbers,
     /// for the acceptor's store to agree with.
-    pub async fn finish(self) -> (u64, SeqNum, SeqNum) {
+    pub async fn finish(mut self) -> (u64, SeqNum, SeqNum) {
         self.stop.store(true, Ordering::Relaxed);
-        self.sender.await.unwrap();
+        (&mut self.sender).await.unwrap();
         let total = self.sent.load(Ordering::Relaxed);
         let deadline = Instant::now() + Duration::from_secs(30);
-        while self.seen.lock().await.reports.len() < total as usize {
-            assert!(
-                Instant::now() < deadline,
-                "reports missing 30 s after the last order"
-            );
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
+        let all = |seen: &Seen| seen.reports.len() >= total as usize;
+        self.await_seen(all, deadline, "reports missing 30 s after the last order")
+            .await;
         // Logged out cleanly; once the application has seen the disconnect it has seen every
         // report before it, so a late duplicate would be counted by now. The core engine's
         // shutdown logs out and stops reconnecting (the adapter's own would also end the engine
@@ -153,10 +165,9 @@ impl OrderClient {
             .await
             .unwrap();
         let deadline = Instant::now() + Duration::from_secs(10);
-        while self.seen.lock().await.disconnects == disconnects {
-            assert!(Instant::now() < deadline, "the Logout never completed");
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
+        let logged_out = |seen: &Seen| seen.disconnects > disconnects;
+        self.await_seen(logged_out, deadline, "the Logout never completed")
+            .await;
         let reports = std::mem::take(&mut self.seen.lock().await.reports);
         let mut twice: Vec<_> = reports.iter().filter(|(_, n)| **n > 1).collect();
         twice.sort();

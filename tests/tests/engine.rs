@@ -34,6 +34,16 @@ impl Harness {
         self.acceptor_with(id, config);
     }
 
+    /// Acceptor `id`, whose Logons must carry Username `username` and Password `password`.
+    fn acceptor_requiring(&mut self, id: &SessionId, username: &str, password: &str) {
+        self.acceptor(id);
+        let credentials = Credentials {
+            username: username.into(),
+            password: password.into(),
+        };
+        self.engine.set_credentials(id, credentials).unwrap();
+    }
+
     fn acceptor_with(&mut self, id: &SessionId, config: SessionConfig) {
         let store = MemoryStore::new(UtcTimestamp::from_system_time(self.clock.utc()));
         self.engine
@@ -283,12 +293,7 @@ fn provisional_session_is_removed_when_its_logon_fails() {
 #[test]
 fn wrong_password_changes_nothing_and_the_right_one_continues_the_sequence() {
     let mut h = Harness::new(EngineConfig::default());
-    h.acceptor(&tw(1));
-    let credentials = Credentials {
-        username: "trader".into(),
-        password: "s3cret".into(),
-    };
-    h.engine.set_credentials(&tw(1), credentials).unwrap();
+    h.acceptor_requiring(&tw(1), "trader", "s3cret");
     let logon = h.logon("TW1", "ISLD", 1, "553=trader|554=s3cret|");
     h.open(1, &logon);
     let hb = h.message("TW1", "ISLD", "0", 2, "");
@@ -397,16 +402,7 @@ fn a_password_not_yet_read_is_refused() {
 #[test]
 fn unknown_comp_id_and_wrong_password_are_refused_alike() {
     let mut h = Harness::new(EngineConfig::default());
-    h.acceptor(&tw(1));
-    h.engine
-        .set_credentials(
-            &tw(1),
-            Credentials {
-                username: "u".into(),
-                password: "p".into(),
-            },
-        )
-        .unwrap();
+    h.acceptor_requiring(&tw(1), "u", "p");
     let unknown = h.logon("NOBODY", "ISLD", 1, "553=u|554=x|");
     let wrong = h.logon("TW1", "ISLD", 1, "553=u|554=x|");
     let a = h.open(1, &unknown);
@@ -468,16 +464,7 @@ fn a_logon_waits_for_the_old_connection_of_its_session_to_end_and_goes_on_from_t
 #[test]
 fn a_waiting_logon_with_a_wrong_password_is_never_made_to_wait() {
     let mut h = Harness::new(EngineConfig::default());
-    h.acceptor(&tw(1));
-    h.engine
-        .set_credentials(
-            &tw(1),
-            Credentials {
-                username: "u".into(),
-                password: "p".into(),
-            },
-        )
-        .unwrap();
+    h.acceptor_requiring(&tw(1), "u", "p");
     let logon = h.logon("TW1", "ISLD", 1, "553=u|554=p|");
     h.open(1, &logon);
     // Only an authenticated Logon learns that the session is connected.
@@ -808,16 +795,7 @@ fn lockout_after_repeated_failures_then_release() {
         lockout: Some(lockout),
         ..EngineConfig::default()
     });
-    h.acceptor(&tw(1));
-    h.engine
-        .set_credentials(
-            &tw(1),
-            Credentials {
-                username: "u".into(),
-                password: "right".into(),
-            },
-        )
-        .unwrap();
+    h.acceptor_requiring(&tw(1), "u", "right");
     for conn in 1..=3 {
         let wrong = h.logon("TW1", "ISLD", 1, "553=u|554=wrong|");
         assert_eq!(

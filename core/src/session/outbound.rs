@@ -32,10 +32,11 @@ impl Session {
         self.appended += 1;
         self.report_outbound(msg_type, &frame);
         if transmit {
-            // Behind a resend in progress, or behind our Logon until its reply: held, in order.
-            // A Logout that answers the reply (its numbers are wrong) goes at once.
+            // Behind a resend in progress, held, in order; behind our Logon until its reply, what
+            // the application put is held, and the session's own messages (a Logout answering a
+            // reply whose numbers are wrong) go at once.
             let behind_logon =
-                self.state == SessionState::LogonSent && msg_type != crate::msg_type::wire::LOGOUT;
+                self.state == SessionState::LogonSent && !MsgType::is_admin_value(msg_type);
             if self.resend.is_some() || behind_logon {
                 self.held.push_back(frame);
             } else {
