@@ -47,6 +47,10 @@ impl Engine {
     /// session went with its connection (one made for an unregistered Logon), the Logon is
     /// routed again from its first byte, as if it had just come.
     pub(super) fn hand_over(&mut self, id: &SessionId) {
+        // Nearly always none waits: no hashing then.
+        if self.handovers.is_empty() {
+            return;
+        }
         let Some(handover) = self.handovers.remove(id) else {
             return;
         };
