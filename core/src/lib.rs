@@ -114,6 +114,7 @@ pub mod dictionary;
 mod engine;
 mod error;
 mod hash;
+pub mod metrics;
 mod msg_type;
 pub mod properties;
 pub mod quickfix_keys;

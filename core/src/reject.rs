@@ -58,6 +58,28 @@ impl SessionRejectReason {
         }
     }
 
+    /// The reason whose `SessionRejectReason <373>` value is `code`, if FIX lists it.
+    pub const fn from_code(code: u32) -> Option<Self> {
+        Some(match code {
+            0 => Self::InvalidTagNumber,
+            1 => Self::RequiredTagMissing,
+            2 => Self::TagNotDefinedForMessageType,
+            3 => Self::UndefinedTag,
+            4 => Self::TagWithoutValue,
+            5 => Self::ValueOutOfRange,
+            6 => Self::IncorrectDataFormat,
+            9 => Self::CompIdProblem,
+            10 => Self::SendingTimeAccuracy,
+            11 => Self::InvalidMsgType,
+            13 => Self::TagAppearsMoreThanOnce,
+            14 => Self::TagOutOfOrder,
+            15 => Self::RepeatingGroupOutOfOrder,
+            16 => Self::IncorrectNumInGroup,
+            99 => Self::Other,
+            _ => return None,
+        })
+    }
+
     /// The `Text <58>` QuickFIX sends with this reason, which counterparties and the acceptance
     /// suite expect word for word.
     pub const fn text(self) -> &'static str {

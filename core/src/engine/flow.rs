@@ -27,6 +27,11 @@ impl Outflow {
         self.stalled_since = (self.unwritten > 0).then_some(now);
     }
 
+    /// The bytes not yet reported written.
+    pub(super) fn unwritten(&self) -> usize {
+        self.unwritten
+    }
+
     /// Whether `put()` must wait.
     pub(super) fn is_full(&self, max_unwritten: usize) -> bool {
         self.unwritten >= max_unwritten

@@ -26,6 +26,7 @@ use crate::codec::Decoder;
 use crate::config::{ConfigError, Role, SessionConfig};
 use crate::error::SendError;
 use crate::hash::FastHash;
+use crate::metrics::{Counts, EngineMetrics, SessionMetrics};
 use crate::session::{OutboundMessage, Session, SessionState, Step};
 use crate::store::{MemoryStore, MessageStore, StoreError};
 use crate::time::{Now, UtcTimestamp};
@@ -247,6 +248,8 @@ pub struct Engine {
     handovers: HashMap<SessionId, handover::Handover, FastHash>,
     /// A graceful shutdown began: no new connections, no reconnects.
     stopping: bool,
+    /// Connections refused before they reached a session, by reason.
+    refusals: Counts<Refusal>,
     now: Now,
 }
 
@@ -281,6 +284,7 @@ impl Engine {
             failures: HashMap::with_hasher(hash),
             handovers: HashMap::with_hasher(hash),
             stopping: false,
+            refusals: Counts::default(),
             now,
         }
     }
@@ -536,6 +540,29 @@ impl Engine {
     /// How many connections are waiting for their Logon (at most `MaxPendingConnections`).
     pub fn pending_connections(&self) -> usize {
         self.pending.len()
+    }
+
+    /// A snapshot of the engine and every session, for operators.
+    pub fn metrics(&self) -> EngineMetrics {
+        let mut sessions: Vec<SessionMetrics> = self
+            .sessions
+            .iter()
+            .map(|(id, slot)| {
+                let mut metrics = slot.session.metrics(id);
+                if slot.conn.is_some() {
+                    metrics.unwritten_bytes = slot.flow.unwritten();
+                    let max_unwritten = slot.session.config().max_outbound_bytes;
+                    metrics.backpressured = slot.flow.is_full(max_unwritten);
+                }
+                metrics
+            })
+            .collect();
+        sessions.sort_by(|a, b| a.id.cmp(&b.id));
+        EngineMetrics {
+            pending_logon: self.pending.len(),
+            refusals: self.refusals,
+            sessions,
+        }
     }
 
     /// Whether any connection is still open (pending or linked to a session).
@@ -1005,6 +1032,7 @@ impl Engine {
 
     /// Closes a connection that never reached a session, silently.
     fn refuse(&mut self, conn: ConnId, refusal: Refusal) {
+        self.refusals.add(&refusal);
         self.pending.remove(&conn);
         self.outputs.push_back(Output::Close {
             conn,

@@ -25,7 +25,9 @@ use crate::action::{Action, Delivered, DisconnectReason, Event};
 use crate::codec::{Decoder, FieldWriter, Filled, HeaderField, Message};
 use crate::config::{ConfigError, Role, SessionConfig, StorageDurability};
 use crate::dictionary::ShapeCache;
+use crate::engine::SessionId;
 use crate::error::SendError;
+use crate::metrics::{SessionCounters, SessionMetrics};
 use crate::store::{MessageStore, StoreError};
 use crate::time::{Now, TimestampFormatter, TimestampParser, UtcTimestamp};
 
@@ -197,6 +199,8 @@ pub struct Session {
     /// The sequence epoch: one more at every reset of the sequence numbers. Delivered messages
     /// carry it, so that an answer to a message of an old sequence cannot settle a new one.
     epoch: u64,
+    /// What an operator reads (`metrics.rs`).
+    pub(crate) counters: SessionCounters,
 }
 
 /// An application's check of an inbound Logon (credentials, custom tags): `true` accepts it.
@@ -261,6 +265,7 @@ impl Session {
             shapes: ShapeCache::new(),
             logon_check: None,
             epoch: 0,
+            counters: SessionCounters::default(),
             store,
             config,
         })
@@ -311,6 +316,33 @@ impl Session {
     /// The HeartBtInt in force.
     pub fn heart_bt_int(&self) -> Duration {
         self.heart_bt_int
+    }
+
+    /// What the session counted since it was created.
+    pub fn counters(&self) -> &SessionCounters {
+        &self.counters
+    }
+
+    /// A snapshot for operators; `unwritten_bytes` and `backpressured` are the engine's to fill.
+    pub(crate) fn metrics(&self, id: &SessionId) -> SessionMetrics {
+        let c = &self.counters;
+        SessionMetrics {
+            id: id.clone(),
+            role: self.config.role,
+            state: self.state,
+            connected: self.connected,
+            next_sender_seq: self.next_sender_seq(),
+            next_target_seq: self.next_target_seq(),
+            counters: *c,
+            unsettled: self.unsettled_count(),
+            queued_out_of_order: self.queued_inbound.len(),
+            held_messages: self.held.len(),
+            unwritten_bytes: 0,
+            backpressured: false,
+            last_received: (c.app_messages_in + c.admin_messages_in > 0)
+                .then_some(self.last_received),
+            last_sent: (c.app_messages_out + c.admin_messages_out > 0).then_some(self.last_sent),
+        }
     }
 
     // (B) inputs
