@@ -31,6 +31,8 @@ pub const ENGINE_SETTINGS: &[&str] = &[
     "MessageLog",
     "TlsCertificate",
     "TlsPrivateKey",
+    "MetricsAddress",
+    "AdminToken",
 ];
 
 /// Session keys that identify a session rather than configure it.

@@ -10,6 +10,7 @@ use fixgate_core::{
 };
 
 use crate::ConnectFailure;
+use crate::metrics::Latencies;
 use crate::waiting::{Outgoing, OwnedHeader, Waiting};
 
 /// Callbacks that the driver makes on the task that drives the [`Engine`]
@@ -52,17 +53,36 @@ pub trait Application: Send + 'static {
 pub struct Context<'a> {
     engine: &'a mut Engine,
     waiting: &'a mut Waiting,
+    latencies: &'a mut Latencies,
     now: Now,
 }
 
 impl<'a> Context<'a> {
     /// The context of one callback, at `now`: the driver's engine and its waiting puts.
-    pub(crate) fn new(engine: &'a mut Engine, waiting: &'a mut Waiting, now: Now) -> Self {
+    pub(crate) fn new(
+        engine: &'a mut Engine,
+        waiting: &'a mut Waiting,
+        latencies: &'a mut Latencies,
+        now: Now,
+    ) -> Self {
         Self {
             engine,
             waiting,
+            latencies,
             now,
         }
+    }
+
+    /// `result` of settling `delivered`: measured when the engine took it.
+    fn settling<T>(
+        &mut self,
+        delivered: &Delivered,
+        result: Result<T, EngineError>,
+    ) -> Result<T, EngineError> {
+        if result.is_ok() {
+            self.latencies.settled(delivered, self.now.mono);
+        }
+        result
     }
 }
 
@@ -99,7 +119,7 @@ impl Context<'_> {
         if !self.waiting.holds(session) {
             match self.engine.reply(self.now, session, delivered, msg) {
                 Err(EngineError::Backpressure(_)) => {}
-                result => return result.map(drop),
+                result => return self.settling(delivered, result).map(drop),
             }
         }
         self.waiting.park(Outgoing::Reply {
@@ -115,7 +135,8 @@ impl Context<'_> {
 
     /// Settles `delivered` without a reply.
     pub fn ack(&mut self, session: &SessionId, delivered: &Delivered) -> Result<(), EngineError> {
-        self.engine.ack(session, delivered)
+        let result = self.engine.ack(session, delivered);
+        self.settling(delivered, result)
     }
 
     /// Sends an application message; while the connection is full it waits in order, like a
@@ -195,6 +216,7 @@ impl Context<'_> {
         if self.waiting.holds(session) {
             return Err(EngineError::Backpressure(Box::new(session.clone())));
         }
-        self.engine.reply(self.now, session, delivered, msg)
+        let result = self.engine.reply(self.now, session, delivered, msg);
+        self.settling(delivered, result)
     }
 }

@@ -2,12 +2,36 @@
 
 use std::net::SocketAddr;
 
-use fixgate_core::{Delivered, Engine, EngineError, MessageStore, Now, SessionConfig, SessionId};
+use fixgate_core::{
+    Delivered, Engine, EngineError, MessageStore, Now, SeqNum, SessionConfig, SessionId,
+};
 
+use crate::metrics::{Latencies, Metrics};
 use crate::waiting::{Outgoing, Waiting};
 
 /// Where a command's result goes.
 pub(crate) type Reply<T> = async_channel::Sender<Result<T, EngineError>>;
+
+/// An operator's command on one session ([`FixEngine::control`](crate::FixEngine::control)),
+/// as QuickFIX/J's JMX and FIX Antenna's administrative interface offer them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SessionControl {
+    /// Ends the connection at once, without a Logout; the session waits for the next one.
+    Disconnect,
+    /// Sends a Logout with this text; the connection ends at the reply or at LogoutTimeout.
+    /// Fails unless logged on.
+    Logout(Option<String>),
+    /// Resets both sequence numbers to 1; fails while connected.
+    ResetSeqNumLocal,
+    /// Sets the next sender and (or) target `MsgSeqNum <34>`, the morning fix-up.
+    SetSeqNums {
+        /// The number of the next message we send.
+        sender: Option<SeqNum>,
+        /// The number we expect next.
+        target: Option<SeqNum>,
+    },
+}
 
 /// A command from a handle to the engine task.
 pub(crate) enum Command {
@@ -53,6 +77,14 @@ pub(crate) enum Command {
         id: SessionId,
         reply: Reply<()>,
     },
+    Control {
+        id: SessionId,
+        control: SessionControl,
+        reply: Reply<()>,
+    },
+    Metrics {
+        reply: async_channel::Sender<Metrics>,
+    },
     Shutdown {
         reply: async_channel::Sender<()>,
     },
@@ -65,6 +97,7 @@ impl Command {
         self,
         engine: &mut Engine,
         waiting: &mut Waiting,
+        latencies: &mut Latencies,
         now: Now,
     ) -> Option<async_channel::Sender<()>> {
         let (reply, result) = match self {
@@ -81,22 +114,52 @@ impl Command {
             Self::Register { id, reply } => (reply, engine.register_acceptor(&id)),
             Self::Initiate { id, addr, reply } => (reply, engine.initiate(&id, addr)),
             Self::Send { out, wait } => {
-                waiting.submit(engine, now, out, wait);
+                waiting.submit(engine, latencies, now, out, wait);
                 return None;
             }
             Self::Ack {
                 session,
                 delivered,
                 reply,
-            } => (reply, engine.ack(&session, &delivered)),
+            } => {
+                let result = engine.ack(&session, &delivered);
+                if result.is_ok() {
+                    latencies.settled(&delivered, now.mono);
+                }
+                (reply, result)
+            }
             Self::Disconnect { id, reason, reply } => {
                 (reply, engine.disconnect(now, &id, reason.as_deref()))
             }
             Self::ResetLocal { id, reply } => (reply, engine.reset_seq_num_local(now, &id)),
             Self::Finalize { id, reply } => (reply, engine.finalize(now, &id)),
+            Self::Control { id, control, reply } => (reply, control.run(engine, now, &id)),
+            Self::Metrics { reply } => {
+                let _ = reply.try_send(Metrics::new(engine.metrics(), latencies, waiting.len()));
+                return None;
+            }
             Self::Shutdown { reply } => return Some(reply),
         };
         let _ = reply.try_send(result);
         None
+    }
+}
+
+impl SessionControl {
+    fn run(self, engine: &mut Engine, now: Now, id: &SessionId) -> Result<(), EngineError> {
+        match self {
+            Self::Disconnect => engine.drop_connection(now, id),
+            Self::Logout(text) => engine.logout(now, id, text.as_deref()),
+            Self::ResetSeqNumLocal => engine.reset_seq_num_local(now, id),
+            Self::SetSeqNums { sender, target } => {
+                if let Some(seq) = sender {
+                    engine.set_next_sender_seq(now, id, seq)?;
+                }
+                if let Some(seq) = target {
+                    engine.set_next_target_seq(now, id, seq)?;
+                }
+                Ok(())
+            }
+        }
     }
 }

@@ -10,7 +10,8 @@ use fixgate_core::{
 };
 
 use crate::channel::Sender;
-use crate::command::Command;
+use crate::command::{Command, SessionControl};
+use crate::metrics::Metrics;
 use crate::runtime::Runtime;
 use crate::security::Security;
 use crate::task::{Delivery, Driver};
@@ -174,6 +175,22 @@ impl FixEngine {
             wait: true,
         })
         .await
+    }
+
+    /// A snapshot for operators: every session's state, numbers and counters, the engine's
+    /// refusals, and the latencies the driver measures.
+    pub async fn metrics(&self) -> Result<Metrics, Error> {
+        let (reply, result) = async_channel::bounded(1);
+        self.commands
+            .send(Command::Metrics { reply })
+            .map_err(|_| Error::Stopped)?;
+        result.recv().await.map_err(|_| Error::Stopped)
+    }
+
+    /// Carries out an operator's command on session `id`, any session of the engine's.
+    pub async fn control(&self, id: SessionId, control: SessionControl) -> Result<(), Error> {
+        self.call(|reply| Command::Control { id, control, reply })
+            .await
     }
 
     /// Sends every session's Logout, waits up to their LogoutTimeout, then stops the engine task.

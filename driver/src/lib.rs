@@ -20,6 +20,7 @@ mod command;
 mod conn;
 mod failure;
 mod handle;
+mod metrics;
 mod runtime;
 mod secret;
 mod security;
@@ -34,11 +35,14 @@ use std::net::SocketAddr;
 use fixgate_core::{Delivered, DisconnectReason, EngineError, Event, SessionId};
 
 pub use crate::app::{Application, Context};
+pub use crate::command::SessionControl;
 pub use crate::failure::ConnectFailure;
 pub use crate::handle::{FixEngine, Session, SessionSender};
+pub use crate::metrics::{Histogram, Metrics};
 pub use crate::runtime::{
     AsyncTimer, Listener, ReadBuffer, ReadHalf, Runtime, SocketOptions, TcpStream,
 };
+pub use crate::secret::read_secret;
 pub use crate::security::Security;
 #[cfg(feature = "tls")]
 pub use crate::security::TlsConfig;

@@ -8,14 +8,14 @@ use fixgate_core::{Secret, SessionConfig};
 /// Replaces a `Password` that names where it is kept with the secret read from there.
 pub(crate) fn read_secrets(config: &mut SessionConfig) -> io::Result<()> {
     if let Some(secret) = &mut config.password {
-        *secret = Secret::Value(read("Password", secret)?);
+        *secret = Secret::Value(read_secret("Password", secret)?);
     }
     Ok(())
 }
 
-/// The secret itself: from the environment, from a file (without its trailing line break), or
-/// as written. The errors name the setting and the place, never the secret.
-fn read(key: &str, secret: &Secret) -> io::Result<String> {
+/// The secret setting `key` itself: from the environment, from a file (without its trailing
+/// line break), or as written. The errors name the setting and the place, never the secret.
+pub fn read_secret(key: &str, secret: &Secret) -> io::Result<String> {
     match secret {
         Secret::Value(value) => Ok(value.clone()),
         Secret::Env(name) => std::env::var(name).map_err(|_| {

@@ -16,6 +16,7 @@ use crate::channel::{Receiver, Sender};
 use crate::command::Command;
 use crate::conn::{self, Connection, Gate, READS_AHEAD};
 use crate::failure::{self, ConnectFailure};
+use crate::metrics::Latencies;
 use crate::runtime::{AsyncTimer, Listener, Runtime, SocketOptions, sleep};
 use crate::security::{Reader, Security, Writer};
 use crate::waiting::Waiting;
@@ -63,9 +64,10 @@ pub(crate) enum Input<R: Runtime> {
     Closed {
         conn: ConnId,
     },
-    /// A session's store sync (`Output::Commit`) ended.
+    /// A session's store sync (`Output::Commit`), asked for at `began`, ended.
     Committed {
         session: SessionId,
+        began: std::time::Instant,
         result: Result<(), StoreError>,
     },
 }
@@ -110,6 +112,8 @@ pub(crate) struct Driver<R: Runtime> {
     waiting: Waiting,
     /// The callers of `shutdown()`, answered when it is complete.
     stopping: Vec<async_channel::Sender<()>>,
+    /// What only the driver measures.
+    latencies: Latencies,
     security: Security,
     options: SocketOptions,
 }
@@ -147,6 +151,7 @@ impl<R: Runtime> Driver<R> {
             next_conn: 1,
             waiting: Waiting::with_hasher(hash),
             stopping: Vec::new(),
+            latencies: Latencies::default(),
             security,
             options,
             runtime: runtime.clone(),
@@ -330,7 +335,9 @@ impl<R: Runtime> Driver<R> {
                 Output::Close { conn, reason } => self.close(conn, reason, at),
                 Output::Commit { session } => self.commit(session, at),
                 Output::Drained { session } => {
-                    self.waiting.retry(&mut self.engine, at, &session);
+                    let latencies = &mut self.latencies;
+                    self.waiting
+                        .retry(&mut self.engine, latencies, at, &session);
                 }
                 Output::Deliver { session } => self.deliver(session, at),
                 Output::Event { session, event } => {
@@ -403,9 +410,14 @@ impl<R: Runtime> Driver<R> {
             return;
         };
         let inputs = self.inputs_tx.clone();
+        let began = at.mono;
         self.runtime.spawn_blocking(move || {
             let result = handle.sync();
-            let _ = inputs.send(Input::Committed { session, result });
+            let _ = inputs.send(Input::Committed {
+                session,
+                began,
+                result,
+            });
         });
     }
 
@@ -463,7 +475,12 @@ impl<R: Runtime> Driver<R> {
             }
             Delivery::App(app) => {
                 if self.engine.take_delivered_into(&session, &mut self.lent) {
-                    let mut ctx = Context::new(&mut self.engine, &mut self.waiting, now);
+                    let mut ctx = Context::new(
+                        &mut self.engine,
+                        &mut self.waiting,
+                        &mut self.latencies,
+                        now,
+                    );
                     app.on_message(&mut ctx, &session, &self.lent);
                 }
             }
@@ -477,7 +494,12 @@ impl<R: Runtime> Driver<R> {
             Delivery::Events(sink) => return sink(event),
             Delivery::App(app) => app,
         };
-        let mut ctx = Context::new(&mut self.engine, &mut self.waiting, now);
+        let mut ctx = Context::new(
+            &mut self.engine,
+            &mut self.waiting,
+            &mut self.latencies,
+            now,
+        );
         match event {
             AppEvent::Deliver { session, delivered } => {
                 app.on_message(&mut ctx, &session, &delivered);
@@ -548,7 +570,13 @@ impl<R: Runtime> Driver<R> {
                     self.engine.handle_connection_closed(conn, now);
                 }
             }
-            Input::Committed { session, result } => {
+            Input::Committed {
+                session,
+                began,
+                result,
+            } => {
+                let latency = now.mono.saturating_duration_since(began);
+                self.latencies.store_commit.record(latency);
                 if result.is_err() {
                     tracing::error_span!("session", id = %session).in_scope(|| {
                         tracing::error!(?result, "store sync failed");
@@ -560,7 +588,8 @@ impl<R: Runtime> Driver<R> {
     }
 
     fn command(&mut self, command: Command, now: Now) {
-        if let Some(reply) = command.run(&mut self.engine, &mut self.waiting, now) {
+        let latencies = &mut self.latencies;
+        if let Some(reply) = command.run(&mut self.engine, &mut self.waiting, latencies, now) {
             if self.stopping.is_empty() {
                 self.engine.shutdown(now);
             }

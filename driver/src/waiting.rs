@@ -10,6 +10,8 @@ use fixgate_core::{Delivered, Engine, EngineError, Now, OutboundMessage, SeqNum,
 
 use fixgate_core::FastHash;
 
+use crate::metrics::Latencies;
+
 /// Where the result of a put or a reply goes: to a caller waiting on a channel, or to nobody (an
 /// [`Application`](super::Application) callback, which has moved on).
 pub(crate) type Answer = Option<Box<dyn FnOnce(Result<SeqNum, EngineError>) + Send>>;
@@ -99,16 +101,28 @@ impl Waiting {
 
     /// Carries `out` out now, or queues it while its connection is full. With `wait` false a
     /// put answers `Backpressure` instead (`try_put`).
-    pub(crate) fn submit(&mut self, engine: &mut Engine, now: Now, out: Outgoing, wait: bool) {
+    pub(crate) fn submit(
+        &mut self,
+        engine: &mut Engine,
+        latencies: &mut Latencies,
+        now: Now,
+        out: Outgoing,
+        wait: bool,
+    ) {
         let result = if self.holds(out.session()) {
             Err(EngineError::Backpressure(Box::new(out.session().clone())))
         } else {
-            attempt(engine, now, &out)
+            attempt(engine, latencies, now, &out)
         };
         match result {
             Err(EngineError::Backpressure(_)) if wait => self.park(out),
             result => out.answer(result),
         }
+    }
+
+    /// The puts and replies waiting, over every session.
+    pub(crate) fn len(&self) -> usize {
+        self.queues.values().map(VecDeque::len).sum()
     }
 
     /// Queues `out` behind the others of its session.
@@ -121,12 +135,18 @@ impl Waiting {
 
     /// Tries the waiting puts and replies of `session` again, in order, until one meets
     /// backpressure again (the engine then says `Drained` again when there is room).
-    pub(crate) fn retry(&mut self, engine: &mut Engine, now: Now, session: &SessionId) {
+    pub(crate) fn retry(
+        &mut self,
+        engine: &mut Engine,
+        latencies: &mut Latencies,
+        now: Now,
+        session: &SessionId,
+    ) {
         let Some(mut queue) = self.queues.remove(session) else {
             return;
         };
         while let Some(out) = queue.pop_front() {
-            match attempt(engine, now, &out) {
+            match attempt(engine, latencies, now, &out) {
                 Err(EngineError::Backpressure(_)) => {
                     queue.push_front(out);
                     self.queues.insert(session.clone(), queue);
@@ -138,8 +158,13 @@ impl Waiting {
     }
 }
 
-/// One try of a put or a reply.
-fn attempt(engine: &mut Engine, now: Now, out: &Outgoing) -> Result<SeqNum, EngineError> {
+/// One try of a put or a reply; a reply taken settles its request.
+fn attempt(
+    engine: &mut Engine,
+    latencies: &mut Latencies,
+    now: Now,
+    out: &Outgoing,
+) -> Result<SeqNum, EngineError> {
     match out {
         Outgoing::Put {
             id,
@@ -162,7 +187,11 @@ fn attempt(engine: &mut Engine, now: Now, out: &Outgoing) -> Result<SeqNum, Engi
         } => {
             let header = header.fields();
             let msg = OutboundMessage::from_parts(msg_type, body).with_header(&header);
-            engine.reply(now, session, delivered, msg)
+            let result = engine.reply(now, session, delivered, msg);
+            if result.is_ok() {
+                latencies.settled(delivered, now.mono);
+            }
+            result
         }
     }
 }

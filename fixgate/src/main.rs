@@ -14,6 +14,7 @@ use std::sync::Arc;
 use std::time::SystemTime;
 
 use clap::Parser;
+use fixgate_admin::{Admin, AdminConfig};
 use fixgate_core::properties::Properties;
 use fixgate_core::{MemoryStore, MessageReport, MessageStore, Secret, SessionId, UtcTimestamp};
 use fixgate_dictionary::Dictionaries;
@@ -42,6 +43,9 @@ struct Args {
     /// Where sessions keep their messages and sequence numbers (overrides StorageType).
     #[arg(long, value_parser = ["memory", "file"])]
     store: Option<String>,
+    /// The port of the metrics, admin API and status page (overrides MetricsAddress's port).
+    #[arg(long)]
+    metrics_port: Option<u16>,
     /// With the executor: report New (150=0) before each fill.
     #[arg(long)]
     report_new: bool,
@@ -210,9 +214,27 @@ async fn run(args: Args) -> Result<(), String> {
         session.connect().await.map_err(|e| e.to_string())?;
         handles.push(session);
     }
+    let admin =
+        match AdminConfig::from_properties(&properties).map_err(|e| format!("{name}: {e}"))? {
+            Some(mut admin) => {
+                if let Some(port) = args.metrics_port {
+                    admin.address.set_port(port);
+                }
+                let address = admin.address;
+                let admin = Admin::serve((*engine).clone(), admin)
+                    .await
+                    .map_err(|e| format!("MetricsAddress {address}: {e}"))?;
+                Some(admin)
+            }
+            None => None,
+        };
     let bound = engine.local_addr().unwrap_or(addr);
-    // One plain line on stdout, for scripts and tests that started us on port 0.
+    // Plain lines on stdout, for scripts and tests that started us on port 0.
     println!("fixgate listening on {bound}");
+    if let Some(admin) = &admin {
+        println!("fixgate admin on http://{}/", admin.local_addr());
+        tracing::info!(address = %admin.local_addr(), "metrics, the sessions and the status page");
+    }
     tracing::info!(%bound, app = ?args.app, store = %storage, tls = secure, "fixgate is listening");
 
     tokio::signal::ctrl_c()

@@ -52,6 +52,8 @@ fn start_with_env(
     let mut child = Command::new(env!("CARGO_BIN_EXE_fixgate"))
         .current_dir(dir)
         .args(args)
+        // The shipped configuration's admin listener, on a port of its own for each test.
+        .args(["--metrics-port", "0"])
         .envs(env.iter().copied())
         .stdout(Stdio::piped())
         .spawn()

@@ -445,6 +445,12 @@ impl Engine {
         })
     }
 
+    /// Ends session `id`'s connection at once, without a Logout (an operator's disconnect); its
+    /// state stays for the next connection.
+    pub fn drop_connection(&mut self, now: Now, id: &SessionId) -> Result<(), EngineError> {
+        self.with_session(now, id, Access::ANY, |session, now| session.disconnect(now))
+    }
+
     /// Resets session `id`'s sequence numbers to 1; an error while connected.
     pub fn reset_seq_num_local(&mut self, now: Now, id: &SessionId) -> Result<(), EngineError> {
         self.with_session(now, id, Access::ANY, |session, now| {
