@@ -25,14 +25,22 @@ elif [ "${CI:-}" = "true" ]; then
 else
     echo "test.sh: $shared/peers is missing; the interop tests will skip" >&2
 fi
-# openssl: a test runs the certificate command the README and the initiator's hint give.
-if ! command -v openssl >/dev/null; then
+# Debian's packages that tests run: openssl (a test runs the certificate command the README and
+# the initiator's hint give) and chromium (a test loads the status page in a headless browser).
+missing=()
+command -v openssl >/dev/null || missing+=(openssl)
+command -v chromium >/dev/null || missing+=(chromium)
+if [ ${#missing[@]} -gt 0 ]; then
     if command -v apt-get >/dev/null; then
-        { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openssl; } >&2 ||
-            echo "test.sh: could not install openssl" >&2
+        { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"; } >&2 ||
+            echo "test.sh: could not install ${missing[*]}" >&2
     else
-        echo "test.sh: openssl is missing; one TLS test will skip its last part (CI fails)" >&2
+        echo "test.sh: ${missing[*]} missing; the tests that need them skip (CI fails)" >&2
     fi
+fi
+if command -v chromium >/dev/null; then
+    FIXGATE_CHROMIUM="$(command -v chromium)"
+    export FIXGATE_CHROMIUM
 fi
 cargo test --workspace --all-targets 2>&1 | tee "$log"
 cargo test --workspace --doc 2>&1 | tee -a "$log"
