@@ -229,12 +229,12 @@ async fn run(args: Args) -> Result<(), String> {
             None => None,
         };
     let bound = engine.local_addr().unwrap_or(addr);
-    // Plain lines on stdout, for scripts and tests that started us on port 0.
-    println!("fixgate listening on {bound}");
+    // Plain lines on stdout, for scripts and tests that started us on port 0; "listening" last.
     if let Some(admin) = &admin {
         println!("fixgate admin on http://{}/", admin.local_addr());
         tracing::info!(address = %admin.local_addr(), "metrics, the sessions and the status page");
     }
+    println!("fixgate listening on {bound}");
     tracing::info!(%bound, app = ?args.app, store = %storage, tls = secure, "fixgate is listening");
 
     tokio::signal::ctrl_c()

@@ -49,6 +49,16 @@ fn start_with_env(
     args: &[&std::ffi::OsStr],
     env: &[(&str, &str)],
 ) -> (std::process::Child, String) {
+    let (child, addr, _) = start_all(dir, args, env);
+    (child, addr)
+}
+
+/// [`start_with_env`] that also returns the admin listener's address, when it has one.
+fn start_all(
+    dir: &std::path::Path,
+    args: &[&std::ffi::OsStr],
+    env: &[(&str, &str)],
+) -> (std::process::Child, String, Option<String>) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_fixgate"))
         .current_dir(dir)
         .args(args)
@@ -58,16 +68,22 @@ fn start_with_env(
         .stdout(Stdio::piped())
         .spawn()
         .expect("start fixgate");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let addr = line
-        .trim()
-        .strip_prefix("fixgate listening on ")
-        .unwrap_or_else(|| panic!("{line:?}"))
-        .to_owned();
-    (child, addr)
+    let mut admin = None;
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    loop {
+        let mut line = String::new();
+        stdout.read_line(&mut line).unwrap();
+        if let Some(addr) = line.trim().strip_prefix("fixgate admin on http://") {
+            admin = Some(addr.trim_end_matches('/').to_owned());
+            continue;
+        }
+        let addr = line
+            .trim()
+            .strip_prefix("fixgate listening on ")
+            .unwrap_or_else(|| panic!("{line:?}"))
+            .to_owned();
+        return (child, addr, admin);
+    }
 }
 
 /// Logs on to the acceptor at `addr` as DEMO and sends order ORD1.
@@ -94,6 +110,56 @@ fn log_on_and_order(addr: &str) -> TcpStream {
 /// The port of `addr`.
 fn port(addr: &str) -> String {
     addr.rsplit(':').next().unwrap().to_owned()
+}
+
+/// One HTTP/1.1 request to `addr`; returns the status line and the body.
+fn http(addr: &str, request_line: &str, headers: &str) -> (String, String) {
+    let mut stream = TcpStream::connect(addr).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let request = format!(
+        "{request_line} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n{headers}\
+         Content-Length: 0\r\n\r\n"
+    );
+    stream.write_all(request.as_bytes()).unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    let (head, body) = response.split_once("\r\n\r\n").unwrap_or((&response, ""));
+    (
+        head.lines().next().unwrap_or("").to_owned(),
+        body.to_owned(),
+    )
+}
+
+#[test]
+fn the_shipped_configuration_serves_metrics_the_sessions_and_the_status_page() {
+    let dir = tempfile::tempdir().unwrap();
+    let args = ["--port", "0", "--store", "memory"].map(std::ffi::OsStr::new);
+    let (mut child, addr, admin) = start_all(dir.path(), &args, &[("FIXGATE_ADMIN_TOKEN", "t0k")]);
+    let admin = admin.expect("MetricsAddress is set in the shipped configuration");
+    let mut stream = log_on_and_order(&addr);
+    read_until(&mut stream, "35=8|");
+
+    let (status, metrics) = http(&admin, "GET /metrics", "");
+    assert!(status.ends_with("200 OK"), "{status}");
+    let line =
+        "fixgate_session_messages_total{session=\"FIXGATE->DEMO\",direction=\"in\",kind=\"app\"} 1";
+    assert!(metrics.lines().any(|l| l == line), "{metrics}");
+    let (status, sessions) = http(&admin, "GET /api/sessions", "");
+    assert!(status.ends_with("200 OK"), "{status}");
+    assert!(sessions.contains("\"id\":\"FIXGATE->DEMO\""), "{sessions}");
+    let (_, page) = http(&admin, "GET /", "");
+    assert!(page.contains("<title>fixgate sessions</title>"), "{page}");
+    // The shipped configuration names no AdminToken: every command is refused.
+    let (status, _) = http(
+        &admin,
+        "POST /api/sessions/FIXGATE-%3EDEMO/disconnect",
+        "Authorization: Bearer t0k\r\n",
+    );
+    assert!(status.contains(" 401 "), "{status}");
+    child.kill().unwrap();
+    child.wait().unwrap();
 }
 
 #[test]
