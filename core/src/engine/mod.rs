@@ -720,16 +720,18 @@ impl Engine {
         let Some(slot) = self.sessions.get_mut(id) else {
             return;
         };
+        let reason = crate::DisconnectReason::Store(error);
+        // The session forgets the connection; what it still queued for it is dropped when
+        // drained (no connection), and stays in the store. The connection's end is counted by
+        // the reason given here, not by what the session would have closed it for.
+        slot.session.handle_closed_by_engine(now, &reason);
         self.outputs.push_back(Output::Close {
             conn,
             reason: CloseReason::Session {
                 session: id.clone(),
-                reason: crate::DisconnectReason::Store(error),
+                reason,
             },
         });
-        // The session forgets the connection; what it still queued for it is dropped when
-        // drained (no connection), and stays in the store.
-        slot.session.handle_disconnected(now);
         if slot.provisional {
             self.sessions.remove(id);
             return self.hand_over(id);
@@ -920,8 +922,9 @@ impl Engine {
                 break;
             };
             let output = match step {
-                Step::Send(bytes) => match slot.conn {
+                Step::Send(bytes, admin) => match slot.conn {
                     Some(conn) => {
+                        slot.session.count_sent(bytes.len(), admin);
                         slot.flow.sent(bytes.len(), self.now.mono);
                         Output::Send { conn, bytes }
                     }

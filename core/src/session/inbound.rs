@@ -18,6 +18,13 @@ impl Session {
     #[inline]
     pub(super) fn on_message(&mut self, msg: &Message) -> Option<SeqNum> {
         self.note_received();
+        let counters = &mut self.counters;
+        let messages = if MsgType::is_admin_value(msg.msg_type()) {
+            &mut counters.admin_messages_in
+        } else {
+            &mut counters.app_messages_in
+        };
+        *messages += 1;
         match self.state {
             SessionState::WaitForLogon | SessionState::LogonSent => {
                 self.on_logon_candidate(msg);

@@ -102,11 +102,12 @@ impl<'a> OutboundMessage<'a> {
 
 /// What waits in the action queue. A stored message's bytes carry their append number, so that a
 /// commit barrier can be placed in front of them; delivered messages wait in their own queue, so
-/// that the entries here stay small.
+/// that the entries here stay small. Each frame carries whether it is a session-level message,
+/// for the counters, which count it when it is handed out.
 #[derive(Debug)]
 enum Queued {
-    Send(Bytes),
-    Stored(Bytes, u64),
+    Send(Bytes, bool),
+    Stored(Bytes, u64, bool),
     Deliver,
     Event(Event),
     Disconnect(DisconnectReason),
@@ -116,7 +117,8 @@ enum Queued {
 /// message left in the session.
 #[derive(Debug)]
 pub(crate) enum Step {
-    Send(Bytes),
+    /// A frame, and whether it is a session-level message (for [`Session::count_sent`]).
+    Send(Bytes, bool),
     Deliver,
     Event(Event),
     Commit,
@@ -160,6 +162,9 @@ pub struct Session {
     /// When the last input came, and the last output went.
     last_received: Instant,
     last_sent: Instant,
+    /// When the last bytes were given (`handle_input`): what the messages decoded from them
+    /// were received at.
+    input_at: Instant,
     /// Every deadline of the connection, stored (see `timer`).
     timers: TimerTable,
     test_request_pending: bool,
@@ -179,8 +184,9 @@ pub struct Session {
     already_answered: BTreeSet<SeqNum>,
     /// The counterparty's ResendRequest being served.
     resend: Option<Resend>,
-    /// New messages stored while a resend is served: they go out after it.
-    held: VecDeque<Bytes>,
+    /// New messages stored while a resend is served: they go out after it (with whether each is
+    /// a session-level message).
+    held: VecDeque<(Bytes, bool)>,
     appended: u64,
     committed: u64,
     body: FieldWriter,
@@ -245,6 +251,7 @@ impl Session {
             settled: SettleWindow::new(next_target),
             last_received: now.mono,
             last_sent: now.mono,
+            input_at: now.mono,
             timers: TimerTable::default(),
             test_request_pending: false,
             gap: None,
@@ -372,6 +379,7 @@ impl Session {
         if !self.connected {
             return;
         }
+        self.note_input(data.len());
         self.decoder.feed(data);
         self.decode_all();
     }
@@ -383,8 +391,16 @@ impl Session {
         if !self.connected {
             return;
         }
+        self.note_input(data.len());
         self.decoder.feed_bytes(data);
         self.decode_all();
+    }
+
+    /// `len` bytes arrived on the connection, now.
+    #[inline]
+    fn note_input(&mut self, len: usize) {
+        self.counters.bytes_in += len as u64;
+        self.input_at = self.now.mono;
     }
 
     /// Decodes and processes what the decoder holds, until inbound flow control holds it.
@@ -416,7 +432,7 @@ impl Session {
                         break;
                     }
                     if let Some(seq) = self.on_message(msg) {
-                        inbox.commit(seq, self.epoch);
+                        inbox.commit(seq, self.epoch, self.input_at);
                     }
                     inbox.append(&mut self.inbox);
                 }
@@ -472,6 +488,19 @@ impl Session {
                 DisconnectReason::ConnectionClosed
             };
             self.close(reason);
+        }
+    }
+
+    /// The engine closed the connection itself, for `reason` (a store sync that failed): as
+    /// [`handle_disconnected`](Self::handle_disconnected), but the connection's end is counted
+    /// by the engine's reason, whatever the last bytes decided.
+    pub(crate) fn handle_closed_by_engine(&mut self, now: Now, reason: &DisconnectReason) {
+        let connected = self.connected;
+        let counted = self.counters.disconnects;
+        self.handle_disconnected(now);
+        if connected {
+            self.counters.disconnects = counted;
+            self.counters.disconnects.add(reason);
         }
     }
 
@@ -656,7 +685,10 @@ impl Session {
     #[must_use]
     pub fn poll_action(&mut self) -> Option<Action> {
         Some(match self.poll_step()? {
-            Step::Send(frame) => Action::Send(frame),
+            Step::Send(frame, admin) => {
+                self.count_sent(frame.len(), admin);
+                Action::Send(frame)
+            }
             Step::Deliver => Action::Deliver(self.inbox.take()?),
             Step::Event(event) => Action::Event(event),
             Step::Commit => Action::Commit,
@@ -675,7 +707,7 @@ impl Session {
         while self.queue.is_empty() && self.resend.is_some() {
             self.continue_resend();
         }
-        if let Some(Queued::Stored(_, index)) = self.queue.front() {
+        if let Some(Queued::Stored(_, index, _)) = self.queue.front() {
             let index = *index;
             let commit = match self.config.storage_durability {
                 StorageDurability::Process => None,
@@ -691,6 +723,22 @@ impl Session {
             return self.commit_unsent();
         };
         Some(step_of(queued))
+    }
+
+    /// Counts a frame of `len` bytes handed out to be written (`admin`: a session-level
+    /// message). [`poll_action`](Self::poll_action) counts its sends; the engine counts those of
+    /// [`poll_step`](Self::poll_step) that it hands to a connection, not those it drops for want
+    /// of one.
+    #[inline]
+    pub(crate) fn count_sent(&mut self, len: usize, admin: bool) {
+        let counters = &mut self.counters;
+        counters.bytes_out += len as u64;
+        let messages = if admin {
+            &mut counters.admin_messages_out
+        } else {
+            &mut counters.app_messages_out
+        };
+        *messages += 1;
     }
 
     /// The delivered message a [`Step::Deliver`] stands for, taken into storage the caller
@@ -780,11 +828,12 @@ impl Session {
         }
     }
 
-    /// Ends the connection after the bytes queued so far.
+    /// Ends the connection after the bytes queued so far, counting its end by `reason`.
     fn close(&mut self, reason: DisconnectReason) {
         if !self.connected {
             return;
         }
+        self.counters.disconnects.add(&reason);
         self.queue.push_back(Queued::Disconnect(reason));
         self.drop_connection();
     }
@@ -836,7 +885,7 @@ impl Session {
 /// The step a queued action is taken as.
 fn step_of(queued: Queued) -> Step {
     match queued {
-        Queued::Send(frame) | Queued::Stored(frame, _) => Step::Send(frame),
+        Queued::Send(frame, admin) | Queued::Stored(frame, _, admin) => Step::Send(frame, admin),
         Queued::Deliver => Step::Deliver,
         Queued::Event(event) => Step::Event(event),
         Queued::Disconnect(reason) => Step::Disconnect(reason),

@@ -13,6 +13,8 @@
 //! `settle.rs`, DESIGN.md section 4), so that a crash never loses a message the application has
 //! not processed.
 
+use std::time::Instant;
+
 use super::Session;
 use crate::action::{Delivered, DisconnectReason, Event};
 use crate::codec::Message;
@@ -28,8 +30,9 @@ use crate::{MsgType, SeqNum, tag};
     reason = "the queue held messages inline before; handled entries are few"
 )]
 pub(super) enum Ahead {
-    /// Waiting to be processed in order.
-    Waiting(Message),
+    /// Waiting to be processed in order, with when its bytes were given
+    /// (`Delivered::received_at`).
+    Waiting(Message, Instant),
     /// Handled when it came (a Logon, a ResendRequest): only its number waits to be taken in
     /// order, so that the gap below it closes without asking for it again.
     Handled,
@@ -64,7 +67,7 @@ impl Session {
                 self.on_resend_request(msg, seq);
                 self.queue_ahead(seq, Ahead::Handled);
             } else {
-                self.queue_ahead(seq, Ahead::Waiting(msg.clone()));
+                self.queue_ahead(seq, Ahead::Waiting(msg.clone(), self.input_at));
             }
             self.request_gap_fill(expected, seq);
             return false;
@@ -116,13 +119,14 @@ impl Session {
             }
             match ahead {
                 Ahead::Handled => self.take(seq, true),
-                Ahead::Waiting(message) => {
+                Ahead::Waiting(message, received_at) => {
                     if self.process(&message, MsgType::from_bytes(message.msg_type()), seq) {
                         let epoch = self.epoch;
                         self.inbox.push(Delivered {
                             message,
                             seq,
                             epoch,
+                            received_at: Some(received_at),
                         });
                     }
                 }
