@@ -365,6 +365,21 @@ fn a_msg_seq_num_too_low_is_counted_by_its_reason() {
     assert_eq!(*peer.session.counters(), before);
 }
 
+/// A message after logon with another BeginString is still a message received; the
+/// connection ends for it.
+#[test]
+fn a_wrong_begin_string_is_a_message_received_and_a_disconnect() {
+    let mut peer = ScriptedPeer::acceptor(BeginString::Fix44);
+    peer.log_on();
+    let time = peer.timestamp(Duration::ZERO, false);
+    let wrong = frame("FIX.4.2", &format!("35=0|34=2|49=TW|52={time}|56=ISLD|"));
+    peer.deliver(&wrong);
+    let c = *peer.session.counters();
+    assert_eq!((c.admin_messages_in, c.app_messages_in), (2, 0));
+    assert_eq!(c.disconnects.by_label("incorrect_begin_string"), 1);
+    assert_eq!(c.disconnects.total(), 1);
+}
+
 /// A garbled frame is not a message, though its bytes are counted.
 #[test]
 fn a_garbled_frame_counts_bytes_but_no_message() {

@@ -922,13 +922,17 @@ impl Engine {
                 break;
             };
             let output = match step {
-                Step::Send(bytes, admin) => match slot.conn {
+                Step::Send(bytes) => match slot.conn {
                     Some(conn) => {
-                        slot.session.count_sent(bytes.len(), admin);
                         slot.flow.sent(bytes.len(), self.now.mono);
                         Output::Send { conn, bytes }
                     }
-                    None => continue, // The connection is gone; the store keeps the message.
+                    None => {
+                        // The connection is gone; the store keeps the message, and it was not
+                        // sent after all.
+                        slot.session.uncount_sent(&bytes);
+                        continue;
+                    }
                 },
                 Step::Deliver => {
                     let held = slot.session.is_input_held();

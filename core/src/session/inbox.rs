@@ -73,9 +73,13 @@ impl Inbox {
         self.len += 1;
     }
 
-    /// Moves `other`'s deliveries to the end of this queue.
+    /// Moves `other`'s deliveries to the end of this queue. Nearly always it has none: that is
+    /// seen here, without a call.
     #[inline]
     pub(super) fn append(&mut self, other: &mut Self) {
+        if other.len == 0 {
+            return;
+        }
         while let Some(delivered) = other.take() {
             self.push(delivered);
         }

@@ -102,23 +102,48 @@ impl<'a> OutboundMessage<'a> {
 
 /// What waits in the action queue. A stored message's bytes carry their append number, so that a
 /// commit barrier can be placed in front of them; delivered messages wait in their own queue, so
-/// that the entries here stay small. Each frame carries whether it is a session-level message,
-/// for the counters, which count it when it is handed out.
+/// that the entries here stay small. A frame carries whether it is a session-level message, for
+/// the counters, which count it when it is handed out.
 #[derive(Debug)]
 enum Queued {
     Send(Bytes, bool),
-    Stored(Bytes, u64, bool),
+    Stored(Bytes, Appended),
     Deliver,
     Event(Event),
     Disconnect(DisconnectReason),
+}
+
+/// A stored frame's append number, and in its lowest bit whether the frame is a session-level
+/// message: one word, so that a queue entry is no larger than without the flag (and the one
+/// variant is checked as cheaply).
+#[derive(Clone, Copy, Debug)]
+struct Appended(u64);
+
+impl Appended {
+    #[inline]
+    fn new(index: u64, admin: bool) -> Self {
+        Self((index << 1) | u64::from(admin))
+    }
+
+    /// The append number.
+    #[inline]
+    fn index(self) -> u64 {
+        self.0 >> 1
+    }
+
+    /// Whether the frame is a session-level message.
+    #[inline]
+    fn is_admin(self) -> bool {
+        self.0 & 1 != 0
+    }
 }
 
 /// An [`Action`] as the engine takes it from [`Session::poll_step`]: small, with a delivered
 /// message left in the session.
 #[derive(Debug)]
 pub(crate) enum Step {
-    /// A frame, and whether it is a session-level message (for [`Session::count_sent`]).
-    Send(Bytes, bool),
+    /// A frame, counted as sent when it is taken (see [`Session::uncount_sent`]).
+    Send(Bytes),
     Deliver,
     Event(Event),
     Commit,
@@ -685,10 +710,7 @@ impl Session {
     #[must_use]
     pub fn poll_action(&mut self) -> Option<Action> {
         Some(match self.poll_step()? {
-            Step::Send(frame, admin) => {
-                self.count_sent(frame.len(), admin);
-                Action::Send(frame)
-            }
+            Step::Send(frame) => Action::Send(frame),
             Step::Deliver => Action::Deliver(self.inbox.take()?),
             Step::Event(event) => Action::Event(event),
             Step::Commit => Action::Commit,
@@ -698,7 +720,7 @@ impl Session {
 
     /// [`poll_action`](Self::poll_action) for the engine: a delivered message stays here until
     /// [`take_delivered_into`](Self::take_delivered_into), so that the other actions are not moved at its
-    /// size (its field index is inline).
+    /// size (its field index is inline). A frame is counted as sent when it is taken here.
     pub(crate) fn poll_step(&mut self) -> Option<Step> {
         if self.decodes_on() {
             self.decode_all();
@@ -707,8 +729,8 @@ impl Session {
         while self.queue.is_empty() && self.resend.is_some() {
             self.continue_resend();
         }
-        if let Some(Queued::Stored(_, index, _)) = self.queue.front() {
-            let index = *index;
+        if let Some(Queued::Stored(_, appended)) = self.queue.front() {
+            let index = appended.index();
             let commit = match self.config.storage_durability {
                 StorageDurability::Process => None,
                 StorageDurability::Batch => (index > self.committed).then_some(self.appended),
@@ -722,15 +744,25 @@ impl Session {
         let Some(queued) = self.queue.pop_front() else {
             return self.commit_unsent();
         };
-        Some(step_of(queued))
+        Some(match queued {
+            Queued::Send(frame, admin) => {
+                self.count_sent(frame.len(), admin);
+                Step::Send(frame)
+            }
+            Queued::Stored(frame, appended) => {
+                self.count_sent(frame.len(), appended.is_admin());
+                Step::Send(frame)
+            }
+            Queued::Deliver => Step::Deliver,
+            Queued::Event(event) => Step::Event(event),
+            Queued::Disconnect(reason) => Step::Disconnect(reason),
+        })
     }
 
     /// Counts a frame of `len` bytes handed out to be written (`admin`: a session-level
-    /// message). [`poll_action`](Self::poll_action) counts its sends; the engine counts those of
-    /// [`poll_step`](Self::poll_step) that it hands to a connection, not those it drops for want
-    /// of one.
+    /// message).
     #[inline]
-    pub(crate) fn count_sent(&mut self, len: usize, admin: bool) {
+    fn count_sent(&mut self, len: usize, admin: bool) {
         let counters = &mut self.counters;
         counters.bytes_out += len as u64;
         let messages = if admin {
@@ -739,6 +771,27 @@ impl Session {
             &mut counters.app_messages_out
         };
         *messages += 1;
+    }
+
+    /// Takes back the count of `frame`, taken from [`poll_step`](Self::poll_step) and then
+    /// dropped unwritten (the engine had no connection for it any more): only frames handed
+    /// out to be written are counted. Rare, so its MsgType is read from the frame here rather
+    /// than carried along with every frame.
+    #[cold]
+    pub(crate) fn uncount_sent(&mut self, frame: &[u8]) {
+        let msg_type = memchr::memmem::find(frame, b"\x0135=").and_then(|at| {
+            let value = &frame[at + 4..];
+            memchr::memchr(crate::codec::SOH, value).map(|end| &value[..end])
+        });
+        let admin = msg_type.is_some_and(crate::MsgType::is_admin_value);
+        let counters = &mut self.counters;
+        counters.bytes_out = counters.bytes_out.saturating_sub(frame.len() as u64);
+        let messages = if admin {
+            &mut counters.admin_messages_out
+        } else {
+            &mut counters.app_messages_out
+        };
+        *messages = messages.saturating_sub(1);
     }
 
     /// The delivered message a [`Step::Deliver`] stands for, taken into storage the caller
@@ -879,16 +932,6 @@ impl Session {
         if self.connected {
             self.close(DisconnectReason::Store(error));
         }
-    }
-}
-
-/// The step a queued action is taken as.
-fn step_of(queued: Queued) -> Step {
-    match queued {
-        Queued::Send(frame, admin) | Queued::Stored(frame, _, admin) => Step::Send(frame, admin),
-        Queued::Deliver => Step::Deliver,
-        Queued::Event(event) => Step::Event(event),
-        Queued::Disconnect(reason) => Step::Disconnect(reason),
     }
 }
 

@@ -7,7 +7,7 @@
 use bytes::Bytes;
 use smallvec::SmallVec;
 
-use super::{OutboundMessage, Queued, Session, SessionState};
+use super::{Appended, OutboundMessage, Queued, Session, SessionState};
 use crate::action::Event;
 use crate::codec::{FieldWriter, HeaderField, Value, encode_frame};
 use crate::error::SendError;
@@ -41,7 +41,7 @@ impl Session {
                 self.held.push_back((frame, admin));
             } else {
                 self.queue
-                    .push_back(Queued::Stored(frame, self.appended, admin));
+                    .push_back(Queued::Stored(frame, Appended::new(self.appended, admin)));
                 self.note_sent();
             }
         }

@@ -11,7 +11,7 @@
 use bytes::Bytes;
 
 use super::reject::ref_tag;
-use super::{Queued, Session};
+use super::{Appended, Queued, Session};
 use crate::action::{DisconnectReason, Event};
 use crate::codec::{HeaderField, Message, Value};
 use crate::msg_type::wire;
@@ -140,7 +140,8 @@ impl Session {
     pub(super) fn release_held(&mut self) {
         let index = self.appended;
         while let Some((frame, admin)) = self.held.pop_front() {
-            self.queue.push_back(Queued::Stored(frame, index, admin));
+            self.queue
+                .push_back(Queued::Stored(frame, Appended::new(index, admin)));
             self.note_sent();
         }
     }

@@ -46,6 +46,7 @@ impl Session {
     #[inline]
     pub(super) fn order_by_seq_num(&mut self, msg: &Message, seq: SeqNum) -> bool {
         let msg_type = MsgType::from_bytes(msg.msg_type());
+        self.count_received(msg_type.is_admin());
         if msg_type == MsgType::Logon && msg.bool(tag::RESET_SEQ_NUM_FLAG) == Ok(true) {
             self.on_reset_logon(msg, seq);
             return false;
