@@ -1,5 +1,7 @@
 //! What a session asks of its caller: the [`Action`]s drained from `poll_action`.
 
+use std::time::Instant;
+
 use bytes::Bytes;
 
 use crate::SeqNum;
@@ -35,6 +37,8 @@ pub struct Delivered {
     /// The session's sequence epoch at delivery: a reset starts a new one, and a message of an
     /// earlier epoch can no longer be answered or settled.
     pub(crate) epoch: u64,
+    /// The `now.mono` of the input that carried it; `None` in storage that holds no delivery.
+    pub(crate) received_at: Option<Instant>,
 }
 
 impl Default for Delivered {
@@ -45,6 +49,7 @@ impl Default for Delivered {
             message: Message::default(),
             seq: SeqNum::FIRST,
             epoch: u64::MAX,
+            received_at: None,
         }
     }
 }
@@ -63,6 +68,15 @@ impl Delivered {
     /// Its `MsgSeqNum <34>`, by which it is settled.
     pub fn seq(&self) -> SeqNum {
         self.seq
+    }
+
+    /// When the bytes that carried it were given to the engine: the `now` of the
+    /// `handle_input` (or `handle_bytes`) that brought them, by the caller's clock. `None` only
+    /// for storage that never held a delivery (`Delivered::default()`). A message decoded from
+    /// input held back by `MaxUnsettledMessages` has the time of the last bytes given before it
+    /// was decoded.
+    pub fn received_at(&self) -> Option<Instant> {
+        self.received_at
     }
 
     /// `PossDupFlag <43>=Y`: it may have been delivered before (a resend).

@@ -356,3 +356,198 @@ impl EngineMetrics {
         counts
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use super::*;
+    use crate::action::LogonRefusal;
+    use crate::codec::DecodeError;
+    use crate::store::StoreError;
+
+    /// Checks that `reasons` (every variant of `R`) map to distinct indices that cover
+    /// `R::LABELS` exactly, and that the labels are distinct and fit a [`Counts`].
+    fn check<R: Reason>(reasons: &[R]) {
+        let name = std::any::type_name::<R>();
+        assert!(R::LABELS.len() <= MAX_REASONS, "{name}: too many labels");
+        let indices: BTreeSet<usize> = reasons.iter().map(Reason::index).collect();
+        assert_eq!(
+            indices.len(),
+            reasons.len(),
+            "{name}: two variants share an index"
+        );
+        let expected: BTreeSet<usize> = (0..R::LABELS.len()).collect();
+        assert_eq!(indices, expected, "{name}: indices do not cover LABELS");
+        let labels: BTreeSet<&str> = R::LABELS.iter().copied().collect();
+        assert_eq!(labels.len(), R::LABELS.len(), "{name}: a label repeats");
+        // Counted and read back by label.
+        let mut counts = Counts::<R>::default();
+        for reason in reasons {
+            counts.add(reason);
+        }
+        for reason in reasons {
+            assert_eq!(
+                counts.by_label(reason.label()),
+                1,
+                "{name}: {}",
+                reason.label()
+            );
+        }
+        assert_eq!(counts.total(), reasons.len() as u64);
+    }
+
+    #[test]
+    fn reject_kinds_cover_their_labels() {
+        let mut kinds: Vec<RejectKind> = (0..=99)
+            .filter_map(SessionRejectReason::from_code)
+            .map(RejectKind::Reason)
+            .collect();
+        // Every variant is listed above: a new one fails to compile here until it is added.
+        for kind in &kinds {
+            let RejectKind::Reason(reason) = kind else {
+                unreachable!()
+            };
+            match reason {
+                SessionRejectReason::InvalidTagNumber
+                | SessionRejectReason::RequiredTagMissing
+                | SessionRejectReason::TagNotDefinedForMessageType
+                | SessionRejectReason::UndefinedTag
+                | SessionRejectReason::TagWithoutValue
+                | SessionRejectReason::ValueOutOfRange
+                | SessionRejectReason::IncorrectDataFormat
+                | SessionRejectReason::CompIdProblem
+                | SessionRejectReason::SendingTimeAccuracy
+                | SessionRejectReason::InvalidMsgType
+                | SessionRejectReason::TagAppearsMoreThanOnce
+                | SessionRejectReason::TagOutOfOrder
+                | SessionRejectReason::RepeatingGroupOutOfOrder
+                | SessionRejectReason::IncorrectNumInGroup
+                | SessionRejectReason::Other => {}
+            }
+        }
+        assert_eq!(kinds.len(), 15);
+        kinds.push(RejectKind::Unknown);
+        check(&kinds);
+        assert_eq!(RejectKind::from_code(Some(5)).label(), "value_out_of_range");
+        assert_eq!(RejectKind::from_code(Some(7)), RejectKind::Unknown);
+        assert_eq!(RejectKind::from_code(None), RejectKind::Unknown);
+    }
+
+    #[test]
+    fn disconnect_reasons_cover_their_labels() {
+        let seq = SeqNum::FIRST;
+        let reasons = [
+            DisconnectReason::LoggedOut,
+            DisconnectReason::LogoutTimeout,
+            DisconnectReason::HeartbeatTimeout,
+            DisconnectReason::LogonTimeout,
+            DisconnectReason::LogonRefused(LogonRefusal::NotLogon),
+            DisconnectReason::MsgSeqNumTooLow {
+                expected: seq,
+                received: seq,
+            },
+            DisconnectReason::NextExpectedMsgSeqNumTooHigh {
+                most: seq,
+                received: seq,
+            },
+            DisconnectReason::IncorrectBeginString,
+            DisconnectReason::CompIdProblem,
+            DisconnectReason::SendingTimeAccuracy,
+            DisconnectReason::MessageTooLarge(DecodeError::NotAFrame),
+            DisconnectReason::ProtocolViolation,
+            DisconnectReason::Store(StoreError::Io(std::io::ErrorKind::Other)),
+            DisconnectReason::Requested,
+            DisconnectReason::SlowConsumer,
+            DisconnectReason::ConnectionClosed,
+            DisconnectReason::LogonUnanswered,
+        ];
+        // Every variant is listed above: a new one fails to compile here until it is added.
+        for reason in &reasons {
+            match reason {
+                DisconnectReason::LoggedOut
+                | DisconnectReason::LogoutTimeout
+                | DisconnectReason::HeartbeatTimeout
+                | DisconnectReason::LogonTimeout
+                | DisconnectReason::LogonRefused(_)
+                | DisconnectReason::MsgSeqNumTooLow { .. }
+                | DisconnectReason::NextExpectedMsgSeqNumTooHigh { .. }
+                | DisconnectReason::IncorrectBeginString
+                | DisconnectReason::CompIdProblem
+                | DisconnectReason::SendingTimeAccuracy
+                | DisconnectReason::MessageTooLarge(_)
+                | DisconnectReason::ProtocolViolation
+                | DisconnectReason::Store(_)
+                | DisconnectReason::Requested
+                | DisconnectReason::SlowConsumer
+                | DisconnectReason::ConnectionClosed
+                | DisconnectReason::LogonUnanswered => {}
+            }
+        }
+        check(&reasons);
+    }
+
+    #[test]
+    fn refusals_cover_their_labels() {
+        let refusals = [
+            Refusal::NotLogon,
+            Refusal::Garbled,
+            Refusal::UnknownSession,
+            Refusal::CompIdNotAllowed,
+            Refusal::RefusedByManager,
+            Refusal::AuthenticationFailed,
+            Refusal::AddressNotAllowed,
+            Refusal::DuplicateIdentity,
+            Refusal::LogonTimeout,
+            Refusal::TooManyPendingConnections,
+            Refusal::TooManyPendingFromAddress,
+            Refusal::StoreUnavailable,
+            Refusal::LockedOut,
+            Refusal::ShuttingDown,
+        ];
+        // Every variant is listed above: a new one fails to compile here until it is added.
+        for refusal in &refusals {
+            match refusal {
+                Refusal::NotLogon
+                | Refusal::Garbled
+                | Refusal::UnknownSession
+                | Refusal::CompIdNotAllowed
+                | Refusal::RefusedByManager
+                | Refusal::AuthenticationFailed
+                | Refusal::AddressNotAllowed
+                | Refusal::DuplicateIdentity
+                | Refusal::LogonTimeout
+                | Refusal::TooManyPendingConnections
+                | Refusal::TooManyPendingFromAddress
+                | Refusal::StoreUnavailable
+                | Refusal::LockedOut
+                | Refusal::ShuttingDown => {}
+            }
+        }
+        check(&refusals);
+    }
+
+    #[test]
+    fn session_states_cover_their_labels() {
+        let states = [
+            SessionState::Disconnected,
+            SessionState::WaitForLogon,
+            SessionState::LogonSent,
+            SessionState::Active,
+            SessionState::LogoutSent,
+            SessionState::Finalized,
+        ];
+        // Every variant is listed above: a new one fails to compile here until it is added.
+        for state in &states {
+            match state {
+                SessionState::Disconnected
+                | SessionState::WaitForLogon
+                | SessionState::LogonSent
+                | SessionState::Active
+                | SessionState::LogoutSent
+                | SessionState::Finalized => {}
+            }
+        }
+        check(&states);
+    }
+}

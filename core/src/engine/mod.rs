@@ -726,16 +726,18 @@ impl Engine {
         let Some(slot) = self.sessions.get_mut(id) else {
             return;
         };
+        let reason = crate::DisconnectReason::Store(error);
+        // The session forgets the connection; what it still queued for it is dropped when
+        // drained (no connection), and stays in the store. The connection's end is counted by
+        // the reason given here, not by what the session would have closed it for.
+        slot.session.handle_closed_by_engine(now, &reason);
         self.outputs.push_back(Output::Close {
             conn,
             reason: CloseReason::Session {
                 session: id.clone(),
-                reason: crate::DisconnectReason::Store(error),
+                reason,
             },
         });
-        // The session forgets the connection; what it still queued for it is dropped when
-        // drained (no connection), and stays in the store.
-        slot.session.handle_disconnected(now);
         if slot.provisional {
             self.sessions.remove(id);
             return self.hand_over(id);
@@ -931,7 +933,12 @@ impl Engine {
                         slot.flow.sent(bytes.len(), self.now.mono);
                         Output::Send { conn, bytes }
                     }
-                    None => continue, // The connection is gone; the store keeps the message.
+                    None => {
+                        // The connection is gone; the store keeps the message, and it was not
+                        // sent after all.
+                        slot.session.uncount_sent(&bytes);
+                        continue;
+                    }
                 },
                 Step::Deliver => {
                     let held = slot.session.is_input_held();

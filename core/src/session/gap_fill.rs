@@ -100,6 +100,7 @@ impl Session {
             0
         };
         let end = chunk_end.map_or(infinity, SeqNum::get);
+        self.counters.resend_requests_out += 1;
         self.send_admin(wire::RESEND_REQUEST, |body| {
             body.uint(tag::BEGIN_SEQ_NO, from.get())
                 .uint(tag::END_SEQ_NO, end);
@@ -148,6 +149,7 @@ impl Session {
             self.take(seq, true);
             return self.reject_unconsumed(msg, seq, SessionRejectReason::ValueOutOfRange, None);
         }
+        self.counters.gap_fills_in += u64::from(gap_fill);
         if !gap_fill {
             // Reset mode: adopt the number, whatever MsgSeqNum said.
             self.queued_inbound.retain(|&queued, _| queued >= new_seq);

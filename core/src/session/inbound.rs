@@ -14,21 +14,41 @@ use crate::{MsgType, SeqNum, tag};
 
 impl Session {
     /// A decoded message, read where it lies: it is not moved on its way through the rules.
-    /// Returns its MsgSeqNum when it goes to the application (the caller queues it).
+    /// Returns its MsgSeqNum when it goes to the application (the caller queues it). Every
+    /// message is counted, by kind: after logon by the MsgSeqNum rule, which classifies it anyway.
     #[inline]
     pub(super) fn on_message(&mut self, msg: &Message) -> Option<SeqNum> {
         self.note_received();
         match self.state {
             SessionState::WaitForLogon | SessionState::LogonSent => {
+                self.count_received(MsgType::is_admin_value(msg.msg_type()));
                 self.on_logon_candidate(msg);
                 None
             }
             SessionState::Active | SessionState::LogoutSent => {
-                let seq = self.admit(msg)?;
+                let Some(seq) = self.admit(msg) else {
+                    self.count_received(MsgType::is_admin_value(msg.msg_type()));
+                    return None;
+                };
                 self.order_by_seq_num(msg, seq).then_some(seq)
             }
-            SessionState::Disconnected | SessionState::Finalized => None,
+            SessionState::Disconnected | SessionState::Finalized => {
+                self.count_received(MsgType::is_admin_value(msg.msg_type()));
+                None
+            }
         }
+    }
+
+    /// Counts a message received (`admin`: a session-level one).
+    #[inline]
+    pub(super) fn count_received(&mut self, admin: bool) {
+        let counters = &mut self.counters;
+        let messages = if admin {
+            &mut counters.admin_messages_in
+        } else {
+            &mut counters.app_messages_in
+        };
+        *messages += 1;
     }
 
     /// A message after logon must carry the session's BeginString and a MsgSeqNum: without

@@ -11,6 +11,8 @@
 //! (queued messages that a gap fill released) goes into the session's own, empty, queue and is
 //! appended after the message that released it.
 
+use std::time::Instant;
+
 use crate::SeqNum;
 use crate::action::Delivered;
 use crate::codec::Message;
@@ -49,14 +51,15 @@ impl Inbox {
         self.len > 0
     }
 
-    /// Delivers the message in the spare slot as `seq` of `epoch`.
+    /// Delivers the message in the spare slot as `seq` of `epoch`, received at `received_at`.
     #[inline]
-    pub(super) fn commit(&mut self, seq: SeqNum, epoch: u64) {
+    pub(super) fn commit(&mut self, seq: SeqNum, epoch: u64, received_at: Instant) {
         if self.len < self.slots.len() {
             let at = self.at(self.len);
             let slot = &mut self.slots[at];
             slot.seq = seq;
             slot.epoch = epoch;
+            slot.received_at = Some(received_at);
             self.len += 1;
         }
     }
@@ -70,9 +73,13 @@ impl Inbox {
         self.len += 1;
     }
 
-    /// Moves `other`'s deliveries to the end of this queue.
+    /// Moves `other`'s deliveries to the end of this queue. Nearly always it has none: that is
+    /// seen here, without a call.
     #[inline]
     pub(super) fn append(&mut self, other: &mut Self) {
+        if other.len == 0 {
+            return;
+        }
         while let Some(delivered) = other.take() {
             self.push(delivered);
         }
@@ -98,6 +105,7 @@ impl Inbox {
         into.message.take_from(&mut slot.message);
         into.seq = slot.seq;
         into.epoch = slot.epoch;
+        into.received_at = slot.received_at;
         self.head = self.at(1);
         self.len -= 1;
         true
@@ -131,6 +139,13 @@ mod tests {
     use super::*;
     use crate::codec::Decoder;
 
+    /// A time to deliver at: the tests' one clock read, an `Instant` having no other constructor.
+    #[allow(clippy::disallowed_methods)]
+    fn received() -> Instant {
+        static START: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
+        *START.get_or_init(Instant::now)
+    }
+
     fn heartbeat(seq: u64) -> Bytes {
         let body = format!("35=0\x0134={seq}\x01");
         let head = format!("8=FIX.4.4\x019={}\x01{body}", body.len());
@@ -155,7 +170,7 @@ mod tests {
         let mut decoder = Decoder::new();
         let mut inbox = Inbox::default();
         decode(&mut inbox, &mut decoder, 1);
-        inbox.commit(SeqNum::new(1), 0);
+        inbox.commit(SeqNum::new(1), 0, received());
         decode(&mut inbox, &mut decoder, 2);
         // 2 stays in the spare (not delivered); a message released elsewhere goes before it.
         let mut released = Inbox::default();
@@ -164,11 +179,12 @@ mod tests {
             message: msg,
             seq: SeqNum::new(3),
             epoch: 0,
+            received_at: Some(received()),
         });
         inbox.append(&mut released);
         assert!(released.take().is_none());
         decode(&mut inbox, &mut decoder, 4);
-        inbox.commit(SeqNum::new(4), 0);
+        inbox.commit(SeqNum::new(4), 0, received());
         decode(&mut inbox, &mut decoder, 5);
         inbox.release_spare();
         assert_eq!(seqs(&mut inbox), [1, 3, 4]);
@@ -180,16 +196,17 @@ mod tests {
         let mut inbox = Inbox::default();
         for seq in 1..=3 {
             decode(&mut inbox, &mut decoder, seq);
-            inbox.commit(SeqNum::new(seq), 0);
+            inbox.commit(SeqNum::new(seq), 0, received());
         }
         let mut taken = Delivered::default();
         assert!(inbox.take_into(&mut taken));
         assert_eq!(taken.seq(), SeqNum::new(1));
+        assert_eq!(taken.received_at(), Some(received()));
         let frame = taken.message().as_bytes().clone();
         // 4 reuses the slot that 1 left, 5 needs a new one with the ring wrapped.
         for seq in 4..=5 {
             decode(&mut inbox, &mut decoder, seq);
-            inbox.commit(SeqNum::new(seq), 0);
+            inbox.commit(SeqNum::new(seq), 0, received());
         }
         assert!(inbox.take_into(&mut taken));
         assert_eq!(taken.seq(), SeqNum::new(2));
@@ -207,7 +224,7 @@ mod tests {
         decode(&mut inbox, &mut decoder, 1);
         decode(&mut inbox, &mut decoder, 2);
         assert!(inbox.take().is_none());
-        inbox.commit(SeqNum::new(2), 0);
+        inbox.commit(SeqNum::new(2), 0, received());
         assert_eq!(seqs(&mut inbox), [2]);
     }
 }

@@ -102,20 +102,47 @@ impl<'a> OutboundMessage<'a> {
 
 /// What waits in the action queue. A stored message's bytes carry their append number, so that a
 /// commit barrier can be placed in front of them; delivered messages wait in their own queue, so
-/// that the entries here stay small.
+/// that the entries here stay small. A frame carries whether it is a session-level message, for
+/// the counters, which count it when it is handed out.
 #[derive(Debug)]
 enum Queued {
-    Send(Bytes),
-    Stored(Bytes, u64),
+    Send(Bytes, bool),
+    Stored(Bytes, Appended),
     Deliver,
     Event(Event),
     Disconnect(DisconnectReason),
+}
+
+/// A stored frame's append number, and in its lowest bit whether the frame is a session-level
+/// message: one word, so that a queue entry is no larger than without the flag (and the one
+/// variant is checked as cheaply).
+#[derive(Clone, Copy, Debug)]
+struct Appended(u64);
+
+impl Appended {
+    #[inline]
+    fn new(index: u64, admin: bool) -> Self {
+        Self((index << 1) | u64::from(admin))
+    }
+
+    /// The append number.
+    #[inline]
+    fn index(self) -> u64 {
+        self.0 >> 1
+    }
+
+    /// Whether the frame is a session-level message.
+    #[inline]
+    fn is_admin(self) -> bool {
+        self.0 & 1 != 0
+    }
 }
 
 /// An [`Action`] as the engine takes it from [`Session::poll_step`]: small, with a delivered
 /// message left in the session.
 #[derive(Debug)]
 pub(crate) enum Step {
+    /// A frame, counted as sent when it is taken (see [`Session::uncount_sent`]).
     Send(Bytes),
     Deliver,
     Event(Event),
@@ -160,6 +187,9 @@ pub struct Session {
     /// When the last input came, and the last output went.
     last_received: Instant,
     last_sent: Instant,
+    /// When the last bytes were given (`handle_input`): what the messages decoded from them
+    /// were received at.
+    input_at: Instant,
     /// Every deadline of the connection, stored (see `timer`).
     timers: TimerTable,
     test_request_pending: bool,
@@ -179,8 +209,9 @@ pub struct Session {
     already_answered: BTreeSet<SeqNum>,
     /// The counterparty's ResendRequest being served.
     resend: Option<Resend>,
-    /// New messages stored while a resend is served: they go out after it.
-    held: VecDeque<Bytes>,
+    /// New messages stored while a resend is served: they go out after it (with whether each is
+    /// a session-level message).
+    held: VecDeque<(Bytes, bool)>,
     appended: u64,
     committed: u64,
     body: FieldWriter,
@@ -245,6 +276,7 @@ impl Session {
             settled: SettleWindow::new(next_target),
             last_received: now.mono,
             last_sent: now.mono,
+            input_at: now.mono,
             timers: TimerTable::default(),
             test_request_pending: false,
             gap: None,
@@ -372,6 +404,7 @@ impl Session {
         if !self.connected {
             return;
         }
+        self.note_input(data.len());
         self.decoder.feed(data);
         self.decode_all();
     }
@@ -383,8 +416,16 @@ impl Session {
         if !self.connected {
             return;
         }
+        self.note_input(data.len());
         self.decoder.feed_bytes(data);
         self.decode_all();
+    }
+
+    /// `len` bytes arrived on the connection, now.
+    #[inline]
+    fn note_input(&mut self, len: usize) {
+        self.counters.bytes_in += len as u64;
+        self.input_at = self.now.mono;
     }
 
     /// Decodes and processes what the decoder holds, until inbound flow control holds it.
@@ -416,7 +457,7 @@ impl Session {
                         break;
                     }
                     if let Some(seq) = self.on_message(msg) {
-                        inbox.commit(seq, self.epoch);
+                        inbox.commit(seq, self.epoch, self.input_at);
                     }
                     inbox.append(&mut self.inbox);
                 }
@@ -472,6 +513,19 @@ impl Session {
                 DisconnectReason::ConnectionClosed
             };
             self.close(reason);
+        }
+    }
+
+    /// The engine closed the connection itself, for `reason` (a store sync that failed): as
+    /// [`handle_disconnected`](Self::handle_disconnected), but the connection's end is counted
+    /// by the engine's reason, whatever the last bytes decided.
+    pub(crate) fn handle_closed_by_engine(&mut self, now: Now, reason: &DisconnectReason) {
+        let connected = self.connected;
+        let counted = self.counters.disconnects;
+        self.handle_disconnected(now);
+        if connected {
+            self.counters.disconnects = counted;
+            self.counters.disconnects.add(reason);
         }
     }
 
@@ -666,7 +720,7 @@ impl Session {
 
     /// [`poll_action`](Self::poll_action) for the engine: a delivered message stays here until
     /// [`take_delivered_into`](Self::take_delivered_into), so that the other actions are not moved at its
-    /// size (its field index is inline).
+    /// size (its field index is inline). A frame is counted as sent when it is taken here.
     pub(crate) fn poll_step(&mut self) -> Option<Step> {
         if self.decodes_on() {
             self.decode_all();
@@ -675,8 +729,8 @@ impl Session {
         while self.queue.is_empty() && self.resend.is_some() {
             self.continue_resend();
         }
-        if let Some(Queued::Stored(_, index)) = self.queue.front() {
-            let index = *index;
+        if let Some(Queued::Stored(_, appended)) = self.queue.front() {
+            let index = appended.index();
             let commit = match self.config.storage_durability {
                 StorageDurability::Process => None,
                 StorageDurability::Batch => (index > self.committed).then_some(self.appended),
@@ -690,7 +744,54 @@ impl Session {
         let Some(queued) = self.queue.pop_front() else {
             return self.commit_unsent();
         };
-        Some(step_of(queued))
+        Some(match queued {
+            Queued::Send(frame, admin) => {
+                self.count_sent(frame.len(), admin);
+                Step::Send(frame)
+            }
+            Queued::Stored(frame, appended) => {
+                self.count_sent(frame.len(), appended.is_admin());
+                Step::Send(frame)
+            }
+            Queued::Deliver => Step::Deliver,
+            Queued::Event(event) => Step::Event(event),
+            Queued::Disconnect(reason) => Step::Disconnect(reason),
+        })
+    }
+
+    /// Counts a frame of `len` bytes handed out to be written (`admin`: a session-level
+    /// message).
+    #[inline]
+    fn count_sent(&mut self, len: usize, admin: bool) {
+        let counters = &mut self.counters;
+        counters.bytes_out += len as u64;
+        let messages = if admin {
+            &mut counters.admin_messages_out
+        } else {
+            &mut counters.app_messages_out
+        };
+        *messages += 1;
+    }
+
+    /// Takes back the count of `frame`, taken from [`poll_step`](Self::poll_step) and then
+    /// dropped unwritten (the engine had no connection for it any more): only frames handed
+    /// out to be written are counted. Rare, so its MsgType is read from the frame here rather
+    /// than carried along with every frame.
+    #[cold]
+    pub(crate) fn uncount_sent(&mut self, frame: &[u8]) {
+        let msg_type = memchr::memmem::find(frame, b"\x0135=").and_then(|at| {
+            let value = &frame[at + 4..];
+            memchr::memchr(crate::codec::SOH, value).map(|end| &value[..end])
+        });
+        let admin = msg_type.is_some_and(crate::MsgType::is_admin_value);
+        let counters = &mut self.counters;
+        counters.bytes_out = counters.bytes_out.saturating_sub(frame.len() as u64);
+        let messages = if admin {
+            &mut counters.admin_messages_out
+        } else {
+            &mut counters.app_messages_out
+        };
+        *messages = messages.saturating_sub(1);
     }
 
     /// The delivered message a [`Step::Deliver`] stands for, taken into storage the caller
@@ -780,11 +881,12 @@ impl Session {
         }
     }
 
-    /// Ends the connection after the bytes queued so far.
+    /// Ends the connection after the bytes queued so far, counting its end by `reason`.
     fn close(&mut self, reason: DisconnectReason) {
         if !self.connected {
             return;
         }
+        self.counters.disconnects.add(&reason);
         self.queue.push_back(Queued::Disconnect(reason));
         self.drop_connection();
     }
@@ -830,16 +932,6 @@ impl Session {
         if self.connected {
             self.close(DisconnectReason::Store(error));
         }
-    }
-}
-
-/// The step a queued action is taken as.
-fn step_of(queued: Queued) -> Step {
-    match queued {
-        Queued::Send(frame) | Queued::Stored(frame, _) => Step::Send(frame),
-        Queued::Deliver => Step::Deliver,
-        Queued::Event(event) => Step::Event(event),
-        Queued::Disconnect(reason) => Step::Disconnect(reason),
     }
 }
 

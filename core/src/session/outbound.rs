@@ -7,7 +7,7 @@
 use bytes::Bytes;
 use smallvec::SmallVec;
 
-use super::{OutboundMessage, Queued, Session, SessionState};
+use super::{Appended, OutboundMessage, Queued, Session, SessionState};
 use crate::action::Event;
 use crate::codec::{FieldWriter, HeaderField, Value, encode_frame};
 use crate::error::SendError;
@@ -17,10 +17,11 @@ use crate::{MsgType, SeqNum, tag};
 impl Session {
     /// Encodes a message with the next MsgSeqNum, appends it to the store, then queues its bytes
     /// (or holds them behind a resend in progress, or, when `transmit` is false, leaves it in
-    /// the store for a later resend).
+    /// the store for a later resend). `admin` says whether `msg_type` is a session-level type.
     pub(super) fn store_and_send(
         &mut self,
         msg_type: &[u8],
+        admin: bool,
         extra_header: &[HeaderField<'_>],
         body: &[u8],
         answers: Option<SeqNum>,
@@ -35,12 +36,12 @@ impl Session {
             // Behind a resend in progress, held, in order; behind our Logon until its reply, what
             // the application put is held, and the session's own messages (a Logout answering a
             // reply whose numbers are wrong) go at once.
-            let behind_logon =
-                self.state == SessionState::LogonSent && !MsgType::is_admin_value(msg_type);
+            let behind_logon = self.state == SessionState::LogonSent && !admin;
             if self.resend.is_some() || behind_logon {
-                self.held.push_back(frame);
+                self.held.push_back((frame, admin));
             } else {
-                self.queue.push_back(Queued::Stored(frame, self.appended));
+                self.queue
+                    .push_back(Queued::Stored(frame, Appended::new(self.appended, admin)));
                 self.note_sent();
             }
         }
@@ -55,7 +56,7 @@ impl Session {
             || self
                 .queue
                 .iter()
-                .any(|q| matches!(q, Queued::Send(_) | Queued::Stored(..)))
+                .any(|q| matches!(q, Queued::Send(..) | Queued::Stored(..)))
     }
 
     /// Raises [`Event::Message`] for an outbound message, when configured.
@@ -70,10 +71,10 @@ impl Session {
     }
 
     /// Encodes a message that is not stored: a resent copy or a GapFill under an old number, or
-    /// the Logout that refuses a Logon.
-    pub(super) fn send_unstored(&mut self, msg_type: &[u8], frame: Bytes) {
+    /// the Logout that refuses a Logon. `admin` says whether `msg_type` is a session-level type.
+    pub(super) fn send_unstored(&mut self, msg_type: &[u8], admin: bool, frame: Bytes) {
         self.report_outbound(msg_type, &frame);
-        self.queue.push_back(Queued::Send(frame));
+        self.queue.push_back(Queued::Send(frame, admin));
         self.note_sent();
     }
 
@@ -92,7 +93,7 @@ impl Session {
         build(&mut body);
         let frame = self.encode(seq, msg_type, &[], body.as_bytes(), orig_sending_time);
         self.body = body;
-        self.send_unstored(msg_type, frame);
+        self.send_unstored(msg_type, true, frame);
     }
 
     /// Encodes one frame with the session's header: 34, 49, 52, 56, for a resent copy
@@ -162,7 +163,7 @@ impl Session {
         body.clear();
         build(&mut body);
         let transmit = self.connected;
-        let sent = self.store_and_send(msg_type, header, body.as_bytes(), None, transmit);
+        let sent = self.store_and_send(msg_type, true, header, body.as_bytes(), None, transmit);
         self.body = body;
         if let Err(error) = sent {
             self.emit_store_failure(error);
@@ -181,7 +182,7 @@ impl Session {
         // After our Logout, new messages wait in the store for the next session's resend.
         let transmit =
             self.connected && matches!(self.state, SessionState::Active | SessionState::LogonSent);
-        Ok(self.store_and_send(msg.msg_type, msg.header, msg.body, answers, transmit)?)
+        Ok(self.store_and_send(msg.msg_type, false, msg.header, msg.body, answers, transmit)?)
     }
 }
 

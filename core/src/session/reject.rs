@@ -16,6 +16,7 @@ use smallvec::SmallVec;
 use super::Session;
 use crate::action::{DisconnectReason, Event};
 use crate::codec::{HeaderField, Message, Value};
+use crate::metrics::RejectKind;
 use crate::msg_type::wire;
 use crate::reject::SessionRejectReason;
 use crate::store::StoreError;
@@ -78,12 +79,16 @@ impl Session {
     /// application hears of it.
     pub(super) fn on_reject(&mut self, msg: &Message, seq: SeqNum) {
         self.take(seq, true);
+        let reason = msg
+            .uint(tag::SESSION_REJECT_REASON)
+            .ok()
+            .and_then(|r| u32::try_from(r).ok());
+        self.counters
+            .rejects_received
+            .add(&RejectKind::from_code(reason));
         self.push_event(Event::RejectReceived {
             ref_seq: msg.seq_num(tag::REF_SEQ_NUM).ok(),
-            reason: msg
-                .uint(tag::SESSION_REJECT_REASON)
-                .ok()
-                .and_then(|r| u32::try_from(r).ok()),
+            reason,
         });
     }
 
@@ -160,8 +165,13 @@ impl Session {
     /// A session-level Reject. FIX 4.0 and 4.1 have no RefTagID, RefMsgType or
     /// SessionRejectReason: the tag goes into the text instead, as QuickFIX writes it. FIX 4.2
     /// defines SessionRejectReason values up to 11 (Invalid MsgType) only: a later reason is
-    /// given by the text alone.
+    /// given by the text alone. It is counted by its reason (a garbled message's, which has
+    /// none, as [`RejectKind::Unknown`]).
     fn send_reject(&mut self, reject: &RejectRef<'_>) {
+        let kind = reject
+            .reason
+            .map_or(RejectKind::Unknown, RejectKind::Reason);
+        self.counters.rejects_sent.add(&kind);
         let legacy = self.config.begin_string.is_before_fix42();
         let with_reason = reject.reason.filter(|reason| {
             self.config.begin_string != BeginString::Fix42
@@ -252,12 +262,15 @@ impl Session {
             }
         }
         let msg_type = if legacy {
+            // A session-level Reject without SessionRejectReason: counted as such.
+            self.counters.rejects_sent.add(&RejectKind::Unknown);
             wire::REJECT
         } else {
             wire::BUSINESS_MESSAGE_REJECT
         };
         let transmit = self.connected;
-        let sent = self.store_and_send(msg_type, &route, body.as_bytes(), answers, transmit);
+        let sent =
+            self.store_and_send(msg_type, legacy, &route, body.as_bytes(), answers, transmit);
         self.body = body;
         sent
     }

@@ -11,7 +11,7 @@
 use bytes::Bytes;
 
 use super::reject::ref_tag;
-use super::{Queued, Session};
+use super::{Appended, Queued, Session};
 use crate::action::{DisconnectReason, Event};
 use crate::codec::{HeaderField, Message, Value};
 use crate::msg_type::wire;
@@ -33,6 +33,7 @@ impl Session {
     /// A ResendRequest: serves `BeginSeqNo <7>` to `EndSeqNo <16>` (0, or 999999 before FIX 4.2,
     /// meaning "to the end"). A resend already in progress gives way to the new request.
     pub(super) fn on_resend_request(&mut self, msg: &Message, seq: SeqNum) {
+        self.counters.resend_requests_in += 1;
         let (Ok(begin), Ok(end)) = (msg.seq_num(tag::BEGIN_SEQ_NO), msg.seq_num(tag::END_SEQ_NO))
         else {
             let missing = if msg.seq_num(tag::BEGIN_SEQ_NO).is_err() {
@@ -138,8 +139,9 @@ impl Session {
     /// Sends the messages held behind a resend or our Logon, in order.
     pub(super) fn release_held(&mut self) {
         let index = self.appended;
-        while let Some(frame) = self.held.pop_front() {
-            self.queue.push_back(Queued::Stored(frame, index));
+        while let Some((frame, admin)) = self.held.pop_front() {
+            self.queue
+                .push_back(Queued::Stored(frame, Appended::new(index, admin)));
             self.note_sent();
         }
     }
@@ -172,11 +174,13 @@ impl Session {
         }
         let frame = self.encode(seq, msg.msg_type(), &header, body.as_bytes(), Some(&orig));
         self.body = body;
-        self.send_unstored(msg.msg_type(), frame);
+        // Only application messages are resent: session-level ones are gap-filled.
+        self.send_unstored(msg.msg_type(), false, frame);
     }
 
     /// A SequenceReset-GapFill under the old number `seq`, moving the counterparty to `new_seq`.
     pub(super) fn send_gap_fill(&mut self, seq: SeqNum, new_seq: SeqNum) {
+        self.counters.gap_fills_out += 1;
         let sending_time =
             UtcTimestamp::from_system_time(self.now.utc).format(self.config.precision());
         self.send_sequence_reset_unstored(seq, new_seq, Some(sending_time.as_bytes()));

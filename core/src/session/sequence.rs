@@ -13,6 +13,8 @@
 //! `settle.rs`, DESIGN.md section 4), so that a crash never loses a message the application has
 //! not processed.
 
+use std::time::Instant;
+
 use super::Session;
 use crate::action::{Delivered, DisconnectReason, Event};
 use crate::codec::Message;
@@ -28,8 +30,9 @@ use crate::{MsgType, SeqNum, tag};
     reason = "the queue held messages inline before; handled entries are few"
 )]
 pub(super) enum Ahead {
-    /// Waiting to be processed in order.
-    Waiting(Message),
+    /// Waiting to be processed in order, with when its bytes were given
+    /// (`Delivered::received_at`).
+    Waiting(Message, Instant),
     /// Handled when it came (a Logon, a ResendRequest): only its number waits to be taken in
     /// order, so that the gap below it closes without asking for it again.
     Handled,
@@ -43,6 +46,7 @@ impl Session {
     #[inline]
     pub(super) fn order_by_seq_num(&mut self, msg: &Message, seq: SeqNum) -> bool {
         let msg_type = MsgType::from_bytes(msg.msg_type());
+        self.count_received(msg_type.is_admin());
         if msg_type == MsgType::Logon && msg.bool(tag::RESET_SEQ_NUM_FLAG) == Ok(true) {
             self.on_reset_logon(msg, seq);
             return false;
@@ -64,7 +68,7 @@ impl Session {
                 self.on_resend_request(msg, seq);
                 self.queue_ahead(seq, Ahead::Handled);
             } else {
-                self.queue_ahead(seq, Ahead::Waiting(msg.clone()));
+                self.queue_ahead(seq, Ahead::Waiting(msg.clone(), self.input_at));
             }
             self.request_gap_fill(expected, seq);
             return false;
@@ -116,13 +120,14 @@ impl Session {
             }
             match ahead {
                 Ahead::Handled => self.take(seq, true),
-                Ahead::Waiting(message) => {
+                Ahead::Waiting(message, received_at) => {
                     if self.process(&message, MsgType::from_bytes(message.msg_type()), seq) {
                         let epoch = self.epoch;
                         self.inbox.push(Delivered {
                             message,
                             seq,
                             epoch,
+                            received_at: Some(received_at),
                         });
                     }
                 }
