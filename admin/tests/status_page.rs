@@ -37,8 +37,17 @@ fn chromium() -> Option<PathBuf> {
 fn browse(browser: &Path, url: &str, args: &[&str]) -> String {
     let profile = tempfile_dir();
     let output = Command::new(browser)
-        .args(["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"])
-        .args(["--no-first-run", "--hide-scrollbars", "--virtual-time-budget=4000"])
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-dev-shm-usage",
+        ])
+        .args([
+            "--no-first-run",
+            "--hide-scrollbars",
+            "--virtual-time-budget=4000",
+        ])
         .arg(format!("--user-data-dir={}", profile.display()))
         .args(args)
         .arg(url)
@@ -70,7 +79,8 @@ fn tempfile_dir() -> PathBuf {
 /// The text of the table row whose id is `session-<id>`, its tags stripped.
 fn row_text(dom: &str, id: &str) -> Option<String> {
     // Chromium writes `>` in attributes as `&gt;`.
-    let start = dom.find(&format!("id=\"session-{}\"", id.replace('>', "&gt;")))?;
+    let id_at = dom.find(&format!("id=\"session-{}\"", id.replace('>', "&gt;")))?;
+    let start = dom[..id_at].rfind("<tr")?;
     let end = start + dom[start..].find("</tr>")?;
     let mut text = String::new();
     let mut in_tag = false;
@@ -117,20 +127,35 @@ async fn the_status_page_shows_a_row_per_session_in_a_real_browser() {
     .await
     .unwrap();
     let client_row = row_text(&dom, "ISLD->CLIENT").unwrap_or_else(|| panic!("no row: {dom}"));
-    assert!(client_row.starts_with("ISLD->CLIENT active CLIENT (connected)"), "{client_row}");
+    assert!(
+        client_row.starts_with("ISLD->CLIENT active CLIENT (connected)"),
+        "{client_row}"
+    );
     // Next out and in, then app messages in / out.
     assert!(client_row.contains(" 5 5 "), "{client_row}");
     assert!(client_row.contains("3 / 3"), "{client_row}");
     let broker_row = row_text(&dom, "ISLD->BROKER2").unwrap();
-    assert!(broker_row.starts_with("ISLD->BROKER2 active BROKER2 (connected)"), "{broker_row}");
+    assert!(
+        broker_row.starts_with("ISLD->BROKER2 active BROKER2 (connected)"),
+        "{broker_row}"
+    );
     let venue_row = row_text(&dom, "ISLD->VENUE3").unwrap();
-    assert!(venue_row.starts_with("ISLD->VENUE3 wait for logon VENUE3 "), "{venue_row}");
-    assert!(dom.contains("3 sessions (2 active, 1 wait for logon)"), "{dom}");
+    assert!(
+        venue_row.starts_with("ISLD->VENUE3 wait for logon VENUE3 "),
+        "{venue_row}"
+    );
+    assert!(
+        dom.contains("3 sessions (2 active, 1 wait for logon)"),
+        "{dom}"
+    );
 
     // Screenshots for people: a desktop window and a phone's.
     let artefacts = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/artefacts");
     std::fs::create_dir_all(&artefacts).unwrap();
-    for (name, size) in [("status-page.png", "1280,400"), ("status-page-phone.png", "390,844")] {
+    for (name, size) in [
+        ("status-page.png", "1280,400"),
+        ("status-page-phone.png", "390,844"),
+    ] {
         let path = artefacts.join(name);
         let _ = std::fs::remove_file(&path);
         let args = [
@@ -139,11 +164,18 @@ async fn the_status_page_shows_a_row_per_session_in_a_real_browser() {
         ];
         let (browser, url) = (browser.clone(), url.clone());
         tokio::task::spawn_blocking(move || {
-            browse(&browser, &url, &args.iter().map(String::as_str).collect::<Vec<_>>())
+            browse(
+                &browser,
+                &url,
+                &args.iter().map(String::as_str).collect::<Vec<_>>(),
+            )
         })
         .await
         .unwrap();
         let png = std::fs::read(&path).expect("the screenshot");
-        assert!(png.starts_with(b"\x89PNG\r\n\x1a\n") && png.len() > 10_000, "{name}");
+        assert!(
+            png.starts_with(b"\x89PNG\r\n\x1a\n") && png.len() > 10_000,
+            "{name}"
+        );
     }
 }

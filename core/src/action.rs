@@ -60,11 +60,6 @@ impl Delivered {
         &self.message
     }
 
-    /// TEMPORARY until the counters branch lands.
-    pub fn received_at(&self) -> Option<std::time::Instant> {
-        None
-    }
-
     /// Its `MsgSeqNum <34>`, by which it is settled.
     pub fn seq(&self) -> SeqNum {
         self.seq
