@@ -1,6 +1,7 @@
 //! The HTTP routes: the status page, `/metrics`, the session list, and the commands, which need
 //! the bearer token.
 
+use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
 use axum::Router;
@@ -12,6 +13,7 @@ use axum::routing::{get, post};
 use fixgate_core::{EngineError, SendError, SeqNum, SessionId};
 use fixgate_driver::{Error, FixEngine, Metrics, SessionControl};
 use serde::Deserialize;
+use tokio::sync::Semaphore;
 
 use crate::view::{EngineView, SessionView, names};
 use crate::{Access, export};
@@ -19,11 +21,17 @@ use crate::{Access, export};
 /// The status page: plain HTML and a little JavaScript that reads `/api/sessions`.
 const STATUS_PAGE: &str = include_str!("status.html");
 
+/// Requests that may wait on the engine task at once: each is a command there (a snapshot, or
+/// an operator's command), so a client that floods the listener gets 503s instead of a queue
+/// that delays the sessions' own work.
+const ENGINE_REQUESTS: usize = 4;
+
 /// What every route shares.
 #[derive(Clone)]
 struct Shared {
     engine: FixEngine,
     access: Access,
+    in_flight: Arc<Semaphore>,
 }
 
 /// Every route of the admin listener.
@@ -34,7 +42,11 @@ pub(crate) fn router(engine: FixEngine, access: Access) -> Router {
         .route("/api/sessions", get(sessions))
         .route("/api/sessions/{id}", get(session))
         .route("/api/sessions/{id}/{command}", post(command))
-        .with_state(Shared { engine, access })
+        .with_state(Shared {
+            engine,
+            access,
+            in_flight: Arc::new(Semaphore::new(ENGINE_REQUESTS)),
+        })
 }
 
 async fn status_page() -> Html<&'static str> {
@@ -42,7 +54,7 @@ async fn status_page() -> Html<&'static str> {
 }
 
 async fn metrics(State(shared): State<Shared>) -> Response {
-    match snapshot(&shared.engine).await {
+    match snapshot(&shared).await {
         Ok((metrics, now)) => (
             [(header::CONTENT_TYPE, export::CONTENT_TYPE)],
             export::render(metrics, now),
@@ -53,14 +65,14 @@ async fn metrics(State(shared): State<Shared>) -> Response {
 }
 
 async fn sessions(State(shared): State<Shared>) -> Response {
-    match snapshot(&shared.engine).await {
+    match snapshot(&shared).await {
         Ok((metrics, now)) => Json(EngineView::new(&metrics, now)).into_response(),
         Err(response) => response,
     }
 }
 
 async fn session(State(shared): State<Shared>, Path(name): Path<String>) -> Response {
-    match find(&shared.engine, &name).await {
+    match find(&shared, &name).await {
         Ok((metrics, now, i)) => {
             Json(SessionView::new(&metrics.engine.sessions[i], now)).into_response()
         }
@@ -99,14 +111,19 @@ async fn command(
         Ok(control) => control,
         Err(response) => return response,
     };
-    let id: SessionId = match find(&shared.engine, &name).await {
+    let id: SessionId = match find(&shared, &name).await {
         Ok((metrics, _, i)) => metrics.engine.sessions[i].id.clone(),
         Err(response) => return response,
     };
     tracing::info!(session = %id, ?control, "admin command");
+    let turn = match engine_turn(&shared) {
+        Ok(turn) => turn,
+        Err(response) => return response,
+    };
     if let Err(error) = shared.engine.control(id, control).await {
         return refused(&error);
     }
+    drop(turn);
     session(State(shared), Path(name)).await
 }
 
@@ -154,19 +171,27 @@ fn json<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, Response> {
 }
 
 /// A snapshot, with the two clocks read together to turn its instants into times.
-async fn snapshot(engine: &FixEngine) -> Result<(Metrics, (Instant, SystemTime)), Response> {
-    match engine.metrics().await {
+async fn snapshot(shared: &Shared) -> Result<(Metrics, (Instant, SystemTime)), Response> {
+    let _turn = engine_turn(shared)?;
+    match shared.engine.metrics().await {
         Ok(metrics) => Ok((metrics, (Instant::now(), SystemTime::now()))),
         Err(error) => Err(refused(&error)),
     }
 }
 
+/// A place among the requests that wait on the engine task, or the 503 to answer.
+fn engine_turn(shared: &Shared) -> Result<tokio::sync::OwnedSemaphorePermit, Response> {
+    Arc::clone(&shared.in_flight)
+        .try_acquire_owned()
+        .map_err(|_| problem(StatusCode::SERVICE_UNAVAILABLE, "busy: try again"))
+}
+
 /// A snapshot and the index of the session named `name` in it.
 async fn find(
-    engine: &FixEngine,
+    shared: &Shared,
     name: &str,
 ) -> Result<(Metrics, (Instant, SystemTime), usize), Response> {
-    let (metrics, now) = snapshot(engine).await?;
+    let (metrics, now) = snapshot(shared).await?;
     match metrics
         .engine
         .sessions
