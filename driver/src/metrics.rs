@@ -7,46 +7,37 @@ use std::time::{Duration, Instant};
 use fixgate_core::Delivered;
 use fixgate_core::metrics::EngineMetrics;
 
-/// The upper bounds of a [`Histogram`]'s buckets, from 10 µs to 10 s in steps of 1, 2.5, 5; a
-/// last bucket takes what is longer.
-const BOUNDS: [Duration; 19] = [
-    Duration::from_micros(10),
-    Duration::from_micros(25),
-    Duration::from_micros(50),
-    Duration::from_micros(100),
-    Duration::from_micros(250),
-    Duration::from_micros(500),
-    Duration::from_millis(1),
-    Duration::from_micros(2_500),
-    Duration::from_millis(5),
-    Duration::from_millis(10),
-    Duration::from_millis(25),
-    Duration::from_millis(50),
-    Duration::from_millis(100),
-    Duration::from_millis(250),
-    Duration::from_millis(500),
-    Duration::from_secs(1),
-    Duration::from_millis(2_500),
-    Duration::from_secs(5),
-    Duration::from_secs(10),
-];
+/// The first bucket of a [`Histogram`] holds latencies up to 2^`FIRST_BITS` ns (8.192 µs); each
+/// next bucket doubles the bound, up to 2^(`FIRST_BITS` + `BOUNDED` - 1) ns (8.6 s); one more
+/// takes what is longer. Powers of two make the bucket a count of leading zeros: recording costs
+/// a few instructions on the path of every message.
+const FIRST_BITS: u32 = 13;
+/// The buckets with a bound.
+const BOUNDED: usize = 21;
 
-/// A latency histogram with fixed buckets (Prometheus' shape: cumulative counts by upper bound,
-/// a sum and a count).
+/// A latency histogram with exponential buckets (Prometheus' shape: cumulative counts by upper
+/// bound, a sum and a count).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Histogram {
     /// Per bucket, not cumulative; the last is above every bound.
-    counts: [u64; BOUNDS.len() + 1],
-    sum: Duration,
+    counts: [u64; BOUNDED + 1],
+    sum_nanos: u64,
 }
 
 impl Histogram {
     /// Counts one latency.
     #[inline]
     pub(crate) fn record(&mut self, latency: Duration) {
-        let bucket = BOUNDS.partition_point(|bound| *bound < latency);
-        self.counts[bucket] += 1;
-        self.sum += latency;
+        self.record_many(u64::try_from(latency.as_nanos()).unwrap_or(u64::MAX), 1);
+    }
+
+    /// Counts `count` latencies of `nanos` nanoseconds each.
+    #[inline]
+    fn record_many(&mut self, nanos: u64, count: u64) {
+        // Bucket i holds nanos <= 2^(FIRST_BITS + i): the bit length of (nanos - 1) >> FIRST_BITS.
+        let bits = u64::BITS - (nanos.saturating_sub(1) >> FIRST_BITS).leading_zeros();
+        self.counts[(bits as usize).min(BOUNDED)] += count;
+        self.sum_nanos = self.sum_nanos.saturating_add(nanos.saturating_mul(count));
     }
 
     /// How many latencies were counted.
@@ -56,19 +47,19 @@ impl Histogram {
 
     /// All latencies added up.
     pub fn sum(&self) -> Duration {
-        self.sum
+        Duration::from_nanos(self.sum_nanos)
     }
 
     /// Each bucket's upper bound with the number of latencies at or below it (cumulative), in
     /// increasing order; the count above the last bound is [`count`](Self::count) minus the
     /// last of these.
     pub fn buckets(&self) -> impl Iterator<Item = (Duration, u64)> + '_ {
-        BOUNDS
+        self.counts[..BOUNDED]
             .iter()
-            .zip(self.counts.iter())
-            .scan(0, |total, (bound, n)| {
+            .enumerate()
+            .scan(0, |total, (i, n)| {
                 *total += n;
-                Some((*bound, *total))
+                Some((Duration::from_nanos(1 << (FIRST_BITS + i as u32)), *total))
             })
     }
 }
@@ -80,7 +71,19 @@ pub(crate) struct Latencies {
     pub(crate) store_commit: Histogram,
     /// From the arrival of an application message's bytes to its settlement by the
     /// application (`ack` or `reply`, as the engine takes it).
-    pub(crate) settle: Histogram,
+    settle: Histogram,
+    /// Settlements not yet in `settle`: the messages of one read settled in one turn share their
+    /// arrival and settling times, so they are counted here and recorded together, with one
+    /// subtraction of instants.
+    pending: Option<Settlements>,
+}
+
+/// `count` messages that arrived at `at` and were settled at `now`.
+#[derive(Clone, Copy, Debug)]
+struct Settlements {
+    at: Instant,
+    now: Instant,
+    count: u64,
 }
 
 impl Latencies {
@@ -88,8 +91,39 @@ impl Latencies {
     #[inline]
     pub(crate) fn settled(&mut self, delivered: &Delivered, now: Instant) {
         if let Some(at) = delivered.received_at() {
-            self.settle.record(now.saturating_duration_since(at));
+            self.settled_at(at, now);
         }
+    }
+
+    /// A message that arrived at `at` was settled at `now`.
+    #[inline]
+    fn settled_at(&mut self, at: Instant, now: Instant) {
+        match &mut self.pending {
+            Some(p) if p.at == at && p.now == now => p.count += 1,
+            _ => self.start_pending(at, now),
+        }
+    }
+
+    /// Records what is pending, and starts counting the settlements of `at` and `now`.
+    #[cold]
+    fn start_pending(&mut self, at: Instant, now: Instant) {
+        self.record_pending();
+        self.pending = Some(Settlements { at, now, count: 1 });
+    }
+
+    /// Records the pending settlements.
+    fn record_pending(&mut self) {
+        if let Some(p) = self.pending.take() {
+            let latency = p.now.saturating_duration_since(p.at);
+            let nanos = u64::try_from(latency.as_nanos()).unwrap_or(u64::MAX);
+            self.settle.record_many(nanos, p.count);
+        }
+    }
+
+    /// The settle histogram, with everything settled so far.
+    pub(crate) fn settle(&mut self) -> &Histogram {
+        self.record_pending();
+        &self.settle
     }
 }
 
@@ -109,11 +143,12 @@ pub struct Metrics {
 }
 
 impl Metrics {
-    pub(crate) fn new(engine: EngineMetrics, latencies: &Latencies, waiting: usize) -> Self {
+    /// The snapshot of `engine`, with the driver's `latencies` and `waiting` puts.
+    pub(crate) fn new(engine: EngineMetrics, latencies: &mut Latencies, waiting: usize) -> Self {
         Self {
             engine,
             store_commit: latencies.store_commit.clone(),
-            settle: latencies.settle.clone(),
+            settle: latencies.settle().clone(),
             waiting,
         }
     }
@@ -126,16 +161,46 @@ mod tests {
     #[test]
     fn a_latency_falls_in_the_first_bucket_whose_bound_is_not_below_it() {
         let mut histogram = Histogram::default();
-        for micros in [5, 10, 11, 700, 20_000_000] {
-            histogram.record(Duration::from_micros(micros));
+        for nanos in [0, 5_000, 8_192, 8_193, 700_000, 20_000_000_000] {
+            histogram.record(Duration::from_nanos(nanos));
         }
         let buckets: Vec<_> = histogram.buckets().collect();
-        assert_eq!(buckets[0], (Duration::from_micros(10), 2));
-        assert_eq!(buckets[1], (Duration::from_micros(25), 3));
-        assert_eq!(buckets[5], (Duration::from_micros(500), 3));
-        assert_eq!(buckets[6], (Duration::from_millis(1), 4));
-        assert_eq!(buckets.last(), Some(&(Duration::from_secs(10), 4)));
-        assert_eq!(histogram.count(), 5);
-        assert_eq!(histogram.sum(), Duration::from_micros(20_000_726));
+        assert_eq!(buckets.len(), 21);
+        // 0, 5 µs and exactly 8.192 µs are at or below the first bound.
+        assert_eq!(buckets[0], (Duration::from_nanos(8_192), 3));
+        assert_eq!(buckets[1], (Duration::from_nanos(16_384), 4));
+        // 700 µs: above 2^19 ns (524 µs), at or below 2^20 ns (1.05 ms).
+        assert_eq!(buckets[6].1, 4);
+        assert_eq!(buckets[7], (Duration::from_nanos(1 << 20), 5));
+        // 20 s is above the last bound, 2^33 ns (8.6 s).
+        assert_eq!(buckets[20], (Duration::from_nanos(1 << 33), 5));
+        assert_eq!(histogram.count(), 6);
+        assert_eq!(histogram.sum(), Duration::from_nanos(20_000_721_385));
+    }
+
+    #[test]
+    fn settlements_that_share_their_times_are_recorded_together_and_none_is_lost() {
+        let mut latencies = Latencies::default();
+        let at = Instant::now();
+        let now = at + Duration::from_micros(20);
+        for _ in 0..3 {
+            latencies.settled_at(at, now);
+        }
+        // A later turn: another settling time.
+        latencies.settled_at(at, now + Duration::from_millis(3));
+        let settle = latencies.settle();
+        assert_eq!(settle.count(), 4);
+        assert_eq!(
+            settle.sum(),
+            Duration::from_micros(3 * 20 + 3_020),
+            "each message counted with its own latency"
+        );
+        let buckets: Vec<_> = settle.buckets().collect();
+        // 20 µs: above 16.4 µs, at or below 32.8 µs; 3.02 ms: at or below 4.19 ms.
+        assert_eq!(buckets[1].1, 0);
+        assert_eq!(buckets[2].1, 3);
+        assert_eq!(buckets[9], (Duration::from_nanos(1 << 22), 4));
+        // Nothing stays pending after a snapshot, and a snapshot twice counts nothing twice.
+        assert_eq!(latencies.settle().count(), 4);
     }
 }

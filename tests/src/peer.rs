@@ -179,16 +179,20 @@ impl ScriptedPeer {
             .collect()
     }
 
-    /// The delivered messages since the last look, settled with `ack`.
-    pub fn delivered_and_ack(&mut self) -> Vec<Delivered> {
-        let delivered: Vec<Delivered> = self
-            .take_actions()
+    /// The delivered messages since the last look, not settled (other actions are dropped).
+    pub fn delivered(&mut self) -> Vec<Delivered> {
+        self.take_actions()
             .into_iter()
             .filter_map(|a| match a {
                 Action::Deliver(d) => Some(d),
                 _ => None,
             })
-            .collect();
+            .collect()
+    }
+
+    /// The delivered messages since the last look, settled with `ack`.
+    pub fn delivered_and_ack(&mut self) -> Vec<Delivered> {
+        let delivered = self.delivered();
         let now = self.clock.now();
         for d in &delivered {
             self.session.ack(now, d).expect("ack");

@@ -288,14 +288,7 @@ fn a_business_reject_before_fix42_is_counted_as_a_session_reject() {
     peer.log_on();
     let order = peer.message("D", "11=X|21=1|55=A|54=1|40=1|");
     peer.deliver(&order);
-    let delivered: Vec<Delivered> = peer
-        .take_actions()
-        .into_iter()
-        .filter_map(|a| match a {
-            fixgate_core::Action::Deliver(d) => Some(d),
-            _ => None,
-        })
-        .collect();
+    let delivered: Vec<Delivered> = peer.delivered();
     let now = peer.clock.now();
     peer.session
         .reject_business(now, &delivered[0], 0, Some("No"))

@@ -101,14 +101,7 @@ fn persisted_target_follows_settled_messages_only() {
     let a = peer.message("D", "11=A|");
     let b = peer.message("D", "11=B|");
     peer.deliver(&[a, b].concat());
-    let delivered: Vec<_> = peer
-        .take_actions()
-        .into_iter()
-        .filter_map(|a| match a {
-            fixgate_core::Action::Deliver(d) => Some(d),
-            _ => None,
-        })
-        .collect();
+    let delivered: Vec<_> = peer.delivered();
     assert_eq!(peer.session.next_target_seq(), SeqNum::new(4));
     assert_eq!(peer.session.unsettled_count(), 2);
     // Settling the second first moves nothing; settling the first moves past both.
@@ -393,14 +386,7 @@ fn message_answered_out_of_order_before_a_restart_is_not_processed_again() {
     let a = peer.message("D", "11=A|");
     let b = peer.message("D", "11=B|");
     peer.deliver(&[a, b].concat());
-    let delivered: Vec<_> = peer
-        .take_actions()
-        .into_iter()
-        .filter_map(|a| match a {
-            fixgate_core::Action::Deliver(d) => Some(d),
-            _ => None,
-        })
-        .collect();
+    let delivered: Vec<_> = peer.delivered();
     // B (3) is answered; A (2) is still being worked on when the process dies.
     let now = peer.clock.now();
     peer.session
