@@ -39,18 +39,6 @@ impl Session {
         }
     }
 
-    /// Counts a message received (`admin`: a session-level one).
-    #[inline]
-    pub(super) fn count_received(&mut self, admin: bool) {
-        let counters = &mut self.counters;
-        let messages = if admin {
-            &mut counters.admin_messages_in
-        } else {
-            &mut counters.app_messages_in
-        };
-        *messages += 1;
-    }
-
     /// A message after logon must carry the session's BeginString and a MsgSeqNum: without
     /// either, Logout and close. Returns the MsgSeqNum, for the MsgSeqNum rule (`sequence.rs`).
     #[inline]

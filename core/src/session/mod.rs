@@ -1,5 +1,6 @@
 //! The FIX session layer: one [`Session`] per counterparty, as a sans-IO state machine.
 
+mod counting;
 mod gap_fill;
 mod garbled;
 mod heartbeat;
@@ -25,9 +26,8 @@ use crate::action::{Action, Delivered, DisconnectReason, Event};
 use crate::codec::{Decoder, FieldWriter, Filled, HeaderField, Message};
 use crate::config::{ConfigError, Role, SessionConfig, StorageDurability};
 use crate::dictionary::ShapeCache;
-use crate::engine::SessionId;
 use crate::error::SendError;
-use crate::metrics::{SessionCounters, SessionMetrics};
+use crate::metrics::SessionCounters;
 use crate::store::{MessageStore, StoreError};
 use crate::time::{Now, TimestampFormatter, TimestampParser, UtcTimestamp};
 
@@ -355,28 +355,6 @@ impl Session {
         &self.counters
     }
 
-    /// A snapshot for operators; `unwritten_bytes` and `backpressured` are the engine's to fill.
-    pub(crate) fn metrics(&self, id: &SessionId) -> SessionMetrics {
-        let c = &self.counters;
-        SessionMetrics {
-            id: id.clone(),
-            role: self.config.role,
-            state: self.state,
-            connected: self.connected,
-            next_sender_seq: self.next_sender_seq(),
-            next_target_seq: self.next_target_seq(),
-            counters: *c,
-            unsettled: self.unsettled_count(),
-            queued_out_of_order: self.queued_inbound.len(),
-            held_messages: self.held.len(),
-            unwritten_bytes: 0,
-            backpressured: false,
-            last_received: (c.app_messages_in + c.admin_messages_in > 0)
-                .then_some(self.last_received),
-            last_sent: (c.app_messages_out + c.admin_messages_out > 0).then_some(self.last_sent),
-        }
-    }
-
     // (B) inputs
 
     /// A connection was linked to the session. An initiator sends its Logon; an acceptor waits for
@@ -419,13 +397,6 @@ impl Session {
         self.note_input(data.len());
         self.decoder.feed_bytes(data);
         self.decode_all();
-    }
-
-    /// `len` bytes arrived on the connection, now.
-    #[inline]
-    fn note_input(&mut self, len: usize) {
-        self.counters.bytes_in += len as u64;
-        self.input_at = self.now.mono;
     }
 
     /// Decodes and processes what the decoder holds, until inbound flow control holds it.
@@ -513,19 +484,6 @@ impl Session {
                 DisconnectReason::ConnectionClosed
             };
             self.close(reason);
-        }
-    }
-
-    /// The engine closed the connection itself, for `reason` (a store sync that failed): as
-    /// [`handle_disconnected`](Self::handle_disconnected), but the connection's end is counted
-    /// by the engine's reason, whatever the last bytes decided.
-    pub(crate) fn handle_closed_by_engine(&mut self, now: Now, reason: &DisconnectReason) {
-        let connected = self.connected;
-        let counted = self.counters.disconnects;
-        self.handle_disconnected(now);
-        if connected {
-            self.counters.disconnects = counted;
-            self.counters.disconnects.add(reason);
         }
     }
 
@@ -757,41 +715,6 @@ impl Session {
             Queued::Event(event) => Step::Event(event),
             Queued::Disconnect(reason) => Step::Disconnect(reason),
         })
-    }
-
-    /// Counts a frame of `len` bytes handed out to be written (`admin`: a session-level
-    /// message).
-    #[inline]
-    fn count_sent(&mut self, len: usize, admin: bool) {
-        let counters = &mut self.counters;
-        counters.bytes_out += len as u64;
-        let messages = if admin {
-            &mut counters.admin_messages_out
-        } else {
-            &mut counters.app_messages_out
-        };
-        *messages += 1;
-    }
-
-    /// Takes back the count of `frame`, taken from [`poll_step`](Self::poll_step) and then
-    /// dropped unwritten (the engine had no connection for it any more): only frames handed
-    /// out to be written are counted. Rare, so its MsgType is read from the frame here rather
-    /// than carried along with every frame.
-    #[cold]
-    pub(crate) fn uncount_sent(&mut self, frame: &[u8]) {
-        let msg_type = memchr::memmem::find(frame, b"\x0135=").and_then(|at| {
-            let value = &frame[at + 4..];
-            memchr::memchr(crate::codec::SOH, value).map(|end| &value[..end])
-        });
-        let admin = msg_type.is_some_and(crate::MsgType::is_admin_value);
-        let counters = &mut self.counters;
-        counters.bytes_out = counters.bytes_out.saturating_sub(frame.len() as u64);
-        let messages = if admin {
-            &mut counters.admin_messages_out
-        } else {
-            &mut counters.app_messages_out
-        };
-        *messages = messages.saturating_sub(1);
     }
 
     /// The delivered message a [`Step::Deliver`] stands for, taken into storage the caller
