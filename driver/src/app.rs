@@ -74,6 +74,7 @@ impl<'a> Context<'a> {
     }
 
     /// `result` of settling `delivered`: measured when the engine took it.
+    #[inline]
     fn settling<T>(
         &mut self,
         delivered: &Delivered,
@@ -110,6 +111,7 @@ impl Context<'_> {
 
     /// [`reply`](Self::reply) with a whole [`OutboundMessage`]: its header fields of the
     /// application's own wait with it.
+    #[inline]
     pub fn reply_message(
         &mut self,
         session: &SessionId,
