@@ -35,7 +35,8 @@ use fixgate_driver::FixEngine;
 pub struct AdminConfig {
     /// `MetricsAddress`: the listener's address.
     pub address: SocketAddr,
-    /// `AdminToken`, read: the bearer token of commands; `None` refuses every command.
+    /// `AdminToken`: the bearer token of commands (`env:NAME` and `file:PATH` are read when the
+    /// listener starts); `None` refuses every command.
     pub token: Option<Secret>,
 }
 
@@ -46,17 +47,21 @@ pub enum AdminError {
     /// `MetricsAddress` is not an address.
     #[error(transparent)]
     Properties(#[from] Box<PropertiesError>),
-    /// `AdminToken` names an unset variable or a file that cannot be read.
+    /// `AdminToken` names an unset variable or a file that cannot be read (the error names the
+    /// place, never the token).
     #[error("cannot read a secret: {0}")]
     Secret(io::Error),
     /// `AdminToken` is empty.
     #[error("AdminToken is empty")]
     EmptyToken,
+    /// The listener cannot be bound.
+    #[error("MetricsAddress {0}: {1}")]
+    Listen(SocketAddr, io::Error),
 }
 
 impl AdminConfig {
     /// `MetricsAddress` and `AdminToken` (`env:NAME`, `file:PATH` or the token itself) from
-    /// `properties`, the token read; `None` when `MetricsAddress` is not set (the listener is
+    /// `properties`; `None` when `MetricsAddress` is not set (the listener is
     /// off).
     pub fn from_properties(properties: &Properties) -> Result<Option<Self>, AdminError> {
         let Some(address) = properties
@@ -65,17 +70,7 @@ impl AdminConfig {
         else {
             return Ok(None);
         };
-        let token = match properties.get("AdminToken") {
-            Some(text) => {
-                let token = fixgate_driver::read_secret("AdminToken", &Secret::parse(text))
-                    .map_err(AdminError::Secret)?;
-                if token.is_empty() {
-                    return Err(AdminError::EmptyToken);
-                }
-                Some(Secret::Value(token))
-            }
-            None => None,
-        };
+        let token = properties.get("AdminToken").map(Secret::parse);
         Ok(Some(Self { address, token }))
     }
 }
@@ -125,11 +120,25 @@ pub struct Admin {
 }
 
 impl Admin {
-    /// Binds `config.address` and serves the routes for `engine` on the current tokio runtime.
-    pub async fn serve(engine: FixEngine, config: AdminConfig) -> io::Result<Self> {
-        let listener = tokio::net::TcpListener::bind(config.address).await?;
-        let local_addr = listener.local_addr()?;
-        let token = config.token.and_then(|t| t.value().map(str::to_owned));
+    /// Reads the token, binds `config.address` and serves the routes for `engine` on the
+    /// current tokio runtime.
+    pub async fn serve(engine: FixEngine, config: AdminConfig) -> Result<Self, AdminError> {
+        let token = match &config.token {
+            Some(secret) => {
+                let token = fixgate_driver::read_secret("AdminToken", secret)
+                    .map_err(AdminError::Secret)?;
+                if token.is_empty() {
+                    return Err(AdminError::EmptyToken);
+                }
+                Some(token)
+            }
+            None => None,
+        };
+        let bind = |error| AdminError::Listen(config.address, error);
+        let listener = tokio::net::TcpListener::bind(config.address)
+            .await
+            .map_err(bind)?;
+        let local_addr = listener.local_addr().map_err(bind)?;
         let app = routes::router(engine, Access { token });
         let task = tokio::spawn(async move {
             if let Err(error) = axum::serve(listener, app).await {

@@ -7,6 +7,7 @@ mod common;
 use std::time::Duration;
 
 use common::{Counterparty, Rig, TOKEN, http, sample};
+use fixgate_core::{Secret, SessionId};
 
 /// `/metrics` counts exactly the messages and bytes the counterparty sent and received.
 #[tokio::test]
@@ -203,4 +204,32 @@ async fn every_command_takes_effect_as_the_counterparty_sees_it() {
     tokio::time::timeout(Duration::from_secs(10), rig.engine.shutdown())
         .await
         .unwrap();
+}
+
+/// `AdminToken` kept in a file is read when the listener starts; one that names an unset
+/// variable stops it from starting, and the error names the variable, not a token.
+#[tokio::test]
+async fn a_token_kept_in_a_file_is_read_and_an_unset_variable_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("admin-token");
+    std::fs::write(&path, "from-a-file\n").unwrap();
+    let ids = [SessionId::new("ISLD", "CLIENT")];
+    let file = Secret::File(path.display().to_string());
+    let rig = Rig::start_with_token(&ids, file).await.unwrap();
+    let path = "/api/sessions/ISLD-%3ECLIENT/seq-nums";
+    let body = r#"{"target": 9}"#;
+    let (status, answer) = http(rig.admin, "POST", path, Some("from-a-file"), body).await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(
+        http(rig.admin, "POST", path, Some(TOKEN), body).await.0,
+        401
+    );
+
+    let unset = Secret::Env("FIXGATE_ADMIN_TOKEN_NEVER_SET".into());
+    let error = Rig::start_with_token(&ids, unset)
+        .await
+        .err()
+        .expect("refused");
+    let text = error.to_string();
+    assert!(text.contains("FIXGATE_ADMIN_TOKEN_NEVER_SET"), "{text}");
 }

@@ -52,6 +52,16 @@ impl Rig {
 
     /// An engine with an acceptor session for each of `ids`.
     pub(crate) async fn start_with(ids: &[SessionId]) -> Self {
+        Self::start_with_token(ids, Secret::Value(TOKEN.to_owned()))
+            .await
+            .unwrap()
+    }
+
+    /// An engine with an acceptor session for each of `ids`, and `token` for the commands.
+    pub(crate) async fn start_with_token(
+        ids: &[SessionId],
+        token: Secret,
+    ) -> Result<Self, fixgate_admin::AdminError> {
         let engine = fixgate_tokio::FixEngine::start_with_app(
             EngineConfig::default(),
             Some("127.0.0.1:0".parse().unwrap()),
@@ -79,15 +89,15 @@ impl Rig {
         }
         let config = AdminConfig {
             address: "127.0.0.1:0".parse().unwrap(),
-            token: Some(Secret::Value(TOKEN.to_owned())),
+            token: Some(token),
         };
-        let admin = Admin::serve((*engine).clone(), config).await.unwrap();
-        Self {
+        let admin = Admin::serve((*engine).clone(), config).await?;
+        Ok(Self {
             fix: engine.local_addr().unwrap(),
             admin: admin.local_addr(),
             engine,
             _admin: admin,
-        }
+        })
     }
 }
 
