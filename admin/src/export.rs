@@ -316,11 +316,17 @@ fn histogram(
     histogram: &Histogram,
 ) -> fmt::Result {
     let mut encoder = out.encode_descriptor(name, help, None, MetricType::Histogram)?;
+    // prometheus-client adds the buckets up itself: it takes each bucket's own count.
+    let mut below = 0;
     let mut buckets: Vec<(f64, u64)> = histogram
         .buckets()
-        .map(|(bound, n)| (bound.as_secs_f64(), n))
+        .map(|(bound, cumulative)| {
+            let own = cumulative - below;
+            below = cumulative;
+            (bound.as_secs_f64(), own)
+        })
         .collect();
-    buckets.push((f64::INFINITY, histogram.count()));
+    buckets.push((f64::INFINITY, histogram.count() - below));
     encoder.encode_histogram::<prometheus_client::encoding::NoLabelSet>(
         histogram.sum().as_secs_f64(),
         histogram.count(),

@@ -83,6 +83,40 @@ async fn metrics_count_what_the_counterparty_sent_and_received() {
     );
 }
 
+/// On a durable store the commits are timed: each burst's fsync, from the engine's request to
+/// its outcome.
+#[tokio::test]
+async fn store_commits_are_timed() {
+    let dir = tempfile::tempdir().unwrap();
+    let rig = Rig::start_durable(dir.path()).await;
+    let mut peer = Counterparty::log_on(&rig).await;
+    for n in 0..3 {
+        peer.send("D", &format!("11=O{n}|55=X|54=1|38=1|40=1|"))
+            .await;
+        peer.expect("8").await;
+    }
+    let (_, text) = http(rig.admin, "GET", "/metrics", None, "").await;
+    let commits = sample(&text, "fixgate_store_commit_duration_seconds_count", &[]);
+    // The Logon's answer and each report waited for a commit of their own.
+    assert!(commits.is_some_and(|n| n >= 4.0), "{text}");
+    let sum = sample(&text, "fixgate_store_commit_duration_seconds_sum", &[]);
+    assert!(sum.is_some_and(|s| s > 0.0), "{text}");
+    let inf = sample(
+        &text,
+        "fixgate_store_commit_duration_seconds_bucket",
+        &[("le", "+Inf")],
+    );
+    assert_eq!(inf, commits, "{text}");
+    // Cumulative: no bucket holds more than the next.
+    let buckets: Vec<f64> = text
+        .lines()
+        .filter(|l| l.starts_with("fixgate_store_commit_duration_seconds_bucket"))
+        .map(|l| l.rsplit_once(' ').unwrap().1.parse().unwrap())
+        .collect();
+    assert_eq!(buckets.len(), 22, "{text}");
+    assert!(buckets.windows(2).all(|w| w[0] <= w[1]), "{text}");
+}
+
 /// `/api/sessions` shows each session's state, numbers and counters as JSON.
 #[tokio::test]
 async fn the_session_list_shows_state_numbers_and_counters() {

@@ -9,10 +9,11 @@ use std::time::Duration;
 use fixgate_admin::{Admin, AdminConfig};
 use fixgate_core::codec::{Decoded, Decoder};
 use fixgate_core::{
-    BeginString, Delivered, EngineConfig, MemoryStore, Role, Secret, SessionConfig, SessionId,
-    TimestampPrecision, UtcTimestamp,
+    BeginString, Delivered, EngineConfig, MemoryStore, MessageStore, Role, Secret, SessionConfig,
+    SessionId, StorageDurability, TimestampPrecision, UtcTimestamp,
 };
 use fixgate_driver::{Application, Context};
+use fixgate_store::FileStore;
 use fixgate_tests::wire::{frame, pipe};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -62,6 +63,23 @@ impl Rig {
         ids: &[SessionId],
         token: Secret,
     ) -> Result<Self, fixgate_admin::AdminError> {
+        Self::build(ids, token, None).await
+    }
+
+    /// An engine with acceptor session ISLD-CLIENT on a file store in `dir` that makes each
+    /// burst durable before its sends (`StorageDurability::Batch`).
+    pub(crate) async fn start_durable(dir: &std::path::Path) -> Self {
+        let ids = [SessionId::new("ISLD", "CLIENT")];
+        Self::build(&ids, Secret::Value(TOKEN.to_owned()), Some(dir))
+            .await
+            .unwrap()
+    }
+
+    async fn build(
+        ids: &[SessionId],
+        token: Secret,
+        durable: Option<&std::path::Path>,
+    ) -> Result<Self, fixgate_admin::AdminError> {
         let engine = fixgate_tokio::FixEngine::start_with_app(
             EngineConfig::default(),
             Some("127.0.0.1:0".parse().unwrap()),
@@ -71,21 +89,26 @@ impl Rig {
         .await
         .unwrap();
         for id in ids {
-            let config = SessionConfig::new(
+            let mut config = SessionConfig::new(
                 BeginString::Fix44,
                 id.sender_comp_id.clone(),
                 id.target_comp_id.clone(),
                 Role::Acceptor,
             );
-            let store =
-                MemoryStore::new(UtcTimestamp::from_system_time(std::time::SystemTime::now()));
+            let now = UtcTimestamp::from_system_time(std::time::SystemTime::now());
+            let store: Box<dyn MessageStore + Send> = match durable {
+                Some(dir) => {
+                    config.storage_durability = StorageDurability::Batch;
+                    Box::new(FileStore::open(dir, now).unwrap())
+                }
+                None => Box::new(MemoryStore::new(now)),
+            };
             let session = engine
-                .create_session(id.clone(), config, Box::new(store))
+                .create_session(id.clone(), config, store)
                 .await
                 .unwrap();
+            // Registered; the session stays in the engine when its handle goes.
             session.connect().await.unwrap();
-            // The session stays registered once its handle is gone.
-            std::mem::forget(session);
         }
         let config = AdminConfig {
             address: "127.0.0.1:0".parse().unwrap(),
