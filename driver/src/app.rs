@@ -73,16 +73,14 @@ impl<'a> Context<'a> {
         }
     }
 
-    /// `result` of settling `delivered`: measured when the engine took it.
+    /// `result` of settling `delivered`, noted for its latency when the engine took it.
     #[inline]
     fn settling<T>(
         &mut self,
         delivered: &Delivered,
         result: Result<T, EngineError>,
     ) -> Result<T, EngineError> {
-        if result.is_ok() {
-            self.latencies.settled(delivered, self.now.mono);
-        }
+        self.latencies.settling(&result, delivered);
         result
     }
 }

@@ -123,9 +123,7 @@ impl Command {
                 reply,
             } => {
                 let result = engine.ack(&session, &delivered);
-                if result.is_ok() {
-                    latencies.settled(&delivered, now.mono);
-                }
+                latencies.settling(&result, &delivered);
                 (reply, result)
             }
             Self::Disconnect { id, reason, reply } => {
@@ -135,7 +133,12 @@ impl Command {
             Self::Finalize { id, reply } => (reply, engine.finalize(now, &id)),
             Self::Control { id, control, reply } => (reply, control.run(engine, now, &id)),
             Self::Metrics { reply } => {
-                let _ = reply.try_send(Metrics::new(engine.metrics(), latencies, waiting.len()));
+                let _ = reply.try_send(Metrics::new(
+                    engine.metrics(),
+                    latencies,
+                    now.mono,
+                    waiting.len(),
+                ));
                 return None;
             }
             Self::Shutdown { reply } => return Some(reply),

@@ -67,63 +67,49 @@ impl Histogram {
 /// The latencies the driver measures, engine-wide.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Latencies {
-    /// From an [`Output::Commit`](fixgate_core::Output::Commit) to its outcome.
+    /// From an [`Output::Commit`](fixgate_core::Output::Commit) to the turn that takes its
+    /// outcome.
     pub(crate) store_commit: Histogram,
     /// From the arrival of an application message's bytes to its settlement by the
     /// application (`ack` or `reply`, as the engine takes it).
     settle: Histogram,
-    /// Settlements not yet in `settle`: the messages of one read settled in one turn share their
-    /// arrival and settling times, so they are counted here and recorded together, with one
-    /// subtraction of instants.
-    pending: Option<Settlements>,
-}
-
-/// `count` messages that arrived at `at` and were settled at `now`.
-#[derive(Clone, Copy, Debug)]
-struct Settlements {
-    at: Instant,
-    now: Instant,
-    count: u64,
+    /// The settlements since the last [`end_burst`](Self::end_burst), by arrival, with the
+    /// messages of one read merged: their settling time is read once, when the burst of
+    /// outputs (and the callbacks in it) ends, so that the callbacks' own time counts.
+    settled: Vec<(Instant, u64)>,
 }
 
 impl Latencies {
-    /// `delivered` was settled at `now`.
+    /// Notes the settlement of `delivered` if `result` says the engine took it.
     #[inline]
-    pub(crate) fn settled(&mut self, delivered: &Delivered, now: Instant) {
-        if let Some(at) = delivered.received_at() {
-            self.settled_at(at, now);
+    pub(crate) fn settling<T, E>(&mut self, result: &Result<T, E>, delivered: &Delivered) {
+        if let (Ok(_), Some(at)) = (result, delivered.received_at()) {
+            self.settled_at(at);
         }
     }
 
-    /// A message that arrived at `at` was settled at `now`.
+    /// A message that arrived at `at` was settled.
     #[inline]
-    fn settled_at(&mut self, at: Instant, now: Instant) {
-        match &mut self.pending {
-            Some(p) if p.at == at && p.now == now => p.count += 1,
-            _ => self.start_pending(at, now),
+    fn settled_at(&mut self, at: Instant) {
+        match self.settled.last_mut() {
+            Some((last, count)) if *last == at => *count += 1,
+            _ => self.settled.push((at, 1)),
         }
     }
 
-    /// Records what is pending, and starts counting the settlements of `at` and `now`.
-    #[cold]
-    fn start_pending(&mut self, at: Instant, now: Instant) {
-        self.record_pending();
-        self.pending = Some(Settlements { at, now, count: 1 });
+    /// Whether settlements wait for [`end_burst`](Self::end_burst).
+    #[inline]
+    pub(crate) fn has_settled(&self) -> bool {
+        !self.settled.is_empty()
     }
 
-    /// Records the pending settlements.
-    fn record_pending(&mut self) {
-        if let Some(p) = self.pending.take() {
-            let latency = p.now.saturating_duration_since(p.at);
+    /// The settlements noted since the last call were complete at `now`: they are recorded.
+    pub(crate) fn end_burst(&mut self, now: Instant) {
+        for (at, count) in self.settled.drain(..) {
+            let latency = now.saturating_duration_since(at);
             let nanos = u64::try_from(latency.as_nanos()).unwrap_or(u64::MAX);
-            self.settle.record_many(nanos, p.count);
+            self.settle.record_many(nanos, count);
         }
-    }
-
-    /// The settle histogram, with everything settled so far.
-    pub(crate) fn settle(&mut self) -> &Histogram {
-        self.record_pending();
-        &self.settle
     }
 }
 
@@ -143,12 +129,18 @@ pub struct Metrics {
 }
 
 impl Metrics {
-    /// The snapshot of `engine`, with the driver's `latencies` and `waiting` puts.
-    pub(crate) fn new(engine: EngineMetrics, latencies: &mut Latencies, waiting: usize) -> Self {
+    /// The snapshot of `engine` at `now`, with the driver's `latencies` and `waiting` puts.
+    pub(crate) fn new(
+        engine: EngineMetrics,
+        latencies: &mut Latencies,
+        now: Instant,
+        waiting: usize,
+    ) -> Self {
+        latencies.end_burst(now);
         Self {
             engine,
             store_commit: latencies.store_commit.clone(),
-            settle: latencies.settle().clone(),
+            settle: latencies.settle.clone(),
             waiting,
         }
     }
@@ -179,28 +171,30 @@ mod tests {
     }
 
     #[test]
-    fn settlements_that_share_their_times_are_recorded_together_and_none_is_lost() {
+    fn settlements_count_until_the_burst_ends_and_none_is_lost() {
         let mut latencies = Latencies::default();
-        let at = Instant::now();
-        let now = at + Duration::from_micros(20);
-        for _ in 0..3 {
-            latencies.settled_at(at, now);
+        let first = Instant::now();
+        let second = first + Duration::from_micros(100);
+        for at in [first, first, first, second] {
+            latencies.settled_at(at);
         }
-        // A later turn: another settling time.
-        latencies.settled_at(at, now + Duration::from_millis(3));
-        let settle = latencies.settle();
-        assert_eq!(settle.count(), 4);
         assert_eq!(
-            settle.sum(),
-            Duration::from_micros(3 * 20 + 3_020),
-            "each message counted with its own latency"
+            latencies.settled,
+            [(first, 3), (second, 1)],
+            "one entry per read"
         );
+        // The burst (with the callbacks in it) ended 1 ms after the first read.
+        latencies.end_burst(first + Duration::from_millis(1));
+        assert!(!latencies.has_settled());
+        let settle = &latencies.settle;
+        assert_eq!(settle.count(), 4);
+        assert_eq!(settle.sum(), Duration::from_micros(3 * 1_000 + 900));
         let buckets: Vec<_> = settle.buckets().collect();
-        // 20 µs: above 16.4 µs, at or below 32.8 µs; 3.02 ms: at or below 4.19 ms.
-        assert_eq!(buckets[1].1, 0);
-        assert_eq!(buckets[2].1, 3);
-        assert_eq!(buckets[9], (Duration::from_nanos(1 << 22), 4));
-        // Nothing stays pending after a snapshot, and a snapshot twice counts nothing twice.
-        assert_eq!(latencies.settle().count(), 4);
+        // 900 µs and 1 ms: above 2^19 ns (524 µs), at or below 2^20 ns (1.05 ms).
+        assert_eq!(buckets[6].1, 0);
+        assert_eq!(buckets[7], (Duration::from_nanos(1 << 20), 4));
+        // Nothing is recorded twice.
+        latencies.end_burst(first + Duration::from_secs(1));
+        assert_eq!(latencies.settle.count(), 4);
     }
 }

@@ -270,8 +270,14 @@ impl<R: Runtime> Driver<R> {
             // What is written lets the engine go on: held-back puts (`Output::Drained`), a
             // resend's next chunk.
             if self.write_unwritten(cx) == 0 {
-                return;
+                break;
             }
+        }
+        // What was settled since the last burst (in callbacks, or by commands) is complete:
+        // one clock read times it all.
+        if self.latencies.has_settled() {
+            let now = self.runtime.now().mono;
+            self.latencies.end_burst(now);
         }
     }
 

@@ -188,9 +188,7 @@ fn attempt(
             let header = header.fields();
             let msg = OutboundMessage::from_parts(msg_type, body).with_header(&header);
             let result = engine.reply(now, session, delivered, msg);
-            if result.is_ok() {
-                latencies.settled(delivered, now.mono);
-            }
+            latencies.settling(&result, delivered);
             result
         }
     }

@@ -263,3 +263,50 @@ async fn replies_given_in_the_callback_leave_before_the_answer_to_a_later_test_r
     assert_eq!(seen, ["A ", "8 O1", "8 O2", "0 FENCE"]);
     engine.shutdown().await;
 }
+
+/// Replies to each order after working on it for `work` (a busy wait: the callback's own time).
+struct Slow {
+    work: Duration,
+}
+
+impl Application for Slow {
+    fn on_message(&mut self, ctx: &mut Context<'_>, session: &SessionId, delivered: &Delivered) {
+        let until = std::time::Instant::now() + self.work;
+        while std::time::Instant::now() < until {
+            std::hint::spin_loop();
+        }
+        let id = delivered.message().str(11).unwrap_or("?").to_owned();
+        let body = format!("11={id}\x01150=F\x01");
+        ctx.reply(session, delivered, b"8", body.as_bytes())
+            .unwrap();
+    }
+}
+
+/// The settle latency runs from the arrival of an order's bytes to its reply, the callback's own
+/// time included: three orders that each take 20 ms to answer add up to 60 ms at least.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_settle_latency_counts_the_time_the_callback_takes() {
+    let work = Duration::from_millis(20);
+    let engine = fixgate_tokio::FixEngine::start_with_app(
+        EngineConfig::default(),
+        Some("127.0.0.1:0".parse().unwrap()),
+        fixgate_tokio::TlsConfig::default(),
+        Slow { work },
+    )
+    .await
+    .unwrap();
+    let (id, config, store) = acceptor_session();
+    let session = engine.create_session(id, config, store).await.unwrap();
+    session.connect().await.unwrap();
+    let addr = engine.local_addr().unwrap();
+    tokio::task::spawn_blocking(move || counterparty(addr, 3))
+        .await
+        .unwrap();
+    let metrics = engine.metrics().await.unwrap();
+    assert_eq!(metrics.settle.count(), 3);
+    assert!(metrics.settle.sum() >= 3 * work, "{:?}", metrics.settle);
+    let one = &metrics.engine.sessions[0];
+    assert_eq!(one.counters.app_messages_in, 3);
+    assert_eq!(one.unsettled, 0);
+    engine.shutdown().await;
+}
