@@ -43,7 +43,8 @@ struct Args {
     /// Where sessions keep their messages and sequence numbers (overrides StorageType).
     #[arg(long, value_parser = ["memory", "file"])]
     store: Option<String>,
-    /// The port of the metrics, admin API and status page (overrides MetricsAddress's port).
+    /// The port of the metrics, admin API and status page: overrides MetricsAddress's port, or
+    /// serves them on 127.0.0.1 when MetricsAddress is not set.
     #[arg(long)]
     metrics_port: Option<u16>,
     /// With the executor: report New (150=0) before each fill.
@@ -214,20 +215,28 @@ async fn run(args: Args) -> Result<(), String> {
         session.connect().await.map_err(|e| e.to_string())?;
         handles.push(session);
     }
-    let admin =
-        match AdminConfig::from_properties(&properties).map_err(|e| format!("{name}: {e}"))? {
-            Some(mut admin) => {
-                if let Some(port) = args.metrics_port {
-                    admin.address.set_port(port);
-                }
-                let address = admin.address;
-                let admin = Admin::serve((*engine).clone(), admin)
-                    .await
-                    .map_err(|e| format!("MetricsAddress {address}: {e}"))?;
-                Some(admin)
+    // MetricsAddress turns the admin listener on; `--metrics-port` moves its port, or turns it on
+    // on loopback.
+    let mut admin =
+        AdminConfig::from_properties(&properties).map_err(|e| format!("{name}: {e}"))?;
+    if let Some(port) = args.metrics_port {
+        let config = admin.get_or_insert_with(|| AdminConfig {
+            address: SocketAddr::new(IpAddr::from([127, 0, 0, 1]), port),
+            token: None,
+        });
+        config.address.set_port(port);
+    }
+    let admin = match admin {
+        Some(mut config) => {
+            // A token file's relative path starts from the properties file's folder.
+            if let Some(Secret::File(path)) = &mut config.token {
+                *path = base.join(&*path).display().to_string();
             }
-            None => None,
-        };
+            let serving = Admin::serve((*engine).clone(), config).await;
+            Some(serving.map_err(|e| format!("{name}: {e}"))?)
+        }
+        None => None,
+    };
     let bound = engine.local_addr().unwrap_or(addr);
     // Plain lines on stdout, for scripts and tests that started us on port 0; "listening" last.
     if let Some(admin) = &admin {

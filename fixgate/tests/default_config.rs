@@ -163,6 +163,29 @@ fn the_shipped_configuration_serves_metrics_the_sessions_and_the_status_page() {
 }
 
 #[test]
+fn an_admin_token_file_is_read_from_the_configuration_s_folder() {
+    let dir = tempfile::tempdir().unwrap();
+    let conf = dir.path().join("conf");
+    std::fs::create_dir(&conf).unwrap();
+    std::fs::write(conf.join("admin-token"), "s3cret\n").unwrap();
+    let properties = "ListenPort = 0\nCreateUnregisteredAcceptorSession = Y\nStorageType = memory\n\
+                      MetricsAddress = 127.0.0.1:0\nAdminToken = file:admin-token\n";
+    let path = conf.join("engine.properties");
+    std::fs::write(&path, properties).unwrap();
+    let args = [std::ffi::OsStr::new("--config"), path.as_os_str()];
+    let (mut child, addr, admin) = start_all(dir.path(), &args, &[]);
+    let admin = admin.expect("MetricsAddress is set");
+    let _stream = log_on_and_order(&addr);
+    let command = "POST /api/sessions/FIXGATE-%3EDEMO/disconnect";
+    let (status, body) = http(&admin, command, "Authorization: Bearer s3cret\r\n");
+    assert!(status.ends_with("200 OK"), "{status} {body}");
+    let (status, _) = http(&admin, command, "Authorization: Bearer admin-token\r\n");
+    assert!(status.contains(" 401 "), "{status}");
+    child.kill().unwrap();
+    child.wait().unwrap();
+}
+
+#[test]
 fn default_configuration_fills_an_order() {
     let dir = tempfile::tempdir().unwrap();
     let (mut child, addr) = start(dir.path(), &[]);
