@@ -2,11 +2,10 @@
 //! prometheus-client. Every name and label is listed in docs/metrics.md.
 
 use std::fmt;
-use std::time::{Instant, SystemTime};
 
 use fixgate_core::SessionState;
 use fixgate_core::metrics::{Counts, Reason, SessionMetrics};
-use fixgate_driver::{Histogram, Metrics};
+use fixgate_driver::Histogram;
 use prometheus_client::collector::Collector;
 use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric};
 use prometheus_client::metrics::MetricType;
@@ -14,16 +13,16 @@ use prometheus_client::metrics::counter::ConstCounter;
 use prometheus_client::metrics::gauge::ConstGauge;
 use prometheus_client::registry::Registry;
 
+use crate::snapshots::Snapshot;
 use crate::view::unix_seconds;
 
 /// The `Content-Type` of what [`render`] writes.
 pub(crate) const CONTENT_TYPE: &str = prometheus_client::encoding::prometheus_text::CONTENT_TYPE;
 
-/// `metrics` in the Prometheus text format; `now` turns the sessions' last-message instants into
-/// Unix times.
-pub(crate) fn render(metrics: Metrics, now: (Instant, SystemTime)) -> String {
+/// `snapshot` in the Prometheus text format.
+pub(crate) fn render(snapshot: Snapshot) -> String {
     let mut registry = Registry::default();
-    registry.register_collector(Box::new(Snapshot { metrics, now }));
+    registry.register_collector(Box::new(Scrape(snapshot)));
     let mut text = String::new();
     prometheus_client::encoding::prometheus_text::encode(&mut text, &registry)
         .expect("writing to a String cannot fail");
@@ -32,10 +31,7 @@ pub(crate) fn render(metrics: Metrics, now: (Instant, SystemTime)) -> String {
 
 /// One scrape's snapshot, which the registry encodes once.
 #[derive(Debug)]
-struct Snapshot {
-    metrics: Metrics,
-    now: (Instant, SystemTime),
-}
+struct Scrape(Snapshot);
 
 type Labels = Vec<(&'static str, String)>;
 
@@ -49,10 +45,11 @@ enum Sample {
 /// A family's samples: its labels and values.
 type Rows = Vec<(Labels, Sample)>;
 
-impl Collector for Snapshot {
+impl Collector for Scrape {
     fn encode(&self, mut out: DescriptorEncoder<'_>) -> fmt::Result {
+        let (metrics, now) = &*self.0;
         use MetricType::{Counter, Gauge};
-        let engine = &self.metrics.engine;
+        let engine = &metrics.engine;
         let out = &mut out;
         family(
             out,
@@ -84,19 +81,19 @@ impl Collector for Snapshot {
             "fixgate_waiting_messages",
             "Puts and replies waiting for room on their connections",
             Gauge,
-            vec![(vec![], Sample::Gauge(count(self.metrics.waiting)))],
+            vec![(vec![], Sample::Gauge(count(metrics.waiting)))],
         )?;
         histogram(
             out,
             "fixgate_store_commit_duration_seconds",
             "Store commits, from the request to the outcome",
-            &self.metrics.store_commit,
+            &metrics.store_commit,
         )?;
         histogram(
             out,
             "fixgate_settle_duration_seconds",
             "Application messages, from the arrival of their bytes to their settlement",
-            &self.metrics.settle,
+            &metrics.settle,
         )?;
 
         let sessions = &engine.sessions;
@@ -259,7 +256,7 @@ impl Collector for Snapshot {
             Gauge,
             each(&|s, id| vec![(id, Sample::Gauge(i64::from(s.backpressured)))]),
         )?;
-        let now = self.now;
+        let now = *now;
         family(
             out,
             "fixgate_session_last_received_timestamp_seconds",

@@ -19,6 +19,7 @@
 
 mod export;
 mod routes;
+mod snapshots;
 mod view;
 
 use std::io;

@@ -10,32 +10,32 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Json, Response};
 use axum::routing::{get, post};
-use fixgate_core::{EngineError, SendError, SeqNum, SessionId};
-use fixgate_driver::{Error, FixEngine, Metrics, SessionControl};
+use fixgate_core::{EngineError, SendError, SeqNum};
+use fixgate_driver::{Error, SessionControl};
 use serde::Deserialize;
-use tokio::sync::Semaphore;
+use tokio::sync::Mutex;
 
+use crate::snapshots::{Snapshot, Snapshots};
 use crate::view::{EngineView, SessionView, names};
 use crate::{Access, export};
 
 /// The status page: plain HTML and a little JavaScript that reads `/api/sessions`.
 const STATUS_PAGE: &str = include_str!("status.html");
 
-/// Requests that may wait on the engine task at once: each is a command there (a snapshot, or
-/// an operator's command), so a client that floods the listener gets 503s instead of a queue
-/// that delays the sessions' own work.
-const ENGINE_REQUESTS: usize = 4;
+/// The largest MsgSeqNum `seq-nums` sets: what a JSON number carries exactly in JavaScript.
+const MAX_SEQ_NUM: u64 = (1 << 53) - 1;
 
 /// What every route shares.
 #[derive(Clone)]
 struct Shared {
-    engine: FixEngine,
+    snapshots: Snapshots,
     access: Access,
-    in_flight: Arc<Semaphore>,
+    /// Taken by a command while it runs: commands go one at a time.
+    commands: Arc<Mutex<()>>,
 }
 
 /// Every route of the admin listener.
-pub(crate) fn router(engine: FixEngine, access: Access) -> Router {
+pub(crate) fn router(engine: fixgate_driver::FixEngine, access: Access) -> Router {
     Router::new()
         .route("/", get(status_page))
         .route("/metrics", get(metrics))
@@ -43,9 +43,9 @@ pub(crate) fn router(engine: FixEngine, access: Access) -> Router {
         .route("/api/sessions/{id}", get(session))
         .route("/api/sessions/{id}/{command}", post(command))
         .with_state(Shared {
-            engine,
+            snapshots: Snapshots::new(engine),
             access,
-            in_flight: Arc::new(Semaphore::new(ENGINE_REQUESTS)),
+            commands: Arc::new(Mutex::new(())),
         })
 }
 
@@ -55,9 +55,9 @@ async fn status_page() -> Html<&'static str> {
 
 async fn metrics(State(shared): State<Shared>) -> Response {
     match snapshot(&shared).await {
-        Ok((metrics, now)) => (
+        Ok(snapshot) => (
             [(header::CONTENT_TYPE, export::CONTENT_TYPE)],
-            export::render(metrics, now),
+            export::render(snapshot),
         )
             .into_response(),
         Err(response) => response,
@@ -66,15 +66,15 @@ async fn metrics(State(shared): State<Shared>) -> Response {
 
 async fn sessions(State(shared): State<Shared>) -> Response {
     match snapshot(&shared).await {
-        Ok((metrics, now)) => Json(EngineView::new(&metrics, now)).into_response(),
+        Ok(snapshot) => Json(EngineView::new(&snapshot.0, snapshot.1)).into_response(),
         Err(response) => response,
     }
 }
 
 async fn session(State(shared): State<Shared>, Path(name): Path<String>) -> Response {
     match find(&shared, &name).await {
-        Ok((metrics, now, i)) => {
-            Json(SessionView::new(&metrics.engine.sessions[i], now)).into_response()
+        Ok((snapshot, i)) => {
+            Json(SessionView::new(&snapshot.0.engine.sessions[i], snapshot.1)).into_response()
         }
         Err(response) => response,
     }
@@ -111,20 +111,19 @@ async fn command(
         Ok(control) => control,
         Err(response) => return response,
     };
-    let id: SessionId = match find(&shared, &name).await {
-        Ok((metrics, _, i)) => metrics.engine.sessions[i].id.clone(),
+    let _one_at_a_time = shared.commands.lock().await;
+    let id = match find(&shared, &name).await {
+        Ok((snapshot, i)) => snapshot.0.engine.sessions[i].id.clone(),
         Err(response) => return response,
     };
     tracing::info!(session = %id, ?control, "admin command");
-    let turn = match engine_turn(&shared) {
-        Ok(turn) => turn,
-        Err(response) => return response,
-    };
-    if let Err(error) = shared.engine.control(id, control).await {
-        return refused(&error);
+    match shared.snapshots.engine().control(id, control).await {
+        Ok(after) => {
+            let now = (Instant::now(), SystemTime::now());
+            Json(SessionView::new(&after, now)).into_response()
+        }
+        Err(error) => refused(&error),
     }
-    drop(turn);
-    session(State(shared), Path(name)).await
 }
 
 /// The command named in the URL, with its body.
@@ -140,6 +139,10 @@ fn parse_command(command: &str, body: &[u8]) -> Result<SessionControl, Response>
             let body: SeqNumsBody = json(body)?;
             let number = |n: Option<u64>| match n {
                 Some(0) => Err(problem(StatusCode::BAD_REQUEST, "a MsgSeqNum starts at 1")),
+                Some(n) if n > MAX_SEQ_NUM => Err(problem(
+                    StatusCode::BAD_REQUEST,
+                    &format!("a MsgSeqNum here is at most {MAX_SEQ_NUM}"),
+                )),
                 n => Ok(n.map(SeqNum::new)),
             };
             let (sender, target) = (number(body.sender)?, number(body.target)?);
@@ -170,35 +173,26 @@ fn json<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, Response> {
         .map_err(|e| problem(StatusCode::BAD_REQUEST, &format!("the body: {e}")))
 }
 
-/// A snapshot, with the two clocks read together to turn its instants into times.
-async fn snapshot(shared: &Shared) -> Result<(Metrics, (Instant, SystemTime)), Response> {
-    let _turn = engine_turn(shared)?;
-    match shared.engine.metrics().await {
-        Ok(metrics) => Ok((metrics, (Instant::now(), SystemTime::now()))),
-        Err(error) => Err(refused(&error)),
-    }
-}
-
-/// A place among the requests that wait on the engine task, or the 503 to answer.
-fn engine_turn(shared: &Shared) -> Result<tokio::sync::OwnedSemaphorePermit, Response> {
-    Arc::clone(&shared.in_flight)
-        .try_acquire_owned()
-        .map_err(|_| problem(StatusCode::SERVICE_UNAVAILABLE, "busy: try again"))
+/// A snapshot asked for after the request came.
+async fn snapshot(shared: &Shared) -> Result<Snapshot, Response> {
+    shared
+        .snapshots
+        .take()
+        .await
+        .map_err(|error| refused(&error))
 }
 
 /// A snapshot and the index of the session named `name` in it.
-async fn find(
-    shared: &Shared,
-    name: &str,
-) -> Result<(Metrics, (Instant, SystemTime), usize), Response> {
-    let (metrics, now) = snapshot(shared).await?;
-    match metrics
+async fn find(shared: &Shared, name: &str) -> Result<(Snapshot, usize), Response> {
+    let snapshot = snapshot(shared).await?;
+    let found = snapshot
+        .0
         .engine
         .sessions
         .iter()
-        .position(|s| names(&s.id, name))
-    {
-        Some(i) => Ok((metrics, now, i)),
+        .position(|s| names(&s.id, name));
+    match found {
+        Some(i) => Ok((snapshot, i)),
         None => Err(problem(
             StatusCode::NOT_FOUND,
             &format!("no session {name}"),

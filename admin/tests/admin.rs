@@ -267,3 +267,42 @@ async fn a_token_kept_in_a_file_is_read_and_an_unset_variable_is_an_error() {
     let text = error.to_string();
     assert!(text.contains("FIXGATE_ADMIN_TOKEN_NEVER_SET"), "{text}");
 }
+
+/// Many readers at once, with no token, neither fail nor keep an operator's command out: reads
+/// share snapshots, and commands do not wait behind them.
+#[tokio::test]
+async fn many_readers_at_once_are_served_and_do_not_lock_commands_out() {
+    let rig = Rig::start().await;
+    let _peer = Counterparty::log_on(&rig).await;
+    let reads: Vec<_> = (0..20)
+        .map(|i| {
+            let path = if i % 2 == 0 {
+                "/metrics"
+            } else {
+                "/api/sessions"
+            };
+            tokio::spawn(http(rig.admin, "GET", path, None, ""))
+        })
+        .collect();
+    let command = http(
+        rig.admin,
+        "POST",
+        "/api/sessions/ISLD-%3ECLIENT/seq-nums",
+        Some(TOKEN),
+        r#"{"sender": 40}"#,
+    );
+    let (status, answer) = command.await;
+    assert_eq!(status, 200, "{answer}");
+    for read in reads {
+        let (status, body) = read.await.unwrap();
+        assert_eq!(status, 200, "{body}");
+    }
+    // A read that began after the command sees it.
+    let (_, text) = http(rig.admin, "GET", "/metrics", None, "").await;
+    let next = sample(
+        &text,
+        "fixgate_session_next_sender_seq_num",
+        &[("session", "ISLD->CLIENT")],
+    );
+    assert_eq!(next, Some(40.0));
+}

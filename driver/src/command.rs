@@ -8,6 +8,7 @@ use fixgate_core::{
 
 use crate::metrics::{Latencies, Metrics};
 use crate::waiting::{Outgoing, Waiting};
+use fixgate_core::metrics::SessionMetrics;
 
 /// Where a command's result goes.
 pub(crate) type Reply<T> = async_channel::Sender<Result<T, EngineError>>;
@@ -80,7 +81,7 @@ pub(crate) enum Command {
     Control {
         id: SessionId,
         control: SessionControl,
-        reply: Reply<()>,
+        reply: Reply<SessionMetrics>,
     },
     Metrics {
         reply: async_channel::Sender<Metrics>,
@@ -131,7 +132,15 @@ impl Command {
             }
             Self::ResetLocal { id, reply } => (reply, engine.reset_seq_num_local(now, &id)),
             Self::Finalize { id, reply } => (reply, engine.finalize(now, &id)),
-            Self::Control { id, control, reply } => (reply, control.run(engine, now, &id)),
+            Self::Control { id, control, reply } => {
+                let result = control.run(engine, now, &id).and_then(|()| {
+                    engine
+                        .session_metrics(&id)
+                        .ok_or_else(|| EngineError::UnknownSession(Box::new(id)))
+                });
+                let _ = reply.try_send(result);
+                return None;
+            }
             Self::Metrics { reply } => {
                 let _ = reply.try_send(Metrics::new(
                     engine.metrics(),

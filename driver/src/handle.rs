@@ -17,6 +17,7 @@ use crate::security::Security;
 use crate::task::{Delivery, Driver};
 use crate::waiting::{Outgoing, OwnedHeader};
 use crate::{Application, Error, EventSink};
+use fixgate_core::metrics::SessionMetrics;
 
 /// A handle to the engine task. Cloning it is cheap; the engine task stops once every handle
 /// is gone.
@@ -187,8 +188,13 @@ impl FixEngine {
         result.recv().await.map_err(|_| Error::Stopped)
     }
 
-    /// Carries out an operator's command on session `id`, any session of the engine's.
-    pub async fn control(&self, id: SessionId, control: SessionControl) -> Result<(), Error> {
+    /// Carries out an operator's command on session `id`, any session of the engine's, and
+    /// returns the session's snapshot right after it.
+    pub async fn control(
+        &self,
+        id: SessionId,
+        control: SessionControl,
+    ) -> Result<SessionMetrics, Error> {
         self.call(|reply| Command::Control { id, control, reply })
             .await
     }

@@ -553,15 +553,7 @@ impl Engine {
         let mut sessions: Vec<SessionMetrics> = self
             .sessions
             .iter()
-            .map(|(id, slot)| {
-                let mut metrics = slot.session.metrics(id);
-                if slot.conn.is_some() {
-                    metrics.unwritten_bytes = slot.flow.unwritten();
-                    let max_unwritten = slot.session.config().max_outbound_bytes;
-                    metrics.backpressured = slot.flow.is_full(max_unwritten);
-                }
-                metrics
-            })
+            .map(|(id, slot)| slot_metrics(id, slot))
             .collect();
         sessions.sort_by(|a, b| a.id.cmp(&b.id));
         EngineMetrics {
@@ -569,6 +561,11 @@ impl Engine {
             refusals: self.refusals,
             sessions,
         }
+    }
+
+    /// A snapshot of session `id` alone, for operators.
+    pub fn session_metrics(&self, id: &SessionId) -> Option<SessionMetrics> {
+        self.sessions.get(id).map(|slot| slot_metrics(id, slot))
     }
 
     /// Whether any connection is still open (pending or linked to a session).
@@ -1052,6 +1049,17 @@ impl Engine {
             reason: CloseReason::Refused(refusal),
         });
     }
+}
+
+/// The snapshot of the session in `slot`, with its connection's backpressure.
+fn slot_metrics(id: &SessionId, slot: &Slot) -> SessionMetrics {
+    let mut metrics = slot.session.metrics(id);
+    if slot.conn.is_some() {
+        metrics.unwritten_bytes = slot.flow.unwritten();
+        let max_unwritten = slot.session.config().max_outbound_bytes;
+        metrics.backpressured = slot.flow.is_full(max_unwritten);
+    }
+    metrics
 }
 
 /// Resumes the input of `slot`'s connection once its session's unsettled messages are few
