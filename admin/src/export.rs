@@ -56,7 +56,7 @@ impl Collector for Scrape {
             "fixgate_pending_logon_connections",
             "Connections open and waiting for their Logon",
             Gauge,
-            vec![(vec![], Sample::Gauge(count(engine.pending_logon)))],
+            vec![(vec![], Sample::Gauge(gauge(engine.pending_logon)))],
         )?;
         family(
             out,
@@ -73,7 +73,7 @@ impl Collector for Scrape {
             Gauge,
             by_state
                 .iter()
-                .map(|(state, n)| (vec![("state", state.to_owned())], Sample::Gauge(n as i64)))
+                .map(|(state, n)| (vec![("state", state.to_owned())], Sample::Gauge(gauge(n))))
                 .collect(),
         )?;
         family(
@@ -81,7 +81,7 @@ impl Collector for Scrape {
             "fixgate_waiting_messages",
             "Puts and replies waiting for room on their connections",
             Gauge,
-            vec![(vec![], Sample::Gauge(count(metrics.waiting)))],
+            vec![(vec![], Sample::Gauge(gauge(metrics.waiting)))],
         )?;
         histogram(
             out,
@@ -120,26 +120,26 @@ impl Collector for Scrape {
                     .collect()
             }),
         )?;
-        family(
+        per_session_gauge(
             out,
+            sessions,
             "fixgate_session_connected",
             "1 while a connection is linked to the session",
-            Gauge,
-            each(&|s, id| vec![(id, Sample::Gauge(i64::from(s.connected)))]),
+            |s| i64::from(s.connected),
         )?;
-        family(
+        per_session_gauge(
             out,
+            sessions,
             "fixgate_session_next_sender_seq_num",
             "The MsgSeqNum of the next message the session sends",
-            Gauge,
-            each(&|s, id| vec![(id, Sample::Gauge(seq(s.next_sender_seq.get())))]),
+            |s| gauge(s.next_sender_seq.get()),
         )?;
-        family(
+        per_session_gauge(
             out,
+            sessions,
             "fixgate_session_next_target_seq_num",
             "The MsgSeqNum the session expects next",
-            Gauge,
-            each(&|s, id| vec![(id, Sample::Gauge(seq(s.next_target_seq.get())))]),
+            |s| gauge(s.next_target_seq.get()),
         )?;
         family(
             out,
@@ -221,40 +221,40 @@ impl Collector for Scrape {
             Counter,
             each(&|s, id| by_reason(&id, &s.counters.disconnects, false)),
         )?;
-        family(
+        per_session_gauge(
             out,
+            sessions,
             "fixgate_session_unsettled_messages",
             "Application messages delivered and not yet settled",
-            Gauge,
-            each(&|s, id| vec![(id, Sample::Gauge(count(s.unsettled)))]),
+            |s| gauge(s.unsettled),
         )?;
-        family(
+        per_session_gauge(
             out,
+            sessions,
             "fixgate_session_queued_out_of_order_messages",
             "Messages received ahead of a gap, waiting for it to be filled",
-            Gauge,
-            each(&|s, id| vec![(id, Sample::Gauge(count(s.queued_out_of_order)))]),
+            |s| gauge(s.queued_out_of_order),
         )?;
-        family(
+        per_session_gauge(
             out,
+            sessions,
             "fixgate_session_held_messages",
             "Outbound messages held behind a resend in progress or an unanswered Logon",
-            Gauge,
-            each(&|s, id| vec![(id, Sample::Gauge(count(s.held_messages)))]),
+            |s| gauge(s.held_messages),
         )?;
-        family(
+        per_session_gauge(
             out,
+            sessions,
             "fixgate_session_unwritten_bytes",
             "Bytes handed to the connection and not yet written",
-            Gauge,
-            each(&|s, id| vec![(id, Sample::Gauge(count(s.unwritten_bytes)))]),
+            |s| gauge(s.unwritten_bytes),
         )?;
-        family(
+        per_session_gauge(
             out,
+            sessions,
             "fixgate_session_backpressured",
             "1 while put() meets backpressure (MaxOutboundBytes unwritten)",
-            Gauge,
-            each(&|s, id| vec![(id, Sample::Gauge(i64::from(s.backpressured)))]),
+            |s| i64::from(s.backpressured),
         )?;
         let now = *now;
         family(
@@ -303,6 +303,21 @@ fn family(
         }
     }
     Ok(())
+}
+
+/// Writes a gauge with one sample per session, `value` of each.
+fn per_session_gauge(
+    out: &mut DescriptorEncoder<'_>,
+    sessions: &[SessionMetrics],
+    name: &str,
+    help: &str,
+    value: impl Fn(&SessionMetrics) -> i64,
+) -> fmt::Result {
+    let rows = sessions
+        .iter()
+        .map(|s| (vec![("session", s.id.to_string())], Sample::Gauge(value(s))))
+        .collect();
+    family(out, name, help, MetricType::Gauge, rows)
 }
 
 /// Writes a latency histogram, in seconds.
@@ -359,12 +374,7 @@ fn by_reason<R: Reason>(labels: &Labels, counts: &Counts<R>, zeros: bool) -> Row
         .collect()
 }
 
-/// A count as a gauge's value.
-fn count(n: usize) -> i64 {
-    i64::try_from(n).unwrap_or(i64::MAX)
-}
-
-/// A sequence number as a gauge's value.
-fn seq(n: u64) -> i64 {
-    i64::try_from(n).unwrap_or(i64::MAX)
+/// A count or a number as a gauge's value.
+fn gauge(n: impl TryInto<i64>) -> i64 {
+    n.try_into().unwrap_or(i64::MAX)
 }

@@ -15,8 +15,8 @@ use crate::{Role, SeqNum};
 
 /// A kind of reason that [`Counts`] counts by: each reason has an index below
 /// [`LABELS`](Self::LABELS)`.len()` and a label (lower snake case, for Prometheus labels and
-/// JSON keys).
-pub trait Reason {
+/// JSON keys). Sealed: the kinds are core's own, each with at most 24 reasons.
+pub trait Reason: sealed::Sealed {
     /// The labels of every reason, by index.
     const LABELS: &'static [&'static str];
     /// The reason's index into [`LABELS`](Self::LABELS).
@@ -30,6 +30,15 @@ pub trait Reason {
 /// The most reasons any [`Reason`] has.
 const MAX_REASONS: usize = 24;
 
+mod sealed {
+    /// Only core's kinds of reason are [`Reason`](super::Reason)s.
+    pub trait Sealed {}
+    impl Sealed for super::RejectKind {}
+    impl Sealed for crate::action::DisconnectReason {}
+    impl Sealed for crate::engine::Refusal {}
+    impl Sealed for crate::session::SessionState {}
+}
+
 /// A count per reason.
 pub struct Counts<R> {
     counts: [u64; MAX_REASONS],
@@ -40,6 +49,7 @@ impl<R: Reason> Counts<R> {
     /// Counts one more `reason`.
     #[inline]
     pub(crate) fn add(&mut self, reason: &R) {
+        const { assert!(R::LABELS.len() <= MAX_REASONS) };
         self.counts[reason.index()] += 1;
     }
 
