@@ -287,8 +287,8 @@ impl Session {
         })
     }
 
-    /// Sends an application message (FIX Antenna's `put()`), returning its MsgSeqNum (0 for a
-    /// reply made inside a callback): stored, then sent at once when logged on, or with the
+    /// Sends an application message (FIX Antenna's `put()`), returning its MsgSeqNum:
+    /// stored, then sent at once when logged on, or with the
     /// resend after the next Logon.
     ///
     /// Inside this session's `on_new_message`, the first `put()` is the reply to the message
