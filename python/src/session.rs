@@ -316,7 +316,12 @@ impl Session {
         self.outside_callbacks("put")?;
         let sender = self.sender.clone();
         py.allow_threads(|| {
-            self.lock().touched = true;
+            let mut inner = self.lock();
+            if inner.handle.is_none() {
+                return Err(finalized(&self.id));
+            }
+            inner.touched = true;
+            drop(inner);
             block_on(sender.put(msg_type, body.into()))
                 .map(|seq| seq.get())
                 .map_err(engine_error)
