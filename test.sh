@@ -45,6 +45,38 @@ fi
 cargo test --workspace --all-targets 2>&1 | tee "$log"
 cargo test --workspace --doc 2>&1 | tee -a "$log"
 
+# The Python package (python/): a wheel built by maturin into a venv of its own, then pytest
+# against the fixgate binary. A developer's run reports a failure here and goes on; CI fails.
+python_tests() {
+    local python="${PYTHON:-python3}"
+    command -v "$python" >/dev/null || { echo "test.sh: $python is required for python/" >&2; return 1; }
+    "$python" -m venv "$work/venv" >&2 &&
+        "$work/venv/bin/pip" install -q maturin pytest >&2 || return 1
+    local started=$SECONDS
+    "$work/venv/bin/maturin" build --profile wheel -m python/Cargo.toml -o "$work/wheel" >&2 || return 1
+    echo "test.sh: the wheel built in $((SECONDS - started)) s" >&2
+    "$work/venv/bin/pip" install -q --force-reinstall "$work"/wheel/fixgate-*.whl >&2 &&
+        cargo build -p fixgate --bin fixgate >&2 || return 1
+    FIXGATE_BIN="$(pwd)/target/debug/fixgate"
+    export FIXGATE_BIN
+    started=$SECONDS
+    # From python/tests' parent, so that `import fixgate` finds the installed wheel, not the
+    # source folder (which has no native module).
+    (cd "$work" && "$work/venv/bin/python" -m pytest -p no:cacheprovider "$OLDPWD/python/tests") 2>&1 | tee -a "$log"
+    local status=${PIPESTATUS[0]}
+    echo "test.sh: pytest ran in $((SECONDS - started)) s" >&2
+    return "$status"
+}
+if ! python_tests; then
+    if [ "${CI:-}" = "true" ]; then
+        echo "test.sh: the Python package's build or tests failed" >&2
+        exit 1
+    fi
+    echo "test.sh: the Python package's build or tests failed" >&2
+fi
+
 # One closing line for the whole run: the sum over every test binary.
+# pytest's summary ("=== 7 passed, 1 failed in 3.2s ===") counts too.
 awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i } }
+     /^=+ .*(passed|failed|error).* in [0-9.]+s/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^(failed|errors?)/) f += $i } }
      END { printf "\ntotal: %d passed, %d failed\n", p, f }' "$log"

@@ -91,6 +91,11 @@ impl Context<'_> {
         self.now
     }
 
+    /// Session `id`, for its getters (state, sequence numbers), as it is during this callback.
+    pub fn session(&self, id: &SessionId) -> Option<&fixgate_core::Session> {
+        self.engine.session(id)
+    }
+
     /// Answers `delivered` and settles it. While the connection is full, the reply waits in
     /// order (it and `delivered` copied once) and goes out when it drains.
     pub fn reply(

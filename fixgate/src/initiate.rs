@@ -9,7 +9,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use fixgate_core::codec::FieldWriter;
 use fixgate_core::{
-    BeginString, Delivered, DisconnectReason, EngineConfig, Event, MemoryStore, Role,
+    BeginString, Delivered, DisconnectReason, EngineConfig, Event, MemoryStore, MessageStore, Role,
     SessionConfig, SessionId, UtcTimestamp, tag,
 };
 use fixgate_tokio::{Application, ConnectFailure, Context, FixEngine, TlsConfig};
@@ -65,6 +65,10 @@ pub(crate) struct InitiateArgs {
     /// Give up after this many seconds.
     #[arg(long, default_value_t = 120)]
     timeout: u64,
+    /// Keep the session's sequence numbers and messages in a file store in this folder: a later
+    /// run with the same folder goes on from them (its Logon carries no ResetSeqNumFlag).
+    #[arg(long)]
+    store: Option<std::path::PathBuf>,
     /// Give up after this many failed attempts to log on (each is logged with its reason).
     #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..))]
     attempts: u32,
@@ -103,7 +107,7 @@ pub(crate) async fn run(args: InitiateArgs) -> Result<(), String> {
         .await
         .map_err(|e| e.to_string())?;
     let mut session_config = SessionConfig::new(begin, "", "", Role::Initiator);
-    session_config.reset_on_logon = true;
+    session_config.reset_on_logon = args.store.is_none();
     for (tag, value) in [(553, &args.username), (554, &args.password)] {
         if let Some(value) = value {
             session_config.logon_fields.push((tag, value.clone()));
@@ -112,9 +116,14 @@ pub(crate) async fn run(args: InitiateArgs) -> Result<(), String> {
     if begin == BeginString::Fixt11 {
         session_config.default_appl_ver_id = Some("9".into());
     }
-    let store = Box::new(MemoryStore::new(UtcTimestamp::from_system_time(
-        SystemTime::now(),
-    )));
+    let now = UtcTimestamp::from_system_time(SystemTime::now());
+    let store: Box<dyn MessageStore + Send> = match &args.store {
+        Some(dir) => Box::new(
+            fixgate_store::FileStore::open(dir, now)
+                .map_err(|e| format!("--store {}: {e}", dir.display()))?,
+        ),
+        None => Box::new(MemoryStore::new(now)),
+    };
     let id = SessionId::new(args.sender.clone(), args.target.clone());
     let session = engine
         .create_session(id, session_config, store)

@@ -1,0 +1,49 @@
+"""fixgate: FIX Antenna's session API in Python, on fixgate's Rust FIX engine.
+
+``import fixgate as v12`` runs FIX Antenna's Python examples::
+
+    engine = v12.FixEngine()
+    ssn = engine.create_session(v12.SessionId("TEST1", "TEST2"), "FIX44", v12.FIXVersion.FIX44)
+    ssn.connect()                      # register as an acceptor
+    msg = v12.FixMessage("D")
+    msg.set(11, "ORDER-1")
+    ssn.put(msg)                       # stored; sent now or after the next Logon
+    ssn.disconnect(); ssn.reset_seq_num_local(); ssn.finalize()
+
+The engine runs on a thread of its own; a session's listener (``ssn.set_listener(obj)``) has
+its ``on_new_message(session, msg)`` called there with the GIL held.
+"""
+
+import atexit
+
+from ._fixgate import (
+    BackpressureError,
+    EngineStopped,
+    FixEngine,
+    FixgateError,
+    FIXVersion,
+    FixMessage,
+    MessageExpired,
+    Session,
+    SessionFinalized,
+    SessionId,
+    shutdown,
+)
+
+# The engine thread calls into Python: it stops (logging sessions out) before the interpreter
+# goes away.
+atexit.register(shutdown)
+
+__all__ = [
+    "BackpressureError",
+    "EngineStopped",
+    "FixEngine",
+    "FixgateError",
+    "FIXVersion",
+    "FixMessage",
+    "MessageExpired",
+    "Session",
+    "SessionFinalized",
+    "SessionId",
+    "shutdown",
+]

@@ -1,0 +1,96 @@
+"""Type stubs of fixgate, FIX Antenna's session API on fixgate's Rust engine."""
+
+import os
+from typing import Dict, Optional, Protocol, Union
+
+class FixgateError(Exception):
+    """An error of the FIX engine; its message carries the engine's reason."""
+
+class SessionFinalized(FixgateError):
+    """The session was finalized: it can no longer be used (finalize() runs once)."""
+
+class BackpressureError(FixgateError):
+    """The connection holds MaxOutboundBytes unwritten; a put() inside a callback raises this."""
+
+class EngineStopped(FixgateError):
+    """The engine has stopped."""
+
+class MessageExpired(FixgateError):
+    """A message lent to on_new_message was used after the callback returned."""
+
+class SessionId:
+    """A session's identity: our SenderCompID and the counterparty's (our TargetCompID)."""
+
+    def __init__(self, sender: str, target: str) -> None: ...
+    @property
+    def sender(self) -> str: ...
+    @property
+    def target(self) -> str: ...
+
+class FIXVersion:
+    """The session protocol's version."""
+
+    FIX40: "FIXVersion"
+    FIX41: "FIXVersion"
+    FIX42: "FIXVersion"
+    FIX43: "FIXVersion"
+    FIX44: "FIXVersion"
+    FIXT11: "FIXVersion"
+
+class FixMessage:
+    """A FIX message: its type and body fields. Messages lent to a callback are read-only."""
+
+    def __init__(self, msg_type: str) -> None: ...
+    def set(self, tag: int, value: Union[str, int, float, bool, bytes]) -> None: ...
+    def get(self, tag: int) -> Optional[str]: ...
+    def __contains__(self, tag: int) -> bool: ...
+    @property
+    def msg_type(self) -> str: ...
+    @property
+    def raw(self) -> bytes: ...
+    def copy(self) -> "FixMessage": ...
+
+class Listener(Protocol):
+    """What set_listener takes: on_new_message, and optionally on_session_state_change."""
+
+    def on_new_message(self, session: "Session", msg: FixMessage) -> None: ...
+
+class Session:
+    """A FIX session: connect() (acceptor) or connect_to() (initiator), put(), finalize()."""
+
+    @property
+    def id(self) -> SessionId: ...
+    @property
+    def app_version(self) -> str: ...
+    @property
+    def version(self) -> FIXVersion: ...
+    def connect(self) -> None: ...
+    def connect_to(self, host: str, port: int) -> None: ...
+    def put(self, msg: FixMessage) -> int: ...
+    def disconnect(self, reason: Optional[str] = None) -> None: ...
+    def reset_seq_num_local(self) -> None: ...
+    def finalize(self) -> None: ...
+    def set_listener(self, listener: Listener) -> None: ...
+    @property
+    def state(self) -> str: ...
+    @property
+    def next_sender_seq_num(self) -> int: ...
+    @property
+    def next_target_seq_num(self) -> int: ...
+
+class FixEngine:
+    """The FIX engine of this process (one per process), on a thread of its own."""
+
+    def __init__(
+        self,
+        properties: Union[None, str, "os.PathLike[str]", Dict[str, object]] = None,
+    ) -> None: ...
+    def create_session(
+        self, session_id: SessionId, app_version: str, version: FIXVersion
+    ) -> Session: ...
+    @property
+    def listen_port(self) -> Optional[int]: ...
+    def stop(self) -> None: ...
+
+def shutdown() -> None:
+    """Stops the process's engine, if one runs (registered with atexit)."""

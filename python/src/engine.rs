@@ -1,0 +1,388 @@
+//! `FixEngine`: the engine on a thread of its own (a current-thread tokio runtime), and the
+//! application that calls the Python listeners there.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::thread::{JoinHandle, ThreadId};
+use std::time::SystemTime;
+
+use fixgate_core::properties::Properties;
+use fixgate_core::{
+    Delivered, DisconnectReason, Event, MemoryStore, Role, SessionConfig, SessionId, UtcTimestamp,
+};
+use fixgate_driver::{Application, Context, Security};
+use futures_lite::future::block_on;
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyString};
+
+use crate::callback;
+use crate::errors::{EngineStopped, FixgateError, engine_error};
+use crate::message::FixMessage;
+use crate::session::{self, FixVersion, Session, SessionId as PySessionId};
+
+/// The engine running in this process, if any: one per process.
+static RUNNING: Mutex<Option<Arc<Shared>>> = Mutex::new(None);
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// A session's listener and the Python session handle it is given.
+pub(crate) struct Listener {
+    /// The `Session` object passed to the callbacks.
+    pub(crate) session: Py<Session>,
+    /// The object with `on_new_message`.
+    pub(crate) listener: Py<PyAny>,
+}
+
+type Listeners = Arc<Mutex<HashMap<SessionId, Listener>>>;
+
+/// What the engine's handles share.
+pub(crate) struct Shared {
+    /// The driver's engine handle.
+    pub(crate) handle: fixgate_driver::FixEngine,
+    /// The listeners, by session.
+    listeners: Listeners,
+    /// The engine thread.
+    thread: ThreadId,
+    join: Mutex<Option<JoinHandle<()>>>,
+    stop: Mutex<Option<tokio::sync::oneshot::Sender<()>>>,
+    /// The sessions the properties configure (`Session.<name>.*`), by id.
+    configured: Mutex<HashMap<SessionId, SessionConfig>>,
+    /// The template of other sessions (`Session.Default.*`).
+    default_session: Mutex<SessionConfig>,
+}
+
+impl Shared {
+    /// Whether the caller runs on the engine thread.
+    pub(crate) fn is_engine_thread(&self) -> bool {
+        std::thread::current().id() == self.thread
+    }
+
+    /// Sets session `id`'s listener.
+    pub(crate) fn set_listener(&self, id: SessionId, listener: Listener) {
+        lock(&self.listeners).insert(id, listener);
+    }
+
+    /// Forgets session `id`'s listener.
+    pub(crate) fn remove_listener(&self, id: &SessionId) {
+        lock(&self.listeners).remove(id);
+    }
+
+    /// Logs every session out, stops the engine thread and waits for it (without the GIL).
+    fn stop(&self) {
+        if let Some(stop) = lock(&self.stop).take() {
+            let _ = stop.send(());
+        }
+        if let Some(join) = lock(&self.join).take() {
+            let _ = join.join();
+        }
+    }
+}
+
+/// The application on the engine thread: each message goes to its session's listener.
+struct PyApp {
+    listeners: Listeners,
+}
+
+impl PyApp {
+    /// The listener of `session`, with the GIL.
+    fn listener(&self, py: Python<'_>, session: &SessionId) -> Option<(Py<Session>, Py<PyAny>)> {
+        lock(&self.listeners)
+            .get(session)
+            .map(|entry| (entry.session.clone_ref(py), entry.listener.clone_ref(py)))
+    }
+
+    /// Tells `session`'s listener its new state, if it has `on_session_state_change`.
+    fn state_changed(&self, ctx: &mut Context<'_>, session: &SessionId) {
+        let state = ctx.session(session).map(|s| s.state());
+        Python::with_gil(|py| {
+            let Some((ssn, listener)) = self.listener(py, session) else {
+                return;
+            };
+            let listener = listener.bind(py);
+            if !listener.hasattr("on_session_state_change").unwrap_or(false) {
+                return;
+            }
+            let name = state.map_or("FINALIZED", session::state_name);
+            let (result, _) = callback::enter_without_message(ctx, || {
+                listener.call_method1("on_session_state_change", (ssn, name))
+            });
+            if let Err(error) = result {
+                tracing::error!(%session, "on_session_state_change raised");
+                error.print(py);
+            }
+        });
+    }
+}
+
+impl Application for PyApp {
+    fn on_message(&mut self, ctx: &mut Context<'_>, session: &SessionId, delivered: &Delivered) {
+        let settled = Python::with_gil(|py| {
+            let Some((ssn, listener)) = self.listener(py, session) else {
+                return false;
+            };
+            let msg = match Py::new(py, FixMessage::lent(delivered.message().clone())) {
+                Ok(msg) => msg,
+                Err(error) => {
+                    error.print(py);
+                    return true;
+                }
+            };
+            let (result, replied) = callback::enter(ctx, session, delivered, || {
+                listener.call_method1(py, "on_new_message", (ssn, msg.clone_ref(py)))
+            });
+            if let Ok(mut lent) = msg.try_borrow_mut(py) {
+                lent.expire();
+            }
+            match result {
+                Ok(_) => replied,
+                Err(error) => {
+                    tracing::error!(%session, "on_new_message raised: the message stays unsettled");
+                    error.print(py);
+                    true
+                }
+            }
+        });
+        if !settled && let Err(error) = ctx.ack(session, delivered) {
+            tracing::warn!(%session, %error, "cannot acknowledge a message");
+        }
+    }
+
+    fn on_event(&mut self, ctx: &mut Context<'_>, session: &SessionId, event: Event) {
+        if matches!(event, Event::LoggedOn { .. }) {
+            self.state_changed(ctx, session);
+        }
+    }
+
+    fn on_disconnected(
+        &mut self,
+        ctx: &mut Context<'_>,
+        session: &SessionId,
+        _reason: DisconnectReason,
+    ) {
+        self.state_changed(ctx, session);
+    }
+}
+
+/// The properties from the constructor's argument: None (`./engine.properties` if it exists,
+/// else the defaults), a path, or a dict of keys.
+fn load_properties(properties: Option<&Bound<'_, PyAny>>) -> PyResult<Properties> {
+    let parse = |text: &str, name: &str| {
+        Properties::parse(text, name).map_err(|e| FixgateError::new_err(e.to_string()))
+    };
+    let read = |path: &Path| {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| FixgateError::new_err(format!("{}: {e}", path.display())))?;
+        parse(&text, &path.display().to_string())
+    };
+    match properties {
+        None => {
+            let default = Path::new("engine.properties");
+            if default.exists() {
+                read(default)
+            } else {
+                parse("", "(defaults)")
+            }
+        }
+        Some(value) if value.is_instance_of::<PyDict>() => {
+            let mut text = String::new();
+            for (key, value) in value.downcast::<PyDict>()?.iter() {
+                let value = match value.extract::<bool>() {
+                    Ok(flag) if value.is_instance_of::<pyo3::types::PyBool>() => {
+                        if flag { "Y" } else { "N" }.to_owned()
+                    }
+                    _ => value.str()?.to_cow()?.into_owned(),
+                };
+                text.push_str(&format!("{} = {value}\n", key.str()?.to_cow()?));
+            }
+            parse(&text, "(dict)")
+        }
+        Some(value) if value.is_instance_of::<PyString>() => {
+            read(Path::new(value.downcast::<PyString>()?.to_cow()?.as_ref()))
+        }
+        Some(value) => {
+            // os.PathLike
+            let path: std::path::PathBuf = value.extract()?;
+            read(&path)
+        }
+    }
+}
+
+/// The FIX engine of this process (FIX Antenna's `FixEngine`): it listens on the properties'
+/// `ListenAddress`/`ListenPort` for acceptor sessions and runs every session on a thread of its
+/// own. One per process: a second, while the first runs, raises.
+///
+/// `FixEngine(properties=None)`: None reads `./engine.properties` if it exists, else takes the
+/// defaults; a string (or path) names a properties file; a dict gives the keys themselves
+/// (`{"ListenPort": 0}` listens on a free port, see `listen_port`).
+#[pyclass(module = "fixgate", frozen)]
+pub(crate) struct FixEngine {
+    shared: Arc<Shared>,
+}
+
+#[pymethods]
+impl FixEngine {
+    /// Starts the engine on its thread, listening when the properties set `ListenPort`.
+    #[new]
+    #[pyo3(signature = (properties = None))]
+    fn new(py: Python<'_>, properties: Option<&Bound<'_, PyAny>>) -> PyResult<Self> {
+        let properties = load_properties(properties)?;
+        let setting =
+            |e: fixgate_core::properties::PropertiesError| FixgateError::new_err(e.to_string());
+        let config = properties.engine_config().map_err(setting)?;
+        let listen = properties.listen_address().map_err(setting)?;
+        let configured = properties.sessions().map_err(setting)?;
+        let default_session = config.default_session.clone();
+        let mut running = lock(&RUNNING);
+        if running.is_some() {
+            return Err(FixgateError::new_err(
+                "a FixEngine is already running in this process (one per process; stop() it first)",
+            ));
+        }
+        let listeners = Listeners::default();
+        let app = PyApp {
+            listeners: listeners.clone(),
+        };
+        let (ready, started) = std::sync::mpsc::channel();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let join = std::thread::Builder::new()
+            .name("fixgate-engine".into())
+            .spawn(move || run(config, listen, app, ready, stopped))
+            .map_err(|e| FixgateError::new_err(format!("cannot start the engine thread: {e}")))?;
+        let thread = join.thread().id();
+        let handle = py
+            .allow_threads(move || started.recv())
+            .map_err(|_| EngineStopped::new_err("the engine thread ended while starting"))?
+            .map_err(|e| match listen {
+                Some(addr) => FixgateError::new_err(format!("listening on {addr}: {e}")),
+                None => FixgateError::new_err(e.to_string()),
+            })?;
+        let shared = Arc::new(Shared {
+            handle,
+            listeners,
+            thread,
+            join: Mutex::new(Some(join)),
+            stop: Mutex::new(Some(stop)),
+            configured: Mutex::new(configured.into_iter().collect()),
+            default_session: Mutex::new(default_session),
+        });
+        *running = Some(shared.clone());
+        Ok(Self { shared })
+    }
+
+    /// Creates a session (FIX Antenna's `createSession`): `app_version` names the application's
+    /// FIX version ("FIX44"), `version` the session protocol's. Its settings are the properties'
+    /// `Session.<name>.*` for these CompIDs, else `Session.Default.*`; messages are kept in
+    /// memory. It takes no connection until `connect()` (acceptor) or `connect_to()` (initiator).
+    fn create_session(
+        &self,
+        py: Python<'_>,
+        session_id: PySessionId,
+        app_version: String,
+        version: FixVersion,
+    ) -> PyResult<Session> {
+        let shared = &self.shared;
+        if shared.is_engine_thread() {
+            return Err(FixgateError::new_err(
+                "create_session() cannot be called inside a callback",
+            ));
+        }
+        let id = session_id.core();
+        let mut config = lock(&shared.configured)
+            .get(&id)
+            .cloned()
+            .unwrap_or_else(|| lock(&shared.default_session).clone());
+        config.begin_string = version.begin_string();
+        config.role = Role::Acceptor;
+        let store = MemoryStore::new(UtcTimestamp::from_system_time(SystemTime::now()));
+        let created = config.clone();
+        let handle = py
+            .allow_threads(|| block_on(shared.handle.create_session(id, created, Box::new(store))))
+            .map_err(engine_error)?;
+        Ok(Session::new(
+            session_id,
+            app_version,
+            version,
+            shared.clone(),
+            handle,
+            config,
+        ))
+    }
+
+    /// The port the engine listens on (the bound one, when `ListenPort` is 0); None when the
+    /// properties set no `ListenPort`.
+    #[getter]
+    fn listen_port(&self) -> Option<u16> {
+        self.shared.handle.local_addr().map(|a| a.port())
+    }
+
+    /// Stops the engine: every logged-on session sends its Logout (waiting at most its
+    /// LogoutTimeout), then the engine thread ends. Another `FixEngine` may then start.
+    fn stop(&self, py: Python<'_>) -> PyResult<()> {
+        if self.shared.is_engine_thread() {
+            return Err(FixgateError::new_err(
+                "stop() cannot be called inside a callback",
+            ));
+        }
+        py.allow_threads(|| self.shared.stop());
+        let mut running = lock(&RUNNING);
+        if running
+            .as_ref()
+            .is_some_and(|r| Arc::ptr_eq(r, &self.shared))
+        {
+            *running = None;
+        }
+        Ok(())
+    }
+}
+
+/// The engine thread: a current-thread runtime that runs the driver until told to stop.
+fn run(
+    config: fixgate_core::EngineConfig,
+    listen: Option<SocketAddr>,
+    app: PyApp,
+    ready: std::sync::mpsc::Sender<std::io::Result<fixgate_driver::FixEngine>>,
+    stopped: tokio::sync::oneshot::Receiver<()>,
+) {
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            let _ = ready.send(Err(error));
+            return;
+        }
+    };
+    runtime.block_on(async move {
+        let started = fixgate_driver::FixEngine::start_with_app_on(
+            fixgate_tokio::Tokio,
+            config,
+            listen,
+            Security::default(),
+            app,
+        );
+        match started {
+            Ok(engine) => {
+                let _ = ready.send(Ok(engine.clone()));
+                let _ = stopped.await;
+                engine.shutdown().await;
+            }
+            Err(error) => {
+                let _ = ready.send(Err(error));
+            }
+        }
+    });
+}
+
+/// Stops the process's engine, if one runs (called at the interpreter's exit).
+#[pyfunction]
+pub(crate) fn shutdown(py: Python<'_>) {
+    let running = lock(&RUNNING).take();
+    if let Some(shared) = running {
+        py.allow_threads(|| shared.stop());
+    }
+}
