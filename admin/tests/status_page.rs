@@ -36,7 +36,10 @@ fn chromium() -> Option<PathBuf> {
 /// time; returns its stdout.
 fn browse(browser: &Path, url: &str, args: &[&str]) -> String {
     let profile = tempfile_dir();
-    let output = Command::new(browser)
+    // A browser that hangs fails the test after two minutes instead of hanging it.
+    let output = Command::new("timeout")
+        .arg("120")
+        .arg(browser)
         .args([
             "--headless",
             "--no-sandbox",

@@ -6,7 +6,7 @@
 use super::Session;
 use crate::action::DisconnectReason;
 use crate::engine::SessionId;
-use crate::metrics::SessionMetrics;
+use crate::metrics::{SessionCounters, SessionMetrics};
 use crate::time::Now;
 
 impl Session {
@@ -42,27 +42,15 @@ impl Session {
     /// Counts a message received (`admin`: a session-level one).
     #[inline]
     pub(super) fn count_received(&mut self, admin: bool) {
-        let counters = &mut self.counters;
-        let messages = if admin {
-            &mut counters.admin_messages_in
-        } else {
-            &mut counters.app_messages_in
-        };
-        *messages += 1;
+        *messages(&mut self.counters, Direction::In, admin) += 1;
     }
 
     /// Counts a frame of `len` bytes handed out to be written (`admin`: a session-level
     /// message).
     #[inline]
     pub(super) fn count_sent(&mut self, len: usize, admin: bool) {
-        let counters = &mut self.counters;
-        counters.bytes_out += len as u64;
-        let messages = if admin {
-            &mut counters.admin_messages_out
-        } else {
-            &mut counters.app_messages_out
-        };
-        *messages += 1;
+        self.counters.bytes_out += len as u64;
+        *messages(&mut self.counters, Direction::Out, admin) += 1;
     }
 
     /// Takes back the count of `frame`, taken from [`poll_step`](Self::poll_step) and then
@@ -78,12 +66,8 @@ impl Session {
         let admin = msg_type.is_some_and(crate::MsgType::is_admin_value);
         let counters = &mut self.counters;
         counters.bytes_out = counters.bytes_out.saturating_sub(frame.len() as u64);
-        let messages = if admin {
-            &mut counters.admin_messages_out
-        } else {
-            &mut counters.app_messages_out
-        };
-        *messages = messages.saturating_sub(1);
+        let sent = messages(counters, Direction::Out, admin);
+        *sent = sent.saturating_sub(1);
     }
 
     /// The engine closed the connection itself, for `reason` (a store sync that failed): as
@@ -97,5 +81,23 @@ impl Session {
             self.counters.disconnects = counted;
             self.counters.disconnects.add(reason);
         }
+    }
+}
+
+/// Which way a message went.
+#[derive(Clone, Copy)]
+enum Direction {
+    In,
+    Out,
+}
+
+/// The count of messages that went `direction`, session-level (`admin`) or application ones.
+#[inline]
+fn messages(counters: &mut SessionCounters, direction: Direction, admin: bool) -> &mut u64 {
+    match (direction, admin) {
+        (Direction::In, true) => &mut counters.admin_messages_in,
+        (Direction::In, false) => &mut counters.app_messages_in,
+        (Direction::Out, true) => &mut counters.admin_messages_out,
+        (Direction::Out, false) => &mut counters.app_messages_out,
     }
 }
