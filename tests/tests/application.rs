@@ -56,6 +56,22 @@ fn acceptor_session() -> (SessionId, SessionConfig, Box<MemoryStore>) {
     (SessionId::new("ISLD", "CLIENT"), config, Box::new(store))
 }
 
+/// A tokio engine running `app`, with the acceptor session of [`acceptor_session`] registered.
+async fn tokio_acceptor(app: impl Application) -> fixgate_tokio::FixEngine {
+    let engine = fixgate_tokio::FixEngine::start_with_app(
+        EngineConfig::default(),
+        Some("127.0.0.1:0".parse().unwrap()),
+        fixgate_tokio::TlsConfig::default(),
+        app,
+    )
+    .await
+    .unwrap();
+    let (id, config, store) = acceptor_session();
+    let session = engine.create_session(id, config, store).await.unwrap();
+    session.connect().await.unwrap();
+    engine
+}
+
 /// Logs on, sends `orders` orders without reading (with a small receive buffer, so that our
 /// replies meet backpressure), then reads every report: they come in order, one per order.
 fn counterparty(addr: std::net::SocketAddr, orders: u64) {
@@ -94,17 +110,7 @@ async fn tokio_application_replies_in_order_through_backpressure() {
         padding: 8000,
         events: events.clone(),
     };
-    let engine = fixgate_tokio::FixEngine::start_with_app(
-        EngineConfig::default(),
-        Some("127.0.0.1:0".parse().unwrap()),
-        fixgate_tokio::TlsConfig::default(),
-        app,
-    )
-    .await
-    .unwrap();
-    let (id, config, store) = acceptor_session();
-    let session = engine.create_session(id, config, store).await.unwrap();
-    session.connect().await.unwrap();
+    let engine = tokio_acceptor(app).await;
     let addr = engine.local_addr().unwrap();
     // 4,000 reports of 8 KB: far more than MaxOutboundBytes (8 KiB) and the socket buffers.
     tokio::task::spawn_blocking(move || counterparty(addr, 4000))
@@ -225,17 +231,7 @@ async fn replies_given_in_the_callback_leave_before_the_answer_to_a_later_test_r
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let events = Arc::new(Mutex::new(Vec::new()));
     let app = Echo { padding: 0, events };
-    let engine = fixgate_tokio::FixEngine::start_with_app(
-        EngineConfig::default(),
-        Some("127.0.0.1:0".parse().unwrap()),
-        fixgate_tokio::TlsConfig::default(),
-        app,
-    )
-    .await
-    .unwrap();
-    let (id, config, store) = acceptor_session();
-    let session = engine.create_session(id, config, store).await.unwrap();
-    session.connect().await.unwrap();
+    let engine = tokio_acceptor(app).await;
     let mut stream = tokio::net::TcpStream::connect(engine.local_addr().unwrap())
         .await
         .unwrap();
@@ -287,17 +283,7 @@ impl Application for Slow {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_settle_latency_counts_the_time_the_callback_takes() {
     let work = Duration::from_millis(20);
-    let engine = fixgate_tokio::FixEngine::start_with_app(
-        EngineConfig::default(),
-        Some("127.0.0.1:0".parse().unwrap()),
-        fixgate_tokio::TlsConfig::default(),
-        Slow { work },
-    )
-    .await
-    .unwrap();
-    let (id, config, store) = acceptor_session();
-    let session = engine.create_session(id, config, store).await.unwrap();
-    session.connect().await.unwrap();
+    let engine = tokio_acceptor(Slow { work }).await;
     let addr = engine.local_addr().unwrap();
     tokio::task::spawn_blocking(move || counterparty(addr, 3))
         .await
