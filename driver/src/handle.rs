@@ -145,6 +145,16 @@ impl FixEngine {
         }
     }
 
+    /// The handle of session `id`, which the engine created itself (for a Logon no session was
+    /// registered for): the application takes it once, to finalize the session and send on it.
+    /// Its commands fail with `UnknownSession` while no such session exists.
+    pub fn adopt(&self, id: SessionId) -> Session {
+        Session {
+            id,
+            engine: self.clone(),
+        }
+    }
+
     /// Settles a delivered message that needs no reply.
     pub async fn ack(&self, session: SessionId, delivered: Delivered) -> Result<(), Error> {
         self.call(|reply| Command::Ack {

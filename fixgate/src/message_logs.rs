@@ -9,6 +9,7 @@ use std::time::SystemTime;
 
 use bytes::Bytes;
 use fixgate_core::{SessionId, UtcTimestamp};
+pub use fixgate_store::session_folder;
 use fixgate_store::{Direction, MessageLog};
 
 /// One message to record.
@@ -86,9 +87,4 @@ fn write_all(dir: &Path, received: &mpsc::Receiver<Entry>) {
             let _ = log.flush();
         }
     }
-}
-
-/// Session `id`'s folder under `dir`: its store and its message log.
-pub fn session_folder(dir: &Path, id: &SessionId) -> PathBuf {
-    dir.join(id.to_string().replace(['/', ':', '>'], "_"))
 }

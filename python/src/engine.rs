@@ -1,18 +1,20 @@
 //! `FixEngine`: the engine on a thread of its own (a current-thread tokio runtime), and the
 //! application that calls the Python listeners there.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
-use std::path::Path;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, Weak};
 use std::thread::{JoinHandle, ThreadId};
 use std::time::SystemTime;
 
+use fixgate_core::codec::Message;
 use fixgate_core::properties::Properties;
 use fixgate_core::{
-    Delivered, DisconnectReason, Event, MemoryStore, Role, SessionConfig, SessionId, UtcTimestamp,
+    AcceptAll, Delivered, DisconnectReason, Event, MemoryStore, MessageStore, Role, SessionConfig,
+    SessionDecision, SessionId, SessionsManager, UtcTimestamp,
 };
-use fixgate_driver::{Application, Context, Security};
+use fixgate_driver::{Application, ConnectFailure, Context, Security};
 use futures_lite::future::block_on;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyString};
@@ -39,6 +41,52 @@ pub(crate) struct Listener {
 
 type Listeners = Arc<Mutex<HashMap<SessionId, Listener>>>;
 
+/// Where sessions keep their messages (`StorageType`, `StorageDirectory`).
+#[derive(Clone, Debug)]
+pub(crate) enum Storage {
+    /// `StorageType = memory` (the default): a `MemoryStore` per session.
+    Memory,
+    /// `StorageType = file`: fixgate's `FileStore`, one folder per session under this one.
+    File(PathBuf),
+}
+
+impl Storage {
+    /// The properties' storage: `StorageType` (memory, the default, or file) and, for files,
+    /// `StorageDirectory` (default `./fixgate-data`).
+    fn of(properties: &Properties) -> PyResult<Self> {
+        match properties.get("StorageType").unwrap_or("memory") {
+            "memory" => Ok(Self::Memory),
+            "file" => Ok(Self::File(PathBuf::from(
+                properties
+                    .get("StorageDirectory")
+                    .unwrap_or("./fixgate-data"),
+            ))),
+            other => Err(FixgateError::new_err(format!(
+                "StorageType: {other:?} is neither memory nor file"
+            ))),
+        }
+    }
+
+    /// A store for session `id`, created at `now` if new: a file store replays its folder.
+    fn open(
+        &self,
+        id: &SessionId,
+        now: UtcTimestamp,
+    ) -> Result<Box<dyn MessageStore + Send>, fixgate_store::OpenError> {
+        match self {
+            Self::Memory => Ok(Box::new(MemoryStore::new(now))),
+            Self::File(dir) => Ok(Box::new(fixgate_store::FileStore::open(
+                fixgate_store::session_folder(dir, id),
+                now,
+            )?)),
+        }
+    }
+}
+
+/// The sessions the Python sessions manager accepted, waiting to be given to its
+/// `on_session_created` at their first callback.
+type Created = Arc<Mutex<HashSet<SessionId>>>;
+
 /// What the engine's handles share.
 pub(crate) struct Shared {
     /// The driver's engine handle.
@@ -53,6 +101,12 @@ pub(crate) struct Shared {
     configured: Mutex<HashMap<SessionId, SessionConfig>>,
     /// The template of other sessions (`Session.Default.*`).
     default_session: Mutex<SessionConfig>,
+    /// Where sessions keep their messages.
+    storage: Storage,
+    /// The Python sessions manager, if one is set.
+    manager: Arc<Mutex<Option<Py<PyAny>>>>,
+    /// The sessions it accepted, not yet given to its `on_session_created`.
+    created: Created,
 }
 
 impl Shared {
@@ -71,6 +125,13 @@ impl Shared {
         lock(&self.listeners).remove(id);
     }
 
+    /// A store for session `id`, as the properties' `StorageType` says.
+    pub(crate) fn open_store(&self, id: &SessionId) -> PyResult<Box<dyn MessageStore + Send>> {
+        self.storage
+            .open(id, UtcTimestamp::from_system_time(SystemTime::now()))
+            .map_err(|e| FixgateError::new_err(format!("cannot open the store of {id}: {e}")))
+    }
+
     /// Logs every session out, stops the engine thread and waits for it (without the GIL).
     fn stop(&self) {
         if let Some(stop) = lock(&self.stop).take() {
@@ -82,9 +143,51 @@ impl Shared {
     }
 }
 
+/// The sessions manager on the engine thread: it asks the Python object's
+/// `on_unregistered_acceptor(session_id, logon)` whether to accept.
+struct PyManager {
+    manager: Py<PyAny>,
+    created: Created,
+}
+
+impl SessionsManager for PyManager {
+    fn on_unregistered_logon(&mut self, id: &SessionId, logon: &Message) -> SessionDecision {
+        let accepted = Python::with_gil(|py| {
+            let msg = Py::new(py, FixMessage::lent(logon.clone()))?;
+            let answer = self.manager.call_method1(
+                py,
+                "on_unregistered_acceptor",
+                (PySessionId::from_core(id), msg.clone_ref(py)),
+            );
+            if let Ok(mut lent) = msg.try_borrow_mut(py) {
+                lent.expire();
+            }
+            answer?.bind(py).is_truthy()
+        })
+        .unwrap_or_else(|error: PyErr| {
+            tracing::error!(%id, "on_unregistered_acceptor raised: the Logon is refused");
+            Python::with_gil(|py| error.print(py));
+            false
+        });
+        if !accepted {
+            return SessionDecision::Refuse;
+        }
+        lock(&self.created).insert(id.clone());
+        SessionDecision::Accept
+    }
+}
+
 /// The application on the engine thread: each message goes to its session's listener.
 struct PyApp {
     listeners: Listeners,
+    /// The engine's shared state, once started (for the handles of created sessions).
+    shared: Arc<OnceLock<Weak<Shared>>>,
+    /// The Python sessions manager, if one is set.
+    manager: Arc<Mutex<Option<Py<PyAny>>>>,
+    /// The sessions it accepted, not yet given to its `on_session_created`.
+    created: Created,
+    /// The last state told to each session's listener.
+    states: HashMap<SessionId, &'static str>,
 }
 
 impl PyApp {
@@ -95,9 +198,57 @@ impl PyApp {
             .map(|entry| (entry.session.clone_ref(py), entry.listener.clone_ref(py)))
     }
 
-    /// Tells `session`'s listener its new state, if it has `on_session_state_change`.
-    fn state_changed(&self, ctx: &mut Context<'_>, session: &SessionId) {
+    /// Gives a session the sessions manager accepted to its `on_session_created(session)`, at
+    /// the session's first callback (before its first message), so that it can set a listener.
+    fn announce(&mut self, ctx: &mut Context<'_>, session: &SessionId) {
+        if !lock(&self.created).remove(session) {
+            return;
+        }
+        let Some(shared) = self.shared.get().and_then(Weak::upgrade) else {
+            return;
+        };
+        let Some(config) = ctx.session(session).map(|s| s.config().clone()) else {
+            return;
+        };
+        Python::with_gil(|py| {
+            let Some(manager) = lock(&self.manager).as_ref().map(|m| m.clone_ref(py)) else {
+                return;
+            };
+            let manager = manager.bind(py);
+            if !manager.hasattr("on_session_created").unwrap_or(false) {
+                return;
+            }
+            let handle = shared.handle.adopt(session.clone());
+            let created = Session::adopted(
+                PySessionId::from_core(session),
+                FixVersion::of(config.begin_string),
+                shared.clone(),
+                handle,
+                config,
+            );
+            let (result, _) = callback::enter_without_message(ctx, || {
+                manager.call_method1("on_session_created", (created,))
+            });
+            if let Err(error) = result {
+                tracing::error!(%session, "on_session_created raised");
+                error.print(py);
+            }
+        });
+    }
+
+    /// Tells `session`'s listener its state when it changed since it was last told, if the
+    /// listener has `on_session_state_change`.
+    fn state_changed(&mut self, ctx: &mut Context<'_>, session: &SessionId) {
         let state = ctx.session(session).map(|s| s.state());
+        let name = state.map_or("FINALIZED", session::state_name);
+        if self.states.get(session) == Some(&name) {
+            return;
+        }
+        if state.is_some() {
+            self.states.insert(session.clone(), name);
+        } else {
+            self.states.remove(session);
+        }
         Python::with_gil(|py| {
             let Some((ssn, listener)) = self.listener(py, session) else {
                 return;
@@ -106,7 +257,6 @@ impl PyApp {
             if !listener.hasattr("on_session_state_change").unwrap_or(false) {
                 return;
             }
-            let name = state.map_or("FINALIZED", session::state_name);
             let (result, _) = callback::enter_without_message(ctx, || {
                 listener.call_method1("on_session_state_change", (ssn, name))
             });
@@ -120,6 +270,8 @@ impl PyApp {
 
 impl Application for PyApp {
     fn on_message(&mut self, ctx: &mut Context<'_>, session: &SessionId, delivered: &Delivered) {
+        self.announce(ctx, session);
+        self.state_changed(ctx, session);
         let settled = Python::with_gil(|py| {
             let Some((ssn, listener)) = self.listener(py, session) else {
                 return false;
@@ -151,10 +303,9 @@ impl Application for PyApp {
         }
     }
 
-    fn on_event(&mut self, ctx: &mut Context<'_>, session: &SessionId, event: Event) {
-        if matches!(event, Event::LoggedOn { .. }) {
-            self.state_changed(ctx, session);
-        }
+    fn on_event(&mut self, ctx: &mut Context<'_>, session: &SessionId, _event: Event) {
+        self.announce(ctx, session);
+        self.state_changed(ctx, session);
     }
 
     fn on_disconnected(
@@ -162,6 +313,17 @@ impl Application for PyApp {
         ctx: &mut Context<'_>,
         session: &SessionId,
         _reason: DisconnectReason,
+    ) {
+        self.announce(ctx, session);
+        self.state_changed(ctx, session);
+    }
+
+    fn on_connect_failed(
+        &mut self,
+        ctx: &mut Context<'_>,
+        session: &SessionId,
+        _addr: SocketAddr,
+        _reason: ConnectFailure,
     ) {
         self.state_changed(ctx, session);
     }
@@ -205,7 +367,7 @@ fn load_properties(properties: Option<&Bound<'_, PyAny>>) -> PyResult<Properties
         }
         Some(value) => {
             // os.PathLike
-            let path: std::path::PathBuf = value.extract()?;
+            let path: PathBuf = value.extract()?;
             read(&path)
         }
     }
@@ -236,6 +398,7 @@ impl FixEngine {
         let listen = properties.listen_address().map_err(setting)?;
         let configured = properties.sessions().map_err(setting)?;
         let default_session = config.default_session.clone();
+        let storage = Storage::of(&properties)?;
         let mut running = lock(&RUNNING);
         if running.is_some() {
             return Err(FixgateError::new_err(
@@ -243,8 +406,15 @@ impl FixEngine {
             ));
         }
         let listeners = Listeners::default();
+        let manager = Arc::new(Mutex::new(None));
+        let created = Created::default();
+        let shared_cell = Arc::new(OnceLock::new());
         let app = PyApp {
             listeners: listeners.clone(),
+            shared: shared_cell.clone(),
+            manager: manager.clone(),
+            created: created.clone(),
+            states: HashMap::new(),
         };
         let (ready, started) = std::sync::mpsc::channel();
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
@@ -268,7 +438,27 @@ impl FixEngine {
             stop: Mutex::new(Some(stop)),
             configured: Mutex::new(configured.into_iter().collect()),
             default_session: Mutex::new(default_session),
+            storage: storage.clone(),
+            manager,
+            created,
         });
+        let _ = shared_cell.set(Arc::downgrade(&shared));
+        // Sessions created for unregistered Logons get their stores as the properties say.
+        let factory = storage;
+        let set = py.allow_threads(|| {
+            block_on(shared.handle.with_engine(move |engine| {
+                engine.set_store_factory(Box::new(move |id, now| {
+                    factory.open(id, now).map_err(|error| {
+                        tracing::error!(%error, %id, "cannot open the store: the Logon is refused");
+                        fixgate_core::StoreError::Io(std::io::ErrorKind::Other)
+                    })
+                }));
+            }))
+        });
+        if let Err(error) = set {
+            py.allow_threads(|| shared.stop());
+            return Err(engine_error(error));
+        }
         *running = Some(shared.clone());
         Ok(Self { shared })
     }
@@ -276,7 +466,7 @@ impl FixEngine {
     /// Creates a session (FIX Antenna's `createSession`): `app_version` names the application's
     /// FIX version ("FIX44"), `version` the session protocol's. Its settings are the properties'
     /// `Session.<name>.*` for these CompIDs, else `Session.Default.*`; messages are kept in
-    /// memory. It takes no connection until `connect()` (acceptor) or `connect_to()` (initiator).
+    /// memory or in files, as `StorageType` says. It takes no connection until `connect()` (acceptor) or `connect_to()` (initiator).
     fn create_session(
         &self,
         py: Python<'_>,
@@ -297,10 +487,10 @@ impl FixEngine {
             .unwrap_or_else(|| lock(&shared.default_session).clone());
         config.begin_string = version.begin_string();
         config.role = Role::Acceptor;
-        let store = MemoryStore::new(UtcTimestamp::from_system_time(SystemTime::now()));
+        let store = shared.open_store(&id)?;
         let created = config.clone();
         let handle = py
-            .allow_threads(|| block_on(shared.handle.create_session(id, created, Box::new(store))))
+            .allow_threads(|| block_on(shared.handle.create_session(id, created, store)))
             .map_err(engine_error)?;
         Ok(Session::new(
             session_id,
@@ -310,6 +500,47 @@ impl FixEngine {
             handle,
             config,
         ))
+    }
+
+    /// Sets the sessions manager (FIX Antenna's `SessionsManager`), asked about every Logon for
+    /// a session nobody registered when `CreateUnregisteredAcceptorSession` is on: its
+    /// `on_unregistered_acceptor(session_id, logon)` (`logon` valid only during the call) returns
+    /// True to accept, with the `Session.Default.*` settings; anything else (or raising) refuses
+    /// the Logon. Each accepted session is then given to its `on_session_created(session)`, if it
+    /// has one, on the engine thread before the session's first message, so that it may set the
+    /// session's listener. None puts back the engine's default, which accepts every such Logon.
+    #[pyo3(signature = (manager))]
+    fn set_sessions_manager(&self, py: Python<'_>, manager: Option<Py<PyAny>>) -> PyResult<()> {
+        let shared = &self.shared;
+        if shared.is_engine_thread() {
+            return Err(FixgateError::new_err(
+                "set_sessions_manager() cannot be called inside a callback",
+            ));
+        }
+        if let Some(manager) = &manager
+            && !manager.bind(py).hasattr("on_unregistered_acceptor")?
+        {
+            return Err(FixgateError::new_err(
+                "a sessions manager needs an on_unregistered_acceptor(session_id, logon) method",
+            ));
+        }
+        let created = shared.created.clone();
+        let boxed: Box<dyn SessionsManager> = match &manager {
+            Some(manager) => Box::new(PyManager {
+                manager: manager.clone_ref(py),
+                created,
+            }),
+            None => Box::new(AcceptAll),
+        };
+        *lock(&shared.manager) = manager;
+        py.allow_threads(|| {
+            block_on(
+                shared
+                    .handle
+                    .with_engine(move |engine| engine.set_sessions_manager(boxed)),
+            )
+        })
+        .map_err(engine_error)
     }
 
     /// The port the engine listens on (the bound one, when `ListenPort` is 0); None when the

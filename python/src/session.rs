@@ -1,14 +1,10 @@
 //! `SessionId`, `FIXVersion` and `Session`: FIX Antenna's session handle.
 
-use std::net::{SocketAddr, ToSocketAddrs};
-use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::SystemTime;
-
-use fixgate_core::{
-    BeginString, MemoryStore, OutboundMessage, Role, SessionConfig, SessionState, UtcTimestamp,
-};
+use fixgate_core::{BeginString, OutboundMessage, Role, SessionConfig, SessionState};
 use futures_lite::future::block_on;
 use pyo3::prelude::*;
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use crate::callback;
 use crate::engine::{Listener, Shared};
@@ -24,6 +20,14 @@ pub(crate) struct SessionId {
 }
 
 impl SessionId {
+    /// The Python id of the engine's `id`.
+    pub(crate) fn from_core(id: &fixgate_core::SessionId) -> Self {
+        Self {
+            sender: id.sender_comp_id.to_string(),
+            target: id.target_comp_id.to_string(),
+        }
+    }
+
     /// The engine's id.
     pub(crate) fn core(&self) -> fixgate_core::SessionId {
         fixgate_core::SessionId::new(self.sender.as_str(), self.target.as_str())
@@ -89,6 +93,31 @@ pub(crate) enum FixVersion {
 }
 
 impl FixVersion {
+    /// The version of `begin`, the BeginString of a session.
+    pub(crate) fn of(begin: BeginString) -> Self {
+        match begin {
+            BeginString::Fix40 => Self::Fix40,
+            BeginString::Fix41 => Self::Fix41,
+            BeginString::Fix42 => Self::Fix42,
+            BeginString::Fix43 => Self::Fix43,
+            BeginString::Fix44 => Self::Fix44,
+            // FIXT.1.1, and any later transport.
+            _ => Self::Fixt11,
+        }
+    }
+
+    /// Its name as an application version ("FIX44"), for sessions nobody named one for.
+    fn app_version(self) -> &'static str {
+        match self {
+            Self::Fix40 => "FIX40",
+            Self::Fix41 => "FIX41",
+            Self::Fix42 => "FIX42",
+            Self::Fix43 => "FIX43",
+            Self::Fix44 => "FIX44",
+            Self::Fixt11 => "FIXT11",
+        }
+    }
+
     /// The engine's BeginString.
     pub(crate) fn begin_string(self) -> BeginString {
         match self {
@@ -150,6 +179,21 @@ impl Session {
                 touched: false,
             }),
         }
+    }
+
+    /// A handle for a session the engine created for an unregistered Logon: an acceptor already
+    /// registered, so its role is settled.
+    pub(crate) fn adopted(
+        id: SessionId,
+        version: FixVersion,
+        engine: Arc<Shared>,
+        handle: fixgate_driver::Session,
+        config: SessionConfig,
+    ) -> Self {
+        let app_version = version.app_version().to_owned();
+        let session = Self::new(id, app_version, version, engine, handle, config);
+        session.lock().touched = true;
+        session
     }
 
     fn lock(&self) -> MutexGuard<'_, Inner> {
@@ -275,10 +319,9 @@ impl Session {
                 let handle = inner.handle.take().ok_or_else(|| finalized(&self.id))?;
                 block_on(handle.finalize()).map_err(engine_error)?;
                 inner.config.role = Role::Initiator;
-                let store = MemoryStore::new(UtcTimestamp::from_system_time(SystemTime::now()));
-                let created =
-                    block_on(engine.create_session(id, inner.config.clone(), Box::new(store)))
-                        .map_err(engine_error)?;
+                let store = self.engine.open_store(&id)?;
+                let created = block_on(engine.create_session(id, inner.config.clone(), store))
+                    .map_err(engine_error)?;
                 inner.handle = Some(created);
             }
             inner.touched = true;

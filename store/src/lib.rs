@@ -27,12 +27,18 @@ use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use fixgate_core::{MessageStore, SeqNum, StoreError, SyncHandle, UtcTimestamp};
+use fixgate_core::{MessageStore, SeqNum, SessionId, StoreError, SyncHandle, UtcTimestamp};
 
 use crate::mapped::MappedLog;
 use crate::record::{Damage, HEADER_LEN, KIND_AT, Kind, RECORD_HEADER_LEN};
 
 pub use message_log::{Direction, MESSAGE_LOG_FILE, MessageLog};
+
+/// Session `id`'s folder under `dir`: its store and its message log (the `fixgate` binary and
+/// the Python package keep one folder per session this way).
+pub fn session_folder(dir: &Path, id: &SessionId) -> PathBuf {
+    dir.join(id.to_string().replace(['/', ':', '>'], "_"))
+}
 
 /// The log's file name inside the session's folder.
 pub const LOG_FILE: &str = "messages.log";
