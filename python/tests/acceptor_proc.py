@@ -6,12 +6,13 @@ configuration than the test process's (one FixEngine per process) or that kill i
 - "sessions": [[sender, target], ...] to create, each with an executor, and connect();
 - "raise_on": ClOrdIDs whose callback raises instead of replying;
 - "manager": {"accept": [target CompIDs]} to set a sessions manager that accepts those;
-- "flood": a size in bytes: each callback puts News of that size until BackpressureError.
+- "flood": {"to": target, "size": bytes, "count": n}: after each order, the callback puts up
+  to n News of that size on the session with that counterparty, until BackpressureError.
 
 It prints one line per event, flushed: "listening PORT" once started, "created SESSION",
 "asked TARGET", "state TARGET STATE", "seq TARGET NEXT_SENDER NEXT_TARGET" after connect(),
 "order TARGET CLORDID" for each order whose callback replied, "raised TARGET CLORDID",
-"backpressure TARGET PUTS". It stops (logging its sessions out) when its stdin closes.
+"backpressure TARGET PUTS" or "flooded TARGET PUTS". It stops (logging its sessions out) when its stdin closes.
 """
 
 import json
@@ -30,20 +31,16 @@ class Executor:
     def __init__(self, raise_on, flood):
         self.raise_on = set(raise_on)
         self.flood = flood
-        self.executed = 0
+        self.sessions = {}  # by counterparty, for the flood
 
     def on_new_message(self, session, msg):
         target = session.id.target
-        if self.flood:
-            self.put_until_full(session, target)
-            return
         if msg.msg_type != "D":
             return
         cl_ord_id = msg.get(11)
         if cl_ord_id in self.raise_on:
             say("raised", target, cl_ord_id)
             raise RuntimeError("the application fails on " + cl_ord_id)
-        self.executed += 1
         report = fixgate.FixMessage("8")
         for tag, value in [(37, "O" + cl_ord_id), (17, "E" + cl_ord_id), (150, "0"), (39, "0"),
                            (55, msg.get(55) or "X"), (54, msg.get(54) or "1"),
@@ -51,10 +48,13 @@ class Executor:
             report.set(tag, value)
         session.put(report)  # the reply: it settles the order
         say("order", target, cl_ord_id)
+        if self.flood:
+            self.put_until_full(self.sessions[self.flood["to"]])
 
-    def put_until_full(self, session, target):
-        text = "x" * self.flood
-        for puts in range(100000):
+    def put_until_full(self, session):
+        text = "x" * self.flood["size"]
+        target = session.id.target
+        for puts in range(self.flood["count"]):
             news = fixgate.FixMessage("B")
             news.set(148, text)
             try:
@@ -62,7 +62,7 @@ class Executor:
             except fixgate.BackpressureError:
                 say("backpressure", target, puts)
                 return
-        say("nobackpressure", target)
+        say("flooded", target, self.flood["count"])
 
 
 class StateTeller:
@@ -101,7 +101,8 @@ class Manager:
 def main():
     config = json.loads(sys.argv[1])
     engine = fixgate.FixEngine(config["properties"])
-    listener = StateTeller(Executor(config.get("raise_on", []), config.get("flood")))
+    executor = Executor(config.get("raise_on", []), config.get("flood"))
+    listener = StateTeller(executor)
     if "manager" in config:
         engine.set_sessions_manager(Manager(config["manager"]["accept"], listener))
     sessions = []
@@ -112,6 +113,7 @@ def main():
         ssn.connect()
         say("seq", target, ssn.next_sender_seq_num, ssn.next_target_seq_num)
         sessions.append(ssn)
+        executor.sessions[target] = ssn
     say("listening", engine.listen_port)
     sys.stdin.read()
     engine.stop()

@@ -118,10 +118,11 @@ class Acceptor:
             reader.join(self.within)
 
 
-def run_initiate(fixgate_bin, port, sender, target, count, *extra):
-    """Runs `fixgate initiate`; returns the finished process (its exit status unchecked)."""
+def run_initiate(fixgate_bin, port, sender, target, count, *extra, timeout=60):
+    """Runs `fixgate initiate` (giving up after `timeout` seconds); returns the finished
+    process, its exit status unchecked."""
     return subprocess.run(
         [fixgate_bin, "initiate", "--port", str(port), "--sender", sender, "--target", target,
-         "--count", str(count), "--window", "10", "--json", "--timeout", "60", *extra],
+         "--count", str(count), "--window", "10", "--json", "--timeout", str(timeout), *extra],
         capture_output=True, text=True, timeout=120,
     )

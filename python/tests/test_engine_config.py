@@ -90,6 +90,7 @@ def test_sessions_manager_accepts_and_refuses_unregistered_logons(fixgate_bin):
         assert acceptor.matching("created") == ["created GOOD"]
         refused = run_initiate(fixgate_bin, acceptor.port, "BAD", "PYACC", 1, "--attempts", "1")
         assert refused.returncode != 0, refused.stdout
+        assert "closed the connection without answering our Logon" in refused.stderr, refused.stderr
         assert acceptor.wait_for(lambda line: line == "asked BAD")
         assert acceptor.matching("created") == ["created GOOD"]
         assert acceptor.matching("order BAD") == []
@@ -102,15 +103,20 @@ def test_sessions_manager_accepts_and_refuses_unregistered_logons(fixgate_bin):
 
 
 def test_without_a_manager_the_engine_accepts_unregistered_logons(fixgate_bin):
-    acceptor = Acceptor({"properties": base(CreateUnregisteredAcceptorSession=True)})
-    try:
-        # No listener: the orders are acknowledged without reports; the Logon is accepted.
-        done = run_initiate(fixgate_bin, acceptor.port, "ANY", "PYACC", 1, "--attempts", "1",
-                            "--timeout", "3")
-        assert "log" not in done.stderr.lower() or "refused" not in done.stderr.lower()
-    finally:
-        acceptor.stop()
-    assert acceptor.matching("asked") == []
+    # The engine's default accepts: the Logon is answered, and with no listener the order is
+    # acknowledged without a report (the initiator times out waiting for it).
+    for create, logs_on in [(True, True), (False, False)]:
+        acceptor = Acceptor({"properties": base(CreateUnregisteredAcceptorSession=create)})
+        try:
+            done = run_initiate(fixgate_bin, acceptor.port, "ANY", "PYACC", 1, "--attempts", "1",
+                                timeout=3)
+        finally:
+            acceptor.stop()
+        assert done.returncode != 0
+        refused = "closed the connection without answering our Logon" in done.stderr
+        assert refused != logs_on, done.stderr
+        if logs_on:
+            assert "timed out before 1 reports" in done.stderr, done.stderr
 
 
 def test_a_sessions_manager_needs_on_unregistered_acceptor(engine):
@@ -134,8 +140,10 @@ def test_credentials_from_the_properties_refuse_a_wrong_password(fixgate_bin):
         wrong = run_initiate(fixgate_bin, acceptor.port, "CRED", "PYACC", 1,
                              "--username", "U", "--password", "nope", "--attempts", "1")
         assert wrong.returncode != 0, wrong.stdout
+        assert "closed the connection without answering our Logon" in wrong.stderr, wrong.stderr
         missing = run_initiate(fixgate_bin, acceptor.port, "CRED", "PYACC", 1, "--attempts", "1")
         assert missing.returncode != 0, missing.stdout
+        assert "closed the connection without answering our Logon" in missing.stderr, missing.stderr
         assert len(acceptor.matching("order CRED")) == 5
     finally:
         acceptor.stop()
@@ -213,11 +221,14 @@ def fix_frame(fields):
     return (head + body + "10=%03d\x01" % checksum).encode()
 
 
-def test_put_in_a_callback_raises_backpressure_error_when_the_peer_does_not_read(tmp_path):
+def test_put_in_a_callback_raises_backpressure_error_when_the_peer_does_not_read(fixgate_bin):
+    # Each order's callback puts up to 16 MB of News on SLOW, whose counterparty does not read:
+    # the first fills the connection (MaxOutboundBytes unwritten, once the kernel's buffers are
+    # full); a later one's put() raises BackpressureError.
     acceptor = Acceptor({
         "properties": base(**{"Session.Default.MaxOutboundBytes": 65536}),
-        "sessions": [["PYACC", "SLOW"]],
-        "flood": 8192,
+        "sessions": [["PYACC", "SLOW"], ["PYACC", "FAST1"], ["PYACC", "FAST2"]],
+        "flood": {"to": "SLOW", "size": 8192, "count": 2000},
     })
     peer = socket.socket()
     try:
@@ -225,19 +236,16 @@ def test_put_in_a_callback_raises_backpressure_error_when_the_peer_does_not_read
         peer.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
         peer.connect(("127.0.0.1", acceptor.port))
         now = time.strftime("%Y%m%d-%H:%M:%S", time.gmtime())
-        header = lambda seq, msg_type: [(35, msg_type), (49, "SLOW"), (56, "PYACC"), (34, seq),
-                                        (52, now)]
-        peer.sendall(fix_frame(header(1, "A") + [(98, 0), (108, 30)]))
+        logon = [(35, "A"), (49, "SLOW"), (56, "PYACC"), (34, 1), (52, now), (98, 0), (108, 30)]
+        peer.sendall(fix_frame(logon))
         assert acceptor.wait_for(lambda line: line == "state SLOW CONNECTED")
-        seq = 2
-        found = None
-        while found is None and seq < 40:
-            # Each News makes the callback put until the connection is full.
-            peer.sendall(fix_frame(header(seq, "B") + [(148, "go")]))
-            seq += 1
-            found = acceptor.wait_for(lambda line: line.startswith("backpressure SLOW"))
-        assert found, acceptor.lines
-        assert acceptor.matching("nobackpressure") == []
+        # The orders are answered whether the flood fits or not: the reply goes first. The first
+        # one's flood is written while the second initiator starts.
+        for fast in ["FAST1", "FAST2"]:
+            report = initiate(fixgate_bin, acceptor.port, fast, "PYACC", 1)
+            assert report["received"] == 1, report
+        assert acceptor.wait_for(lambda line: line.startswith("backpressure SLOW")), acceptor.lines
+        assert acceptor.matching("flooded SLOW")[:1] == ["flooded SLOW 2000"], acceptor.lines
     finally:
         peer.close()
         acceptor.stop()
@@ -265,9 +273,11 @@ def test_kill9_of_a_python_acceptor_loses_nothing_and_executes_nothing_twice(eng
     try:
         ssn.connect_to("127.0.0.1", port)
         sender.start()
+        mid_stream = []
         for kill in range(3):
             # Kill it once it has executed a few more orders, mid-stream.
             assert acceptor.wait_for(lambda line: line.startswith("order KILL9"), count=20)
+            mid_stream.append(sender.is_alive())
             acceptor.kill9()
             acceptor = file_acceptor(store, port, "KILL9")
         sender.join(WITHIN)
@@ -277,6 +287,7 @@ def test_kill9_of_a_python_acceptor_loses_nothing_and_executes_nothing_twice(eng
         twice = {i: n for i, n in reports.by_id.items() if n != 1}
         assert twice == {}, twice
         assert set(reports.by_id) == set(ids)
+        assert any(mid_stream), "every kill came after the last order was put"
     finally:
         stop.set()
         ssn.disconnect("done")
