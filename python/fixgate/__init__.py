@@ -12,6 +12,11 @@
 
 The engine runs on a thread of its own; a session's listener (``ssn.set_listener(obj)``) has
 its ``on_new_message(session, msg)`` called there with the GIL held.
+
+Stores come from the properties (``StorageType = memory`` or ``file`` with ``StorageDirectory``),
+credentials from ``Session.<name>.Username``/``Password``; with
+``CreateUnregisteredAcceptorSession = true``, ``engine.set_sessions_manager(obj)`` decides on
+Logons for unregistered sessions (``on_unregistered_acceptor``, ``on_session_created``).
 """
 
 import atexit

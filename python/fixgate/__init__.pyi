@@ -51,9 +51,19 @@ class FixMessage:
     def copy(self) -> "FixMessage": ...
 
 class Listener(Protocol):
-    """What set_listener takes: on_new_message, and optionally on_session_state_change."""
+    """What set_listener takes: on_new_message, and optionally
+    on_session_state_change(session, state), called on every change of the session's state
+    (the state's name, as Session.state gives it)."""
 
     def on_new_message(self, session: "Session", msg: FixMessage) -> None: ...
+
+class SessionsManager(Protocol):
+    """What FixEngine.set_sessions_manager takes: on_unregistered_acceptor(session_id, logon)
+    returns True to accept a Logon for a session nobody registered (logon is valid only during
+    the call), and optionally on_session_created(session) receives each session it accepted,
+    before its first message, to set its listener."""
+
+    def on_unregistered_acceptor(self, session_id: SessionId, logon: FixMessage) -> bool: ...
 
 class Session:
     """A FIX session: connect() (acceptor) or connect_to() (initiator), put(), finalize()."""
@@ -79,7 +89,10 @@ class Session:
     def next_target_seq_num(self) -> int: ...
 
 class FixEngine:
-    """The FIX engine of this process (one per process), on a thread of its own."""
+    """The FIX engine of this process (one per process), on a thread of its own.
+
+    Sessions keep their messages as the properties' StorageType says: memory (the default) or
+    file (fixgate's file store, one folder per session under StorageDirectory)."""
 
     def __init__(
         self,
@@ -88,6 +101,9 @@ class FixEngine:
     def create_session(
         self, session_id: SessionId, app_version: str, version: FIXVersion
     ) -> Session: ...
+    def set_sessions_manager(self, manager: Optional[SessionsManager]) -> None:
+        """Decides on Logons for unregistered sessions (CreateUnregisteredAcceptorSession on);
+        None puts back the engine's default, which accepts them all."""
     @property
     def listen_port(self) -> Optional[int]: ...
     def stop(self) -> None: ...

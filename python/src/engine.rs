@@ -380,6 +380,11 @@ fn load_properties(properties: Option<&Bound<'_, PyAny>>) -> PyResult<Properties
 /// `FixEngine(properties=None)`: None reads `./engine.properties` if it exists, else takes the
 /// defaults; a string (or path) names a properties file; a dict gives the keys themselves
 /// (`{"ListenPort": 0}` listens on a free port, see `listen_port`).
+///
+/// Sessions keep their messages as `StorageType` says: `memory` (the default) or `file`,
+/// fixgate's file store in one folder per session under `StorageDirectory` (default
+/// `./fixgate-data`), with each session's `StorageDurability`; a session created again on the
+/// same folder goes on from its stored sequence numbers and messages.
 #[pyclass(module = "fixgate", frozen)]
 pub(crate) struct FixEngine {
     shared: Arc<Shared>,

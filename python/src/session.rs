@@ -400,7 +400,8 @@ impl Session {
 
     /// Sets the object whose `on_new_message(session, msg)` receives this session's application
     /// messages, on the engine thread with the GIL held. It may also have
-    /// `on_session_state_change(session, state)`. A callback that returns without a reply acks
+    /// `on_session_state_change(session, state)`, called with the state's name (as `state`
+    /// gives it) each time the state changes. A callback that returns without a reply acks
     /// the message; one that raises settles nothing (the traceback is printed).
     fn set_listener(slf: &Bound<'_, Self>, listener: Bound<'_, PyAny>) -> PyResult<()> {
         let this = slf.get();
