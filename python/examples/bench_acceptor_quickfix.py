@@ -2,12 +2,12 @@
 """Benchmark acceptor on QuickFIX's Python binding (pip install quickfix-ssl==1.15.1.post4),
 the baseline of scripts/bench-python.sh: the same Python work as bench_acceptor.py.
 
-usage: bench_acceptor_quickfix.py --port P [--sender ACC] [--target INI] [--threaded]
+usage: bench_acceptor_quickfix.py --port P [--sender ACC] [--target INI]
 
 fromApp reads 11, 55, 54, 38 and builds the ExecutionReport field by field (OrderID, ExecID,
 ExecType, OrdStatus, the four read fields, LeavesQty, CumQty, AvgPx), then sendToTarget.
-SocketAcceptor (one thread runs the connection and fromApp) unless --threaded
-(ThreadedSocketAcceptor). Memory store, ResetOnLogon, no data dictionary, SocketNodelay.
+SocketAcceptor: one thread runs the connections and fromApp (the binding has no
+ThreadedSocketAcceptor). Memory store, ResetOnLogon, no data dictionary, SocketNodelay.
 Prints "listening on P"; runs until SIGTERM/SIGINT. QuickFIX 1.15 binds 0.0.0.0:P.
 """
 import argparse
@@ -59,7 +59,6 @@ def main():
     ap.add_argument("--port", type=int, required=True)
     ap.add_argument("--sender", default="ACC")
     ap.add_argument("--target", default="INI")
-    ap.add_argument("--threaded", action="store_true")
     a = ap.parse_args()
     settings = fix.SessionSettings()
     d = fix.Dictionary()
@@ -70,8 +69,7 @@ def main():
         d.setString(k, v)
     settings.set(fix.SessionID("FIX.4.4", a.sender, a.target), d)
     app = App()
-    kind = fix.ThreadedSocketAcceptor if a.threaded else fix.SocketAcceptor
-    acceptor = kind(app, fix.MemoryStoreFactory(), settings)
+    acceptor = fix.SocketAcceptor(app, fix.MemoryStoreFactory(), settings)
     acceptor.start()
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
