@@ -1,7 +1,7 @@
 """Type stubs of fixgate, FIX Antenna's session API on fixgate's Rust engine."""
 
 import os
-from typing import Dict, Optional, Protocol, Union
+from typing import Dict, List, Mapping, Optional, Protocol, Sequence, Tuple, Union
 
 class FixgateError(Exception):
     """An error of the FIX engine; its message carries the engine's reason."""
@@ -37,8 +37,14 @@ class FIXVersion:
     FIX44: "FIXVersion"
     FIXT11: "FIXVersion"
 
+FieldValue = Union[str, int, float, bool, bytes]
+# A group entry's value may itself be a list of entries: a nested group under that NumInGroup.
+GroupValue = Union[FieldValue, List["GroupEntry"]]
+GroupEntry = Union[Sequence[Tuple[int, GroupValue]], Mapping[int, GroupValue]]
+
 class FixMessage:
-    """A FIX message: its type and body fields. Messages lent to a callback are read-only."""
+    """A FIX message: its type, body fields and repeating groups. Messages lent to a callback
+    are read-only."""
 
     def __init__(self, msg_type: str) -> None: ...
     def set(self, tag: int, value: Union[str, int, float, bool, bytes]) -> None: ...
@@ -49,6 +55,20 @@ class FixMessage:
     @property
     def raw(self) -> bytes: ...
     def copy(self) -> "FixMessage": ...
+    def add_group(self, count_tag: int, entries: Sequence[GroupEntry]) -> None:
+        """Adds the repeating group that count_tag (its NumInGroup, e.g. 453) introduces: each
+        entry a list of (tag, value) pairs or a dict, in field order, every one starting with
+        the group's delimiter tag (e.g. 448); a list value is a nested group. Written as
+        NumInGroup then each entry's fields where the group stands among the body fields, in
+        raw and by Session.put(). Added again, the group is replaced in place; an empty list
+        removes it. Raises FixgateError for a malformed group or a read-only message."""
+    def get_group(
+        self, count_tag: int, delimiter_tag: int, tags: Sequence[int]
+    ) -> List[Dict[int, str]]:
+        """The group's entries, each a dict {tag: value} of its member tags, read by the core's
+        rules: an entry starts with delimiter_tag and runs while its tags are in tags (list
+        every tag an entry may hold). No NumInGroup is []; a NumInGroup that does not match the
+        entries found, or is not a number, raises FixgateError with the core's reason."""
 
 class Listener(Protocol):
     """What set_listener takes: on_new_message, and optionally

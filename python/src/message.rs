@@ -1,9 +1,10 @@
 //! `FixMessage`: a message built in Python (its type and body fields), or one received and lent
 //! to a listener for the time of its callback.
 
-use fixgate_core::codec::{FieldWriter, Message};
+use bytes::BytesMut;
+use fixgate_core::codec::{FieldWriter, GroupSpec, Message, encode_frame};
 use pyo3::prelude::*;
-use pyo3::types::{PyBool, PyBytes};
+use pyo3::types::{PyBool, PyBytes, PyDict, PyList};
 
 use crate::errors::{FixgateError, MessageExpired};
 
@@ -11,15 +12,46 @@ use crate::errors::{FixgateError, MessageExpired};
 /// carries them when it is sent.
 const SESSION_TAGS: [u32; 8] = [8, 9, 10, 34, 35, 49, 52, 56];
 
+/// One field of a built message's body, or one repeating group.
+#[derive(Clone)]
+enum Item {
+    /// A field: its tag and its value.
+    Field(u32, Vec<u8>),
+    /// A repeating group: its `NumInGroup` tag and its entries, each a list of fields and
+    /// nested groups in order.
+    Group(u32, Vec<Vec<Self>>),
+}
+
+impl Item {
+    /// Writes the item: a group as its `NumInGroup` field, then each entry's items in order.
+    fn write(&self, writer: &mut FieldWriter) {
+        match self {
+            Self::Field(tag, value) => {
+                writer.bytes(*tag, value);
+            }
+            Self::Group(count_tag, entries) => {
+                writer.uint(*count_tag, entries.len() as u64);
+                for item in entries.iter().flatten() {
+                    item.write(writer);
+                }
+            }
+        }
+    }
+
+    /// The tag the item starts with: the field's, or the group's `NumInGroup`.
+    fn tag(&self) -> u32 {
+        match self {
+            Self::Field(tag, _) | Self::Group(tag, _) => *tag,
+        }
+    }
+}
+
 /// What a message holds.
 // `Lent` holds a message with its inline field index; boxing it would allocate per message.
 #[allow(clippy::large_enum_variant)]
 enum Body {
-    /// Built in Python: its MsgType and its fields in order.
-    Built {
-        msg_type: String,
-        fields: Vec<(u32, Vec<u8>)>,
-    },
+    /// Built in Python: its MsgType and its fields and groups in order.
+    Built { msg_type: String, items: Vec<Item> },
     /// Received, and lent to a callback.
     Lent(Message),
     /// Received, after the callback it was lent to returned.
@@ -28,6 +60,8 @@ enum Body {
 
 /// A FIX message: `FixMessage("D")`, then `set(tag, value)` for each body field; `put()` on a
 /// session adds the header (BeginString, CompIDs, MsgSeqNum, SendingTime) and the trailer.
+/// Repeating groups: `add_group(count_tag, entries)` to build one, `get_group(count_tag,
+/// delimiter_tag, tags)` to read one.
 ///
 /// A message given to a listener's `on_new_message` is read-only and valid only inside that
 /// callback (FIX Antenna's rule): `copy()` keeps one.
@@ -53,10 +87,10 @@ impl FixMessage {
     pub(crate) fn encode(&self) -> PyResult<(Vec<u8>, Vec<u8>)> {
         let mut writer = FieldWriter::new();
         let msg_type = match &self.body {
-            Body::Built { msg_type, fields } => {
-                for (tag, value) in fields {
-                    if !SESSION_TAGS.contains(tag) {
-                        writer.bytes(*tag, value);
+            Body::Built { msg_type, items } => {
+                for item in items {
+                    if !SESSION_TAGS.contains(&item.tag()) {
+                        item.write(&mut writer);
                     }
                 }
                 msg_type.as_bytes().to_vec()
@@ -84,15 +118,98 @@ fn expired() -> PyErr {
     )
 }
 
-/// A field's value as bytes: `bool` as Y/N, `bytes` as they are, anything else as `str()`.
-fn value_bytes(value: &Bound<'_, PyAny>) -> PyResult<Vec<u8>> {
-    if let Ok(flag) = value.downcast::<PyBool>() {
-        return Ok(if flag.is_true() { b"Y" } else { b"N" }.to_vec());
+/// A field's value as bytes: `bool` as Y/N, `bytes` as they are, anything else as `str()`;
+/// the tag must be above 0 and the value not empty and without SOH.
+fn field_value(tag: u32, value: &Bound<'_, PyAny>) -> PyResult<Vec<u8>> {
+    let value = if let Ok(flag) = value.downcast::<PyBool>() {
+        if flag.is_true() { b"Y" } else { b"N" }.to_vec()
+    } else if let Ok(bytes) = value.downcast::<PyBytes>() {
+        bytes.as_bytes().to_vec()
+    } else {
+        value.str()?.to_cow()?.as_bytes().to_vec()
+    };
+    if tag == 0 || value.is_empty() || value.contains(&1) {
+        return Err(FixgateError::new_err(format!(
+            "field {tag}: a tag above 0 and a value without SOH, not empty"
+        )));
     }
-    if let Ok(bytes) = value.downcast::<PyBytes>() {
-        return Ok(bytes.as_bytes().to_vec());
+    Ok(value)
+}
+
+/// A group's entries from Python: a list of entries, each a dict {tag: value} or a list of
+/// (tag, value) pairs, in field order; a value that is a list is a nested group (its tag the
+/// nested `NumInGroup`). Every entry must start with the same tag, the group's delimiter.
+fn group_entries(count_tag: u32, entries: &Bound<'_, PyAny>) -> PyResult<Vec<Vec<Item>>> {
+    let mut parsed = Vec::new();
+    for entry in entries.try_iter()? {
+        let entry = entry?;
+        let pairs: Vec<(u32, Bound<'_, PyAny>)> = if let Ok(dict) = entry.downcast::<PyDict>() {
+            dict.iter()
+                .map(|(tag, value)| Ok((tag.extract()?, value)))
+                .collect::<PyResult<_>>()?
+        } else {
+            entry
+                .try_iter()?
+                .map(|pair| pair?.extract())
+                .collect::<PyResult<_>>()?
+        };
+        let mut items = Vec::with_capacity(pairs.len());
+        for (tag, value) in pairs {
+            if let Ok(nested) = value.downcast::<PyList>() {
+                items.push(Item::Group(tag, group_entries(tag, nested.as_any())?));
+            } else {
+                items.push(Item::Field(tag, field_value(tag, &value)?));
+            }
+        }
+        parsed.push(items);
     }
-    Ok(value.str()?.to_cow()?.as_bytes().to_vec())
+    let delimiter = parsed
+        .first()
+        .and_then(|entry| entry.first())
+        .map(Item::tag);
+    for (index, entry) in parsed.iter().enumerate() {
+        match entry.first() {
+            None => {
+                return Err(FixgateError::new_err(format!(
+                    "group {count_tag}: entry {index} is empty"
+                )));
+            }
+            Some(first) if Some(first.tag()) != delimiter => {
+                return Err(FixgateError::new_err(format!(
+                    "group {count_tag}: entry {index} starts with tag {}, not the delimiter {}",
+                    first.tag(),
+                    delimiter.unwrap_or_default()
+                )));
+            }
+            Some(_) => {}
+        }
+        if let Some(again) = entry[1..].iter().find(|item| Some(item.tag()) == delimiter) {
+            return Err(FixgateError::new_err(format!(
+                "group {count_tag}: entry {index} repeats the delimiter {}",
+                again.tag()
+            )));
+        }
+    }
+    Ok(parsed)
+}
+
+/// The entries of the group `spec` describes in `message`, each a dict {tag: str} of the
+/// member tags it holds (their first occurrence in the entry).
+fn read_group(message: &Message, spec: &GroupSpec<'_>) -> PyResult<Vec<Vec<(u32, String)>>> {
+    let group = message
+        .group(spec)
+        .map_err(|error| FixgateError::new_err(format!("GroupError: {error}")))?;
+    Ok(group
+        .map(|entry| {
+            spec.members
+                .iter()
+                .filter_map(|&tag| {
+                    let value = entry.get(tag)?;
+                    Some((tag, String::from_utf8_lossy(value).into_owned()))
+                })
+                .collect()
+        })
+        .collect())
 }
 
 #[pymethods]
@@ -109,28 +226,30 @@ impl FixMessage {
         Ok(Self {
             body: Body::Built {
                 msg_type: msg_type.to_owned(),
-                fields: Vec::new(),
+                items: Vec::new(),
             },
         })
     }
 
     /// Sets field `tag` to `value` (str, int, float, bool as Y/N, or bytes): replaces the
-    /// field's first occurrence, or appends it. Received messages are read-only.
+    /// field's first occurrence, or appends it (fields inside groups are not touched; a group's
+    /// NumInGroup tag is changed with `add_group`). Received messages are read-only.
     fn set(&mut self, tag: u32, value: &Bound<'_, PyAny>) -> PyResult<()> {
-        let value = value_bytes(value)?;
-        if tag == 0 || value.is_empty() || value.contains(&1) {
-            return Err(FixgateError::new_err(format!(
-                "field {tag}: a tag above 0 and a value without SOH, not empty"
-            )));
-        }
+        let value = field_value(tag, value)?;
         match &mut self.body {
-            Body::Built { msg_type, fields } => {
+            Body::Built { msg_type, items } => {
                 if tag == 35 {
                     *msg_type = String::from_utf8_lossy(&value).into_owned();
-                } else if let Some(field) = fields.iter_mut().find(|(t, _)| *t == tag) {
-                    field.1 = value;
-                } else {
-                    fields.push((tag, value));
+                    return Ok(());
+                }
+                match items.iter_mut().find(|item| item.tag() == tag) {
+                    Some(Item::Field(_, old)) => *old = value,
+                    Some(Item::Group(..)) => {
+                        return Err(FixgateError::new_err(format!(
+                            "field {tag} is a group's NumInGroup: add_group() replaces the group"
+                        )));
+                    }
+                    None => items.push(Item::Field(tag, value)),
                 }
                 Ok(())
             }
@@ -141,17 +260,22 @@ impl FixMessage {
         }
     }
 
-    /// The value of field `tag` as a string (its first occurrence), or None when absent.
+    /// The value of field `tag` as a string (its first occurrence), or None when absent. In a
+    /// built message, fields inside groups are read with `get_group`; a group's NumInGroup tag
+    /// gives its number of entries.
     fn get(&self, tag: u32) -> PyResult<Option<String>> {
         let value = match &self.body {
-            Body::Built { msg_type, fields } => {
+            Body::Built { msg_type, items } => {
                 if tag == 35 {
                     return Ok(Some(msg_type.clone()));
                 }
-                fields
-                    .iter()
-                    .find(|(t, _)| *t == tag)
-                    .map(|(_, v)| v.as_slice())
+                return Ok(match items.iter().find(|item| item.tag() == tag) {
+                    Some(Item::Field(_, value)) => {
+                        Some(String::from_utf8_lossy(value).into_owned())
+                    }
+                    Some(Item::Group(_, entries)) => Some(entries.len().to_string()),
+                    None => None,
+                });
             }
             Body::Lent(message) => message.get(tag),
             Body::Expired => return Err(expired()),
@@ -180,11 +304,11 @@ impl FixMessage {
     fn raw<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyBytes>> {
         match &self.body {
             Body::Lent(message) => Ok(PyBytes::new(py, message.as_bytes())),
-            Body::Built { msg_type, fields } => {
+            Body::Built { msg_type, items } => {
                 let mut writer = FieldWriter::new();
                 writer.str(35, msg_type);
-                for (tag, value) in fields {
-                    writer.bytes(*tag, value);
+                for item in items {
+                    item.write(&mut writer);
                 }
                 Ok(PyBytes::new(py, writer.as_bytes()))
             }
@@ -196,24 +320,115 @@ impl FixMessage {
     /// changed and sent (the received header and trailer fields are left out of what is sent).
     fn copy(&self) -> PyResult<Self> {
         let body = match &self.body {
-            Body::Built { msg_type, fields } => Body::Built {
+            Body::Built { msg_type, items } => Body::Built {
                 msg_type: msg_type.clone(),
-                fields: fields.clone(),
+                items: items.clone(),
             },
             Body::Lent(message) => Body::Built {
                 msg_type: String::from_utf8_lossy(message.msg_type()).into_owned(),
-                fields: message
+                items: message
                     .fields()
                     .iter()
                     .filter_map(|field| {
                         let tag = field.tag()?;
-                        (![8, 9, 10, 35].contains(&tag)).then(|| (tag, field.value().to_vec()))
+                        (![8, 9, 10, 35].contains(&tag))
+                            .then(|| Item::Field(tag, field.value().to_vec()))
                     })
                     .collect(),
             },
             Body::Expired => return Err(expired()),
         };
         Ok(Self { body })
+    }
+
+    /// Adds the repeating group that `count_tag` (its NumInGroup, e.g. 453 NoPartyIDs) introduces:
+    /// `entries` is a list of entries, each a list of (tag, value) pairs or a dict, in field
+    /// order, every one starting with the group's delimiter tag (e.g. 448 PartyID); a value that
+    /// is a list is a nested group. The message writes NumInGroup, then each entry's fields in
+    /// order, where the group stands among the body fields (a group added again with the same
+    /// NumInGroup replaces it in place; an empty list removes it). Received messages are
+    /// read-only.
+    fn add_group(&mut self, count_tag: u32, entries: &Bound<'_, PyAny>) -> PyResult<()> {
+        if count_tag == 0 || SESSION_TAGS.contains(&count_tag) {
+            return Err(FixgateError::new_err(format!(
+                "group {count_tag}: not a NumInGroup tag of a message body"
+            )));
+        }
+        let entries = group_entries(count_tag, entries)?;
+        let items = match &mut self.body {
+            Body::Built { items, .. } => items,
+            Body::Lent(_) => {
+                return Err(FixgateError::new_err(
+                    "a received message is read-only; copy() it to change it",
+                ));
+            }
+            Body::Expired => return Err(expired()),
+        };
+        let at = items.iter().position(|item| item.tag() == count_tag);
+        match (at, entries.is_empty()) {
+            (Some(at), true) => {
+                items.remove(at);
+            }
+            (Some(at), false) => items[at] = Item::Group(count_tag, entries),
+            (None, true) => {}
+            (None, false) => items.push(Item::Group(count_tag, entries)),
+        }
+        Ok(())
+    }
+
+    /// The entries of the repeating group that `count_tag` (its NumInGroup) introduces, read
+    /// with the core's group rules: an entry starts with `delimiter_tag` and runs while its tags
+    /// are among `tags` (the delimiter counts as one), so `tags` lists every tag an entry may
+    /// hold, nested groups' included. Each entry is a dict {tag: str} of the member tags it
+    /// holds (a tag's first occurrence in the entry). No NumInGroup field is an empty list; a NumInGroup that does not
+    /// match the entries found, or that is not a number, raises FixgateError with the core's
+    /// reason.
+    #[pyo3(signature = (count_tag, delimiter_tag, tags))]
+    fn get_group<'py>(
+        &self,
+        py: Python<'py>,
+        count_tag: u32,
+        delimiter_tag: u32,
+        tags: Vec<u32>,
+    ) -> PyResult<Bound<'py, PyList>> {
+        let mut members = vec![delimiter_tag];
+        members.extend(tags.into_iter().filter(|&tag| tag != delimiter_tag));
+        let spec = GroupSpec {
+            count_tag,
+            delimiter: delimiter_tag,
+            members: &members,
+        };
+        let entries = match &self.body {
+            Body::Lent(message) => read_group(message, &spec)?,
+            Body::Built { msg_type, items } => {
+                // Framed as the core receives it, so that both are read by the same rules.
+                let mut body = FieldWriter::new();
+                for item in items {
+                    item.write(&mut body);
+                }
+                let mut frame = BytesMut::new();
+                encode_frame(
+                    &mut frame,
+                    b"FIX.4.4",
+                    msg_type.as_bytes(),
+                    &mut [],
+                    body.as_bytes(),
+                );
+                let message = Message::parse(frame.freeze())
+                    .map_err(|error| FixgateError::new_err(format!("DecodeError: {error}")))?;
+                read_group(&message, &spec)?
+            }
+            Body::Expired => return Err(expired()),
+        };
+        let list = PyList::empty(py);
+        for entry in entries {
+            let dict = PyDict::new(py);
+            for (tag, value) in entry {
+                dict.set_item(tag, value)?;
+            }
+            list.append(dict)?;
+        }
+        Ok(list)
     }
 
     /// The message's fields, `|` for SOH.

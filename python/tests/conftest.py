@@ -1,6 +1,7 @@
 """Fixtures: the process's one FixEngine (listening on a free loopback port) and the fixgate
 binary that plays the counterparty (FIXGATE_BIN, set by test.sh, else target/debug/fixgate)."""
 
+import datetime
 import json
 import os
 import pathlib
@@ -126,3 +127,70 @@ def run_initiate(fixgate_bin, port, sender, target, count, *extra, timeout=60):
          "--count", str(count), "--window", "10", "--json", "--timeout", str(timeout), *extra],
         capture_output=True, text=True, timeout=120,
     )
+
+
+class RawCounterparty:
+    """A FIX 4.4 initiator on a raw loopback socket, for messages the fixgate binary does not
+    send (groups, Rejects): frames built here, BodyLength and CheckSum included."""
+
+    def __init__(self, port, sender, target, within=30):
+        self.sender, self.target = sender, target
+        self.seq = 1
+        self.buffer = b""
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=within)
+
+    def frame(self, msg_type, fields):
+        """A whole frame of `msg_type` with the next MsgSeqNum and `fields` ((tag, value) pairs)
+        after the header."""
+        now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%d-%H:%M:%S.%f")[:-3]
+        header = [(35, msg_type), (49, self.sender), (56, self.target), (34, self.seq), (52, now)]
+        body = "".join("%d=%s\x01" % (tag, value) for tag, value in header + list(fields))
+        head = "8=FIX.4.4\x019=%d\x01" % len(body.encode())
+        data = (head + body).encode()
+        return data + b"10=%03d\x01" % (sum(data) % 256)
+
+    def send(self, msg_type, fields=()):
+        """Sends one message; returns its MsgSeqNum."""
+        seq = self.seq
+        self.sock.sendall(self.frame(msg_type, fields))
+        self.seq += 1
+        return seq
+
+    def receive(self):
+        """The next message as a dict {tag: value} (the first occurrence of each tag); None when
+        the counterparty closed the connection. The socket's timeout bounds the wait."""
+        while True:
+            end = self.buffer.find(b"\x0110=")
+            if end >= 0 and self.buffer.find(b"\x01", end + 1) >= 0:
+                stop = self.buffer.find(b"\x01", end + 1) + 1
+                frame, self.buffer = self.buffer[:stop], self.buffer[stop:]
+                fields = {}
+                for pair in frame.decode().split("\x01")[:-1]:
+                    tag, _, value = pair.partition("=")
+                    fields.setdefault(int(tag), value)
+                return fields
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                return None
+            self.buffer += chunk
+
+    def receive_type(self, msg_type):
+        """The next message of `msg_type`, skipping others (Heartbeats, TestRequests…)."""
+        while True:
+            msg = self.receive()
+            if msg is None or msg.get(35) == msg_type:
+                return msg
+
+    def logon(self):
+        """Sends a Logon and returns the answer."""
+        self.send("A", [(98, 0), (108, 30)])
+        return self.receive_type("A")
+
+    def logout(self):
+        """Sends a Logout and returns the answer (None if the connection closed first)."""
+        self.send("5")
+        return self.receive_type("5")
+
+    def close(self):
+        """Closes the socket."""
+        self.sock.close()
