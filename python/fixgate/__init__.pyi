@@ -71,9 +71,15 @@ class FixMessage:
         entries found, or is not a number, raises FixgateError with the core's reason."""
 
 class Listener(Protocol):
-    """What set_listener takes: on_new_message, and optionally
+    """What set_listener takes: on_new_message, and optionally (each called only if defined)
     on_session_state_change(session, state), called on every change of the session's state
-    (the state's name, as Session.state gives it)."""
+    (the state's name, as Session.state gives it);
+    on_reject(session, direction, reason, text), for each session-level Reject: direction
+    "received" or "sent", reason the lower-snake-case label of its SessionRejectReason
+    ("required_tag_missing", "tag_without_value"…, "unknown" for a received Reject without a
+    known one), text the Text we sent (None for a received Reject);
+    on_disconnect(session, reason), when the connection ends: reason the label of why
+    ("logged_out", "heartbeat_timeout", "connection_closed", "requested"…)."""
 
     def on_new_message(self, session: "Session", msg: FixMessage) -> None: ...
 

@@ -9,6 +9,7 @@ use std::thread::{JoinHandle, ThreadId};
 use std::time::SystemTime;
 
 use fixgate_core::codec::Message;
+use fixgate_core::metrics::{Reason, RejectKind};
 use fixgate_core::properties::Properties;
 use fixgate_core::{
     AcceptAll, Delivered, DisconnectReason, Event, MemoryStore, MessageStore, Role, SessionConfig,
@@ -17,7 +18,7 @@ use fixgate_core::{
 use fixgate_driver::{Application, ConnectFailure, Context, Security};
 use futures_lite::future::block_on;
 use pyo3::prelude::*;
-use pyo3::types::{PyDict, PyString};
+use pyo3::types::{PyDict, PyString, PyTuple};
 
 use crate::callback;
 use crate::errors::{EngineStopped, FixgateError, engine_error};
@@ -268,6 +269,67 @@ impl PyApp {
     }
 }
 
+impl PyApp {
+    /// Calls the listener's `name(session, *args)` if the listener of `session` defines it
+    /// (`on_reject`, `on_disconnect`); what it raises is printed.
+    fn call_optional(
+        &self,
+        ctx: &mut Context<'_>,
+        session: &SessionId,
+        name: &str,
+        args: impl for<'py> FnOnce(Python<'py>) -> Vec<Bound<'py, PyAny>>,
+    ) {
+        Python::with_gil(|py| {
+            let Some((ssn, listener)) = self.listener(py, session) else {
+                return;
+            };
+            let listener = listener.bind(py);
+            if !listener.hasattr(name).unwrap_or(false) {
+                return;
+            }
+            let mut all = vec![ssn.into_bound(py).into_any()];
+            all.extend(args(py));
+            let (result, _) = callback::enter_without_message(ctx, || {
+                PyTuple::new(py, all).and_then(|args| listener.call_method1(name, args))
+            });
+            if let Err(error) = result {
+                tracing::error!(%session, "{name} raised");
+                error.print(py);
+            }
+        });
+    }
+
+    /// Tells the listener's `on_reject(session, direction, reason, text)` of a session-level
+    /// Reject: direction "received" or "sent", reason the core's label of its
+    /// SessionRejectReason (metrics' `RejectKind`), text what we sent (None for a received one:
+    /// the event does not carry its Text).
+    fn rejected(&self, ctx: &mut Context<'_>, session: &SessionId, event: &Event) {
+        let (direction, kind, text) = match event {
+            Event::RejectReceived { reason, .. } => {
+                ("received", RejectKind::from_code(*reason), None)
+            }
+            Event::RejectSent { reason, tag, .. } => {
+                let text = match tag {
+                    Some(tag) => format!("{} (tag {tag})", reason.text()),
+                    None => reason.text().to_owned(),
+                };
+                ("sent", RejectKind::Reason(*reason), Some(text))
+            }
+            _ => return,
+        };
+        self.call_optional(ctx, session, "on_reject", |py| {
+            vec![
+                PyString::new(py, direction).into_any(),
+                PyString::new(py, kind.label()).into_any(),
+                match &text {
+                    Some(text) => PyString::new(py, text).into_any(),
+                    None => py.None().into_bound(py),
+                },
+            ]
+        });
+    }
+}
+
 impl Application for PyApp {
     fn on_message(&mut self, ctx: &mut Context<'_>, session: &SessionId, delivered: &Delivered) {
         self.announce(ctx, session);
@@ -303,19 +365,23 @@ impl Application for PyApp {
         }
     }
 
-    fn on_event(&mut self, ctx: &mut Context<'_>, session: &SessionId, _event: Event) {
+    fn on_event(&mut self, ctx: &mut Context<'_>, session: &SessionId, event: Event) {
         self.announce(ctx, session);
         self.state_changed(ctx, session);
+        self.rejected(ctx, session, &event);
     }
 
     fn on_disconnected(
         &mut self,
         ctx: &mut Context<'_>,
         session: &SessionId,
-        _reason: DisconnectReason,
+        reason: DisconnectReason,
     ) {
         self.announce(ctx, session);
         self.state_changed(ctx, session);
+        self.call_optional(ctx, session, "on_disconnect", |py| {
+            vec![PyString::new(py, reason.label()).into_any()]
+        });
     }
 
     fn on_connect_failed(

@@ -401,8 +401,12 @@ impl Session {
     /// Sets the object whose `on_new_message(session, msg)` receives this session's application
     /// messages, on the engine thread with the GIL held. It may also have
     /// `on_session_state_change(session, state)`, called with the state's name (as `state`
-    /// gives it) each time the state changes. A callback that returns without a reply acks
-    /// the message; one that raises settles nothing (the traceback is printed).
+    /// gives it) each time the state changes; `on_reject(session, direction, reason, text)`
+    /// for each session-level Reject ("received" or "sent", the reason's label such as
+    /// "required_tag_missing", the Text we sent or None); and `on_disconnect(session, reason)`
+    /// with the label of why the connection ended ("logged_out", "heartbeat_timeout"…). Each
+    /// of those is called only if the listener defines it. A callback that returns without a
+    /// reply acks the message; one that raises settles nothing (the traceback is printed).
     fn set_listener(slf: &Bound<'_, Self>, listener: Bound<'_, PyAny>) -> PyResult<()> {
         let this = slf.get();
         // Without the GIL: a thread that holds the lock may wait for the engine thread, which
