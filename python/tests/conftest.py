@@ -137,6 +137,7 @@ class RawCounterparty:
         self.sender, self.target = sender, target
         self.seq = 1
         self.buffer = b""
+        self.last = b""  # the last frame received
         self.sock = socket.create_connection(("127.0.0.1", port), timeout=within)
 
     def frame(self, msg_type, fields):
@@ -164,6 +165,7 @@ class RawCounterparty:
             if end >= 0 and self.buffer.find(b"\x01", end + 1) >= 0:
                 stop = self.buffer.find(b"\x01", end + 1) + 1
                 frame, self.buffer = self.buffer[:stop], self.buffer[stop:]
+                self.last = frame
                 fields = {}
                 for pair in frame.decode().split("\x01")[:-1]:
                     tag, _, value = pair.partition("=")

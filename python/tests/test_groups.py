@@ -117,6 +117,8 @@ def test_a_listener_reads_the_group_of_an_order_from_the_wire(engine):
         assert reader.copied.get_group(453, 448, [447, 452]) == reader.parties
         report = peer.receive_type("8")
         assert report is not None and report[11] == "ORD-7" and report[453] == "2"
+        assert (b"\x01453=2\x01448=BROKER1\x01447=D\x01452=1\x01448=CLIENT7\x01447=D\x01452=3\x01"
+                in peer.last)
         assert peer.logout() is not None
     finally:
         peer.close()
