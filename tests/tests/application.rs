@@ -177,17 +177,7 @@ impl Application for Routed {
 #[tokio::test]
 async fn application_reply_carries_its_own_header_fields() {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let engine = fixgate_tokio::FixEngine::start_with_app(
-        EngineConfig::default(),
-        Some("127.0.0.1:0".parse().unwrap()),
-        fixgate_tokio::TlsConfig::default(),
-        Routed,
-    )
-    .await
-    .unwrap();
-    let (id, config, store) = acceptor_session();
-    let session = engine.create_session(id, config, store).await.unwrap();
-    session.connect().await.unwrap();
+    let engine = tokio_acceptor(Routed).await;
     let mut stream = tokio::net::TcpStream::connect(engine.local_addr().unwrap())
         .await
         .unwrap();
