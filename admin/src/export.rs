@@ -256,34 +256,33 @@ impl Collector for Scrape {
             "1 while put() meets backpressure (MaxOutboundBytes unwritten)",
             |s| i64::from(s.backpressured),
         )?;
-        let now = *now;
-        family(
-            out,
-            "fixgate_session_last_received_timestamp_seconds",
-            "Unix time of the last message received; absent before any",
-            Gauge,
-            each(&|s, id| {
-                s.last_received
-                    .map(|at| (id, Sample::Seconds(unix_seconds(at, now))))
+        let times: [(&str, &str, LastAt); 2] = [
+            (
+                "fixgate_session_last_received_timestamp_seconds",
+                "Unix time of the last input from the counterparty (a message or a garbled frame); absent before the first message",
+                |s| s.last_received,
+            ),
+            (
+                "fixgate_session_last_sent_timestamp_seconds",
+                "Unix time of the last message sent; absent before any",
+                |s| s.last_sent,
+            ),
+        ];
+        for (name, help, time) in times {
+            let rows = each(&|s, id| {
+                time(s)
+                    .map(|at| (id, Sample::Seconds(unix_seconds(at, *now))))
                     .into_iter()
                     .collect()
-            }),
-        )?;
-        family(
-            out,
-            "fixgate_session_last_sent_timestamp_seconds",
-            "Unix time of the last message sent; absent before any",
-            Gauge,
-            each(&|s, id| {
-                s.last_sent
-                    .map(|at| (id, Sample::Seconds(unix_seconds(at, now))))
-                    .into_iter()
-                    .collect()
-            }),
-        )?;
+            });
+            family(out, name, help, Gauge, rows)?;
+        }
         Ok(())
     }
 }
+
+/// When a session last received or sent, read from its snapshot.
+type LastAt = fn(&SessionMetrics) -> Option<std::time::Instant>;
 
 /// Writes one family: its name, help, type, and each sample.
 fn family(

@@ -34,6 +34,15 @@ def engine():
     engine.stop()
 
 
+def registered_acceptor(engine, theirs, listener, ours="PYACC"):
+    """A FIX 4.4 session between `ours` and `theirs` with `listener`, registered as an
+    acceptor."""
+    ssn = engine.create_session(fixgate.SessionId(ours, theirs), "FIX44", fixgate.FIXVersion.FIX44)
+    ssn.set_listener(listener)
+    ssn.connect()
+    return ssn
+
+
 def initiate(fixgate_bin, port, sender, target, count, *extra):
     """Runs `fixgate initiate` to completion and returns its JSON report."""
     done = subprocess.run(

@@ -4,7 +4,7 @@ on_disconnect(session, reason), each called only when the listener defines it.""
 import threading
 
 import fixgate
-from conftest import RawCounterparty
+from conftest import RawCounterparty, registered_acceptor
 
 WITHIN = 30  # seconds: a bound between "works" and "hangs"
 
@@ -41,11 +41,8 @@ class Recorder:
 
 
 def test_rejects_both_ways_and_a_logout_reach_the_listener(engine):
-    ssn = engine.create_session(fixgate.SessionId("PYACC", "RAWREJ"), "FIX44",
-                                fixgate.FIXVersion.FIX44)
     recorder = Recorder()
-    ssn.set_listener(recorder)
-    ssn.connect()
+    ssn = registered_acceptor(engine, "RAWREJ", recorder)
     peer = RawCounterparty(engine.listen_port, "RAWREJ", "PYACC", WITHIN)
     try:
         assert peer.logon() is not None
@@ -82,11 +79,8 @@ def test_a_listener_without_the_typed_callbacks_still_works(engine):
                 self.states.append(state)
                 self.changed.notify_all()
 
-    ssn = engine.create_session(fixgate.SessionId("PYACC", "RAWPLAIN"), "FIX44",
-                                fixgate.FIXVersion.FIX44)
     plain = Plain()
-    ssn.set_listener(plain)
-    ssn.connect()
+    ssn = registered_acceptor(engine, "RAWPLAIN", plain)
     peer = RawCounterparty(engine.listen_port, "RAWPLAIN", "PYACC", WITHIN)
     try:
         assert peer.logon() is not None

@@ -5,7 +5,7 @@ import threading
 import pytest
 
 import fixgate
-from conftest import RawCounterparty
+from conftest import RawCounterparty, registered_acceptor
 
 WITHIN = 30  # seconds: a bound between "works" and "hangs"
 
@@ -99,11 +99,8 @@ class GroupReader:
 
 
 def test_a_listener_reads_the_group_of_an_order_from_the_wire(engine):
-    ssn = engine.create_session(fixgate.SessionId("PYACC", "RAWGRP"), "FIX44",
-                                fixgate.FIXVersion.FIX44)
     reader = GroupReader()
-    ssn.set_listener(reader)
-    ssn.connect()
+    ssn = registered_acceptor(engine, "RAWGRP", reader)
     peer = RawCounterparty(engine.listen_port, "RAWGRP", "PYACC", WITHIN)
     try:
         assert peer.logon() is not None
