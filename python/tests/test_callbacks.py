@@ -3,7 +3,6 @@ on_disconnect(session, reason), each called only when the listener defines it.""
 
 import threading
 
-import fixgate
 from conftest import RawCounterparty, registered_acceptor
 
 WITHIN = 30  # seconds: a bound between "works" and "hangs"
