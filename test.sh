@@ -26,10 +26,12 @@ else
     echo "test.sh: $shared/peers is missing; the interop tests will skip" >&2
 fi
 # Debian's packages that tests run: openssl (a test runs the certificate command the README and
-# the initiator's hint give) and chromium (a test loads the status page in a headless browser).
+# the initiator's hint give), chromium (a test loads the status page in a headless browser)
 missing=()
 command -v openssl >/dev/null || missing+=(openssl)
 command -v chromium >/dev/null || missing+=(chromium)
+# and PostgreSQL's server (the PostgreSQL store's tests run on a private cluster).
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql)
 if [ ${#missing[@]} -gt 0 ]; then
     if command -v apt-get >/dev/null; then
         { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"; } >&2 ||
@@ -41,6 +43,16 @@ fi
 if command -v chromium >/dev/null; then
     FIXGATE_CHROMIUM="$(command -v chromium)"
     export FIXGATE_CHROMIUM
+fi
+# A private PostgreSQL cluster in the temporary folder, stopped at the end (scripts/postgres.sh).
+if FIXGATE_POSTGRES_URL=$(scripts/postgres.sh start "$work/postgres"); then
+    export FIXGATE_POSTGRES_URL
+    trap 'scripts/postgres.sh stop "$work/postgres"; rm -rf "$log" "$work"' EXIT
+elif [ "${CI:-}" = "true" ]; then
+    echo "test.sh: CI needs PostgreSQL for the PostgreSQL store's tests" >&2
+    exit 1
+else
+    echo "test.sh: no PostgreSQL; the PostgreSQL store's tests will skip" >&2
 fi
 cargo test --workspace --all-targets 2>&1 | tee "$log"
 cargo test --workspace --doc 2>&1 | tee -a "$log"

@@ -17,6 +17,10 @@ pub enum StoreError {
     /// The underlying storage failed.
     #[error("store I/O failed: {0:?}")]
     Io(std::io::ErrorKind),
+    /// Another instance owns the session now (its fencing token has moved on): this one must
+    /// neither write, send nor deliver anything more for it.
+    #[error("store fenced: another instance owns the session now")]
+    Fenced,
     /// A record was appended out of sequence.
     #[error("store append of {seq} out of order (next is {expected})")]
     OutOfOrder {
@@ -140,6 +144,13 @@ impl MemoryStore {
     /// Whether no message is stored.
     pub fn is_empty(&self) -> bool {
         self.messages.is_empty()
+    }
+
+    /// Forgets the oldest messages until at most `keep` are left (a store that holds only a
+    /// bounded tail in memory). The numbers do not change.
+    pub fn keep_last(&mut self, keep: usize) {
+        let excess = self.messages.len().saturating_sub(keep);
+        self.messages.drain(..excess);
     }
 
     /// The inbound MsgSeqNum that stored message `seq` answers, if it is a reply.
@@ -309,5 +320,11 @@ mod tests {
         assert_eq!(store.answers(s(10)), Some(s(7)));
         assert_eq!(store.answered_from(s(7)), [s(7)]);
         assert_eq!(store.len(), 4);
+        store.keep_last(2);
+        assert_eq!(
+            stored(&store, 1, 20),
+            [(3, b"m3".to_vec()), (10, b"m10".to_vec())]
+        );
+        assert_eq!(store.next_sender_seq(), s(3));
     }
 }

@@ -434,37 +434,6 @@ mod tests {
     }
 
     #[test]
-    fn a_reply_moves_the_recovered_target_past_what_it_answers() {
-        let dir = tempfile::tempdir().unwrap();
-        let mut store = FileStore::open(dir.path(), now()).unwrap();
-        store.set_next_target_seq(SeqNum::new(5)).unwrap();
-        // Replies to 6 and 5, in that order; the crash comes before the number is persisted.
-        store
-            .append(SeqNum::new(1), &frame(1), Some(SeqNum::new(6)))
-            .unwrap();
-        store
-            .append(SeqNum::new(2), &frame(2), Some(SeqNum::new(5)))
-            .unwrap();
-        drop(store);
-        let store = FileStore::open(dir.path(), now()).unwrap();
-        assert_eq!(store.next_target_seq(), SeqNum::new(7));
-    }
-
-    #[test]
-    fn replies_settled_out_of_order_are_remembered_across_a_restart() {
-        let dir = tempfile::tempdir().unwrap();
-        let mut store = FileStore::open(dir.path(), now()).unwrap();
-        store.set_next_target_seq(SeqNum::new(5)).unwrap();
-        store
-            .append(SeqNum::new(1), &frame(1), Some(SeqNum::new(7)))
-            .unwrap();
-        drop(store);
-        let store = FileStore::open(dir.path(), now()).unwrap();
-        assert_eq!(store.next_target_seq(), SeqNum::new(5));
-        assert_eq!(store.answered_from(SeqNum::new(5)), [SeqNum::new(7)]);
-    }
-
-    #[test]
     fn torn_tail_is_truncated_and_the_log_goes_on() {
         let dir = tempfile::tempdir().unwrap();
         let mut store = FileStore::open(dir.path(), now()).unwrap();

@@ -12,6 +12,7 @@ pub mod fuzz;
 pub mod order_client;
 pub mod pair;
 pub mod peer;
+pub mod postgres;
 pub mod sim;
 pub mod wire;
 

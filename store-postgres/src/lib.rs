@@ -1,0 +1,227 @@
+//! # fixgate-postgres
+//!
+//! fixgate's [`MessageStore`](fixgate_core::MessageStore) on PostgreSQL, and session ownership
+//! for failover between fixgate instances that share one database (DESIGN.md section 1).
+//!
+//! - [`Postgres::connect`] starts the store's thread: a tokio runtime of its own with a pool of
+//!   connections (at most 8), so that the engine task never waits on the database. It checks
+//!   that the server makes commits durable and creates or migrates the tables ([`schema`]).
+//! - [`Postgres::open`] claims a session (a lease with a fencing token, [`Lease`]) and loads its
+//!   store, [`PgStore`]. Its writes are batched and committed at the session's `Commit`, one
+//!   transaction per burst, each checking the token.
+//! - A lease lapses `FailoverTimeout` after its last renewal, whether the owner died, stopped or
+//!   lost its network; then another instance may claim the session, and the old owner's writes
+//!   are refused by the token.
+
+mod batch;
+mod lease;
+pub mod schema;
+mod service;
+mod store;
+mod work;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use fixgate_core::{SessionId, StoreError, UtcTimestamp};
+
+pub use lease::Lease;
+pub use store::PgStore;
+
+use crate::lease::Leases;
+use crate::service::Service;
+use crate::work::{Done, Work};
+
+/// The most connections one instance opens.
+pub const MAX_POOL_SIZE: usize = 8;
+
+/// How an instance uses the database (the engine settings `PostgresUrl`, `InstanceName`,
+/// `FailoverTimeout`, `PostgresPoolSize`, `PostgresResendCache`).
+#[derive(Clone)]
+pub struct PostgresSettings {
+    /// A libpq URI, `postgresql://user@host:port/db` (its secret already resolved).
+    pub url: String,
+    /// This instance's name, unique among the instances sharing the database.
+    pub instance: String,
+    /// How long a lease lasts without renewal.
+    pub failover_timeout: Duration,
+    /// Connections: one renews the leases, the others commit (2 to [`MAX_POOL_SIZE`]).
+    pub pool_size: usize,
+    /// How many of a session's last messages are held in memory for resends.
+    pub resend_cache: usize,
+}
+
+impl PostgresSettings {
+    /// The default failover timeout.
+    pub const DEFAULT_FAILOVER_TIMEOUT: Duration = Duration::from_millis(1500);
+    /// The default pool size.
+    pub const DEFAULT_POOL_SIZE: usize = 4;
+    /// The default number of messages held for resends.
+    pub const DEFAULT_RESEND_CACHE: usize = 100_000;
+
+    /// The defaults, with the database at `url` and this instance named `instance`.
+    pub fn new(url: impl Into<String>, instance: impl Into<String>) -> Self {
+        Self {
+            url: url.into(),
+            instance: instance.into(),
+            failover_timeout: Self::DEFAULT_FAILOVER_TIMEOUT,
+            pool_size: Self::DEFAULT_POOL_SIZE,
+            resend_cache: Self::DEFAULT_RESEND_CACHE,
+        }
+    }
+}
+
+impl std::fmt::Debug for PostgresSettings {
+    /// The URL may carry a password: it is never printed.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PostgresSettings")
+            .field("instance", &self.instance)
+            .field("failover_timeout", &self.failover_timeout)
+            .field("pool_size", &self.pool_size)
+            .field("resend_cache", &self.resend_cache)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Why the database could not do what was asked.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum PgError {
+    /// The server or the connection failed.
+    #[error("PostgreSQL: {0}")]
+    Db(#[from] tokio_postgres::Error),
+    /// The settings are not usable.
+    #[error("{0}")]
+    Settings(String),
+    /// The server would lose committed transactions in a crash.
+    #[error("the database does not make commits durable: {setting} = {value}")]
+    NotDurable {
+        /// The server setting.
+        setting: &'static str,
+        /// Its value.
+        value: String,
+    },
+    /// The tables were written by a newer fixgate.
+    #[error("the database's schema is version {found}; this fixgate knows up to {known}")]
+    NewerSchema {
+        /// The database's version.
+        found: i32,
+        /// This build's.
+        known: i32,
+    },
+    /// Another instance holds the session's lease.
+    #[error("session {session} is owned by instance {owner:?}")]
+    OwnedElsewhere {
+        /// The session.
+        session: String,
+        /// Its owner.
+        owner: String,
+    },
+    /// Another instance claimed the session: this one's token no longer holds.
+    #[error("another instance owns the session now")]
+    Fenced,
+    /// No answer in time (the lease's remaining time, for a commit).
+    #[error("no answer from the database in time")]
+    Timeout,
+    /// The store's thread could not start.
+    #[error("the store's thread: {0}")]
+    Thread(String),
+    /// The store's thread has stopped.
+    #[error("the store's thread has stopped")]
+    Stopped,
+}
+
+impl From<PgError> for StoreError {
+    fn from(error: PgError) -> Self {
+        match error {
+            PgError::Fenced | PgError::OwnedElsewhere { .. } => Self::Fenced,
+            PgError::Timeout => Self::Io(std::io::ErrorKind::TimedOut),
+            _ => Self::Io(std::io::ErrorKind::Other),
+        }
+    }
+}
+
+/// An instance's connection to the database: the store's thread, its pool and its leases.
+/// Cloning shares them.
+#[derive(Clone, Debug)]
+pub struct Postgres {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    settings: PostgresSettings,
+    leases: Arc<Leases>,
+    service: Service,
+}
+
+impl Postgres {
+    /// Connects, checks the server's durability, migrates the schema and starts the lease
+    /// keeper. Blocks the calling thread (call it off any async executor).
+    pub fn connect(settings: PostgresSettings) -> Result<Self, PgError> {
+        if !(2..=MAX_POOL_SIZE).contains(&settings.pool_size) {
+            return Err(PgError::Settings(format!(
+                "PostgresPoolSize: {} is not between 2 and {MAX_POOL_SIZE}",
+                settings.pool_size
+            )));
+        }
+        if settings.failover_timeout < Duration::from_millis(100) {
+            return Err(PgError::Settings(
+                "FailoverTimeout: at least 100 ms".to_owned(),
+            ));
+        }
+        let config: tokio_postgres::Config = settings
+            .url
+            .parse()
+            .map_err(|e| PgError::Settings(format!("PostgresUrl: {e}")))?;
+        let leases = Arc::new(Leases::new(
+            settings.instance.clone(),
+            settings.failover_timeout,
+            config.clone(),
+        ));
+        let (service, first) = Service::start(config, settings.pool_size - 1)?;
+        service.keep_leases(Arc::clone(&leases), first);
+        Ok(Self {
+            inner: Arc::new(Inner {
+                settings,
+                leases,
+                service,
+            }),
+        })
+    }
+
+    /// This instance's settings.
+    pub fn settings(&self) -> &PostgresSettings {
+        &self.inner.settings
+    }
+
+    /// Claims session `id` for this instance and loads its store (created at `now` if the
+    /// database has never seen it). Refused while another instance's lease holds. Blocks the
+    /// calling thread for a transaction.
+    pub fn open(&self, id: &SessionId, now: UtcTimestamp) -> Result<PgStore, PgError> {
+        let session = id.to_string();
+        let settings = &self.inner.settings;
+        let asked = Instant::now();
+        let work = Work::Open {
+            session: session.clone(),
+            instance: settings.instance.clone(),
+            lease: settings.failover_timeout,
+            now,
+            tail: settings.resend_cache as i64,
+        };
+        let Done::Opened(loaded) = self
+            .inner
+            .service
+            .call(work, asked + settings.failover_timeout)?
+        else {
+            unreachable!("an Open job answers Opened");
+        };
+        let lease = self.inner.leases.granted(&session, loaded.token, asked);
+        Ok(PgStore::new(
+            session,
+            Arc::clone(&self.inner),
+            lease,
+            loaded,
+        ))
+    }
+}

@@ -1,0 +1,258 @@
+//! [`PgStore`]: one session's store. Its messages and numbers are kept in memory (a bounded tail
+//! of the messages) and written to the database at every commit, in one transaction per batch.
+
+use std::collections::BTreeSet;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use bytes::Bytes;
+use fixgate_core::{MemoryStore, MessageStore, SeqNum, StoreError, SyncHandle, UtcTimestamp};
+
+use crate::batch::{Appended, Batch};
+use crate::lease::Lease;
+use crate::work::{Loaded, Work};
+use crate::{Inner, PgError};
+
+/// A session's [`MessageStore`] on PostgreSQL, made by [`Postgres::open`](crate::Postgres::open).
+///
+/// - `append` keeps the message in memory and in the batch of the next commit; the commit
+///   (`Action::Commit`, on the runtime's blocking pool through [`sync_handle`](Self::sync_handle))
+///   writes the batch in one transaction that checks the session's fencing token. The session's
+///   durability is `batch` at least, so nothing goes on the wire before its commit.
+/// - Resends are served from memory: the last `PostgresResendCache` messages. A resend that
+///   reaches further back gets a gap fill for the messages no longer held (recorded in
+///   docs/design.md).
+/// - Dropping the store gives the session up: another instance may claim it at once.
+#[derive(Debug)]
+pub struct PgStore {
+    memory: MemoryStore,
+    /// Inbound numbers answered by stored replies, at or above the next target number.
+    answered: BTreeSet<SeqNum>,
+    /// How many messages the memory keeps.
+    keep: usize,
+    shared: Arc<Shared>,
+}
+
+/// What the store shares with its sync handles.
+#[derive(Debug)]
+struct Shared {
+    session: String,
+    inner: Arc<Inner>,
+    lease: Arc<Lease>,
+    pending: Mutex<Batch>,
+    /// Commits of one session run one at a time, in order.
+    committing: Mutex<()>,
+}
+
+impl PgStore {
+    pub(crate) fn new(
+        session: String,
+        inner: Arc<Inner>,
+        lease: Arc<Lease>,
+        loaded: Loaded,
+    ) -> Self {
+        let mut memory = MemoryStore::new(loaded.created);
+        for (seq, answers, frame) in loaded.tail {
+            // Numbers may have been moved on between stored messages.
+            let _ = memory.set_next_sender_seq(seq);
+            let _ = memory.append_shared(seq, &frame, answers);
+        }
+        let _ = memory.set_next_sender_seq(loaded.next_sender);
+        let _ = memory.set_next_target_seq(loaded.next_target);
+        let mut store = Self {
+            answered: loaded.answered.into_iter().collect(),
+            keep: inner.settings.resend_cache,
+            shared: Arc::new(Shared {
+                session,
+                inner,
+                lease,
+                pending: Mutex::new(Batch::new((loaded.next_sender, loaded.next_target))),
+                committing: Mutex::new(()),
+            }),
+            memory,
+        };
+        // A reply proves its request was processed, even if the crash came before the number.
+        let mut target = loaded.next_target;
+        while store.answered.remove(&target) {
+            target = target.next();
+        }
+        if target != loaded.next_target {
+            let _ = store.set_next_target_seq(target);
+        }
+        store
+    }
+
+    /// The session's lease: whether this instance still owns the session.
+    pub fn lease(&self) -> &Arc<Lease> {
+        &self.shared.lease
+    }
+
+    fn pending(&self) -> std::sync::MutexGuard<'_, Batch> {
+        self.shared
+            .pending
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn numbers(&self) -> (SeqNum, SeqNum) {
+        (self.memory.next_sender_seq(), self.memory.next_target_seq())
+    }
+
+    /// Refuses every change once another instance has claimed the session.
+    fn owned(&self) -> Result<(), StoreError> {
+        match self.shared.lease.is_lost() {
+            true => Err(StoreError::Fenced),
+            false => Ok(()),
+        }
+    }
+}
+
+impl MessageStore for PgStore {
+    fn append(
+        &mut self,
+        seq: SeqNum,
+        frame: &[u8],
+        answers: Option<SeqNum>,
+    ) -> Result<(), StoreError> {
+        self.append_shared(seq, &Bytes::copy_from_slice(frame), answers)
+    }
+
+    fn append_shared(
+        &mut self,
+        seq: SeqNum,
+        frame: &Bytes,
+        answers: Option<SeqNum>,
+    ) -> Result<(), StoreError> {
+        self.owned()?;
+        self.memory.append_shared(seq, frame, answers)?;
+        if let Some(inbound) = answers {
+            self.answered.insert(inbound);
+        }
+        self.memory.keep_last(self.keep);
+        self.pending().append(Appended {
+            seq,
+            answers,
+            frame: frame.clone(),
+        });
+        Ok(())
+    }
+
+    fn next_sender_seq(&self) -> SeqNum {
+        self.memory.next_sender_seq()
+    }
+
+    fn next_target_seq(&self) -> SeqNum {
+        self.memory.next_target_seq()
+    }
+
+    fn set_next_sender_seq(&mut self, seq: SeqNum) -> Result<(), StoreError> {
+        self.owned()?;
+        self.memory.set_next_sender_seq(seq)?;
+        let (sender, target) = self.numbers();
+        self.pending().set_numbers(sender, target);
+        Ok(())
+    }
+
+    fn set_next_target_seq(&mut self, seq: SeqNum) -> Result<(), StoreError> {
+        self.owned()?;
+        self.memory.set_next_target_seq(seq)?;
+        self.answered.retain(|&inbound| inbound >= seq);
+        let (sender, target) = self.numbers();
+        self.pending().set_numbers(sender, target);
+        Ok(())
+    }
+
+    fn read_range(
+        &self,
+        from: SeqNum,
+        to: SeqNum,
+        each: &mut dyn FnMut(SeqNum, &[u8]),
+    ) -> Result<(), StoreError> {
+        self.memory.read_range(from, to, each)
+    }
+
+    fn reset(&mut self, now: UtcTimestamp) -> Result<(), StoreError> {
+        self.owned()?;
+        self.memory.reset(now)?;
+        self.answered.clear();
+        self.pending().reset(now);
+        Ok(())
+    }
+
+    fn creation_time(&self) -> UtcTimestamp {
+        self.memory.creation_time()
+    }
+
+    fn answered_from(&self, from: SeqNum) -> Vec<SeqNum> {
+        self.answered.range(from..).copied().collect()
+    }
+
+    fn sync_handle(&self) -> Option<Arc<dyn SyncHandle>> {
+        Some(Arc::clone(&self.shared) as Arc<dyn SyncHandle>)
+    }
+}
+
+impl Drop for PgStore {
+    /// Gives the session up without waiting (this may run on the engine task). What was not
+    /// committed was not sent either: it is not written, as after a crash.
+    fn drop(&mut self) {
+        let shared = &self.shared;
+        shared.inner.leases.forget(&shared.session, &shared.lease);
+        if shared.lease.is_lost() {
+            return;
+        }
+        let deadline = Instant::now() + shared.inner.settings.failover_timeout;
+        shared.inner.service.send(
+            Work::Release {
+                session: shared.session.clone(),
+                token: shared.lease.token(),
+            },
+            deadline,
+        );
+    }
+}
+
+impl SyncHandle for Shared {
+    /// Writes the batch in one transaction, which must end while the lease holds; the caller
+    /// may send what it held back only if the lease still holds afterwards.
+    fn sync(&self) -> Result<(), StoreError> {
+        let _order = self.committing.lock().unwrap_or_else(|e| e.into_inner());
+        let batch = self
+            .pending
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take();
+        let deadline = self.lease.deadline().ok_or(StoreError::Fenced)?;
+        let outcome = match batch.dirty {
+            false => Ok(()),
+            true => self
+                .inner
+                .service
+                .call(
+                    Work::Commit {
+                        session: self.session.clone(),
+                        token: self.lease.token(),
+                        batch: batch.clone(),
+                    },
+                    deadline,
+                )
+                .map(drop),
+        };
+        match outcome {
+            Ok(()) if self.lease.holds(Instant::now()) => Ok(()),
+            Ok(()) => Err(StoreError::Fenced),
+            Err(PgError::Fenced) => {
+                self.lease.lose();
+                Err(StoreError::Fenced)
+            }
+            Err(error) => {
+                tracing::warn!(session = %self.session, %error, "commit failed");
+                self.pending
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .put_back(batch);
+                Err(error.into())
+            }
+        }
+    }
+}

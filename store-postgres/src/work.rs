@@ -1,0 +1,233 @@
+//! What a worker does on its connection: open a session's store, commit a batch, let a session
+//! go. Each runs in one transaction, and every write checks the session's fencing token in it.
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use fixgate_core::{SeqNum, UtcTimestamp};
+use tokio_postgres::Client;
+
+use crate::PgError;
+use crate::batch::Batch;
+
+/// A job for a worker.
+#[derive(Debug)]
+pub(crate) enum Work {
+    /// Claims a session (creating its row if needed) and loads what a store needs.
+    Open {
+        session: String,
+        instance: String,
+        lease: Duration,
+        now: UtcTimestamp,
+        /// How many of the last messages to load.
+        tail: i64,
+    },
+    /// Writes a batch if the token still holds.
+    Commit {
+        session: String,
+        token: i64,
+        batch: Batch,
+    },
+    /// Gives a session up, so that another instance may claim it at once.
+    Release { session: String, token: i64 },
+}
+
+/// A worker's outcome.
+#[derive(Debug)]
+pub(crate) enum Done {
+    Opened(Loaded),
+    Committed,
+    Released,
+}
+
+/// A session's state as a new owner finds it.
+#[derive(Debug)]
+pub(crate) struct Loaded {
+    pub(crate) token: i64,
+    pub(crate) created: UtcTimestamp,
+    pub(crate) next_sender: SeqNum,
+    pub(crate) next_target: SeqNum,
+    /// The last messages, oldest first.
+    pub(crate) tail: Vec<(SeqNum, Option<SeqNum>, Bytes)>,
+    /// Inbound numbers at or above `next_target` that stored replies answer, in order.
+    pub(crate) answered: Vec<SeqNum>,
+}
+
+impl Work {
+    /// Does the work in one transaction on `client`.
+    pub(crate) async fn run(&self, client: &mut Client) -> Result<Done, PgError> {
+        match self {
+            Self::Open {
+                session,
+                instance,
+                lease,
+                now,
+                tail,
+            } => open(client, session, instance, *lease, *now, *tail)
+                .await
+                .map(Done::Opened),
+            Self::Commit {
+                session,
+                token,
+                batch,
+            } => commit(client, session, *token, batch)
+                .await
+                .map(|()| Done::Committed),
+            Self::Release { session, token } => {
+                client
+                    .execute(
+                        "UPDATE fixgate_sessions SET owner = NULL, lease_until = NULL
+                         WHERE session = $1 AND token = $2",
+                        &[session, token],
+                    )
+                    .await?;
+                Ok(Done::Released)
+            }
+        }
+    }
+}
+
+/// Microseconds since the Unix epoch, as the tables keep times.
+fn micros(time: UtcTimestamp) -> i64 {
+    time.unix_secs() * 1_000_000 + i64::from(time.subsec_nanos() / 1_000)
+}
+
+fn from_micros(micros: i64) -> UtcTimestamp {
+    let nanos = (micros.rem_euclid(1_000_000) * 1_000) as u32;
+    UtcTimestamp::from_unix(micros.div_euclid(1_000_000), nanos)
+        .unwrap_or_else(|| UtcTimestamp::from_system_time(std::time::UNIX_EPOCH))
+}
+
+fn seq(n: i64) -> SeqNum {
+    SeqNum::new(n.max(1) as u64)
+}
+
+fn db(seq: SeqNum) -> i64 {
+    seq.get() as i64
+}
+
+async fn open(
+    client: &mut Client,
+    session: &str,
+    instance: &str,
+    lease: Duration,
+    now: UtcTimestamp,
+    tail: i64,
+) -> Result<Loaded, PgError> {
+    let tx = client.transaction().await?;
+    tx.execute(
+        "INSERT INTO fixgate_sessions (session, created, next_sender, next_target)
+         VALUES ($1, timestamptz 'epoch' + $2::bigint * interval '1 microsecond', 1, 1)
+         ON CONFLICT (session) DO NOTHING",
+        &[&session, &micros(now)],
+    )
+    .await?;
+    let lease_ms = lease.as_millis() as i64;
+    let claimed = tx
+        .query_opt(
+            "UPDATE fixgate_sessions
+             SET owner = $2, token = token + 1,
+                 lease_until = clock_timestamp() + $3::bigint * interval '1 millisecond'
+             WHERE session = $1
+               AND (owner IS NULL OR owner = $2 OR lease_until < clock_timestamp())
+             RETURNING token, (extract(epoch FROM created) * 1000000)::bigint,
+                       next_sender, next_target",
+            &[&session, &instance, &lease_ms],
+        )
+        .await?;
+    let Some(row) = claimed else {
+        let owner: Option<String> = tx
+            .query_one(
+                "SELECT owner FROM fixgate_sessions WHERE session = $1",
+                &[&session],
+            )
+            .await?
+            .get(0);
+        return Err(PgError::OwnedElsewhere {
+            session: session.to_owned(),
+            owner: owner.unwrap_or_default(),
+        });
+    };
+    let next_target: i64 = row.get(3);
+    let mut messages: Vec<_> = tx
+        .query(
+            "SELECT seq, answers, frame FROM fixgate_messages
+             WHERE session = $1 ORDER BY seq DESC LIMIT $2",
+            &[&session, &tail],
+        )
+        .await?
+        .into_iter()
+        .map(|row| {
+            let answers: Option<i64> = row.get(1);
+            let frame: Vec<u8> = row.get(2);
+            (seq(row.get(0)), answers.map(seq), Bytes::from(frame))
+        })
+        .collect();
+    messages.reverse();
+    let answered = tx
+        .query(
+            "SELECT DISTINCT answers FROM fixgate_messages
+             WHERE session = $1 AND answers >= $2 ORDER BY answers",
+            &[&session, &next_target],
+        )
+        .await?
+        .into_iter()
+        .map(|row| seq(row.get(0)))
+        .collect();
+    tx.commit().await?;
+    Ok(Loaded {
+        token: row.get(0),
+        created: from_micros(row.get(1)),
+        next_sender: seq(row.get(2)),
+        next_target: seq(next_target),
+        tail: messages,
+        answered,
+    })
+}
+
+async fn commit(
+    client: &mut Client,
+    session: &str,
+    token: i64,
+    batch: &Batch,
+) -> Result<(), PgError> {
+    let tx = client.transaction().await?;
+    let created = batch.reset.map(micros);
+    let (next_sender, next_target) = batch.numbers;
+    // First: the row lock, and the token's check. A claim by another instance either waits
+    // for this transaction or has already moved the token, and then nothing is written.
+    let owned = tx
+        .execute(
+            "UPDATE fixgate_sessions
+             SET next_sender = $3, next_target = $4,
+                 created = COALESCE(timestamptz 'epoch' + $5::bigint * interval '1 microsecond', created)
+             WHERE session = $1 AND token = $2",
+            &[&session, &token, &db(next_sender), &db(next_target), &created],
+        )
+        .await?;
+    if owned == 0 {
+        return Err(PgError::Fenced);
+    }
+    if batch.reset.is_some() {
+        tx.execute(
+            "DELETE FROM fixgate_messages WHERE session = $1",
+            &[&session],
+        )
+        .await?;
+    }
+    if !batch.messages.is_empty() {
+        let seqs: Vec<i64> = batch.messages.iter().map(|m| db(m.seq)).collect();
+        let answers: Vec<Option<i64>> = batch.messages.iter().map(|m| m.answers.map(db)).collect();
+        let frames: Vec<&[u8]> = batch.messages.iter().map(|m| &m.frame[..]).collect();
+        tx.execute(
+            "INSERT INTO fixgate_messages (session, seq, answers, frame)
+             SELECT $1, * FROM unnest($2::int8[], $3::int8[], $4::bytea[])
+             ON CONFLICT (session, seq)
+             DO UPDATE SET answers = excluded.answers, frame = excluded.frame",
+            &[&session, &seqs, &answers, &frames],
+        )
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
