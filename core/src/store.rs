@@ -35,7 +35,9 @@ pub enum StoreError {
 ///
 /// Contract (DESIGN.md section 4):
 /// - [`append`](Self::append) MUST make the frame visible to the operating system before it
-///   returns (a `write()` or a memory-mapped append), so that it survives a process crash. The
+///   returns (a `write()` or a memory-mapped append), so that it survives a process crash;
+///   unless the store says otherwise ([`durable_before_commit`](Self::durable_before_commit)),
+///   and then its sessions commit before every send. The
 ///   session appends a message **before** handing its bytes out.
 /// - Syncing to stable storage is separate: under `StorageDurability::Batch` or `Each` the session
 ///   emits `Action::Commit` before the sends that depend on it, and the adapter syncs the store
@@ -97,6 +99,14 @@ pub trait MessageStore {
     fn answered_from(&self, from: SeqNum) -> Vec<SeqNum> {
         let _ = from;
         Vec::new()
+    }
+
+    /// Whether an appended message survives a crash of the process before any commit (the
+    /// contract above). A store that keeps appends in memory until its commit (a database)
+    /// says no, and its sessions then commit before every send, whatever `StorageDurability`
+    /// says.
+    fn durable_before_commit(&self) -> bool {
+        true
     }
 
     /// A handle that makes what was appended so far durable, usable from another thread while

@@ -12,7 +12,7 @@
 //!   claimed it: the lease is lost for good, and the store refuses everything after.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -33,7 +33,9 @@ pub(crate) struct Leases {
 /// One session's lease, as this instance knows it.
 #[derive(Debug)]
 pub struct Lease {
-    token: i64,
+    /// 0 until the database granted the claim (a session created for an unregistered Logon is
+    /// claimed at its first commit).
+    token: AtomicI64,
     base: Instant,
     /// Until when it holds, in nanoseconds after `base`.
     until: AtomicU64,
@@ -43,7 +45,7 @@ pub struct Lease {
 impl Lease {
     /// The fencing token that every write of this owner carries.
     pub(crate) fn token(&self) -> i64 {
-        self.token
+        self.token.load(Ordering::Acquire)
     }
 
     /// Whether the lease holds at `now`, by this instance's clock.
@@ -91,20 +93,25 @@ impl Leases {
         asked + self.timeout - self.timeout / 4
     }
 
-    /// Records a claim that the database granted with `token`, asked for at `asked`.
-    pub(crate) fn granted(&self, session: &str, token: i64, asked: Instant) -> Arc<Lease> {
-        let lease = Arc::new(Lease {
-            token,
+    /// A lease not claimed yet: its first commit claims it ([`granted`](Self::granted)).
+    pub(crate) fn unclaimed(&self) -> Arc<Lease> {
+        Arc::new(Lease {
+            token: AtomicI64::new(0),
             base: self.base,
             until: AtomicU64::new(0),
             lost: AtomicBool::new(false),
-        });
+        })
+    }
+
+    /// Records that the database granted `lease` for `session` with `token`, asked for at
+    /// `asked`: from now on the keeper renews it.
+    pub(crate) fn granted(&self, session: &str, lease: &Arc<Lease>, token: i64, asked: Instant) {
+        lease.token.store(token, Ordering::Release);
         lease.extend(self.holds_until(asked));
         let mut held = self.held.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(old) = held.insert(session.to_owned(), Arc::clone(&lease)) {
+        if let Some(old) = held.insert(session.to_owned(), Arc::clone(lease)) {
             old.lose();
         }
-        lease
     }
 
     /// Forgets a session this instance gave up (its store was dropped).
@@ -143,7 +150,7 @@ pub(crate) async fn keep(leases: Arc<Leases>, client: Client) {
                 let until = leases.holds_until(asked);
                 for (name, lease) in &held {
                     match granted.get(name) {
-                        Some(&token) if token == lease.token => lease.extend(until),
+                        Some(&token) if token == lease.token() => lease.extend(until),
                         _ => {
                             tracing::warn!(session = %name, "another instance took the session over");
                             lease.lose();
@@ -176,7 +183,7 @@ async fn renew(
     };
     let connected = client.insert(connected);
     let names: Vec<&str> = held.iter().map(|(name, _)| name.as_str()).collect();
-    let tokens: Vec<i64> = held.iter().map(|(_, lease)| lease.token).collect();
+    let tokens: Vec<i64> = held.iter().map(|(_, lease)| lease.token()).collect();
     let lease_ms = leases.timeout.as_millis() as i64;
     let rows = connected
         .query(

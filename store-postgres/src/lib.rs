@@ -30,7 +30,7 @@ pub use store::PgStore;
 
 use crate::lease::Leases;
 use crate::service::Service;
-use crate::work::{Done, Work};
+use crate::work::{Done, Loaded, Work};
 
 /// The most connections one instance opens.
 pub const MAX_POOL_SIZE: usize = 8;
@@ -120,6 +120,9 @@ pub enum PgError {
     /// Another instance claimed the session: this one's token no longer holds.
     #[error("another instance owns the session now")]
     Fenced,
+    /// A session created for an unregistered Logon is known to the database already.
+    #[error("session {0} is known to the database: it is not created for an unregistered Logon")]
+    Known(String),
     /// No answer in time (the lease's remaining time, for a commit).
     #[error("no answer from the database in time")]
     Timeout,
@@ -134,7 +137,7 @@ pub enum PgError {
 impl From<PgError> for StoreError {
     fn from(error: PgError) -> Self {
         match error {
-            PgError::Fenced | PgError::OwnedElsewhere { .. } => Self::Fenced,
+            PgError::Fenced | PgError::OwnedElsewhere { .. } | PgError::Known(_) => Self::Fenced,
             PgError::Timeout => Self::Io(std::io::ErrorKind::TimedOut),
             _ => Self::Io(std::io::ErrorKind::Other),
         }
@@ -209,19 +212,40 @@ impl Postgres {
             now,
             tail: settings.resend_cache as i64,
         };
-        let Done::Opened(loaded) = self
+        let done = self
             .inner
             .service
-            .call(work, asked + settings.failover_timeout)?
-        else {
-            unreachable!("an Open job answers Opened");
+            .call(work, asked + settings.failover_timeout)?;
+        let Done::Opened(loaded) = done else {
+            return Err(PgError::Thread(format!("an Open job answered {done:?}")));
         };
-        let lease = self.inner.leases.granted(&session, loaded.token, asked);
+        let lease = self.inner.leases.unclaimed();
+        self.inner
+            .leases
+            .granted(&session, &lease, loaded.token, asked);
         Ok(PgStore::new(
             session,
             Arc::clone(&self.inner),
             lease,
             loaded,
         ))
+    }
+
+    /// A store for a session the database must not know yet (one the engine creates for an
+    /// unregistered Logon), without waiting: its first commit creates and claims the session in
+    /// the same transaction, and fails with [`StoreError::Fenced`] if the database knows it
+    /// already. Nothing is sent before that commit, so a known session is never answered as a
+    /// new one.
+    pub fn create(&self, id: &SessionId, now: UtcTimestamp) -> PgStore {
+        let loaded = Loaded {
+            token: 0,
+            created: now,
+            next_sender: fixgate_core::SeqNum::FIRST,
+            next_target: fixgate_core::SeqNum::FIRST,
+            tail: Vec::new(),
+            answered: Vec::new(),
+        };
+        let lease = self.inner.leases.unclaimed();
+        PgStore::new(id.to_string(), Arc::clone(&self.inner), lease, loaded)
     }
 }

@@ -10,7 +10,7 @@ use fixgate_core::{MemoryStore, MessageStore, SeqNum, StoreError, SyncHandle, Ut
 
 use crate::batch::{Appended, Batch};
 use crate::lease::Lease;
-use crate::work::{Loaded, Work};
+use crate::work::{Create, Done, Loaded, Work};
 use crate::{Inner, PgError};
 
 /// A session's [`MessageStore`] on PostgreSQL, made by [`Postgres::open`](crate::Postgres::open).
@@ -40,6 +40,8 @@ struct Shared {
     inner: Arc<Inner>,
     lease: Arc<Lease>,
     pending: Mutex<Batch>,
+    /// When the session began, for a first commit that creates it.
+    created: UtcTimestamp,
     /// Commits of one session run one at a time, in order.
     committing: Mutex<()>,
 }
@@ -67,6 +69,7 @@ impl PgStore {
                 inner,
                 lease,
                 pending: Mutex::new(Batch::new((loaded.next_sender, loaded.next_target))),
+                created: loaded.created,
                 committing: Mutex::new(()),
             }),
             memory,
@@ -187,6 +190,10 @@ impl MessageStore for PgStore {
         self.answered.range(from..).copied().collect()
     }
 
+    fn durable_before_commit(&self) -> bool {
+        false
+    }
+
     fn sync_handle(&self) -> Option<Arc<dyn SyncHandle>> {
         Some(Arc::clone(&self.shared) as Arc<dyn SyncHandle>)
     }
@@ -198,7 +205,7 @@ impl Drop for PgStore {
     fn drop(&mut self) {
         let shared = &self.shared;
         shared.inner.leases.forget(&shared.session, &shared.lease);
-        if shared.lease.is_lost() {
+        if shared.lease.is_lost() || shared.lease.token() == 0 {
             return;
         }
         let deadline = Instant::now() + shared.inner.settings.failover_timeout;
@@ -213,35 +220,55 @@ impl Drop for PgStore {
 }
 
 impl SyncHandle for Shared {
-    /// Writes the batch in one transaction, which must end while the lease holds; the caller
-    /// may send what it held back only if the lease still holds afterwards.
+    /// Writes the batch in one transaction, which must end while the lease holds (a session
+    /// not claimed yet is claimed by it); the caller may send what it held back only if the
+    /// lease still holds afterwards.
     fn sync(&self) -> Result<(), StoreError> {
         let _order = self.committing.lock().unwrap_or_else(|e| e.into_inner());
+        let asked = Instant::now();
+        let settings = &self.inner.settings;
+        let token = self.lease.token();
+        let create = (token == 0).then(|| Create {
+            instance: settings.instance.clone(),
+            created: self.created,
+            lease: settings.failover_timeout,
+        });
+        let deadline = match create {
+            Some(_) => asked + settings.failover_timeout,
+            None => self.lease.deadline().ok_or(StoreError::Fenced)?,
+        };
         let batch = self
             .pending
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .take();
-        let deadline = self.lease.deadline().ok_or(StoreError::Fenced)?;
-        let outcome = match batch.dirty {
-            false => Ok(()),
-            true => self
-                .inner
-                .service
-                .call(
-                    Work::Commit {
-                        session: self.session.clone(),
-                        token: self.lease.token(),
-                        batch: batch.clone(),
-                    },
-                    deadline,
-                )
-                .map(drop),
+        if !batch.dirty {
+            return match create.is_some() || self.lease.holds(Instant::now()) {
+                true => Ok(()),
+                false => Err(StoreError::Fenced),
+            };
+        }
+        let claims = create.is_some();
+        let work = Work::Commit {
+            session: self.session.clone(),
+            token,
+            batch: batch.clone(),
+            create,
         };
-        match outcome {
-            Ok(()) if self.lease.holds(Instant::now()) => Ok(()),
-            Ok(()) => Err(StoreError::Fenced),
-            Err(PgError::Fenced) => {
+        match self.inner.service.call(work, deadline) {
+            Ok(Done::Committed(token)) => {
+                if claims {
+                    let leases = &self.inner.leases;
+                    leases.granted(&self.session, &self.lease, token, asked);
+                }
+                match self.lease.holds(Instant::now()) {
+                    true => Ok(()),
+                    false => Err(StoreError::Fenced),
+                }
+            }
+            Ok(done) => Err(PgError::Thread(format!("a commit answered {done:?}")).into()),
+            Err(error @ (PgError::Fenced | PgError::Known(_))) => {
+                tracing::warn!(session = %self.session, %error, "the session is not ours");
                 self.lease.lose();
                 Err(StoreError::Fenced)
             }

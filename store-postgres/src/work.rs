@@ -22,21 +22,32 @@ pub(crate) enum Work {
         /// How many of the last messages to load.
         tail: i64,
     },
-    /// Writes a batch if the token still holds.
+    /// Writes a batch if the token still holds; with `create`, first creates the session
+    /// (which must be new) and claims it.
     Commit {
         session: String,
         token: i64,
         batch: Batch,
+        create: Option<Create>,
     },
     /// Gives a session up, so that another instance may claim it at once.
     Release { session: String, token: i64 },
+}
+
+/// The claim of a session that the database must not know yet.
+#[derive(Debug)]
+pub(crate) struct Create {
+    pub(crate) instance: String,
+    pub(crate) created: UtcTimestamp,
+    pub(crate) lease: Duration,
 }
 
 /// A worker's outcome.
 #[derive(Debug)]
 pub(crate) enum Done {
     Opened(Loaded),
-    Committed,
+    /// The token the batch was written with.
+    Committed(i64),
     Released,
 }
 
@@ -70,9 +81,10 @@ impl Work {
                 session,
                 token,
                 batch,
-            } => commit(client, session, *token, batch)
+                create,
+            } => commit(client, session, *token, batch, create.as_ref())
                 .await
-                .map(|()| Done::Committed),
+                .map(Done::Committed),
             Self::Release { session, token } => {
                 client
                     .execute(
@@ -188,10 +200,34 @@ async fn open(
 async fn commit(
     client: &mut Client,
     session: &str,
-    token: i64,
+    mut token: i64,
     batch: &Batch,
-) -> Result<(), PgError> {
+    create: Option<&Create>,
+) -> Result<i64, PgError> {
     let tx = client.transaction().await?;
+    if let Some(create) = create {
+        let lease_ms = create.lease.as_millis() as i64;
+        let row = tx
+            .query_opt(
+                "INSERT INTO fixgate_sessions
+                     (session, created, next_sender, next_target, owner, token, lease_until)
+                 VALUES ($1, timestamptz 'epoch' + $2::bigint * interval '1 microsecond', 1, 1,
+                         $3, 1, clock_timestamp() + $4::bigint * interval '1 millisecond')
+                 ON CONFLICT (session) DO NOTHING
+                 RETURNING token",
+                &[
+                    &session,
+                    &micros(create.created),
+                    &create.instance,
+                    &lease_ms,
+                ],
+            )
+            .await?;
+        token = match row {
+            Some(row) => row.get(0),
+            None => return Err(PgError::Known(session.to_owned())),
+        };
+    }
     let created = batch.reset.map(micros);
     let (next_sender, next_target) = batch.numbers;
     // First: the row lock, and the token's check. A claim by another instance either waits
@@ -229,5 +265,5 @@ async fn commit(
         .await?;
     }
     tx.commit().await?;
-    Ok(())
+    Ok(token)
 }

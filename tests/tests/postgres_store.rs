@@ -167,3 +167,30 @@ fn settings_out_of_range_and_an_unreachable_server_are_errors() {
     settings.pool_size = 2;
     assert!(matches!(Postgres::connect(settings), Err(PgError::Db(_))));
 }
+
+#[test]
+fn a_session_the_database_knows_is_never_created_for_an_unregistered_logon() {
+    let Some(url) = fresh_database() else { return };
+    let a = instance(&url, "a");
+    drop(a.open(&session(), now()).unwrap());
+    // Known (even though nobody owns it now): the first commit refuses, nothing is written.
+    let mut known = a.create(&session(), now());
+    known.append(s(1), b"logon", None).unwrap();
+    assert_eq!(known.sync_handle().unwrap().sync(), Err(StoreError::Fenced));
+    assert!(known.lease().is_lost());
+    assert_eq!(execute(&url, "SELECT 1 FROM fixgate_messages"), 0);
+    // New: created and claimed by its first commit.
+    let other = SessionId::new("FIXGATE", "NEWCOMER");
+    let mut new = a.create(&other, now());
+    new.append(s(1), b"logon", None).unwrap();
+    new.sync_handle().unwrap().sync().unwrap();
+    assert!(new.lease().holds(Instant::now()));
+    assert_eq!(
+        execute(
+            &url,
+            "SELECT 1 FROM fixgate_sessions WHERE session = 'FIXGATE->NEWCOMER' \
+             AND owner = 'a' AND next_sender = 2"
+        ),
+        1
+    );
+}

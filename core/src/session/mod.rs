@@ -240,12 +240,19 @@ pub type LogonCheck = Box<dyn Fn(&Message) -> bool + Send>;
 impl Session {
     /// A session that continues from the sequence numbers in `store`. An acceptor starts in
     /// [`SessionState::WaitForLogon`], an initiator in [`SessionState::Disconnected`].
+    ///
+    /// A store whose appends survive a crash only once committed
+    /// ([`MessageStore::durable_before_commit`] false) makes `process` durability `batch`.
     pub fn new(
-        config: SessionConfig,
+        mut config: SessionConfig,
         store: Box<dyn MessageStore + Send>,
         now: Now,
     ) -> Result<Self, ConfigError> {
         config.validate()?;
+        if config.storage_durability == StorageDurability::Process && !store.durable_before_commit()
+        {
+            config.storage_durability = StorageDurability::Batch;
+        }
         if let Some(secret) = config.password.as_ref().filter(|s| s.value().is_none()) {
             return Err(ConfigError::UnreadSecret {
                 key: "Password",
