@@ -28,6 +28,11 @@ pub const ENGINE_SETTINGS: &[&str] = &[
     "SocketReceiveBufferSize",
     "StorageType",
     "StorageDirectory",
+    "PostgresUrl",
+    "InstanceName",
+    "FailoverTimeout",
+    "PostgresPoolSize",
+    "PostgresResendCache",
     "MessageLog",
     "TlsCertificate",
     "TlsPrivateKey",
@@ -513,7 +518,8 @@ Session.tw44.TargetSubID = DESK
         assert_eq!(
             error.to_string(),
             "q:2: JdbcURL: a QuickFIX/J key that fixgate does not take: not supported: fixgate \
-             stores in files or memory (`StorageType`, `StorageDirectory`); remove it"
+             stores in files, in memory or in PostgreSQL (`StorageType = postgres`, \
+             `PostgresUrl`); remove it"
         );
         let error = Properties::parse("Session.Default.SocketUseSSL = Y\n", "q").unwrap_err();
         assert!(

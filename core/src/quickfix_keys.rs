@@ -71,7 +71,7 @@ const FILE_STORE_SYNC: &str =
 const HEARTBEAT_TUNING: &str =
     "not supported: fixgate's heartbeat and TestRequest timings are fixed; remove it";
 const HTTP: &str = "not supported: fixgate has no HTTP status page; remove it";
-const JDBC: &str = "not supported: fixgate stores in files or memory (`StorageType`, `StorageDirectory`); remove it";
+const JDBC: &str = "not supported: fixgate stores in files, in memory or in PostgreSQL (`StorageType = postgres`, `PostgresUrl`); remove it";
 const LOCAL_BIND: &str =
     "not supported: the system picks the local address of an initiator's connection; remove it";
 const LOGGING: &str = "not supported: fixgate logs events through `tracing` (`RUST_LOG`) and messages with `MessageLog`; remove it";
@@ -102,7 +102,7 @@ const RENAMED_TLS_KEY: &str = "write `TlsPrivateKey` (a PEM private key)";
 const RESET_SEQ_NUM: &str = "write `ResetOnLogon`";
 const SOCKET_OPTION: &str =
     "not supported: fixgate sets `TCP_NODELAY` always and no other socket option; remove it";
-const SQL_STORE: &str = "not supported: fixgate stores in files or memory (`StorageType`, `StorageDirectory`); remove it";
+const SQL_STORE: &str = "not supported: fixgate stores in files, in memory or in PostgreSQL (`StorageType = postgres`, `PostgresUrl`); remove it";
 const TLS_CLIENT: &str = "not supported: initiators set TLS in code (`TlsConfig`); remove it";
 const TLS_JKS: &str = "not supported: fixgate's TLS takes PEM files, `TlsCertificate` and `TlsPrivateKey`, on the acceptor port; remove it";
 const UNHANDLED: &str = "not needed: the application settles every message with `ack` or `reply` (a BusinessMessageReject); remove it";

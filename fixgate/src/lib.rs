@@ -3,3 +3,4 @@
 
 pub mod apps;
 pub mod message_logs;
+pub mod stores;

@@ -16,13 +16,14 @@ use std::time::SystemTime;
 use clap::Parser;
 use fixgate_admin::{Admin, AdminConfig};
 use fixgate_core::properties::Properties;
-use fixgate_core::{MemoryStore, MessageReport, MessageStore, Secret, SessionId, UtcTimestamp};
+use fixgate_core::{MessageReport, Secret, UtcTimestamp};
 use fixgate_dictionary::Dictionaries;
-use fixgate_store::FileStore;
 use fixgate_tokio::FixEngine;
 
 use fixgate::apps::{App, Responder};
-use fixgate::message_logs::{MessageLogs, session_folder};
+use fixgate::message_logs::MessageLogs;
+use fixgate::stores::Stores;
+use fixgate_postgres::{Postgres, PostgresSettings};
 
 /// The default configuration, shipped with the binary.
 const DEFAULT_PROPERTIES: &str = include_str!("../fixgate.properties");
@@ -41,7 +42,7 @@ struct Args {
     #[arg(long)]
     port: Option<u16>,
     /// Where sessions keep their messages and sequence numbers (overrides StorageType).
-    #[arg(long, value_parser = ["memory", "file"])]
+    #[arg(long, value_parser = ["memory", "file", "postgres"])]
     store: Option<String>,
     /// The port of the metrics, admin API and status page: overrides MetricsAddress's port, or
     /// serves them on 127.0.0.1 when MetricsAddress is not set.
@@ -145,18 +146,32 @@ async fn run(args: Args) -> Result<(), String> {
     }
     let storage = match args.store.as_deref() {
         Some(kind) => kind.to_owned(),
-        None => properties
-            .value::<StorageType>("StorageType")
-            .map_err(setting)?
-            .unwrap_or(StorageType::File)
-            .as_str()
-            .to_owned(),
+        None => properties.get("StorageType").unwrap_or("file").to_owned(),
     };
     let directory = PathBuf::from(
         properties
             .get("StorageDirectory")
             .unwrap_or("./fixgate-data"),
     );
+    let stores = match storage.as_str() {
+        "memory" => Stores::Memory,
+        "file" => Stores::Files(directory.clone()),
+        "postgres" => {
+            let settings = PostgresSettings::from_properties(&properties)
+                .map_err(|e| format!("{name}: {e}"))?;
+            // Connecting (and migrating the schema) blocks: off the runtime's thread.
+            let postgres = tokio::task::spawn_blocking(move || Postgres::connect(settings))
+                .await
+                .map_err(|e| e.to_string())?
+                .map_err(|e| format!("PostgreSQL: {e}"))?;
+            Stores::Postgres(postgres)
+        }
+        other => {
+            return Err(format!(
+                "{name}: StorageType: {other:?} is not memory, file or postgres"
+            ));
+        }
+    };
     // The log app records every message; the others do on request.
     let message_log = args.app == App::Log
         || properties
@@ -186,28 +201,20 @@ async fn run(args: Args) -> Result<(), String> {
     let engine = FixEngine::start_with_app(config, Some(addr), tls.unwrap_or_default(), responder)
         .await
         .map_err(|e| format!("listening on {addr}: {e}"))?;
-    let factory_storage = storage.clone();
-    let factory_dir = directory.clone();
+    let factory = stores.clone();
     engine
         .with_engine(move |engine| {
-            engine.set_store_factory(Box::new(move |id, now| {
-                open_store(&factory_storage, &factory_dir, id, now).map_err(|error| {
-                    tracing::error!(%error, %id, "cannot open the store: the Logon is refused");
-                    fixgate_core::StoreError::Io(std::io::ErrorKind::Other)
-                })
-            }));
+            engine.set_store_factory(Box::new(move |id, now| factory.create(id, now)));
         })
         .await
         .map_err(|e| e.to_string())?;
     let mut handles = Vec::new();
     for (id, session_config) in sessions {
-        let store = open_store(
-            &storage,
-            &directory,
-            &id,
-            UtcTimestamp::from_system_time(SystemTime::now()),
-        )
-        .map_err(|e| e.to_string())?;
+        let (opening, at) = (stores.clone(), id.clone());
+        let now = UtcTimestamp::from_system_time(SystemTime::now());
+        let store = tokio::task::spawn_blocking(move || opening.open(&at, now))
+            .await
+            .map_err(|e| e.to_string())??;
         let session = engine
             .create_session(id, session_config, store)
             .await
@@ -244,7 +251,7 @@ async fn run(args: Args) -> Result<(), String> {
         tracing::info!(address = %admin.local_addr(), "metrics, the sessions and the status page");
     }
     println!("fixgate listening on {bound}");
-    tracing::info!(%bound, app = ?args.app, store = %storage, tls = secure, "fixgate is listening");
+    tracing::info!(%bound, app = ?args.app, store = stores.kind(), tls = secure, "fixgate is listening");
 
     tokio::signal::ctrl_c()
         .await
@@ -256,45 +263,4 @@ async fn run(args: Args) -> Result<(), String> {
         let _ = tokio::task::spawn_blocking(move || writer.join()).await;
     }
     Ok(())
-}
-
-/// `StorageType`: where sessions keep their messages.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum StorageType {
-    Memory,
-    File,
-}
-
-impl StorageType {
-    fn as_str(self) -> &'static str {
-        match self {
-            Self::Memory => "memory",
-            Self::File => "file",
-        }
-    }
-}
-
-impl std::str::FromStr for StorageType {
-    type Err = ();
-
-    fn from_str(value: &str) -> Result<Self, ()> {
-        match value {
-            "memory" => Ok(Self::Memory),
-            "file" => Ok(Self::File),
-            _ => Err(()),
-        }
-    }
-}
-
-/// A store for session `id`: in memory, or a file store in its own folder.
-fn open_store(
-    kind: &str,
-    dir: &Path,
-    id: &SessionId,
-    now: UtcTimestamp,
-) -> Result<Box<dyn MessageStore + Send>, fixgate_store::OpenError> {
-    if kind == "memory" {
-        return Ok(Box::new(MemoryStore::new(now)));
-    }
-    Ok(Box::new(FileStore::open(session_folder(dir, id), now)?))
 }

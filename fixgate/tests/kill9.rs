@@ -5,7 +5,8 @@
 //! inbound sequence with each reply prevents it), and both sides' sequence numbers agree. One run
 //! per durability mode: a process crash loses nothing in any of them (`process` writes to the
 //! operating system before a message counts as stored; `batch` and `each` also sync to disk,
-//! which only a machine crash would tell apart).
+//! which only a machine crash would tell apart). One more run keeps the store in PostgreSQL, and the
+//! acceptor that restarts is a new process of the same instance, which claims the session back.
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
@@ -14,6 +15,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use fixgate::message_logs::session_folder;
 use fixgate_core::{MessageStore, SessionId, UtcTimestamp};
+use fixgate_postgres::{Postgres, PostgresSettings};
 use fixgate_store::FileStore;
 
 // The initiator side, shared with the tests crate's kill -9 test of an acceptor that settles out
@@ -36,20 +38,39 @@ impl Rng {
     }
 }
 
-/// The acceptor's configuration: one session, the file store in `dir`.
-fn properties(dir: &Path, port: u16, durability: &str) -> String {
+// The test cluster's fresh databases (the tests crate's helper, included as order_client is).
+#[path = "../../tests/src/postgres.rs"]
+pub mod postgres;
+
+/// Where the acceptor keeps its session.
+enum Store {
+    /// The file store, with this `StorageDurability`.
+    File(&'static str),
+    /// PostgreSQL, at this URL.
+    Postgres(String),
+}
+
+/// The acceptor's configuration: one session, its store in `dir` or in the database.
+fn properties(dir: &Path, port: u16, store: &Store) -> String {
+    let storage = match store {
+        Store::File(durability) => format!(
+            "StorageType = file\nStorageDirectory = {}\n\
+             Session.Default.StorageDurability = {durability}\n",
+            dir.join("store").display()
+        ),
+        Store::Postgres(url) => {
+            format!("StorageType = postgres\nPostgresUrl = {url}\nInstanceName = killed\n")
+        }
+    };
     format!(
         "ListenAddress = 127.0.0.1\n\
          ListenPort = {port}\n\
          CreateUnregisteredAcceptorSession = false\n\
-         StorageType = file\n\
-         StorageDirectory = {}\n\
+         {storage}\
          Session.Default.ConnectionType = acceptor\n\
-         Session.Default.StorageDurability = {durability}\n\
          Session.CLIENT.BeginString = FIX.4.4\n\
          Session.CLIENT.SenderCompID = EXEC\n\
-         Session.CLIENT.TargetCompID = CLIENT\n",
-        dir.join("store").display()
+         Session.CLIENT.TargetCompID = CLIENT\n"
     )
 }
 
@@ -75,13 +96,13 @@ fn spawn_acceptor(config: &Path) -> (Child, u16) {
     (child, port)
 }
 
-async fn kill_and_restart(durability: &str, seed: u64) {
+async fn kill_and_restart(store: Store, seed: u64) {
     let dir = tempfile::tempdir().unwrap();
     // Port 0 the first time; every restart takes the port that one got.
     let config = dir.path().join("acceptor.properties");
-    std::fs::write(&config, properties(dir.path(), 0, durability)).unwrap();
+    std::fs::write(&config, properties(dir.path(), 0, &store)).unwrap();
     let (mut acceptor, port) = spawn_acceptor(&config);
-    std::fs::write(&config, properties(dir.path(), port, durability)).unwrap();
+    std::fs::write(&config, properties(dir.path(), port, &store)).unwrap();
 
     let client = OrderClient::start(port).await;
 
@@ -102,15 +123,27 @@ async fn kill_and_restart(durability: &str, seed: u64) {
     let (total, sender_seq, target_seq) = client.finish().await;
     acceptor.kill().unwrap();
     acceptor.wait().unwrap();
-    let folder = session_folder(&dir.path().join("store"), &SessionId::new("EXEC", "CLIENT"));
-    let stored = FileStore::open(folder, UtcTimestamp::from_system_time(SystemTime::now()))
-        .expect("the acceptor's store opens");
+    let id = SessionId::new("EXEC", "CLIENT");
+    let now = UtcTimestamp::from_system_time(SystemTime::now());
+    let (name, stored): (_, Box<dyn MessageStore>) = match &store {
+        Store::File(durability) => {
+            let folder = session_folder(&dir.path().join("store"), &id);
+            let stored = FileStore::open(folder, now).expect("the acceptor's store opens");
+            (*durability, Box::new(stored))
+        }
+        Store::Postgres(url) => {
+            let settings = PostgresSettings::new(url, "killed");
+            let postgres = Postgres::connect(settings).expect("the database");
+            let stored = postgres.open(&id, now).expect("the acceptor's store opens");
+            ("postgres", Box::new(stored))
+        }
+    };
     assert_eq!(stored.next_target_seq(), sender_seq, "acceptor's inbound");
     assert_eq!(stored.next_sender_seq(), target_seq, "acceptor's outbound");
 
     recoveries.sort();
     eprintln!(
-        "{durability}: {total} orders, {KILLS} kills: every order executed once; \
+        "{name}: {total} orders, {KILLS} kills: every order executed once; \
          recovery (kill to Logon) median {:?}, max {:?}",
         recoveries[KILLS / 2],
         recoveries[KILLS - 1]
@@ -119,15 +152,23 @@ async fn kill_and_restart(durability: &str, seed: u64) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn acceptor_killed_20_times_durability_process() {
-    kill_and_restart("process", 1).await;
+    kill_and_restart(Store::File("process"), 1).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn acceptor_killed_20_times_durability_batch() {
-    kill_and_restart("batch", 2).await;
+    kill_and_restart(Store::File("batch"), 2).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn acceptor_killed_20_times_durability_each() {
-    kill_and_restart("each", 3).await;
+    kill_and_restart(Store::File("each"), 3).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn acceptor_killed_20_times_store_in_postgres() {
+    let Some(url) = postgres::fresh_database() else {
+        return;
+    };
+    kill_and_restart(Store::Postgres(url), 4).await;
 }

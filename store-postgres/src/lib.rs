@@ -17,6 +17,7 @@ mod batch;
 mod lease;
 pub mod schema;
 mod service;
+mod settings;
 mod store;
 mod work;
 

@@ -21,17 +21,15 @@ pub fn fresh_database() -> Option<String> {
         std::process::id(),
         NEXT.fetch_add(1, Ordering::Relaxed)
     );
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("a runtime for the test's setup");
-    runtime.block_on(async {
+    let (setup, create) = (url.clone(), format!("CREATE DATABASE {name}"));
+    on_a_thread_of_its_own(async move {
+        let url = setup;
         let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
             .await
             .unwrap_or_else(|e| panic!("cannot reach the test server at {url}: {e}"));
         tokio::spawn(connection);
         client
-            .batch_execute(&format!("CREATE DATABASE {name}"))
+            .batch_execute(&create)
             .await
             .expect("CREATE DATABASE");
     });
@@ -41,15 +39,26 @@ pub fn fresh_database() -> Option<String> {
 
 /// Runs one SQL statement on the database at `url` (a test's view behind the store's back).
 pub fn execute(url: &str, sql: &str) -> u64 {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("a runtime");
-    runtime.block_on(async {
-        let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+    let (url, sql) = (url.to_owned(), sql.to_owned());
+    on_a_thread_of_its_own(async move {
+        let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
             .await
             .expect("connect");
         tokio::spawn(connection);
-        client.execute(sql, &[]).await.expect(sql)
+        client.execute(&sql, &[]).await.expect(&sql)
     })
+}
+
+/// Runs `work` to its end on a runtime of its own, on a thread of its own: the callers may be
+/// inside a runtime already (an async test).
+fn on_a_thread_of_its_own<T: Send + 'static>(work: impl Future<Output = T> + Send + 'static) -> T {
+    std::thread::spawn(move || {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("a runtime")
+            .block_on(work)
+    })
+    .join()
+    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
 }
