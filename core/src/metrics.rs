@@ -234,6 +234,7 @@ impl Reason for Refusal {
         "store_unavailable",
         "locked_out",
         "shutting_down",
+        "not_owned",
     ];
 
     fn index(&self) -> usize {
@@ -252,6 +253,7 @@ impl Reason for Refusal {
             Self::StoreUnavailable => 11,
             Self::LockedOut => 12,
             Self::ShuttingDown => 13,
+            Self::NotOwned => 14,
         }
     }
 }
@@ -514,6 +516,7 @@ mod tests {
             Refusal::StoreUnavailable,
             Refusal::LockedOut,
             Refusal::ShuttingDown,
+            Refusal::NotOwned,
         ];
         // Every variant is listed above: a new one fails to compile here until it is added.
         for refusal in &refusals {
@@ -531,7 +534,8 @@ mod tests {
                 | Refusal::TooManyPendingFromAddress
                 | Refusal::StoreUnavailable
                 | Refusal::LockedOut
-                | Refusal::ShuttingDown => {}
+                | Refusal::ShuttingDown
+                | Refusal::NotOwned => {}
             }
         }
         check(&refusals);

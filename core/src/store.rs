@@ -3,6 +3,7 @@
 
 use std::collections::VecDeque;
 use std::sync::Arc;
+use std::time::Instant;
 
 use bytes::Bytes;
 
@@ -107,6 +108,15 @@ pub trait MessageStore {
     /// says.
     fn durable_before_commit(&self) -> bool {
         true
+    }
+
+    /// For a store shared by several instances (failover): until when this instance may act
+    /// for the session, by the monotonic clock the session is given (`Now::mono`). `None`: for
+    /// as long as it likes (the store is this instance's own). Past that time the engine
+    /// refuses the session's Logon as it refuses an unknown session's, and a connected session
+    /// closes without a Logout at its next input or timer, before it delivers or sends anything.
+    fn held_until(&self) -> Option<Instant> {
+        None
     }
 
     /// A handle that makes what was appended so far durable, usable from another thread while

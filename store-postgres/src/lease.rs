@@ -61,6 +61,18 @@ impl Lease {
         Some(self.base + Duration::from_nanos(self.until.load(Ordering::Acquire)))
     }
 
+    /// What the store tells the session ([`MessageStore::held_until`]): `None` while not
+    /// claimed yet (its first commit claims it, and nothing is sent before), a time long past
+    /// once lost.
+    ///
+    /// [`MessageStore::held_until`]: fixgate_core::MessageStore::held_until
+    pub(crate) fn held_until(&self) -> Option<Instant> {
+        match self.token() {
+            0 if !self.is_lost() => None,
+            _ => Some(self.deadline().unwrap_or(self.base)),
+        }
+    }
+
     /// Whether another instance has claimed the session.
     pub fn is_lost(&self) -> bool {
         self.lost.load(Ordering::Acquire)

@@ -194,6 +194,10 @@ impl MessageStore for PgStore {
         false
     }
 
+    fn held_until(&self) -> Option<Instant> {
+        self.shared.lease.held_until()
+    }
+
     fn sync_handle(&self) -> Option<Arc<dyn SyncHandle>> {
         Some(Arc::clone(&self.shared) as Arc<dyn SyncHandle>)
     }

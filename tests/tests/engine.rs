@@ -1083,3 +1083,124 @@ fn a_waiting_connection_that_floods_is_refused() {
     let flood = vec![b'x'; 64 * 1024];
     assert_eq!(h.input(2, &flood), ["close 2 DuplicateIdentity"]);
 }
+
+/// A store whose lease (failover between instances) the test moves: it holds until the time
+/// in `until`, or always when that is `None`.
+struct LeasedStore {
+    memory: MemoryStore,
+    until: std::sync::Arc<std::sync::Mutex<Option<std::time::Instant>>>,
+}
+
+impl fixgate_core::MessageStore for LeasedStore {
+    fn append(
+        &mut self,
+        seq: SeqNum,
+        frame: &[u8],
+        answers: Option<SeqNum>,
+    ) -> Result<(), fixgate_core::StoreError> {
+        self.memory.append(seq, frame, answers)
+    }
+    fn next_sender_seq(&self) -> SeqNum {
+        self.memory.next_sender_seq()
+    }
+    fn next_target_seq(&self) -> SeqNum {
+        self.memory.next_target_seq()
+    }
+    fn set_next_sender_seq(&mut self, seq: SeqNum) -> Result<(), fixgate_core::StoreError> {
+        self.memory.set_next_sender_seq(seq)
+    }
+    fn set_next_target_seq(&mut self, seq: SeqNum) -> Result<(), fixgate_core::StoreError> {
+        self.memory.set_next_target_seq(seq)
+    }
+    fn read_range(
+        &self,
+        from: SeqNum,
+        to: SeqNum,
+        each: &mut dyn FnMut(SeqNum, &[u8]),
+    ) -> Result<(), fixgate_core::StoreError> {
+        self.memory.read_range(from, to, each)
+    }
+    fn reset(&mut self, now: UtcTimestamp) -> Result<(), fixgate_core::StoreError> {
+        self.memory.reset(now)
+    }
+    fn creation_time(&self) -> UtcTimestamp {
+        self.memory.creation_time()
+    }
+    fn held_until(&self) -> Option<std::time::Instant> {
+        *self.until.lock().unwrap()
+    }
+}
+
+impl Harness {
+    /// Acceptor TW1 on a store whose lease the returned handle moves.
+    fn leased_acceptor(&mut self) -> std::sync::Arc<std::sync::Mutex<Option<std::time::Instant>>> {
+        let until = std::sync::Arc::new(std::sync::Mutex::new(None));
+        let store = LeasedStore {
+            memory: MemoryStore::new(UtcTimestamp::from_system_time(self.clock.utc())),
+            until: until.clone(),
+        };
+        let config = SessionConfig::new(BeginString::Fix44, "", "", Role::Acceptor);
+        self.engine
+            .create_session(tw(1), config, Box::new(store))
+            .unwrap();
+        self.engine.register_acceptor(&tw(1)).unwrap();
+        until
+    }
+}
+
+#[test]
+fn a_session_whose_lease_does_not_hold_refuses_its_logon_as_an_unknown_one() {
+    let mut h = Harness::new(EngineConfig::default());
+    let until = h.leased_acceptor();
+    // Lapsed a moment ago (another instance may own the session now).
+    *until.lock().unwrap() = Some(h.clock.now().mono);
+    let logon = h.logon("TW1", "ISLD", 1, "");
+    assert_eq!(h.open(1, &logon), ["close 1 NotOwned"]);
+    assert_eq!(
+        h.engine
+            .metrics()
+            .refusals
+            .get(&fixgate_core::Refusal::NotOwned),
+        1
+    );
+    assert_eq!(
+        h.engine.session(&tw(1)).unwrap().next_target_seq(),
+        SeqNum::new(1)
+    );
+    // Renewed: the same Logon is answered.
+    *until.lock().unwrap() = Some(h.clock.now().mono + Duration::from_secs(1));
+    let out = h.open(2, &logon);
+    assert_eq!(Harness::sends(&out), ["send 2 35=A|34=1|98=0|108=30"]);
+}
+
+#[test]
+fn a_connected_session_whose_lease_lapses_delivers_and_sends_nothing_more() {
+    let mut h = Harness::new(EngineConfig::default());
+    let until = h.leased_acceptor();
+    *until.lock().unwrap() = Some(h.clock.now().mono + Duration::from_secs(5));
+    let logon = h.logon("TW1", "ISLD", 1, "");
+    assert_eq!(Harness::sends(&h.open(1, &logon)).len(), 1);
+    // The process stood still past its lease (SIGSTOP); then an order and a due Heartbeat.
+    h.clock.advance(Duration::from_secs(31));
+    let order = h.message("TW1", "ISLD", "D", 2, "11=late|");
+    assert_eq!(h.input(1, &order), ["close 1 Store(Fenced)"]);
+    let now = h.clock.now();
+    h.engine.handle_timeout(now);
+    assert_eq!(h.outputs(), Vec::<String>::new());
+    assert_eq!(
+        h.engine.session(&tw(1)).unwrap().next_target_seq(),
+        SeqNum::new(2)
+    );
+}
+
+#[test]
+fn a_due_timer_of_a_session_whose_lease_lapsed_closes_it_without_a_heartbeat() {
+    let mut h = Harness::new(EngineConfig::default());
+    let until = h.leased_acceptor();
+    *until.lock().unwrap() = Some(h.clock.now().mono + Duration::from_secs(5));
+    let logon = h.logon("TW1", "ISLD", 1, "");
+    assert_eq!(Harness::sends(&h.open(1, &logon)).len(), 1);
+    let now = h.clock.advance(Duration::from_secs(31));
+    h.engine.handle_timeout(now);
+    assert_eq!(h.outputs(), ["close 1 Store(Fenced)"]);
+}

@@ -646,6 +646,10 @@ impl Engine {
         self.advance(now);
         if let Some(id) = self.linked.get(&conn) {
             if let Some(slot) = self.sessions.get_mut(id) {
+                if !slot.session.is_owned_at(now.mono) {
+                    let id = id.clone();
+                    return self.close_for_store(&id, now, StoreError::Fenced);
+                }
                 slot.session.handle_input(now, data);
                 mark_ready(&mut self.ready, slot, id);
             }
@@ -670,6 +674,10 @@ impl Engine {
             return self.handle_input(conn, now, &data);
         };
         if let Some(slot) = self.sessions.get_mut(id) {
+            if !slot.session.is_owned_at(now.mono) {
+                let id = id.clone();
+                return self.close_for_store(&id, now, StoreError::Fenced);
+            }
             slot.session.handle_bytes(now, data);
             mark_ready(&mut self.ready, slot, id);
         }
@@ -702,7 +710,17 @@ impl Engine {
         };
         slot.committing = false;
         mark_ready(&mut self.ready, slot, id);
-        let Err(error) = result else {
+        if let Err(error) = result {
+            self.close_for_store(id, now, error);
+        }
+    }
+
+    /// Closes session `id`'s connection without a Logout, because its store failed or its
+    /// lease no longer holds: what the session holds back never goes out, and what was stored
+    /// comes again with the next Logon's resend; without a connection the application gets
+    /// [`Event::StoreSyncFailed`].
+    fn close_for_store(&mut self, id: &SessionId, now: Now, error: StoreError) {
+        let Some(slot) = self.sessions.get_mut(id) else {
             return;
         };
         let Some(conn) = slot.conn.take() else {
@@ -1009,6 +1027,19 @@ impl Engine {
         let Some(slot) = self.sessions.get_mut(id) else {
             return;
         };
+        // A lease that no longer holds: no timer of the session sends anything.
+        if !slot.session.is_owned_at(now.mono) {
+            if slot.conn.is_some() {
+                self.close_for_store(id, now, StoreError::Fenced);
+            }
+            let Some(slot) = self.sessions.get_mut(id) else {
+                return;
+            };
+            if slot.initiator_addr.is_some() {
+                slot.reconnect_at = Some(now.mono + self.config.reconnect_interval);
+            }
+            return;
+        }
         let slow = slot.session.config().slow_consumer_timeout;
         if slot.conn.is_some() && slot.flow.deadline(slow).is_some_and(|at| at <= now.mono) {
             slot.flow.clear();

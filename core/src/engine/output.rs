@@ -118,6 +118,10 @@ pub enum Refusal {
     Garbled,
     /// No registered acceptor matches the Logon's CompIDs, and none may be created.
     UnknownSession,
+    /// The session's store does not let this instance act for it now: another instance owns
+    /// it, or this one's lease lapsed ([`MessageStore::held_until`](crate::MessageStore::held_until)).
+    /// Refused as an unknown session is.
+    NotOwned,
     /// The Logon addresses one of our CompIDs that `AcceptorCompIDs` does not allow.
     CompIdNotAllowed,
     /// The sessions manager refused the unregistered session.

@@ -54,6 +54,11 @@ impl Engine {
         let Some(slot) = self.sessions.get_mut(&id) else {
             return self.refuse(conn, Refusal::UnknownSession);
         };
+        // Owned by another instance (or this one's lease lapsed): refused as an unknown
+        // session is, before the credentials are looked at.
+        if !slot.session.is_owned_at(self.now.mono) {
+            return self.refuse_unknown(conn, &logon, Refusal::NotOwned);
+        }
         // `AllowedRemoteAddresses`: a Logon from elsewhere learns nothing, and is refused after
         // the same credential check as a wrong password, so that neither the wire nor the time
         // tells the two apart. Only an authenticated Logon learns that the session is connected.

@@ -317,6 +317,13 @@ impl Session {
         self.state
     }
 
+    /// Whether this instance may act for the session at `now`: its store's lease holds
+    /// ([`MessageStore::held_until`]).
+    #[inline]
+    pub fn is_owned_at(&self, now: Instant) -> bool {
+        self.store.held_until().is_none_or(|until| now < until)
+    }
+
     /// The settings.
     pub fn config(&self) -> &SessionConfig {
         &self.config
