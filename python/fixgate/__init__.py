@@ -20,6 +20,7 @@ Logons for unregistered sessions (``on_unregistered_acceptor``, ``on_session_cre
 """
 
 import atexit
+from typing import Optional
 
 from ._fixgate import (
     BackpressureError,
@@ -35,6 +36,25 @@ from ._fixgate import (
     shutdown,
 )
 
+
+
+class RejectReason(str):
+    """The reason of a session-level Reject, as ``on_reject`` gets it: a ``str``, the
+    lower-snake-case label of its SessionRejectReason ("required_tag_missing"…, "unknown" for a
+    received Reject without a reason FIX lists), whose ``code`` is the SessionRejectReason
+    <373> number itself (None when the Reject had none)."""
+
+    code: Optional[int]
+
+    def __new__(cls, label: str, code: Optional[int] = None) -> "RejectReason":
+        reason = super().__new__(cls, label)
+        reason.code = code
+        return reason
+
+    def __repr__(self) -> str:
+        return "RejectReason(%s, %r)" % (str.__repr__(self), self.code)
+
+
 # The engine thread calls into Python: it stops (logging sessions out) before the interpreter
 # goes away.
 atexit.register(shutdown)
@@ -47,6 +67,7 @@ __all__ = [
     "FIXVersion",
     "FixMessage",
     "MessageExpired",
+    "RejectReason",
     "Session",
     "SessionFinalized",
     "SessionId",
