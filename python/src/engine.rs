@@ -12,8 +12,8 @@ use fixgate_core::codec::Message;
 use fixgate_core::metrics::{Reason, RejectKind};
 use fixgate_core::properties::Properties;
 use fixgate_core::{
-    AcceptAll, Delivered, DisconnectReason, Event, MemoryStore, MessageStore, Role, SessionConfig,
-    SessionDecision, SessionId, SessionsManager, UtcTimestamp,
+    AcceptAll, ConfigError, Delivered, DisconnectReason, Event, MemoryStore, MessageStore, Role,
+    SessionConfig, SessionDecision, SessionId, SessionsManager, UtcTimestamp,
 };
 use fixgate_driver::{Application, Context, Security};
 use futures_lite::future::block_on;
@@ -21,7 +21,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyString, PyTuple};
 
 use crate::callback;
-use crate::errors::{EngineStopped, FixgateError, engine_error};
+use crate::errors::{EngineStopped, FixgateError, InvalidSetting, UnknownSetting, engine_error};
 use crate::message::FixMessage;
 use crate::session::{self, FixVersion, Session, SessionId as PySessionId};
 
@@ -392,6 +392,53 @@ impl Application for PyApp {
     }
 }
 
+/// A property's value from Python: `bool` as Y/N, anything else as `str()`.
+fn property_value(value: &Bound<'_, PyAny>) -> PyResult<String> {
+    if let Ok(flag) = value.downcast::<pyo3::types::PyBool>() {
+        return Ok(if flag.is_true() { "Y" } else { "N" }.to_owned());
+    }
+    Ok(value.str()?.to_cow()?.into_owned())
+}
+
+/// The settings that `create_session`'s arguments decide, refused in its `settings`.
+const DECIDED_BY_ARGUMENTS: [&str; 4] = [
+    "BeginString",
+    "SenderCompID",
+    "TargetCompID",
+    "ConnectionType",
+];
+
+/// Applies `create_session`'s `settings` (the properties' session keys, QuickFIX's names or FIX
+/// Antenna's) to `config`, then checks it as session `id`'s.
+fn apply_settings(
+    config: &mut SessionConfig,
+    id: &SessionId,
+    settings: &Bound<'_, PyDict>,
+) -> PyResult<()> {
+    for (key, value) in settings.iter() {
+        let key = key.str()?.to_cow()?.into_owned();
+        if DECIDED_BY_ARGUMENTS.contains(&key.as_str()) {
+            return Err(InvalidSetting::new_err(format!(
+                "{key}: create_session's arguments decide it (session_id, version; \
+                 connect() or connect_to() the role)"
+            )));
+        }
+        config
+            .set(&key, &property_value(&value)?)
+            .map_err(|error| match error {
+                ConfigError::UnknownSetting { .. } => UnknownSetting::new_err(error.to_string()),
+                other => InvalidSetting::new_err(other.to_string()),
+            })?;
+    }
+    // The engine names the session's CompIDs from its id.
+    let mut checked = config.clone();
+    checked.sender_comp_id = id.sender_comp_id.to_string();
+    checked.target_comp_id = id.target_comp_id.to_string();
+    checked
+        .validate()
+        .map_err(|error| InvalidSetting::new_err(error.to_string()))
+}
+
 /// The properties from the constructor's argument: None (`./engine.properties` if it exists,
 /// else the defaults), a path, or a dict of keys.
 fn load_properties(properties: Option<&Bound<'_, PyAny>>) -> PyResult<Properties> {
@@ -415,12 +462,7 @@ fn load_properties(properties: Option<&Bound<'_, PyAny>>) -> PyResult<Properties
         Some(value) if value.is_instance_of::<PyDict>() => {
             let mut text = String::new();
             for (key, value) in value.downcast::<PyDict>()?.iter() {
-                let value = match value.extract::<bool>() {
-                    Ok(flag) if value.is_instance_of::<pyo3::types::PyBool>() => {
-                        if flag { "Y" } else { "N" }.to_owned()
-                    }
-                    _ => value.str()?.to_cow()?.into_owned(),
-                };
+                let value = property_value(&value)?;
                 text.push_str(&format!("{} = {value}\n", key.str()?.to_cow()?));
             }
             parse(&text, "(dict)")
@@ -532,16 +574,23 @@ impl FixEngine {
         Ok(Self { shared })
     }
 
-    /// Creates a session (FIX Antenna's `createSession`): `app_version` names the application's
+    /// Creates a session (FIX Antenna's `create_session`): `app_version` names the application's
     /// FIX version ("FIX44"), `version` the session protocol's. Its settings are the properties'
-    /// `Session.<name>.*` for these CompIDs, else `Session.Default.*`; messages are kept in
-    /// memory or in files, as `StorageType` says. It takes no connection until `connect()` (acceptor) or `connect_to()` (initiator).
+    /// `Session.<name>.*` for these CompIDs, else `Session.Default.*`, then `settings`, a dict of
+    /// the same session keys for this session alone (`{"HeartBtInt": 5, "ResetOnLogon": True,
+    /// "Username": "u", "Password": "p"}`; QuickFIX's names or FIX Antenna's aliases): an
+    /// unknown key raises `UnknownSetting`, a bad value (or a key the arguments decide, such as
+    /// SenderCompID) `InvalidSetting`. Messages are kept in memory or in files, as
+    /// `StorageType` says. It takes no connection until `connect()` (acceptor) or
+    /// `connect_to()` (initiator).
+    #[pyo3(signature = (session_id, app_version, version, settings = None))]
     fn create_session(
         &self,
         py: Python<'_>,
         session_id: PySessionId,
         app_version: String,
         version: FixVersion,
+        settings: Option<&Bound<'_, PyDict>>,
     ) -> PyResult<Session> {
         let shared = &self.shared;
         if shared.is_engine_thread() {
@@ -557,6 +606,9 @@ impl FixEngine {
         config.begin_string = version.begin_string();
         config.role = Role::Acceptor;
         config.report_state_changes = true;
+        if let Some(settings) = settings {
+            apply_settings(&mut config, &id, settings)?;
+        }
         let store = shared.open_store(&id)?;
         let created = config.clone();
         let handle = py
