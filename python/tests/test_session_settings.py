@@ -1,5 +1,8 @@
 """Per-session settings: create_session(session_id, app_version, version, settings), a dict of
-the properties' session keys that override the engine's defaults for that session alone."""
+the properties' session keys that override the engine's defaults for that session alone; and
+FIX Antenna's initiator call, connect(hbi, host, port)."""
+
+import socket
 
 import pytest
 
@@ -73,3 +76,32 @@ def test_unknown_and_invalid_settings_raise_typed_errors(engine):
     assert issubclass(fixgate.UnknownSetting, fixgate.FixgateError)
     # Nothing was created by the failed calls: the id is free.
     engine.create_session(sid, "FIX44", v44, {}).finalize()
+
+
+def test_connect_with_hbi_host_and_port_starts_an_initiator(engine):
+    # FIX Antenna's initiator call, connect(hbi, host, port), towards a bare listening socket
+    # that reads the Logon.
+    with socket.create_server(("127.0.0.1", 0)) as server:
+        server.settimeout(WITHIN)
+        ssn = engine.create_session(fixgate.SessionId("PYINIT", "RAWLISTEN"), "FIX44",
+                                    fixgate.FIXVersion.FIX44)
+        try:
+            ssn.connect(7, "127.0.0.1", server.getsockname()[1])
+            conn, _ = server.accept()
+            with conn:
+                conn.settimeout(WITHIN)
+                data = b""
+                while b"\x0110=" not in data or not data.endswith(b"\x01"):
+                    chunk = conn.recv(4096)
+                    assert chunk, data
+                    data += chunk
+            assert b"\x0135=A\x01" in data and b"\x01108=7\x01" in data, data
+        finally:
+            ssn.finalize()
+    with pytest.raises(fixgate.FixgateError, match="connect"):
+        ssn2 = engine.create_session(fixgate.SessionId("PYINIT", "RAWHALF"), "FIX44",
+                                     fixgate.FIXVersion.FIX44)
+        try:
+            ssn2.connect(7, "127.0.0.1")
+        finally:
+            ssn2.finalize()
