@@ -62,7 +62,8 @@ enum Body {
 /// A FIX message: `FixMessage("D")`, then `set(tag, value)` for each body field; `put()` on a
 /// session adds the header (BeginString, CompIDs, MsgSeqNum, SendingTime) and the trailer.
 /// Repeating groups: `add_group(count_tag, entries)` to build one, `get_group(count_tag,
-/// delimiter_tag, tags)` to read one.
+/// delimiter_tag, tags)` to read one (its entries are `GroupEntry` dicts, whose own `get_group`
+/// and `add_group` read and build nested groups).
 ///
 /// A message given to a listener's `on_new_message` is read-only and valid only inside that
 /// callback (FIX Antenna's rule): `copy()` keeps one.
@@ -458,10 +459,11 @@ impl FixMessage {
     /// The entries of the repeating group that `count_tag` (its NumInGroup) introduces, read
     /// with the core's group rules: an entry starts with `delimiter_tag` and runs while its tags
     /// are among `tags` (the delimiter counts as one), so `tags` lists every tag an entry may
-    /// hold, nested groups' included. Each entry is a dict {tag: str} of the member tags it
-    /// holds (a tag's first occurrence in the entry). No NumInGroup field is an empty list; a NumInGroup that does not
-    /// match the entries found, or that is not a number, raises FixgateError with the core's
-    /// reason.
+    /// hold, nested groups' included. Each entry is a `GroupEntry`, a dict {tag: str} of the
+    /// member tags it holds (a tag's first occurrence in the entry) whose `get_group` reads
+    /// the groups nested in it. No NumInGroup field is an empty list; a NumInGroup that does
+    /// not match the entries found, or that is not a number, raises FixgateError with the
+    /// core's reason.
     #[pyo3(signature = (count_tag, delimiter_tag, tags))]
     fn get_group<'py>(
         &self,

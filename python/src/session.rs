@@ -399,9 +399,10 @@ impl Session {
     /// Sets the object whose `on_new_message(session, msg)` receives this session's application
     /// messages, on the engine thread with the GIL held. It may also have
     /// `on_session_state_change(session, state)`, called with the state's name (as `state`
-    /// gives it) each time the state changes; `on_reject(session, direction, reason, text)`
-    /// for each session-level Reject ("received" or "sent", the reason's label such as
-    /// "required_tag_missing", the Text we sent or None); and `on_disconnect(session, reason)`
+    /// gives it) on every change of the state, in order; `on_reject(session, direction, reason,
+    /// text)` for each session-level Reject ("received" or "sent"; a `RejectReason`, the
+    /// reason's label such as "required_tag_missing" with its 373 number as `.code`; the
+    /// Reject's Text, None when a received one has none); and `on_disconnect(session, reason)`
     /// with the label of why the connection ended ("logged_out", "heartbeat_timeout"…). Each
     /// of those is called only if the listener defines it. A callback that returns without a
     /// reply acks the message; one that raises settles nothing (the traceback is printed).
