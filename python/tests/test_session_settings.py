@@ -105,3 +105,13 @@ def test_connect_with_hbi_host_and_port_starts_an_initiator(engine):
             ssn2.connect(7, "127.0.0.1")
         finally:
             ssn2.finalize()
+
+
+def test_a_password_setting_may_name_where_to_read_it(engine, monkeypatch):
+    monkeypatch.setenv("FIXGATE_PY_TEST_PASSWORD", "from-env")
+    ssn = acceptor(engine, "SETENV", {"Username": "u", "Password": "env:FIXGATE_PY_TEST_PASSWORD"})
+    try:
+        assert log_on(engine, "SETENV", "u", "env:FIXGATE_PY_TEST_PASSWORD") is None
+        assert log_on(engine, "SETENV", "u", "from-env") is not None
+    finally:
+        ssn.finalize()
