@@ -132,6 +132,8 @@ pub enum Event {
         ref_seq: Option<SeqNum>,
         /// `SessionRejectReason <373>`, when present.
         reason: Option<u32>,
+        /// Its `Text <58>`, if any (a slice of the received frame).
+        text: Option<Bytes>,
     },
     /// We rejected one of the counterparty's messages.
     RejectSent {
@@ -170,6 +172,14 @@ pub enum Event {
     LogoutReceived {
         /// Its `Text <58>`, if any.
         text: Option<Bytes>,
+    },
+    /// The session's state changed (raised only when `SessionConfig::report_state_changes` is
+    /// on): every change, in order, the short-lived ones included.
+    StateChanged {
+        /// The state it left.
+        from: crate::SessionState,
+        /// The state it is in now.
+        to: crate::SessionState,
     },
     /// Making the store durable failed (`Output::Commit`) while the session had no connection:
     /// the messages it stored are not known to be on stable storage. With a connection, the

@@ -211,6 +211,10 @@ pub struct SessionConfig {
     /// Which messages raise [`Event::Message`](crate::Event::Message), received and sent: none,
     /// the session-level ones (for hooks), or all (for a message log).
     pub report_messages: MessageReport,
+    /// Whether every change of the session's state raises
+    /// [`Event::StateChanged`](crate::Event::StateChanged), in order (for listeners that follow
+    /// the state, as FIX Antenna's do). Off by default.
+    pub report_state_changes: bool,
     /// `AllowedRemoteAddresses`: the addresses (IPs, CIDR blocks) a Logon for this acceptor may
     /// come from; `None` allows any. A Logon from elsewhere is refused like bad credentials.
     pub allowed_remote_addresses: Option<Vec<crate::access::IpRange>>,
@@ -309,6 +313,7 @@ impl SessionConfig {
             password: None,
             logon_fields: Vec::new(),
             report_messages: MessageReport::Off,
+            report_state_changes: false,
             schedule: None,
             allowed_remote_addresses: None,
             max_unsettled_messages: 10_000,

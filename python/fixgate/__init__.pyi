@@ -1,7 +1,7 @@
 """Type stubs of fixgate, FIX Antenna's session API on fixgate's Rust engine."""
 
 import os
-from typing import Dict, List, Mapping, Optional, Protocol, Sequence, Tuple, Union
+from typing import Dict, List, Mapping, Optional, Protocol, Sequence, Tuple, Union, overload
 
 class FixgateError(Exception):
     """An error of the FIX engine; its message carries the engine's reason."""
@@ -17,6 +17,21 @@ class EngineStopped(FixgateError):
 
 class MessageExpired(FixgateError):
     """A message lent to on_new_message was used after the callback returned."""
+
+class UnknownSetting(FixgateError):
+    """A create_session setting that fixgate does not know."""
+
+class InvalidSetting(FixgateError):
+    """A create_session setting whose value does not fit it, or one the arguments decide
+    (BeginString, SenderCompID, TargetCompID, ConnectionType)."""
+
+class RejectReason(str):
+    """The reason of a session-level Reject (on_reject): the lower-snake-case label of its
+    SessionRejectReason ("required_tag_missing"…, "unknown" for one FIX does not list), with
+    code, the SessionRejectReason <373> number (None when the Reject had none)."""
+
+    code: Optional[int]
+    def __new__(cls, label: str, code: Optional[int] = ...) -> "RejectReason": ...
 
 class SessionId:
     """A session's identity: our SenderCompID and the counterparty's (our TargetCompID)."""
@@ -39,8 +54,24 @@ class FIXVersion:
 
 FieldValue = Union[str, int, float, bool, bytes]
 # A group entry's value may itself be a list of entries: a nested group under that NumInGroup.
-GroupValue = Union[FieldValue, List["GroupEntry"]]
-GroupEntry = Union[Sequence[Tuple[int, GroupValue]], Mapping[int, GroupValue]]
+GroupValue = Union[FieldValue, List["GroupEntryLike"]]
+GroupEntryLike = Union[Sequence[Tuple[int, GroupValue]], Mapping[int, GroupValue]]
+
+class GroupEntry(Dict[int, object]):
+    """One entry of a repeating group: a dict {tag: value}. FixMessage.get_group returns them
+    (values str, raw the entry's fields as received); built by hand, in field order, they go to
+    FixMessage.add_group like any dict entry."""
+
+    raw: Optional[bytes]
+    def __init__(self, fields: GroupEntryLike = ..., raw: Optional[bytes] = ...) -> None: ...
+    def get_group(
+        self, count_tag: int, delimiter_tag: int, tags: Sequence[int]
+    ) -> List["GroupEntry"]:
+        """The entries of the group nested in this entry (e.g. 802 NoPartySubIDs in a 453
+        NoPartyIDs entry), read by FixMessage.get_group's rules."""
+    def add_group(self, count_tag: int, entries: Sequence[GroupEntryLike]) -> None:
+        """Adds (or replaces in place) a nested group; an empty list removes it. Checks the
+        entries at once (FixgateError)."""
 
 class FixMessage:
     """A FIX message: its type, body fields and repeating groups. Messages lent to a callback
@@ -55,7 +86,7 @@ class FixMessage:
     @property
     def raw(self) -> bytes: ...
     def copy(self) -> "FixMessage": ...
-    def add_group(self, count_tag: int, entries: Sequence[GroupEntry]) -> None:
+    def add_group(self, count_tag: int, entries: Sequence[GroupEntryLike]) -> None:
         """Adds the repeating group that count_tag (its NumInGroup, e.g. 453) introduces: each
         entry a list of (tag, value) pairs or a dict, in field order, every one starting with
         the group's delimiter tag (e.g. 448); a list value is a nested group. Written as
@@ -64,20 +95,23 @@ class FixMessage:
         removes it. Raises FixgateError for a malformed group or a read-only message."""
     def get_group(
         self, count_tag: int, delimiter_tag: int, tags: Sequence[int]
-    ) -> List[Dict[int, str]]:
-        """The group's entries, each a dict {tag: value} of its member tags, read by the core's
-        rules: an entry starts with delimiter_tag and runs while its tags are in tags (list
-        every tag an entry may hold). No NumInGroup is []; a NumInGroup that does not match the
+    ) -> List[GroupEntry]:
+        """The group's entries, each a GroupEntry (a dict {tag: value} of its member tags), read
+        by the core's rules: an entry starts with delimiter_tag and runs while its tags are in
+        tags (list every tag an entry may hold, nested groups' included; read a nested group
+        with the entry's get_group). No NumInGroup is []; a NumInGroup that does not match the
         entries found, or is not a number, raises FixgateError with the core's reason."""
 
 class Listener(Protocol):
     """What set_listener takes: on_new_message, and optionally (each called only if defined)
-    on_session_state_change(session, state), called on every change of the session's state
-    (the state's name, as Session.state gives it);
+    on_session_state_change(session, state), called on every change of the session's state,
+    in order, the ones that last no time included (the state's name, as Session.state gives
+    it);
     on_reject(session, direction, reason, text), for each session-level Reject: direction
-    "received" or "sent", reason the lower-snake-case label of its SessionRejectReason
-    ("required_tag_missing", "tag_without_value"…, "unknown" for a received Reject without a
-    known one), text the Text we sent (None for a received Reject);
+    "received" or "sent", reason a RejectReason (the lower-snake-case label of its
+    SessionRejectReason, "required_tag_missing", "tag_without_value"…, "unknown" for a received
+    Reject without a known one; .code its number), text the Reject's Text (None when a
+    received one has none);
     on_disconnect(session, reason), when the connection ends: reason the label of why
     ("logged_out", "heartbeat_timeout", "connection_closed", "requested"…)."""
 
@@ -100,7 +134,13 @@ class Session:
     def app_version(self) -> str: ...
     @property
     def version(self) -> FIXVersion: ...
-    def connect(self) -> None: ...
+    @overload
+    def connect(self) -> None:
+        """Registers the session as an acceptor."""
+    @overload
+    def connect(self, hbi: int, host: str, port: int) -> None:
+        """Starts the session as an initiator towards host:port with HeartBtInt hbi seconds
+        (FIX Antenna's form of connect_to)."""
     def connect_to(self, host: str, port: int) -> None: ...
     def put(self, msg: FixMessage) -> int: ...
     def disconnect(self, reason: Optional[str] = None) -> None: ...
@@ -125,8 +165,15 @@ class FixEngine:
         properties: Union[None, str, "os.PathLike[str]", Dict[str, object]] = None,
     ) -> None: ...
     def create_session(
-        self, session_id: SessionId, app_version: str, version: FIXVersion
-    ) -> Session: ...
+        self,
+        session_id: SessionId,
+        app_version: str,
+        version: FIXVersion,
+        settings: Optional[Mapping[str, object]] = None,
+    ) -> Session:
+        """A session with the properties' settings for its CompIDs, then settings (the same
+        session keys, for this session alone: HeartBtInt, ResetOnLogon, Username, Password…).
+        Raises UnknownSetting for an unknown key, InvalidSetting for a bad value."""
     def set_sessions_manager(self, manager: Optional[SessionsManager]) -> None:
         """Decides on Logons for unregistered sessions (CreateUnregisteredAcceptorSession on);
         None puts back the engine's default, which accepts them all."""

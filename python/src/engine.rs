@@ -12,16 +12,16 @@ use fixgate_core::codec::Message;
 use fixgate_core::metrics::{Reason, RejectKind};
 use fixgate_core::properties::Properties;
 use fixgate_core::{
-    AcceptAll, Delivered, DisconnectReason, Event, MemoryStore, MessageStore, Role, SessionConfig,
-    SessionDecision, SessionId, SessionsManager, UtcTimestamp,
+    AcceptAll, ConfigError, Delivered, DisconnectReason, Event, MemoryStore, MessageStore, Role,
+    SessionConfig, SessionDecision, SessionId, SessionsManager, UtcTimestamp,
 };
-use fixgate_driver::{Application, ConnectFailure, Context, Security};
+use fixgate_driver::{Application, Context, Security};
 use futures_lite::future::block_on;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyString, PyTuple};
 
 use crate::callback;
-use crate::errors::{EngineStopped, FixgateError, engine_error};
+use crate::errors::{EngineStopped, FixgateError, InvalidSetting, UnknownSetting, engine_error};
 use crate::message::FixMessage;
 use crate::session::{self, FixVersion, Session, SessionId as PySessionId};
 
@@ -187,8 +187,6 @@ struct PyApp {
     manager: Arc<Mutex<Option<Py<PyAny>>>>,
     /// The sessions it accepted, not yet given to its `on_session_created`.
     created: Created,
-    /// The last state told to each session's listener.
-    states: HashMap<SessionId, &'static str>,
 }
 
 impl PyApp {
@@ -236,37 +234,6 @@ impl PyApp {
             }
         });
     }
-
-    /// Tells `session`'s listener its state when it changed since it was last told, if the
-    /// listener has `on_session_state_change`.
-    fn state_changed(&mut self, ctx: &mut Context<'_>, session: &SessionId) {
-        let state = ctx.session(session).map(|s| s.state());
-        let name = state.map_or("FINALIZED", session::state_name);
-        if self.states.get(session) == Some(&name) {
-            return;
-        }
-        if state.is_some() {
-            self.states.insert(session.clone(), name);
-        } else {
-            self.states.remove(session);
-        }
-        Python::with_gil(|py| {
-            let Some((ssn, listener)) = self.listener(py, session) else {
-                return;
-            };
-            let listener = listener.bind(py);
-            if !listener.hasattr("on_session_state_change").unwrap_or(false) {
-                return;
-            }
-            let (result, _) = callback::enter_without_message(ctx, || {
-                listener.call_method1("on_session_state_change", (ssn, name))
-            });
-            if let Err(error) = result {
-                tracing::error!(%session, "on_session_state_change raised");
-                error.print(py);
-            }
-        });
-    }
 }
 
 impl PyApp {
@@ -300,27 +267,40 @@ impl PyApp {
     }
 
     /// Tells the listener's `on_reject(session, direction, reason, text)` of a session-level
-    /// Reject: direction "received" or "sent", reason the core's label of its
-    /// SessionRejectReason (metrics' `RejectKind`), text what we sent (None for a received one:
-    /// the event does not carry its Text).
+    /// Reject: direction "received" or "sent"; reason a `RejectReason`, the core's label of its
+    /// SessionRejectReason (metrics' `RejectKind`) with the `SessionRejectReason <373>` number as
+    /// its `code`; text the Reject's `Text <58>` (received: None when it had none).
     fn rejected(&self, ctx: &mut Context<'_>, session: &SessionId, event: &Event) {
-        let (direction, kind, text) = match event {
-            Event::RejectReceived { reason, .. } => {
-                ("received", RejectKind::from_code(*reason), None)
-            }
+        let (direction, kind, code, text) = match event {
+            Event::RejectReceived { reason, text, .. } => (
+                "received",
+                RejectKind::from_code(*reason),
+                *reason,
+                text.as_ref()
+                    .map(|text| String::from_utf8_lossy(text).into_owned()),
+            ),
             Event::RejectSent { reason, tag, .. } => {
                 let text = match tag {
                     Some(tag) => format!("{} (tag {tag})", reason.text()),
                     None => reason.text().to_owned(),
                 };
-                ("sent", RejectKind::Reason(*reason), Some(text))
+                (
+                    "sent",
+                    RejectKind::Reason(*reason),
+                    Some(reason.code()),
+                    Some(text),
+                )
             }
             _ => return,
         };
         self.call_optional(ctx, session, "on_reject", |py| {
+            let reason = reject_reason(py, kind.label(), code).unwrap_or_else(|error| {
+                error.print(py);
+                PyString::new(py, kind.label()).into_any()
+            });
             vec![
                 PyString::new(py, direction).into_any(),
-                PyString::new(py, kind.label()).into_any(),
+                reason,
                 match &text {
                     Some(text) => PyString::new(py, text).into_any(),
                     None => py.None().into_bound(py),
@@ -328,12 +308,40 @@ impl PyApp {
             ]
         });
     }
+
+    /// Tells the listener's `on_session_state_change(session, state)` of a change of the
+    /// session's state (the core raises one event per change, in order).
+    fn state_changed(&self, ctx: &mut Context<'_>, session: &SessionId, event: &Event) {
+        // Finalized is not told: `finalize()` forgets the listener first, and `connect_to()`
+        // finalizes the unused acceptor it replaces with an initiator of the same id.
+        if let Event::StateChanged { to, .. } = event
+            && *to != fixgate_core::SessionState::Finalized
+        {
+            let name = session::state_name(*to);
+            self.call_optional(ctx, session, "on_session_state_change", |py| {
+                vec![PyString::new(py, name).into_any()]
+            });
+        }
+    }
+}
+
+/// `fixgate.RejectReason(label, code)`: a `str` (the label) that also carries the
+/// `SessionRejectReason <373>` number.
+fn reject_reason<'py>(
+    py: Python<'py>,
+    label: &str,
+    code: Option<u32>,
+) -> PyResult<Bound<'py, PyAny>> {
+    static CLASS: pyo3::sync::GILOnceCell<Py<PyAny>> = pyo3::sync::GILOnceCell::new();
+    let class = CLASS.get_or_try_init(py, || {
+        Ok::<_, PyErr>(py.import("fixgate")?.getattr("RejectReason")?.unbind())
+    })?;
+    class.bind(py).call1((label, code))
 }
 
 impl Application for PyApp {
     fn on_message(&mut self, ctx: &mut Context<'_>, session: &SessionId, delivered: &Delivered) {
         self.announce(ctx, session);
-        self.state_changed(ctx, session);
         let settled = Python::with_gil(|py| {
             let Some((ssn, listener)) = self.listener(py, session) else {
                 return false;
@@ -367,7 +375,7 @@ impl Application for PyApp {
 
     fn on_event(&mut self, ctx: &mut Context<'_>, session: &SessionId, event: Event) {
         self.announce(ctx, session);
-        self.state_changed(ctx, session);
+        self.state_changed(ctx, session, &event);
         self.rejected(ctx, session, &event);
     }
 
@@ -378,21 +386,57 @@ impl Application for PyApp {
         reason: DisconnectReason,
     ) {
         self.announce(ctx, session);
-        self.state_changed(ctx, session);
         self.call_optional(ctx, session, "on_disconnect", |py| {
             vec![PyString::new(py, reason.label()).into_any()]
         });
     }
+}
 
-    fn on_connect_failed(
-        &mut self,
-        ctx: &mut Context<'_>,
-        session: &SessionId,
-        _addr: SocketAddr,
-        _reason: ConnectFailure,
-    ) {
-        self.state_changed(ctx, session);
+/// A property's value from Python: `bool` as Y/N, anything else as `str()`.
+fn property_value(value: &Bound<'_, PyAny>) -> PyResult<String> {
+    if let Ok(flag) = value.downcast::<pyo3::types::PyBool>() {
+        return Ok(if flag.is_true() { "Y" } else { "N" }.to_owned());
     }
+    Ok(value.str()?.to_cow()?.into_owned())
+}
+
+/// The settings that `create_session`'s arguments decide, refused in its `settings`.
+const DECIDED_BY_ARGUMENTS: [&str; 4] = [
+    "BeginString",
+    "SenderCompID",
+    "TargetCompID",
+    "ConnectionType",
+];
+
+/// Applies `create_session`'s `settings` (the properties' session keys, QuickFIX's names or FIX
+/// Antenna's) to `config`, then checks it as session `id`'s.
+fn apply_settings(
+    config: &mut SessionConfig,
+    id: &SessionId,
+    settings: &Bound<'_, PyDict>,
+) -> PyResult<()> {
+    for (key, value) in settings.iter() {
+        let key = key.str()?.to_cow()?.into_owned();
+        if DECIDED_BY_ARGUMENTS.contains(&key.as_str()) {
+            return Err(InvalidSetting::new_err(format!(
+                "{key}: create_session's arguments decide it (session_id, version; \
+                 connect() or connect_to() the role)"
+            )));
+        }
+        config
+            .set(&key, &property_value(&value)?)
+            .map_err(|error| match error {
+                ConfigError::UnknownSetting { .. } => UnknownSetting::new_err(error.to_string()),
+                other => InvalidSetting::new_err(other.to_string()),
+            })?;
+    }
+    // The engine names the session's CompIDs from its id.
+    let mut checked = config.clone();
+    checked.sender_comp_id = id.sender_comp_id.to_string();
+    checked.target_comp_id = id.target_comp_id.to_string();
+    checked
+        .validate()
+        .map_err(|error| InvalidSetting::new_err(error.to_string()))
 }
 
 /// The properties from the constructor's argument: None (`./engine.properties` if it exists,
@@ -418,12 +462,7 @@ fn load_properties(properties: Option<&Bound<'_, PyAny>>) -> PyResult<Properties
         Some(value) if value.is_instance_of::<PyDict>() => {
             let mut text = String::new();
             for (key, value) in value.downcast::<PyDict>()?.iter() {
-                let value = match value.extract::<bool>() {
-                    Ok(flag) if value.is_instance_of::<pyo3::types::PyBool>() => {
-                        if flag { "Y" } else { "N" }.to_owned()
-                    }
-                    _ => value.str()?.to_cow()?.into_owned(),
-                };
+                let value = property_value(&value)?;
                 text.push_str(&format!("{} = {value}\n", key.str()?.to_cow()?));
             }
             parse(&text, "(dict)")
@@ -465,7 +504,9 @@ impl FixEngine {
         let properties = load_properties(properties)?;
         let setting =
             |e: fixgate_core::properties::PropertiesError| FixgateError::new_err(e.to_string());
-        let config = properties.engine_config().map_err(setting)?;
+        let mut config = properties.engine_config().map_err(setting)?;
+        // Listeners hear of every state change, sessions the engine creates included.
+        config.default_session.report_state_changes = true;
         let listen = properties.listen_address().map_err(setting)?;
         let configured = properties.sessions().map_err(setting)?;
         let default_session = config.default_session.clone();
@@ -485,7 +526,6 @@ impl FixEngine {
             shared: shared_cell.clone(),
             manager: manager.clone(),
             created: created.clone(),
-            states: HashMap::new(),
         };
         let (ready, started) = std::sync::mpsc::channel();
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
@@ -534,16 +574,23 @@ impl FixEngine {
         Ok(Self { shared })
     }
 
-    /// Creates a session (FIX Antenna's `createSession`): `app_version` names the application's
+    /// Creates a session (FIX Antenna's `create_session`): `app_version` names the application's
     /// FIX version ("FIX44"), `version` the session protocol's. Its settings are the properties'
-    /// `Session.<name>.*` for these CompIDs, else `Session.Default.*`; messages are kept in
-    /// memory or in files, as `StorageType` says. It takes no connection until `connect()` (acceptor) or `connect_to()` (initiator).
+    /// `Session.<name>.*` for these CompIDs, else `Session.Default.*`, then `settings`, a dict of
+    /// the same session keys for this session alone (`{"HeartBtInt": 5, "ResetOnLogon": True,
+    /// "Username": "u", "Password": "p"}`; QuickFIX's names or FIX Antenna's aliases): an
+    /// unknown key raises `UnknownSetting`, a bad value (or a key the arguments decide, such as
+    /// SenderCompID) `InvalidSetting`. Messages are kept in memory or in files, as
+    /// `StorageType` says. It takes no connection until `connect()` (acceptor) or
+    /// `connect_to()` (initiator).
+    #[pyo3(signature = (session_id, app_version, version, settings = None))]
     fn create_session(
         &self,
         py: Python<'_>,
         session_id: PySessionId,
         app_version: String,
         version: FixVersion,
+        settings: Option<&Bound<'_, PyDict>>,
     ) -> PyResult<Session> {
         let shared = &self.shared;
         if shared.is_engine_thread() {
@@ -558,6 +605,10 @@ impl FixEngine {
             .unwrap_or_else(|| lock(&shared.default_session).clone());
         config.begin_string = version.begin_string();
         config.role = Role::Acceptor;
+        config.report_state_changes = true;
+        if let Some(settings) = settings {
+            apply_settings(&mut config, &id, settings)?;
+        }
         let store = shared.open_store(&id)?;
         let created = config.clone();
         let handle = py

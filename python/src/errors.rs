@@ -39,6 +39,21 @@ create_exception!(
      inside the callback; copy() keeps one."
 );
 
+create_exception!(
+    fixgate,
+    UnknownSetting,
+    FixgateError,
+    "A session setting that fixgate does not know (create_session's settings take the \
+     properties' session keys: HeartBtInt, ResetOnLogon, Username…)."
+);
+create_exception!(
+    fixgate,
+    InvalidSetting,
+    FixgateError,
+    "A session setting with a value that does not fit it, or one that create_session's own \
+     arguments decide (BeginString, SenderCompID, TargetCompID, ConnectionType)."
+);
+
 /// The Python exception for one of the driver's errors.
 pub(crate) fn engine_error(error: fixgate_driver::Error) -> PyErr {
     match error {

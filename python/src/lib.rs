@@ -38,6 +38,10 @@ fn native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     )?;
     m.add("EngineStopped", py.get_type::<errors::EngineStopped>())?;
     m.add("MessageExpired", py.get_type::<errors::MessageExpired>())?;
+    m.add("UnknownSetting", py.get_type::<errors::UnknownSetting>())?;
+    m.add("InvalidSetting", py.get_type::<errors::InvalidSetting>())?;
     m.add_function(wrap_pyfunction!(engine::shutdown, m)?)?;
+    m.add_function(wrap_pyfunction!(message::read_entry_group, m)?)?;
+    m.add_function(wrap_pyfunction!(message::check_group, m)?)?;
     Ok(())
 }

@@ -2,8 +2,9 @@
 //! to a listener for the time of its callback.
 
 use bytes::BytesMut;
-use fixgate_core::codec::{FieldWriter, GroupSpec, Message, encode_frame};
+use fixgate_core::codec::{FieldView, FieldWriter, GroupSpec, Message, encode_frame};
 use pyo3::prelude::*;
+use pyo3::sync::GILOnceCell;
 use pyo3::types::{PyBool, PyBytes, PyDict, PyList};
 
 use crate::errors::{FixgateError, MessageExpired};
@@ -61,7 +62,8 @@ enum Body {
 /// A FIX message: `FixMessage("D")`, then `set(tag, value)` for each body field; `put()` on a
 /// session adds the header (BeginString, CompIDs, MsgSeqNum, SendingTime) and the trailer.
 /// Repeating groups: `add_group(count_tag, entries)` to build one, `get_group(count_tag,
-/// delimiter_tag, tags)` to read one.
+/// delimiter_tag, tags)` to read one (its entries are `GroupEntry` dicts, whose own `get_group`
+/// and `add_group` read and build nested groups).
 ///
 /// A message given to a listener's `on_new_message` is read-only and valid only inside that
 /// callback (FIX Antenna's rule): `copy()` keeps one.
@@ -193,23 +195,101 @@ fn group_entries(count_tag: u32, entries: &Bound<'_, PyAny>) -> PyResult<Vec<Vec
     Ok(parsed)
 }
 
-/// The entries of the group `spec` describes in `message`, each a dict {tag: str} of the
-/// member tags it holds (their first occurrence in the entry).
-fn read_group(message: &Message, spec: &GroupSpec<'_>) -> PyResult<Vec<Vec<(u32, String)>>> {
-    let group = message
+/// `body` (tag=value fields) framed as the core receives a message of type `msg_type`, so that
+/// its groups are read by the same rules as a received message's.
+fn framed(msg_type: &[u8], body: &[u8]) -> PyResult<Message> {
+    let mut frame = BytesMut::new();
+    encode_frame(&mut frame, b"FIX.4.4", msg_type, &mut [], body);
+    Message::parse(frame.freeze())
+        .map_err(|error| FixgateError::new_err(format!("DecodeError: {error}")))
+}
+
+/// The group spec of `get_group(count_tag, delimiter_tag, tags)`: the delimiter is a member.
+fn members(delimiter_tag: u32, tags: Vec<u32>) -> Vec<u32> {
+    let mut members = vec![delimiter_tag];
+    members.extend(tags.into_iter().filter(|&tag| tag != delimiter_tag));
+    members
+}
+
+/// The entries of the group `spec` describes in `view` (a message's fields, or an entry's), each
+/// a `fixgate.GroupEntry`: a dict {tag: str} of the member tags it holds (a tag's first
+/// occurrence in the entry) that keeps the entry's fields as received, for its nested groups.
+fn read_group<'py>(
+    py: Python<'py>,
+    view: FieldView<'_>,
+    spec: &GroupSpec<'_>,
+) -> PyResult<Bound<'py, PyList>> {
+    static CLASS: GILOnceCell<Py<PyAny>> = GILOnceCell::new();
+    let class = CLASS.get_or_try_init(py, || {
+        Ok::<_, PyErr>(py.import("fixgate")?.getattr("GroupEntry")?.unbind())
+    })?;
+    let group = view
         .group(spec)
         .map_err(|error| FixgateError::new_err(format!("GroupError: {error}")))?;
-    Ok(group
-        .map(|entry| {
-            spec.members
-                .iter()
-                .filter_map(|&tag| {
-                    let value = entry.get(tag)?;
-                    Some((tag, String::from_utf8_lossy(value).into_owned()))
-                })
-                .collect()
-        })
-        .collect())
+    let list = PyList::empty(py);
+    for entry in group {
+        let fields = PyList::empty(py);
+        for &tag in spec.members {
+            if let Some(value) = entry.get(tag) {
+                fields.append((tag, String::from_utf8_lossy(value)))?;
+            }
+        }
+        let mut raw = FieldWriter::new();
+        for field in entry.iter() {
+            if let Some(tag) = field.tag() {
+                raw.bytes(tag, field.value());
+            }
+        }
+        list.append(
+            class
+                .bind(py)
+                .call1((fields, PyBytes::new(py, raw.as_bytes())))?,
+        )?;
+    }
+    Ok(list)
+}
+
+/// The entries of the group that `count_tag` introduces inside one group entry: `entry` is the
+/// entry's fields as received (bytes) or an entry being built (a dict or (tag, value) pairs,
+/// with nested groups as lists); see `FixMessage.get_group`. `GroupEntry.get_group` calls this.
+#[pyfunction]
+#[pyo3(signature = (entry, count_tag, delimiter_tag, tags))]
+pub(crate) fn read_entry_group<'py>(
+    entry: &Bound<'py, PyAny>,
+    count_tag: u32,
+    delimiter_tag: u32,
+    tags: Vec<u32>,
+) -> PyResult<Bound<'py, PyList>> {
+    let py = entry.py();
+    let body = if let Ok(bytes) = entry.downcast::<PyBytes>() {
+        bytes.as_bytes().to_vec()
+    } else {
+        let mut writer = FieldWriter::new();
+        let entries = PyList::new(py, [entry])?;
+        for item in group_entries(0, entries.as_any())?.iter().flatten() {
+            item.write(&mut writer);
+        }
+        writer.as_bytes().to_vec()
+    };
+    let members = members(delimiter_tag, tags);
+    let spec = GroupSpec {
+        count_tag,
+        delimiter: delimiter_tag,
+        members: &members,
+    };
+    read_group(py, framed(b"0", &body)?.fields(), &spec)
+}
+
+/// Checks the entries of a group being built (`GroupEntry.add_group`), as `FixMessage.add_group`
+/// does.
+#[pyfunction]
+pub(crate) fn check_group(count_tag: u32, entries: &Bound<'_, PyAny>) -> PyResult<()> {
+    if count_tag == 0 || SESSION_TAGS.contains(&count_tag) {
+        return Err(FixgateError::new_err(format!(
+            "group {count_tag}: not a NumInGroup tag of a message body"
+        )));
+    }
+    group_entries(count_tag, entries).map(drop)
 }
 
 #[pymethods]
@@ -379,10 +459,11 @@ impl FixMessage {
     /// The entries of the repeating group that `count_tag` (its NumInGroup) introduces, read
     /// with the core's group rules: an entry starts with `delimiter_tag` and runs while its tags
     /// are among `tags` (the delimiter counts as one), so `tags` lists every tag an entry may
-    /// hold, nested groups' included. Each entry is a dict {tag: str} of the member tags it
-    /// holds (a tag's first occurrence in the entry). No NumInGroup field is an empty list; a NumInGroup that does not
-    /// match the entries found, or that is not a number, raises FixgateError with the core's
-    /// reason.
+    /// hold, nested groups' included. Each entry is a `GroupEntry`, a dict {tag: str} of the
+    /// member tags it holds (a tag's first occurrence in the entry) whose `get_group` reads
+    /// the groups nested in it. No NumInGroup field is an empty list; a NumInGroup that does
+    /// not match the entries found, or that is not a number, raises FixgateError with the
+    /// core's reason.
     #[pyo3(signature = (count_tag, delimiter_tag, tags))]
     fn get_group<'py>(
         &self,
@@ -391,44 +472,28 @@ impl FixMessage {
         delimiter_tag: u32,
         tags: Vec<u32>,
     ) -> PyResult<Bound<'py, PyList>> {
-        let mut members = vec![delimiter_tag];
-        members.extend(tags.into_iter().filter(|&tag| tag != delimiter_tag));
+        let members = members(delimiter_tag, tags);
         let spec = GroupSpec {
             count_tag,
             delimiter: delimiter_tag,
             members: &members,
         };
-        let entries = match &self.body {
-            Body::Lent(message) => read_group(message, &spec)?,
+        match &self.body {
+            Body::Lent(message) => read_group(py, message.fields(), &spec),
             Body::Built { msg_type, items } => {
                 // Framed as the core receives it, so that both are read by the same rules.
                 let mut body = FieldWriter::new();
                 for item in items {
                     item.write(&mut body);
                 }
-                let mut frame = BytesMut::new();
-                encode_frame(
-                    &mut frame,
-                    b"FIX.4.4",
-                    msg_type.as_bytes(),
-                    &mut [],
-                    body.as_bytes(),
-                );
-                let message = Message::parse(frame.freeze())
-                    .map_err(|error| FixgateError::new_err(format!("DecodeError: {error}")))?;
-                read_group(&message, &spec)?
+                read_group(
+                    py,
+                    framed(msg_type.as_bytes(), body.as_bytes())?.fields(),
+                    &spec,
+                )
             }
-            Body::Expired => return Err(expired()),
-        };
-        let list = PyList::empty(py);
-        for entry in entries {
-            let dict = PyDict::new(py);
-            for (tag, value) in entry {
-                dict.set_item(tag, value)?;
-            }
-            list.append(dict)?;
+            Body::Expired => Err(expired()),
         }
-        Ok(list)
     }
 
     /// The message's fields, `|` for SOH.

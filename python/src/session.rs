@@ -295,39 +295,37 @@ impl Session {
         self.version
     }
 
-    /// Registers the session as an acceptor (FIX Antenna's `connect()` without arguments): a
-    /// Logon with the mirrored CompIDs on the engine's port reaches it.
-    fn connect(&self, py: Python<'_>) -> PyResult<()> {
-        self.with_handle(py, "connect", |handle| block_on(handle.connect()))
+    /// FIX Antenna's `connect()`: without arguments, registers the session as an acceptor (a
+    /// Logon with the mirrored CompIDs on the engine's port reaches it); `connect(hbi, host,
+    /// port)` starts it as an initiator towards `host:port` with HeartBtInt `hbi` seconds, as
+    /// `connect_to` does.
+    #[pyo3(signature = (hbi = None, host = None, port = None))]
+    fn connect(
+        &self,
+        py: Python<'_>,
+        hbi: Option<u64>,
+        host: Option<String>,
+        port: Option<u16>,
+    ) -> PyResult<()> {
+        match (hbi, host, port) {
+            (None, None, None) => {
+                self.with_handle(py, "connect", |handle| block_on(handle.connect()))
+            }
+            (Some(hbi), Some(host), Some(port)) if hbi > 0 => {
+                self.initiate(py, Some(hbi), host, port)
+            }
+            _ => Err(FixgateError::new_err(
+                "connect() registers an acceptor; connect(hbi, host, port) starts an initiator \
+                 (hbi above 0)",
+            )),
+        }
     }
 
     /// Starts the session as an initiator towards `host:port`; the engine reconnects after
     /// `ReconnectInterval` whenever the connection ends. A session not yet connected or sent on
     /// becomes an initiator; one already used as an acceptor raises (WrongRole).
     fn connect_to(&self, py: Python<'_>, host: String, port: u16) -> PyResult<()> {
-        self.outside_callbacks("connect_to")?;
-        let engine = self.engine.handle.clone();
-        let id = self.id.core();
-        py.allow_threads(|| {
-            let addr: SocketAddr = (host.as_str(), port)
-                .to_socket_addrs()
-                .map_err(|e| FixgateError::new_err(format!("{host}:{port}: {e}")))?
-                .next()
-                .ok_or_else(|| FixgateError::new_err(format!("{host}:{port}: no address")))?;
-            let mut inner = self.lock();
-            if !inner.touched && inner.config.role == Role::Acceptor {
-                let handle = inner.handle.take().ok_or_else(|| finalized(&self.id))?;
-                block_on(handle.finalize()).map_err(engine_error)?;
-                inner.config.role = Role::Initiator;
-                let store = self.engine.open_store(&id)?;
-                let created = block_on(engine.create_session(id, inner.config.clone(), store))
-                    .map_err(engine_error)?;
-                inner.handle = Some(created);
-            }
-            inner.touched = true;
-            let handle = inner.handle.as_ref().ok_or_else(|| finalized(&self.id))?;
-            block_on(handle.connect_to(addr)).map_err(engine_error)
-        })
+        self.initiate(py, None, host, port)
     }
 
     /// Sends an application message (FIX Antenna's `put()`), returning its MsgSeqNum:
@@ -401,9 +399,10 @@ impl Session {
     /// Sets the object whose `on_new_message(session, msg)` receives this session's application
     /// messages, on the engine thread with the GIL held. It may also have
     /// `on_session_state_change(session, state)`, called with the state's name (as `state`
-    /// gives it) each time the state changes; `on_reject(session, direction, reason, text)`
-    /// for each session-level Reject ("received" or "sent", the reason's label such as
-    /// "required_tag_missing", the Text we sent or None); and `on_disconnect(session, reason)`
+    /// gives it) on every change of the state, in order; `on_reject(session, direction, reason,
+    /// text)` for each session-level Reject ("received" or "sent"; a `RejectReason`, the
+    /// reason's label such as "required_tag_missing" with its 373 number as `.code`; the
+    /// Reject's Text, None when a received one has none); and `on_disconnect(session, reason)`
     /// with the label of why the connection ended ("logged_out", "heartbeat_timeout"…). Each
     /// of those is called only if the listener defines it. A callback that returns without a
     /// reply acks the message; one that raises settles nothing (the traceback is printed).
@@ -457,6 +456,38 @@ impl Session {
 }
 
 impl Session {
+    /// Starts the session as an initiator towards `host:port` (`connect_to`, FIX Antenna's
+    /// `connect(hbi, host, port)`): one not yet used is made again as an initiator, with
+    /// HeartBtInt `hbi` seconds when given.
+    fn initiate(&self, py: Python<'_>, hbi: Option<u64>, host: String, port: u16) -> PyResult<()> {
+        self.outside_callbacks("connect_to")?;
+        let engine = self.engine.handle.clone();
+        let id = self.id.core();
+        py.allow_threads(|| {
+            let addr: SocketAddr = (host.as_str(), port)
+                .to_socket_addrs()
+                .map_err(|e| FixgateError::new_err(format!("{host}:{port}: {e}")))?
+                .next()
+                .ok_or_else(|| FixgateError::new_err(format!("{host}:{port}: no address")))?;
+            let mut inner = self.lock();
+            if !inner.touched && inner.config.role == Role::Acceptor {
+                let handle = inner.handle.take().ok_or_else(|| finalized(&self.id))?;
+                block_on(handle.finalize()).map_err(engine_error)?;
+                inner.config.role = Role::Initiator;
+                if let Some(hbi) = hbi {
+                    inner.config.heart_bt_int = std::time::Duration::from_secs(hbi);
+                }
+                let store = self.engine.open_store(&id)?;
+                let created = block_on(engine.create_session(id, inner.config.clone(), store))
+                    .map_err(engine_error)?;
+                inner.handle = Some(created);
+            }
+            inner.touched = true;
+            let handle = inner.handle.as_ref().ok_or_else(|| finalized(&self.id))?;
+            block_on(handle.connect_to(addr)).map_err(engine_error)
+        })
+    }
+
     /// Notes a use made inside a callback, where the lock is not taken (a thread outside may
     /// hold it while it waits for the engine thread).
     fn lock_free_touch(&self) {

@@ -205,6 +205,8 @@ def test_a_callback_that_raises_settles_nothing_and_its_order_comes_again(engine
         # The same folder, the application healed: only the unsettled order comes again.
         acceptor = file_acceptor(store, port, "RAISE")
         assert reports.wait_for(["C3"])
+        # The acceptor prints its line after its put(): the report may come first.
+        assert acceptor.wait_for(lambda line: line.startswith("order RAISE"))
         assert acceptor.matching("order RAISE") == ["order RAISE C3"]
         assert all(reports.by_id[i] == 1 for i in ids), reports.by_id
     finally:

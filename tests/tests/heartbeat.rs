@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use bytes::Bytes;
 use fixgate_core::{BeginString, DisconnectReason, Event, SeqNum};
 use fixgate_tests::peer::{ScriptedPeer, Seen};
 
@@ -93,7 +94,8 @@ fn tc_7_reject_received_consumes_its_seq_num_and_raises_an_event() {
         peer.take(),
         [Seen::Event(Event::RejectReceived {
             ref_seq: Some(SeqNum::new(1)),
-            reason: Some(5)
+            reason: Some(5),
+            text: Some(Bytes::from_static(b"bad")),
         })]
     );
     assert_eq!(peer.session.next_target_seq(), SeqNum::new(3));

@@ -2,8 +2,10 @@
 
 use std::time::Duration;
 
-use fixgate_core::{BeginString, DisconnectReason, Event, SendError, SeqNum, SessionState};
-use fixgate_tests::peer::{ScriptedPeer, Seen};
+use fixgate_core::{
+    BeginString, DisconnectReason, Event, Role, SendError, SeqNum, SessionConfig, SessionState,
+};
+use fixgate_tests::peer::{ScriptedPeer, Seen, THEM, US};
 
 fn logged_on() -> ScriptedPeer {
     let mut peer = ScriptedPeer::acceptor(BeginString::Fix44);
@@ -89,12 +91,7 @@ fn logout_needs_a_logged_on_session() {
 
 #[test]
 fn reset_on_logout_resets_both_numbers_after_the_exchange() {
-    let mut config = fixgate_core::SessionConfig::new(
-        BeginString::Fix44,
-        fixgate_tests::peer::US,
-        fixgate_tests::peer::THEM,
-        fixgate_core::Role::Acceptor,
-    );
+    let mut config = SessionConfig::new(BeginString::Fix44, US, THEM, Role::Acceptor);
     config.reset_on_logout = true;
     let mut peer = ScriptedPeer::with_config(config);
     peer.log_on();
@@ -103,4 +100,58 @@ fn reset_on_logout_resets_both_numbers_after_the_exchange() {
     peer.deliver(&reply);
     assert_eq!(peer.session.next_sender_seq(), SeqNum::new(1));
     assert_eq!(peer.session.next_target_seq(), SeqNum::new(1));
+}
+
+#[test]
+fn every_state_change_is_reported_in_order_when_asked() {
+    let mut config = SessionConfig::new(BeginString::Fix44, US, THEM, Role::Acceptor);
+    config.report_state_changes = true;
+    let mut peer = ScriptedPeer::with_config(config);
+    let changes = |seen: Vec<Seen>| -> Vec<(SessionState, SessionState)> {
+        seen.into_iter()
+            .filter_map(|s| match s {
+                Seen::Event(Event::StateChanged { from, to }) => Some((from, to)),
+                _ => None,
+            })
+            .collect()
+    };
+    // Logon and Logout in one input: the Active state lasts no time, and is reported still.
+    let mut both = peer.logon(30);
+    both.extend(peer.message("5", ""));
+    peer.deliver(&both);
+    assert_eq!(
+        changes(peer.take()),
+        [
+            (SessionState::WaitForLogon, SessionState::Active),
+            (SessionState::Active, SessionState::WaitForLogon),
+        ]
+    );
+    peer.session.handle_connected(peer.clock.now());
+    peer.collect();
+    peer.log_on();
+    peer.session.logout(peer.clock.now(), None).unwrap();
+    peer.session.finalize(peer.clock.now());
+    peer.collect();
+    assert_eq!(
+        changes(peer.take()),
+        [
+            (SessionState::Active, SessionState::LogoutSent),
+            // Finalizing drops the connection first.
+            (SessionState::LogoutSent, SessionState::WaitForLogon),
+            (SessionState::WaitForLogon, SessionState::Finalized),
+        ]
+    );
+}
+
+#[test]
+fn state_changes_are_not_reported_by_default() {
+    let mut peer = logged_on();
+    peer.session.logout(peer.clock.now(), None).unwrap();
+    peer.collect();
+    assert!(
+        !peer
+            .take()
+            .iter()
+            .any(|s| matches!(s, Seen::Event(Event::StateChanged { .. })))
+    );
 }

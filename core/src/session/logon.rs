@@ -45,7 +45,7 @@ impl Session {
             return self.close(DisconnectReason::Store(error));
         }
         self.send_logon_message(reset, None);
-        self.state = SessionState::LogonSent;
+        self.set_state(SessionState::LogonSent);
     }
 
     /// The first message of a connection (acceptor), or the reply to our Logon (initiator).
@@ -91,7 +91,7 @@ impl Session {
             self.heart_bt_int = logon.heart_bt_int;
             self.send_logon_message(logon.reset, Some(logon.seq));
         }
-        self.state = SessionState::Active;
+        self.set_state(SessionState::Active);
         self.timers.stop(Timer::Logon);
         self.arm_heartbeats();
         self.push_event(Event::LoggedOn { reset });

@@ -16,7 +16,7 @@ impl Session {
     /// Sends our Logout and waits up to LogoutTimeout for the reply.
     pub(super) fn begin_logout(&mut self, text: Option<&[u8]>) {
         self.send_logout(text);
-        self.state = SessionState::LogoutSent;
+        self.set_state(SessionState::LogoutSent);
         self.timers
             .set(Timer::Logout, self.now.mono + self.config.logout_timeout);
     }

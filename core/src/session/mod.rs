@@ -385,7 +385,7 @@ impl Session {
         self.timers
             .set(Timer::Logon, self.now.mono + self.config.logon_timeout);
         match self.config.role {
-            Role::Acceptor => self.state = SessionState::WaitForLogon,
+            Role::Acceptor => self.set_state(SessionState::WaitForLogon),
             Role::Initiator => self.send_logon(),
         }
     }
@@ -670,7 +670,7 @@ impl Session {
         if self.connected {
             self.close(DisconnectReason::Requested);
         }
-        self.state = SessionState::Finalized;
+        self.set_state(SessionState::Finalized);
     }
 
     // (D) outputs
@@ -832,11 +832,11 @@ impl Session {
     fn drop_connection(&mut self) {
         let after_logout = self.state == SessionState::LogoutSent;
         self.connected = false;
-        self.state = match (self.state, self.config.role) {
+        self.set_state(match (self.state, self.config.role) {
             (SessionState::Finalized, _) => SessionState::Finalized,
             (_, Role::Acceptor) => SessionState::WaitForLogon,
             (_, Role::Initiator) => SessionState::Disconnected,
-        };
+        });
         self.reset_connection();
         let reset =
             self.config.reset_on_disconnect || (after_logout && self.config.reset_on_logout);
@@ -863,6 +863,15 @@ impl Session {
     /// Queues an event for the caller.
     fn push_event(&mut self, event: Event) {
         self.queue.push_back(Queued::Event(event));
+    }
+
+    /// Moves to state `to`, raising [`Event::StateChanged`] for a change when the configuration
+    /// asks for it.
+    fn set_state(&mut self, to: SessionState) {
+        let from = std::mem::replace(&mut self.state, to);
+        if from != to && self.config.report_state_changes {
+            self.push_event(Event::StateChanged { from, to });
+        }
     }
 
     fn emit_store_failure(&mut self, error: StoreError) {

@@ -89,6 +89,7 @@ impl Session {
         self.push_event(Event::RejectReceived {
             ref_seq: msg.seq_num(tag::REF_SEQ_NUM).ok(),
             reason,
+            text: msg.get_bytes(tag::TEXT),
         });
     }
 
