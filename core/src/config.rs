@@ -51,6 +51,12 @@ pub enum ConfigError {
     /// FIXT.1.1 needs the application version it defaults to.
     #[error("DefaultApplVerID is required for FIXT.1.1")]
     MissingDefaultApplVerId,
+    /// An initiator's address has a host without a port, or a port without a host.
+    #[error("SocketConnectHost{index} and SocketConnectPort{index} go together", index = AddressIndex(*index))]
+    IncompleteAddress {
+        /// The address's number (0 for the unnumbered keys).
+        index: usize,
+    },
     /// No setting has this name.
     #[error("unknown setting {key}")]
     UnknownSetting {
@@ -218,6 +224,11 @@ pub struct SessionConfig {
     /// `AllowedRemoteAddresses`: the addresses (IPs, CIDR blocks) a Logon for this acceptor may
     /// come from; `None` allows any. A Logon from elsewhere is refused like bad credentials.
     pub allowed_remote_addresses: Option<Vec<crate::access::IpRange>>,
+    /// An initiator's addresses, in the order they are tried: `SocketConnectHost` and
+    /// `SocketConnectPort` first, then `SocketConnectHost1`/`SocketConnectPort1` (FIX Antenna's
+    /// `BackupHost`/`BackupPort`), `SocketConnectHost2`, … (QuickFIX's failover keys). Indexed
+    /// by that number; the adapters resolve the host names.
+    pub connect_addresses: Vec<ConnectAddress>,
     /// `MaxUnsettledMessages`: application messages delivered and not yet acked or replied to, at
     /// which the session stops decoding and the connection stops being read, until half are
     /// settled; 0 for no limit. Default 10,000.
@@ -316,6 +327,7 @@ impl SessionConfig {
             report_state_changes: false,
             schedule: None,
             allowed_remote_addresses: None,
+            connect_addresses: Vec::new(),
             max_unsettled_messages: 10_000,
         }
     }
@@ -341,10 +353,23 @@ impl SessionConfig {
                 return Err(ConfigError::ZeroDuration { key });
             }
         }
+        for (index, address) in self.connect_addresses.iter().enumerate() {
+            if address.host.is_some() != address.port.is_some() {
+                return Err(ConfigError::IncompleteAddress { index });
+            }
+        }
         if self.begin_string == BeginString::Fixt11 && self.default_appl_ver_id.is_none() {
             return Err(ConfigError::MissingDefaultApplVerId);
         }
         Ok(())
+    }
+
+    /// The initiator's addresses that have both a host and a port, in the order they are
+    /// tried.
+    pub fn connect_to(&self) -> impl Iterator<Item = (&str, u16)> {
+        self.connect_addresses
+            .iter()
+            .filter_map(|a| Some((a.host.as_deref()?, a.port?)))
     }
 
     /// The validation switches that go with [`SessionConfig::dictionary`].
@@ -361,5 +386,26 @@ impl SessionConfig {
     pub fn precision(&self) -> TimestampPrecision {
         self.timestamp_precision
             .unwrap_or_else(|| self.begin_string.default_timestamp_precision())
+    }
+}
+
+/// One address of an initiator (`SocketConnectHost<n>` and `SocketConnectPort<n>`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ConnectAddress {
+    /// The host: a name or an IP address.
+    pub host: Option<String>,
+    /// The port.
+    pub port: Option<u16>,
+}
+
+/// An address's number as its keys spell it: nothing for the first.
+struct AddressIndex(usize);
+
+impl std::fmt::Display for AddressIndex {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.0 {
+            0 => Ok(()),
+            n => write!(f, "{n}"),
+        }
     }
 }

@@ -133,7 +133,8 @@ mod version;
 pub use access::{InvalidIpRange, IpRange};
 pub use action::{Action, Delivered, DisconnectReason, Event, LogonRefusal};
 pub use config::{
-    ConfigError, DictionaryFiles, MessageReport, Role, SessionConfig, StorageDurability,
+    ConfigError, ConnectAddress, DictionaryFiles, MessageReport, Role, SessionConfig,
+    StorageDurability,
 };
 pub use engine::{
     AcceptAll, Authenticator, CloseReason, ConfiguredCredentials, ConnId, Credentials, Engine,

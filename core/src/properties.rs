@@ -306,7 +306,16 @@ impl Properties {
                     config.max_pending_per_address = entry.value.parse().map_err(|_| invalid())?
                 }
                 "PendingLogonTimeout" => config.logon_timeout = seconds()?,
-                "ReconnectInterval" => config.reconnect_interval = seconds()?,
+                // Fractions allowed: a failover between instances is measured in seconds.
+                "ReconnectInterval" => {
+                    config.reconnect_interval = entry
+                        .value
+                        .parse()
+                        .ok()
+                        .filter(|secs: &f64| *secs > 0.0)
+                        .and_then(|secs| Duration::try_from_secs_f64(secs).ok())
+                        .ok_or_else(invalid)?
+                }
                 "ReceiveSpinningTimeout" => {
                     config.receive_spinning_timeout = entry
                         .value

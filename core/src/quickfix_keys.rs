@@ -60,8 +60,6 @@ pub fn unsupported_quickfix_key(name: &str) -> Option<&'static ForeignKey> {
 const ACCEPTOR_TEMPLATE: &str =
     "write `CreateUnregisteredAcceptorSession = true`: `Session.Default` is the template";
 const CLOSED_RESEND: &str = "not supported: fixgate asks for an open range (EndSeqNo 0); remove it";
-const CONNECT: &str =
-    "not supported in the file: initiators connect from code (`Session::connect_to`); remove it";
 const CONTINUE_INIT: &str = "not supported: any bad session stops startup; remove it";
 const CORRUPTED: &str = "not supported: a store that fails to read ends the connection; remove it";
 const DESCRIPTION: &str = "not supported; remove it (a `#` comment keeps the note)";
@@ -231,8 +229,6 @@ pub const UNSUPPORTED_QUICKFIX_KEYS: &[ForeignKey] = &[
     key("SocketTrafficClass", Origin::QuickFixJ, SOCKET_OPTION),
     key("SocketNodelay", Origin::QuickFixCpp, SOCKET_OPTION),
     key("SocketReuseAddress", Origin::Both, SOCKET_OPTION),
-    key("SocketConnectHost", Origin::Both, CONNECT),
-    key("SocketConnectPort", Origin::Both, CONNECT),
     key("SocketLocalHost", Origin::QuickFixJ, LOCAL_BIND),
     key("SocketLocalPort", Origin::QuickFixJ, LOCAL_BIND),
     key("SocketConnectSourceHost", Origin::QuickFixCpp, LOCAL_BIND),
@@ -389,9 +385,11 @@ mod tests {
         assert_eq!(jdbc.origin, Origin::QuickFixJ);
         assert!(jdbc.advice.contains("StorageType"), "{}", jdbc.advice);
         assert_eq!(
-            unsupported_quickfix_key("SocketConnectHost2").map(|k| k.name),
-            Some("SocketConnectHost")
+            unsupported_quickfix_key("SocketConnectSourceHost2").map(|k| k.name),
+            Some("SocketConnectSourceHost")
         );
+        // The initiator's addresses are fixgate's own keys now, numbered forms included.
+        assert_eq!(unsupported_quickfix_key("SocketConnectHost2"), None);
         assert_eq!(unsupported_quickfix_key("JdbcURL2"), None);
         assert_eq!(unsupported_quickfix_key("HeartBtInterval"), None);
         assert_eq!(Origin::Both.to_string(), "QuickFIX/J and QuickFIX C++");

@@ -83,6 +83,10 @@ pub const SESSION_SETTINGS: &[Setting] = &[
     setting("Username", &[]),
     setting("Password", &[]),
     setting("MaxUnsettledMessages", &[]),
+    setting("SocketConnectHost", &[]),
+    setting("SocketConnectPort", &[]),
+    setting("SocketConnectHost1", &["BackupHost"]),
+    setting("SocketConnectPort1", &["BackupPort"]),
 ];
 
 impl SessionConfig {
@@ -90,6 +94,9 @@ impl SessionConfig {
     /// Booleans take `Y`/`N` or `true`/`false`; durations are seconds, except
     /// `ReasonableDelayInMs` (milliseconds, as in FIX Antenna).
     pub fn set(&mut self, key: &str, value: &str) -> Result<(), ConfigError> {
+        if let Some((part, index)) = connect_key(key) {
+            return self.set_connect_address(part, index, value);
+        }
         let Some(setting) = SESSION_SETTINGS
             .iter()
             .find(|s| s.name == key || s.aliases.contains(&key))
@@ -228,7 +235,68 @@ impl SessionConfig {
     }
 }
 
+/// Which half of an initiator's address a key sets.
+#[derive(Clone, Copy)]
+enum AddressPart {
+    Host,
+    Port,
+}
+
+/// `SocketConnectHost<n>` and `SocketConnectPort<n>` (no number: 0), and FIX Antenna's
+/// `BackupHost`/`BackupPort` (1).
+fn connect_key(key: &str) -> Option<(AddressPart, usize)> {
+    match key {
+        "BackupHost" => return Some((AddressPart::Host, 1)),
+        "BackupPort" => return Some((AddressPart::Port, 1)),
+        _ => {}
+    }
+    let (part, number) = match key.strip_prefix("SocketConnectHost") {
+        Some(number) => (AddressPart::Host, number),
+        None => (AddressPart::Port, key.strip_prefix("SocketConnectPort")?),
+    };
+    match number {
+        "" => Some((part, 0)),
+        // A handful of backups at most; a number like 007 or 1000000 is a typo.
+        n if n.len() <= 2 && !n.starts_with('0') => Some((part, n.parse().ok()?)),
+        _ => None,
+    }
+}
+
 impl SessionConfig {
+    fn set_connect_address(
+        &mut self,
+        part: AddressPart,
+        index: usize,
+        value: &str,
+    ) -> Result<(), ConfigError> {
+        if self.connect_addresses.len() <= index {
+            self.connect_addresses
+                .resize_with(index + 1, Default::default);
+        }
+        let address = &mut self.connect_addresses[index];
+        match part {
+            AddressPart::Host if !value.trim().is_empty() => {
+                address.host = Some(value.trim().to_owned())
+            }
+            AddressPart::Port => match value.trim().parse() {
+                Ok(port) => address.port = Some(port),
+                Err(_) => {
+                    return Err(ConfigError::InvalidValue {
+                        key: "SocketConnectPort",
+                        value: value.to_owned(),
+                    });
+                }
+            },
+            AddressPart::Host => {
+                return Err(ConfigError::InvalidValue {
+                    key: "SocketConnectHost",
+                    value: value.to_owned(),
+                });
+            }
+        }
+        Ok(())
+    }
+
     /// The schedule, created (all day, UTC) by the first schedule key.
     fn schedule_mut(&mut self) -> &mut Schedule {
         self.schedule.get_or_insert_with(|| Schedule::daily(0, 0))
@@ -293,6 +361,44 @@ mod tests {
         assert_eq!(a.max_latency, Duration::from_millis(1500));
         a.set("MaxLatency", "30").unwrap();
         assert_eq!(a.max_latency, Duration::from_secs(30));
+    }
+
+    #[test]
+    fn an_initiator_s_addresses_come_in_the_order_of_their_numbers() {
+        let mut c = config();
+        c.set("SocketConnectHost2", "c.example").unwrap();
+        c.set("SocketConnectPort2", "3").unwrap();
+        c.set("SocketConnectHost", "a.example").unwrap();
+        c.set("SocketConnectPort", "1").unwrap();
+        c.set("BackupHost", "b.example").unwrap();
+        c.set("SocketConnectPort1", "2").unwrap();
+        c.validate().unwrap();
+        let addresses: Vec<_> = c.connect_to().collect();
+        assert_eq!(
+            addresses,
+            [("a.example", 1), ("b.example", 2), ("c.example", 3)]
+        );
+        // A host without its port, and keys that only look numbered.
+        c.set("SocketConnectHost4", "d.example").unwrap();
+        assert_eq!(
+            c.validate(),
+            Err(ConfigError::IncompleteAddress { index: 4 })
+        );
+        assert_eq!(
+            ConfigError::IncompleteAddress { index: 4 }.to_string(),
+            "SocketConnectHost4 and SocketConnectPort4 go together"
+        );
+        for typo in [
+            "SocketConnectHost007",
+            "SocketConnectHostX",
+            "SocketConnectPort123",
+        ] {
+            assert!(matches!(
+                c.set(typo, "1"),
+                Err(ConfigError::UnknownSetting { .. })
+            ));
+        }
+        assert!(c.set("SocketConnectPort", "http").is_err());
     }
 
     #[test]

@@ -52,7 +52,7 @@ pub(crate) enum Command {
     },
     Initiate {
         id: SessionId,
-        addr: SocketAddr,
+        addrs: Vec<SocketAddr>,
         reply: Reply<()>,
     },
     /// A put or a reply; `wait` waits out backpressure instead of answering it.
@@ -113,7 +113,7 @@ impl Command {
                 (reply, Ok(()))
             }
             Self::Register { id, reply } => (reply, engine.register_acceptor(&id)),
-            Self::Initiate { id, addr, reply } => (reply, engine.initiate(&id, addr)),
+            Self::Initiate { id, addrs, reply } => (reply, engine.initiate_any(&id, addrs)),
             Self::Send { out, wait } => {
                 waiting.submit(engine, latencies, now, out, wait);
                 return None;

@@ -291,9 +291,16 @@ impl Session {
 
     /// Starts the session as an initiator towards `addr`, reconnecting as the engine decides.
     pub async fn connect_to(&self, addr: SocketAddr) -> Result<(), Error> {
+        self.connect_to_any(vec![addr]).await
+    }
+
+    /// Starts the session as an initiator towards the first of `addrs`, moving on to the next
+    /// after each failed connection and each disconnect (QuickFIX's `SocketConnectHost1`, …):
+    /// a standby acceptor that took the session over is found in turn.
+    pub async fn connect_to_any(&self, addrs: Vec<SocketAddr>) -> Result<(), Error> {
         let id = self.id.clone();
         self.engine
-            .call(|reply| Command::Initiate { id, addr, reply })
+            .call(|reply| Command::Initiate { id, addrs, reply })
             .await
     }
 

@@ -144,7 +144,7 @@ impl Leases {
 
 /// Renews this instance's leases until the store's thread stops, on a connection of its own
 /// (dialled again when it breaks).
-pub(crate) async fn keep(leases: Arc<Leases>, client: Client) {
+pub(crate) async fn keep(leases: Arc<Leases>, client: Client, prefers: Option<Vec<String>>) {
     let period = leases.timeout / 4;
     let mut client = Some(client);
     let mut ticks = tokio::time::interval(period);
@@ -152,11 +152,9 @@ pub(crate) async fn keep(leases: Arc<Leases>, client: Client) {
     loop {
         ticks.tick().await;
         let held = leases.snapshot();
-        if held.is_empty() {
-            continue;
-        }
         let asked = Instant::now();
-        let renewed = tokio::time::timeout(period, renew(&leases, &mut client, &held)).await;
+        let renewal = renew(&leases, &mut client, &held, prefers.as_deref());
+        let renewed = tokio::time::timeout(period, renewal).await;
         match renewed {
             Ok(Ok(granted)) => {
                 let until = leases.holds_until(asked);
@@ -182,21 +180,34 @@ pub(crate) async fn keep(leases: Arc<Leases>, client: Client) {
     }
 }
 
-/// One renewal of every lease in `held` that is still ours; the sessions renewed, with their
-/// tokens.
+/// One renewal: of this instance's own lease (with the sessions it prefers), then of every
+/// session lease in `held` that is still ours; the sessions renewed, with their tokens.
 async fn renew(
     leases: &Leases,
     client: &mut Option<Client>,
     held: &[(String, Arc<Lease>)],
+    prefers: Option<&[String]>,
 ) -> Result<HashMap<String, i64>, crate::PgError> {
     let connected = match client.take() {
         Some(connected) if !connected.is_closed() => connected,
         _ => crate::service::connect(&leases.config).await?,
     };
     let connected = client.insert(connected);
+    let lease_ms = leases.timeout.as_millis() as i64;
+    connected
+        .execute(
+            "INSERT INTO fixgate_instances (name, prefers, lease_until)
+             VALUES ($1, $2, clock_timestamp() + $3::bigint * interval '1 millisecond')
+             ON CONFLICT (name) DO UPDATE
+             SET prefers = excluded.prefers, lease_until = excluded.lease_until",
+            &[&leases.instance, &prefers, &lease_ms],
+        )
+        .await?;
+    if held.is_empty() {
+        return Ok(HashMap::new());
+    }
     let names: Vec<&str> = held.iter().map(|(name, _)| name.as_str()).collect();
     let tokens: Vec<i64> = held.iter().map(|(_, lease)| lease.token()).collect();
-    let lease_ms = leases.timeout.as_millis() as i64;
     let rows = connected
         .query(
             "UPDATE fixgate_sessions AS s

@@ -50,6 +50,9 @@ pub struct PostgresSettings {
     pub pool_size: usize,
     /// How many of a session's last messages are held in memory for resends.
     pub resend_cache: usize,
+    /// The sessions (their ids' display form) this instance prefers; `None`: every one. It
+    /// stands by for the others: it claims one only while no live instance prefers it.
+    pub prefers: Option<Vec<String>>,
 }
 
 impl PostgresSettings {
@@ -68,7 +71,16 @@ impl PostgresSettings {
             failover_timeout: Self::DEFAULT_FAILOVER_TIMEOUT,
             pool_size: Self::DEFAULT_POOL_SIZE,
             resend_cache: Self::DEFAULT_RESEND_CACHE,
+            prefers: None,
         }
+    }
+
+    /// Whether this instance prefers session `id`.
+    pub fn prefers(&self, id: &SessionId) -> bool {
+        let id = id.to_string();
+        self.prefers
+            .as_ref()
+            .is_none_or(|list| list.iter().any(|p| *p == id))
     }
 }
 
@@ -80,6 +92,7 @@ impl std::fmt::Debug for PostgresSettings {
             .field("failover_timeout", &self.failover_timeout)
             .field("pool_size", &self.pool_size)
             .field("resend_cache", &self.resend_cache)
+            .field("prefers", &self.prefers)
             .finish_non_exhaustive()
     }
 }
@@ -118,6 +131,9 @@ pub enum PgError {
         /// Its owner.
         owner: String,
     },
+    /// The session is free, but a live instance prefers it and this one does not: it stands by.
+    #[error("session {0} is preferred by another live instance: this one stands by")]
+    Standby(String),
     /// Another instance claimed the session: this one's token no longer holds.
     #[error("another instance owns the session now")]
     Fenced,
@@ -138,7 +154,10 @@ pub enum PgError {
 impl From<PgError> for StoreError {
     fn from(error: PgError) -> Self {
         match error {
-            PgError::Fenced | PgError::OwnedElsewhere { .. } | PgError::Known(_) => Self::Fenced,
+            PgError::Fenced
+            | PgError::OwnedElsewhere { .. }
+            | PgError::Standby(_)
+            | PgError::Known(_) => Self::Fenced,
             PgError::Timeout => Self::Io(std::io::ErrorKind::TimedOut),
             _ => Self::Io(std::io::ErrorKind::Other),
         }
@@ -184,7 +203,7 @@ impl Postgres {
             config.clone(),
         ));
         let (service, first) = Service::start(config, settings.pool_size - 1)?;
-        service.keep_leases(Arc::clone(&leases), first);
+        service.keep_leases(Arc::clone(&leases), first, settings.prefers.clone());
         Ok(Self {
             inner: Arc::new(Inner {
                 settings,
@@ -212,6 +231,7 @@ impl Postgres {
             lease: settings.failover_timeout,
             now,
             tail: settings.resend_cache as i64,
+            preferred: settings.prefers(id),
         };
         let done = self
             .inner
@@ -230,6 +250,21 @@ impl Postgres {
             lease,
             loaded,
         ))
+    }
+
+    /// The sessions this instance owns that another live instance prefers: a session among
+    /// them that this one does not prefer is given back when it is not logged on. Blocks the
+    /// calling thread for a query.
+    pub fn wanted_elsewhere(&self) -> Result<Vec<String>, PgError> {
+        let settings = &self.inner.settings;
+        let work = Work::WantedElsewhere {
+            instance: settings.instance.clone(),
+        };
+        let deadline = Instant::now() + settings.failover_timeout;
+        match self.inner.service.call(work, deadline)? {
+            Done::Sessions(sessions) => Ok(sessions),
+            done => Err(PgError::Thread(format!("a query answered {done:?}"))),
+        }
     }
 
     /// A store for a session the database must not know yet (one the engine creates for an

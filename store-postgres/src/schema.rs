@@ -7,6 +7,9 @@
 //!   token in its own transaction.
 //! - `fixgate_messages`: the session's outbound messages, each with the inbound MsgSeqNum it
 //!   answers (`answers`, DESIGN.md section 4), so that a new owner knows what was processed.
+//! - `fixgate_instances`: the instances alive (`lease_until`, renewed with their sessions'
+//!   leases) and the sessions each prefers (`prefers`, the sessions' ids; NULL: every one). An
+//!   instance stands by for a session that a live instance prefers and it does not.
 
 use tokio_postgres::Client;
 
@@ -30,7 +33,12 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (session, seq)
     );
     CREATE INDEX fixgate_messages_answers ON fixgate_messages (session, answers)
-        WHERE answers IS NOT NULL;",
+        WHERE answers IS NOT NULL;
+    CREATE TABLE fixgate_instances (
+        name        text        PRIMARY KEY,
+        prefers     text[],
+        lease_until timestamptz NOT NULL
+    );",
 ];
 
 /// The version this build writes.

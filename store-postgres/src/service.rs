@@ -83,8 +83,14 @@ impl Service {
     }
 
     /// Runs the lease keeper on the store's thread, on its own connection.
-    pub(crate) fn keep_leases(&self, leases: Arc<Leases>, client: Client) {
-        self.runtime.spawn(crate::lease::keep(leases, client));
+    pub(crate) fn keep_leases(
+        &self,
+        leases: Arc<Leases>,
+        client: Client,
+        prefers: Option<Vec<String>>,
+    ) {
+        self.runtime
+            .spawn(crate::lease::keep(leases, client, prefers));
     }
 
     /// Does `work` on a worker and waits for its outcome, at most until `deadline` (the worker

@@ -21,6 +21,9 @@ pub(crate) enum Work {
         now: UtcTimestamp,
         /// How many of the last messages to load.
         tail: i64,
+        /// Whether this instance prefers the session; if not, it claims the session only
+        /// while no live instance prefers it.
+        preferred: bool,
     },
     /// Writes a batch if the token still holds; with `create`, first creates the session
     /// (which must be new) and claims it.
@@ -32,6 +35,8 @@ pub(crate) enum Work {
     },
     /// Gives a session up, so that another instance may claim it at once.
     Release { session: String, token: i64 },
+    /// Lists the sessions `instance` owns that a live other instance prefers.
+    WantedElsewhere { instance: String },
 }
 
 /// The claim of a session that the database must not know yet.
@@ -49,6 +54,7 @@ pub(crate) enum Done {
     /// The token the batch was written with.
     Committed(i64),
     Released,
+    Sessions(Vec<String>),
 }
 
 /// A session's state as a new owner finds it.
@@ -74,7 +80,8 @@ impl Work {
                 lease,
                 now,
                 tail,
-            } => open(client, session, instance, *lease, *now, *tail)
+                preferred,
+            } => open(client, session, instance, *lease, *now, *tail, *preferred)
                 .await
                 .map(Done::Opened),
             Self::Commit {
@@ -94,6 +101,21 @@ impl Work {
                     )
                     .await?;
                 Ok(Done::Released)
+            }
+            Self::WantedElsewhere { instance } => {
+                let rows = client
+                    .query(
+                        "SELECT s.session FROM fixgate_sessions AS s
+                         WHERE s.owner = $1 AND EXISTS (
+                             SELECT 1 FROM fixgate_instances AS i
+                             WHERE i.name <> $1 AND i.lease_until > clock_timestamp()
+                               AND (i.prefers IS NULL OR s.session = ANY(i.prefers)))",
+                        &[instance],
+                    )
+                    .await?;
+                Ok(Done::Sessions(
+                    rows.into_iter().map(|row| row.get(0)).collect(),
+                ))
             }
         }
     }
@@ -125,6 +147,7 @@ async fn open(
     lease: Duration,
     now: UtcTimestamp,
     tail: i64,
+    preferred: bool,
 ) -> Result<Loaded, PgError> {
     let tx = client.transaction().await?;
     tx.execute(
@@ -142,9 +165,13 @@ async fn open(
                  lease_until = clock_timestamp() + $3::bigint * interval '1 millisecond'
              WHERE session = $1
                AND (owner IS NULL OR owner = $2 OR lease_until < clock_timestamp())
+               AND ($4 OR NOT EXISTS (
+                   SELECT 1 FROM fixgate_instances AS i
+                   WHERE i.name <> $2 AND i.lease_until > clock_timestamp()
+                     AND (i.prefers IS NULL OR $1 = ANY(i.prefers))))
              RETURNING token, (extract(epoch FROM created) * 1000000)::bigint,
                        next_sender, next_target",
-            &[&session, &instance, &lease_ms],
+            &[&session, &instance, &lease_ms, &preferred],
         )
         .await?;
     let Some(row) = claimed else {
@@ -155,9 +182,12 @@ async fn open(
             )
             .await?
             .get(0);
-        return Err(PgError::OwnedElsewhere {
-            session: session.to_owned(),
-            owner: owner.unwrap_or_default(),
+        return Err(match owner {
+            Some(owner) => PgError::OwnedElsewhere {
+                session: session.to_owned(),
+                owner,
+            },
+            None => PgError::Standby(session.to_owned()),
         });
     };
     let next_target: i64 = row.get(3);

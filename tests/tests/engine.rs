@@ -685,6 +685,50 @@ fn initiator_connects_and_reconnects_after_the_interval() {
     assert!(h.engine.initiate(&acceptor, addr).is_err());
 }
 
+#[test]
+fn an_initiator_with_backups_tries_the_next_address_at_once_and_after_each_disconnect() {
+    let mut h = Harness::new(EngineConfig {
+        reconnect_interval: Duration::from_secs(5),
+        ..EngineConfig::default()
+    });
+    let id = SessionId::new("BANK", "VENUE");
+    let config = SessionConfig::new(BeginString::Fix44, "", "", Role::Initiator);
+    let store = MemoryStore::new(UtcTimestamp::from_system_time(h.clock.utc()));
+    h.engine
+        .create_session(id.clone(), config, Box::new(store))
+        .unwrap();
+    let a: std::net::SocketAddr = "127.0.0.1:1001".parse().unwrap();
+    let b: std::net::SocketAddr = "127.0.0.1:1002".parse().unwrap();
+    assert!(matches!(
+        h.engine.initiate_any(&id, Vec::new()),
+        Err(EngineError::NoAddress(_))
+    ));
+    h.engine.initiate_any(&id, vec![a, b]).unwrap();
+    assert_eq!(h.outputs(), ["connect BANK->VENUE 127.0.0.1:1001"]);
+    // The first fails: the backup at once.
+    h.engine.handle_connect_failed(&id, h.clock.now());
+    assert_eq!(h.engine.poll_timeout(), Some(h.clock.now().mono));
+    h.engine.handle_timeout(h.clock.now());
+    assert_eq!(h.outputs(), ["connect BANK->VENUE 127.0.0.1:1002"]);
+    // Both failed: the first again after the interval.
+    h.engine.handle_connect_failed(&id, h.clock.now());
+    h.engine.handle_timeout(h.clock.now());
+    assert!(h.outputs().is_empty());
+    let now = h.clock.advance(Duration::from_secs(5));
+    h.engine.handle_timeout(now);
+    assert_eq!(h.outputs(), ["connect BANK->VENUE 127.0.0.1:1001"]);
+    // Logged on at the first, then dropped: the next attempt goes to the backup (a standby
+    // acceptor may have taken the session over).
+    h.engine
+        .handle_initiator_connected(ConnId(1), &id, h.clock.now());
+    h.outputs();
+    h.engine.handle_connection_closed(ConnId(1), h.clock.now());
+    h.outputs();
+    let now = h.clock.advance(Duration::from_secs(5));
+    h.engine.handle_timeout(now);
+    assert_eq!(h.outputs(), ["connect BANK->VENUE 127.0.0.1:1002"]);
+}
+
 /// An application's own [`Authenticator`] replaces the configured-credentials check: here a
 /// token in a custom field (9001) that names the counterparty. It is asked with the session and
 /// the credentials configured for it, and its answer alone decides.

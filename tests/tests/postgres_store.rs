@@ -194,3 +194,49 @@ fn a_session_the_database_knows_is_never_created_for_an_unregistered_logon() {
         1
     );
 }
+
+#[test]
+fn a_standby_claims_a_session_only_while_no_live_instance_prefers_it() {
+    let Some(url) = fresh_database() else { return };
+    let id = session().to_string();
+    let with = |name: &str, prefers: Vec<String>| {
+        let mut settings = PostgresSettings::new(&url, name);
+        settings.failover_timeout = Duration::from_millis(400);
+        settings.prefers = Some(prefers);
+        Postgres::connect(settings).unwrap()
+    };
+    let a = with("a", vec![id.clone()]);
+    let b = with("b", vec![]);
+    assert!(wait_until(Duration::from_secs(5), || execute(
+        &url,
+        "SELECT 1 FROM fixgate_instances"
+    ) == 2));
+    // Free, but a prefers it: b stands by, and a claims it.
+    assert!(matches!(
+        b.open(&session(), now()),
+        Err(PgError::Standby(_))
+    ));
+    let held = a.open(&session(), now()).unwrap();
+    drop(held);
+    assert!(matches!(
+        b.open(&session(), now()),
+        Err(PgError::Standby(_))
+    ));
+    // a stops: once its own lease lapses, b takes the session.
+    drop(a);
+    let mut taken = None;
+    wait_until(Duration::from_secs(5), || {
+        taken = b.open(&session(), now()).ok();
+        taken.is_some()
+    });
+    assert!(
+        taken.is_some(),
+        "b never claimed the session a stopped preferring"
+    );
+    // a comes back: b is told to give the session back when it is not logged on.
+    let _a = with("a", vec![id.clone()]);
+    assert!(wait_until(Duration::from_secs(5), || b
+        .wanted_elsewhere()
+        .unwrap()
+        == [id.clone()]));
+}

@@ -2,6 +2,7 @@
 //! (DESIGN.md section 2). Like quinn-proto's `Endpoint`, it does no I/O: the adapter numbers
 //! connections ([`ConnId`]), feeds their bytes in, and carries out the [`Output`]s.
 
+mod addresses;
 mod auth;
 mod flow;
 mod handover;
@@ -17,6 +18,7 @@ use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
 
+use self::addresses::Addresses;
 use self::flow::{Inflow, Outflow};
 use self::registry::{Registry, TimerState};
 
@@ -120,6 +122,9 @@ pub enum EngineError {
     /// The command does not fit the session's role (an acceptor cannot initiate).
     #[error("session {0} has the wrong role for this command")]
     WrongRole(Box<SessionId>),
+    /// An initiator was given no address to connect to.
+    #[error("session {0} was given no address to connect to")]
+    NoAddress(Box<SessionId>),
     /// The settings are invalid.
     #[error(transparent)]
     Config(#[from] ConfigError),
@@ -143,9 +148,11 @@ struct Slot {
     ready: bool,
     /// Created for an unregistered Logon and not yet logged on: removed if that Logon fails.
     provisional: bool,
-    initiator_addr: Option<SocketAddr>,
+    /// An initiator's addresses (none for an acceptor).
+    initiator: Addresses,
     reconnect_at: Option<Instant>,
-    /// Connection attempts that failed since the last successful Logon: the backoff's exponent.
+    /// Rounds of connection attempts (every address once) that failed since the last
+    /// successful Logon: the backoff's exponent.
     connect_failures: u32,
     /// The connection's unwritten outbound bytes.
     flow: Outflow,
@@ -170,7 +177,7 @@ impl Slot {
             credentials,
             ready: false,
             provisional,
-            initiator_addr: None,
+            initiator: Addresses::default(),
             reconnect_at: None,
             connect_failures: 0,
             flow: Outflow::default(),
@@ -363,12 +370,27 @@ impl Engine {
     /// Starts initiator `id` towards `addr`: the engine asks for a connection now, and again
     /// after `ReconnectInterval` whenever one ends.
     pub fn initiate(&mut self, id: &SessionId, addr: SocketAddr) -> Result<(), EngineError> {
+        self.initiate_any(id, vec![addr])
+    }
+
+    /// [`initiate`](Self::initiate) with several addresses, tried in turn: the next one after
+    /// each failed connection and each disconnect. After a failed connection the next address is
+    /// tried at once, unless every address failed since the last try of the first: then after
+    /// `ReconnectInterval`, backing off.
+    pub fn initiate_any(
+        &mut self,
+        id: &SessionId,
+        addrs: Vec<SocketAddr>,
+    ) -> Result<(), EngineError> {
         let (now, interval) = (self.now, self.config.reconnect_interval);
         let slot = self.slot_mut(id)?;
         if slot.session.config().role != Role::Initiator {
             return Err(EngineError::WrongRole(Box::new(id.clone())));
         }
-        slot.initiator_addr = Some(addr);
+        slot.initiator.set(addrs);
+        let Some(addr) = slot.initiator.current() else {
+            return Err(EngineError::NoAddress(Box::new(id.clone())));
+        };
         // Outside its schedule an initiator does not connect: it asks again after the interval.
         if !slot
             .session
@@ -629,15 +651,22 @@ impl Engine {
         mark_ready(&mut self.ready, slot, id);
     }
 
-    /// The connection the engine asked for could not be opened: try again later, backing off
-    /// (`ReconnectInterval`, doubled per consecutive failure, at most 16 times as long).
+    /// The connection the engine asked for could not be opened: the next address at once, or,
+    /// once every address failed in turn, again later, backing off (`ReconnectInterval`,
+    /// doubled per failed round, at most 16 times as long).
     pub fn handle_connect_failed(&mut self, id: &SessionId, now: Now) {
         self.advance(now);
         let interval = self.config.reconnect_interval;
-        if let Some(slot) = self.sessions.get_mut(id) {
+        if let Some(slot) = self.sessions.get_mut(id)
+            && slot.initiator.is_initiator()
+        {
+            if !slot.initiator.advance() {
+                slot.reconnect_at = Some(now.mono);
+                return;
+            }
             slot.connect_failures = slot.connect_failures.saturating_add(1);
             let backoff = interval.saturating_mul(1 << (slot.connect_failures - 1).min(4));
-            slot.reconnect_at = slot.initiator_addr.map(|_| now.mono + backoff);
+            slot.reconnect_at = Some(now.mono + backoff);
         }
     }
 
@@ -733,8 +762,9 @@ impl Engine {
         slot.flow.clear();
         self.linked.remove(&conn);
         slot.reconnect_at = slot
-            .initiator_addr
-            .map(|_| now.mono + self.config.reconnect_interval);
+            .initiator
+            .is_initiator()
+            .then(|| now.mono + self.config.reconnect_interval);
         // What the sync held back goes now, without its sends (there is no connection; they
         // stay in the store): the application hears what happened before the close.
         self.drain_session(id);
@@ -987,9 +1017,12 @@ impl Engine {
                     };
                     slot.flow.clear();
                     self.linked.remove(&conn);
+                    // The next attempt goes to the next address (a standby may have taken over).
+                    slot.initiator.advance();
                     slot.reconnect_at = slot
-                        .initiator_addr
-                        .map(|_| self.now.mono + self.config.reconnect_interval);
+                        .initiator
+                        .is_initiator()
+                        .then(|| self.now.mono + self.config.reconnect_interval);
                     // A session created for a Logon that failed goes with its connection.
                     remove = slot.provisional;
                     Output::Close {
@@ -1035,7 +1068,7 @@ impl Engine {
             let Some(slot) = self.sessions.get_mut(id) else {
                 return;
             };
-            if slot.initiator_addr.is_some() {
+            if slot.initiator.is_initiator() {
                 slot.reconnect_at = Some(now.mono + self.config.reconnect_interval);
             }
             return;
@@ -1052,7 +1085,7 @@ impl Engine {
         }
         if slot.conn.is_none()
             && !self.stopping
-            && let (Some(at), Some(addr)) = (slot.reconnect_at, slot.initiator_addr)
+            && let (Some(at), Some(addr)) = (slot.reconnect_at, slot.initiator.current())
             && at <= now.mono
         {
             // Outside its schedule an initiator waits, asking again after the interval.
