@@ -80,7 +80,7 @@ impl PostgresSettings {
         let id = id.to_string();
         self.prefers
             .as_ref()
-            .is_none_or(|list| list.iter().any(|p| *p == id))
+            .is_none_or(|list| list.contains(&id))
     }
 }
 
