@@ -33,6 +33,7 @@ pub const ENGINE_SETTINGS: &[&str] = &[
     "FailoverTimeout",
     "PostgresPoolSize",
     "PostgresResendCache",
+    "PreferredSessions",
     "MessageLog",
     "TlsCertificate",
     "TlsPrivateKey",

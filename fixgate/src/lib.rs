@@ -2,5 +2,6 @@
 //! executor and echo in process (the QuickFIX acceptance suite plays against this echo).
 
 pub mod apps;
+pub mod failover;
 pub mod message_logs;
 pub mod stores;

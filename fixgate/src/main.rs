@@ -21,6 +21,7 @@ use fixgate_dictionary::Dictionaries;
 use fixgate_tokio::FixEngine;
 
 use fixgate::apps::{App, Responder};
+use fixgate::failover::{self, Failover};
 use fixgate::message_logs::MessageLogs;
 use fixgate::stores::Stores;
 use fixgate_postgres::{Postgres, PostgresSettings};
@@ -209,18 +210,28 @@ async fn run(args: Args) -> Result<(), String> {
         .await
         .map_err(|e| e.to_string())?;
     let mut handles = Vec::new();
-    for (id, session_config) in sessions {
-        let (opening, at) = (stores.clone(), id.clone());
-        let now = UtcTimestamp::from_system_time(SystemTime::now());
-        let store = tokio::task::spawn_blocking(move || opening.open(&at, now))
-            .await
-            .map_err(|e| e.to_string())??;
-        let session = engine
-            .create_session(id, session_config, store)
-            .await
-            .map_err(|e| e.to_string())?;
-        session.connect().await.map_err(|e| e.to_string())?;
-        handles.push(session);
+    match &stores {
+        // Shared with other instances: each session runs while this instance owns it.
+        Stores::Postgres(postgres) => {
+            let mut failover = Failover::new((*engine).clone(), postgres.clone(), sessions);
+            failover.turn().await;
+            tokio::spawn(failover.run());
+        }
+        _ => {
+            for (id, session_config) in sessions {
+                let (opening, at) = (stores.clone(), id.clone());
+                let now = UtcTimestamp::from_system_time(SystemTime::now());
+                let store = tokio::task::spawn_blocking(move || opening.open(&at, now))
+                    .await
+                    .map_err(|e| e.to_string())??;
+                let session = engine
+                    .create_session(id, session_config.clone(), store)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                failover::start(&session, &session_config).await?;
+                handles.push(session);
+            }
+        }
     }
     // MetricsAddress turns the admin listener on; `--metrics-port` moves its port, or turns it on
     // on loopback.

@@ -6,6 +6,9 @@ use std::net::TcpStream;
 use std::process::{Command, Stdio};
 use std::time::{Duration, SystemTime};
 
+mod support;
+use support::http;
+
 fn frame(body: &str) -> Vec<u8> {
     let body = body.replace('|', "\x01");
     let mut out = format!("8=FIX.4.4\x019={}\x01{body}", body.len()).into_bytes();
@@ -110,26 +113,6 @@ fn log_on_and_order(addr: &str) -> TcpStream {
 /// The port of `addr`.
 fn port(addr: &str) -> String {
     addr.rsplit(':').next().unwrap().to_owned()
-}
-
-/// One HTTP/1.1 request to `addr`; returns the status line and the body.
-fn http(addr: &str, request_line: &str, headers: &str) -> (String, String) {
-    let mut stream = TcpStream::connect(addr).unwrap();
-    stream
-        .set_read_timeout(Some(Duration::from_secs(10)))
-        .unwrap();
-    let request = format!(
-        "{request_line} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n{headers}\
-         Content-Length: 0\r\n\r\n"
-    );
-    stream.write_all(request.as_bytes()).unwrap();
-    let mut response = String::new();
-    stream.read_to_string(&mut response).unwrap();
-    let (head, body) = response.split_once("\r\n\r\n").unwrap_or((&response, ""));
-    (
-        head.lines().next().unwrap_or("").to_owned(),
-        body.to_owned(),
-    )
 }
 
 #[test]

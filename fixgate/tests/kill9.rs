@@ -8,15 +8,17 @@
 //! which only a machine crash would tell apart). One more run keeps the store in PostgreSQL, and the
 //! acceptor that restarts is a new process of the same instance, which claims the session back.
 
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+
 use std::time::{Duration, Instant, SystemTime};
 
 use fixgate::message_logs::session_folder;
 use fixgate_core::{MessageStore, SessionId, UtcTimestamp};
 use fixgate_postgres::{Postgres, PostgresSettings};
 use fixgate_store::FileStore;
+
+mod support;
+use support::{Rng, spawn_acceptor};
 
 // The initiator side, shared with the tests crate's kill -9 test of an acceptor that settles out
 // of order (this crate's tests cannot depend on that crate, which depends on this one).
@@ -25,18 +27,6 @@ pub mod order_client;
 use order_client::OrderClient;
 
 const KILLS: usize = 20;
-
-/// A small deterministic generator for the kill moments.
-struct Rng(u64);
-
-impl Rng {
-    fn below(&mut self, n: u64) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0 % n
-    }
-}
 
 // The test cluster's fresh databases (the tests crate's helper, included as order_client is).
 #[path = "../../tests/src/postgres.rs"]
@@ -72,28 +62,6 @@ fn properties(dir: &Path, port: u16, store: &Store) -> String {
          Session.CLIENT.SenderCompID = EXEC\n\
          Session.CLIENT.TargetCompID = CLIENT\n"
     )
-}
-
-/// Starts the binary and waits until it listens; returns it and its port.
-fn spawn_acceptor(config: &Path) -> (Child, u16) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_fixgate"))
-        .args(["--config".as_ref(), config.as_os_str()])
-        .args(["--app", "executor"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("the fixgate binary starts");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let port = line
-        .trim()
-        .strip_prefix("fixgate listening on ")
-        .and_then(|addr| addr.parse::<std::net::SocketAddr>().ok())
-        .unwrap_or_else(|| panic!("{line:?}"))
-        .port();
-    (child, port)
 }
 
 async fn kill_and_restart(store: Store, seed: u64) {

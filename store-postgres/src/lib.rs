@@ -78,9 +78,7 @@ impl PostgresSettings {
     /// Whether this instance prefers session `id`.
     pub fn prefers(&self, id: &SessionId) -> bool {
         let id = id.to_string();
-        self.prefers
-            .as_ref()
-            .is_none_or(|list| list.contains(&id))
+        self.prefers.as_ref().is_none_or(|list| list.contains(&id))
     }
 }
 

@@ -10,7 +10,9 @@ use crate::{PgError, PostgresSettings};
 impl PostgresSettings {
     /// The engine keys `PostgresUrl` (required; `env:NAME` and `file:PATH` are read here),
     /// `InstanceName` (default: the host's name), `FailoverTimeout` (milliseconds),
-    /// `PostgresPoolSize` and `PostgresResendCache`. Errors name the key, never the URL.
+    /// `PostgresPoolSize`, `PostgresResendCache` and `PreferredSessions` (session ids as the
+    /// status page shows them, `SENDER->TARGET`, comma-separated; unset: every session). Errors
+    /// name the key, never the URL.
     pub fn from_properties(properties: &Properties) -> Result<Self, PgError> {
         let invalid =
             |e: fixgate_core::properties::PropertiesError| PgError::Settings(e.to_string());
@@ -35,6 +37,10 @@ impl PostgresSettings {
         }
         if let Some(cache) = properties.value("PostgresResendCache").map_err(invalid)? {
             settings.resend_cache = cache;
+        }
+        if let Some(list) = properties.get("PreferredSessions") {
+            let ids = list.split(',').map(str::trim).filter(|id| !id.is_empty());
+            settings.prefers = Some(ids.map(str::to_owned).collect());
         }
         Ok(settings)
     }

@@ -35,6 +35,7 @@ pub struct OrderClient {
     changed: Arc<Notify>,
     sent: Arc<AtomicU64>,
     stop: Arc<AtomicBool>,
+    paused: Arc<AtomicBool>,
     sender: JoinHandle<()>,
     collector: JoinHandle<()>,
 }
@@ -43,6 +44,12 @@ impl OrderClient {
     /// Connects to the acceptor EXEC on 127.0.0.1:`port` (again 20 ms after each drop) and
     /// starts putting orders.
     pub async fn start(port: u16) -> Self {
+        Self::start_any(&[port]).await
+    }
+
+    /// [`start`](Self::start) with several acceptors, 127.0.0.1 at each of `ports`, tried in
+    /// turn (an instance and its standbys).
+    pub async fn start_any(ports: &[u16]) -> Self {
         let engine_config = EngineConfig {
             reconnect_interval: Duration::from_millis(20),
             ..EngineConfig::default()
@@ -56,10 +63,8 @@ impl OrderClient {
             .create_session(id.clone(), session_config, Box::new(store))
             .await
             .unwrap();
-        client
-            .connect_to(([127, 0, 0, 1], port).into())
-            .await
-            .unwrap();
+        let addrs = ports.iter().map(|&p| ([127, 0, 0, 1], p).into()).collect();
+        client.connect_to_any(addrs).await.unwrap();
         let seen = Arc::new(Mutex::new(Seen::default()));
         let changed = Arc::new(Notify::new());
         let collector = {
@@ -90,12 +95,17 @@ impl OrderClient {
         // processed.
         let sent = Arc::new(AtomicU64::new(0));
         let stop = Arc::new(AtomicBool::new(false));
+        let paused = Arc::new(AtomicBool::new(false));
         let sender = {
             let (sent, stop, orders) = (sent.clone(), stop.clone(), client.sender());
+            let paused = paused.clone();
             tokio::spawn(async move {
                 let mut tick = tokio::time::interval(Duration::from_millis(2));
                 while !stop.load(Ordering::Relaxed) {
                     tick.tick().await;
+                    if paused.load(Ordering::Relaxed) {
+                        continue;
+                    }
                     let n = sent.load(Ordering::Relaxed) + 1;
                     let body = format!("11={n}\x0121=1\x0155=KILL\x0154=1\x0138=100\x0140=1\x01");
                     orders.put(b"D".to_vec(), Bytes::from(body)).await.unwrap();
@@ -110,6 +120,7 @@ impl OrderClient {
             changed,
             sent,
             stop,
+            paused,
             sender,
             collector,
         }
@@ -118,6 +129,41 @@ impl OrderClient {
     /// The Logons so far.
     pub async fn logons(&self) -> u64 {
         self.seen.lock().await.logons
+    }
+
+    /// Stops putting orders until called again with `false`.
+    pub fn pause(&self, paused: bool) {
+        self.paused.store(paused, Ordering::Relaxed);
+    }
+
+    /// The orders put so far.
+    pub fn sent(&self) -> u64 {
+        self.sent.load(Ordering::Relaxed)
+    }
+
+    /// The ExecutionReports so far, duplicates included.
+    pub async fn reports(&self) -> u64 {
+        self.seen
+            .lock()
+            .await
+            .reports
+            .values()
+            .map(|&n| u64::from(n))
+            .sum()
+    }
+
+    /// Waits until there are more ExecutionReports than `before`, at most until `deadline`.
+    pub async fn await_report_after(&self, before: u64, deadline: Instant) {
+        let more = |seen: &Seen| seen.reports.values().map(|&n| u64::from(n)).sum::<u64>() > before;
+        self.await_seen(more, deadline, "no ExecutionReport in time")
+            .await;
+    }
+
+    /// Waits until every order put so far has its ExecutionReport, at most until `deadline`.
+    pub async fn await_every_report(&self, deadline: Instant) {
+        let sent = self.sent();
+        let all = |seen: &Seen| seen.reports.len() as u64 >= sent;
+        self.await_seen(all, deadline, "reports missing").await;
     }
 
     /// Waits until there are more Logons than `before`, at most until `deadline`.

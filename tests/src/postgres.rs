@@ -49,6 +49,19 @@ pub fn execute(url: &str, sql: &str) -> u64 {
     })
 }
 
+/// The first column of the first row `sql` returns on the database at `url`, as text.
+pub fn query_text(url: &str, sql: &str) -> Option<String> {
+    let (url, sql) = (url.to_owned(), sql.to_owned());
+    on_a_thread_of_its_own(async move {
+        let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+            .await
+            .expect("connect");
+        tokio::spawn(connection);
+        let row = client.query_opt(&sql, &[]).await.expect(&sql)?;
+        row.get(0)
+    })
+}
+
 /// Runs `work` to its end on a runtime of its own, on a thread of its own: the callers may be
 /// inside a runtime already (an async test).
 fn on_a_thread_of_its_own<T: Send + 'static>(work: impl Future<Output = T> + Send + 'static) -> T {

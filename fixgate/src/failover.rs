@@ -1,0 +1,185 @@
+//! Sessions shared with other instances (`StorageType = postgres`). Each configured session is:
+//! - claimed as soon as it is free, or its owner's lease has lapsed, then run: an acceptor
+//!   accepts its Logon, an initiator connects;
+//! - stood by for while another instance owns it, or, when this instance does not prefer it
+//!   (`PreferredSessions`), while a live instance that prefers it is up;
+//! - given up when another instance took it over (its lease was lost), or when this instance
+//!   does not prefer it, it has no connection, and a live instance that prefers it wants it back.
+//!
+//! A session given up leaves the engine; it is claimed again, with what the database holds, when
+//! it is free again.
+
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use fixgate_core::{Role, SessionConfig, SessionId, UtcTimestamp};
+use fixgate_driver::{FixEngine, Session};
+use fixgate_postgres::{Lease, PgError, Postgres};
+
+/// The sessions this instance may run, and those it runs now.
+pub struct Failover {
+    engine: FixEngine,
+    postgres: Postgres,
+    sessions: Vec<Standby>,
+}
+
+/// A configured session, and its engine handle while this instance holds it.
+struct Standby {
+    id: SessionId,
+    config: SessionConfig,
+    held: Option<(Session, Arc<Lease>)>,
+}
+
+impl Failover {
+    /// Sessions `sessions` of `engine`, owned through `postgres`.
+    pub fn new(
+        engine: FixEngine,
+        postgres: Postgres,
+        sessions: Vec<(SessionId, SessionConfig)>,
+    ) -> Self {
+        let sessions = sessions
+            .into_iter()
+            .map(|(id, config)| Standby {
+                id,
+                config,
+                held: None,
+            })
+            .collect();
+        Self {
+            engine,
+            postgres,
+            sessions,
+        }
+    }
+
+    /// Claims, stands by and gives up, an eighth of `FailoverTimeout` apart, for as long as the
+    /// engine runs.
+    pub async fn run(mut self) {
+        let tick = self.postgres.settings().failover_timeout / 8;
+        loop {
+            tokio::time::sleep(tick).await;
+            self.turn().await;
+        }
+    }
+
+    /// One look at every session.
+    pub async fn turn(&mut self) {
+        let settings = self.postgres.settings();
+        let unpreferred = self
+            .sessions
+            .iter()
+            .any(|s| s.held.is_some() && !settings.prefers(&s.id));
+        let wanted = match unpreferred {
+            true => self.wanted_elsewhere().await,
+            false => Vec::new(),
+        };
+        let connected: Vec<SessionId> = match wanted.is_empty() {
+            true => Vec::new(),
+            false => match self.engine.metrics().await {
+                Ok(metrics) => metrics
+                    .engine
+                    .sessions
+                    .into_iter()
+                    .filter(|s| s.connected)
+                    .map(|s| s.id)
+                    .collect(),
+                Err(_) => return,
+            },
+        };
+        for standby in &mut self.sessions {
+            let id = &standby.id;
+            match &standby.held {
+                Some((_, lease)) if lease.is_lost() => {
+                    tracing::warn!(session = %id, "another instance took the session over");
+                    standby.give_up().await;
+                }
+                Some(_) if wanted.contains(&id.to_string()) && !connected.contains(id) => {
+                    tracing::info!(session = %id, "given back to an instance that prefers it");
+                    standby.give_up().await;
+                }
+                Some(_) => {}
+                None => standby.claim(&self.engine, &self.postgres).await,
+            }
+        }
+    }
+
+    async fn wanted_elsewhere(&self) -> Vec<String> {
+        let postgres = self.postgres.clone();
+        match tokio::task::spawn_blocking(move || postgres.wanted_elsewhere()).await {
+            Ok(Ok(wanted)) => wanted,
+            Ok(Err(error)) => {
+                tracing::warn!(%error, "cannot ask which sessions other instances want");
+                Vec::new()
+            }
+            Err(_) => Vec::new(),
+        }
+    }
+}
+
+impl Standby {
+    /// Claims the session if it is free, and starts it.
+    async fn claim(&mut self, engine: &FixEngine, postgres: &Postgres) {
+        let (postgres, id) = (postgres.clone(), self.id.clone());
+        let now = UtcTimestamp::from_system_time(SystemTime::now());
+        let store = match tokio::task::spawn_blocking(move || postgres.open(&id, now)).await {
+            Ok(Ok(store)) => store,
+            Ok(Err(PgError::OwnedElsewhere { .. } | PgError::Standby(_))) => return,
+            Ok(Err(error)) => {
+                return tracing::warn!(session = %self.id, %error, "cannot claim the session");
+            }
+            Err(_) => return,
+        };
+        let lease = Arc::clone(store.lease());
+        let created = engine
+            .create_session(self.id.clone(), self.config.clone(), Box::new(store))
+            .await;
+        let session = match created {
+            Ok(session) => session,
+            Err(error) => {
+                return tracing::error!(session = %self.id, %error, "cannot run the session");
+            }
+        };
+        match start(&session, &self.config).await {
+            Ok(()) => {
+                tracing::info!(session = %self.id, "this instance owns the session now");
+                self.held = Some((session, lease));
+            }
+            Err(error) => {
+                tracing::error!(session = %self.id, %error, "cannot start the session");
+                let _ = session.finalize().await;
+            }
+        }
+    }
+
+    /// Takes the session out of the engine: its store is dropped, which releases it.
+    async fn give_up(&mut self) {
+        if let Some((session, _)) = self.held.take() {
+            let _ = session.finalize().await;
+        }
+    }
+}
+
+/// Starts a session the engine holds: an acceptor waits for its Logon, an initiator connects to
+/// its addresses (`SocketConnectHost`, `SocketConnectHost1`…), tried in turn.
+pub async fn start(session: &Session, config: &SessionConfig) -> Result<(), String> {
+    if config.role == Role::Acceptor {
+        return session.connect().await.map_err(|e| e.to_string());
+    }
+    let mut addrs = Vec::new();
+    for (host, port) in config.connect_to() {
+        let mut found = tokio::net::lookup_host((host, port))
+            .await
+            .map_err(|e| format!("SocketConnectHost {host}: {e}"))?;
+        addrs.extend(found.next());
+    }
+    if addrs.is_empty() {
+        return Err(format!(
+            "initiator {} has no SocketConnectHost and SocketConnectPort",
+            session.id()
+        ));
+    }
+    session
+        .connect_to_any(addrs)
+        .await
+        .map_err(|e| e.to_string())
+}

@@ -1,0 +1,252 @@
+//! Failover between two `fixgate` processes that share one PostgreSQL database (issue 21): an
+//! initiator that knows both addresses streams orders; the instance that owns the session is
+//! killed with SIGKILL 20 times, and each time the other takes the session over once the lease
+//! lapses, and the killed one comes back as the standby. At the end every order has exactly one
+//! ExecutionReport, and the database's numbers agree with the initiator's. A second test pauses
+//! the owner (SIGSTOP) until the standby has taken over, then resumes it (SIGCONT): the zombie
+//! writes nothing, sends nothing, and drops its connection.
+
+use std::path::Path;
+use std::process::Child;
+use std::time::{Duration, Instant, SystemTime};
+
+use fixgate_core::{MessageStore, SessionId, UtcTimestamp};
+use fixgate_postgres::{Postgres, PostgresSettings};
+
+mod support;
+use support::{Rng, http, spawn};
+
+#[path = "../../tests/src/order_client.rs"]
+pub mod order_client;
+use order_client::OrderClient;
+
+#[path = "../../tests/src/postgres.rs"]
+pub mod postgres;
+
+const KILLS: usize = 20;
+
+/// Instance `name`'s configuration: the session EXEC->CLIENT, in the database at `url`, with the
+/// default failover settings.
+fn properties(url: &str, name: &str, port: u16) -> String {
+    format!(
+        "ListenAddress = 127.0.0.1\n\
+         ListenPort = {port}\n\
+         CreateUnregisteredAcceptorSession = false\n\
+         StorageType = postgres\n\
+         PostgresUrl = {url}\n\
+         InstanceName = {name}\n\
+         Session.CLIENT.BeginString = FIX.4.4\n\
+         Session.CLIENT.SenderCompID = EXEC\n\
+         Session.CLIENT.TargetCompID = CLIENT\n\
+         Session.CLIENT.ConnectionType = acceptor\n\
+         MetricsAddress = 127.0.0.1:0\n"
+    )
+}
+
+/// One instance: its configuration file, its port, its process and its admin listener.
+struct Instance {
+    name: &'static str,
+    config: std::path::PathBuf,
+    port: u16,
+    process: Child,
+    admin: Option<String>,
+}
+
+impl Instance {
+    /// Starts instance `name` on a port of its own (the same one at every restart).
+    fn start(dir: &Path, url: &str, name: &'static str) -> Self {
+        let config = dir.join(format!("{name}.properties"));
+        std::fs::write(&config, properties(url, name, 0)).unwrap();
+        let spawned = spawn(&config);
+        std::fs::write(&config, properties(url, name, spawned.port)).unwrap();
+        Self {
+            name,
+            config,
+            port: spawned.port,
+            process: spawned.child,
+            admin: spawned.admin,
+        }
+    }
+
+    fn kill(&mut self) {
+        self.process.kill().unwrap();
+        self.process.wait().unwrap();
+    }
+
+    fn restart(&mut self) {
+        let spawned = spawn(&self.config);
+        (self.process, self.admin) = (spawned.child, spawned.admin);
+    }
+
+    fn signal(&self, signal: &str) {
+        let status = std::process::Command::new("kill")
+            .args([signal, &self.process.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+}
+
+fn owner(url: &str) -> Option<String> {
+    postgres::query_text(url, "SELECT owner FROM fixgate_sessions")
+}
+
+/// Waits until the session's owner is `name`, at most `limit`.
+fn await_owner(url: &str, name: &str, limit: Duration) -> bool {
+    let end = Instant::now() + limit;
+    while Instant::now() < end {
+        if owner(url).as_deref() == Some(name) {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    false
+}
+
+fn median_and_max(mut times: Vec<Duration>) -> (Duration, Duration) {
+    times.sort();
+    (times[times.len() / 2], times[times.len() - 1])
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_standby_takes_over_20_kills_with_every_order_executed_once() {
+    let Some(url) = postgres::fresh_database() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let mut instances = [
+        Instance::start(dir.path(), &url, "a"),
+        Instance::start(dir.path(), &url, "b"),
+    ];
+    assert!(await_owner(&url, "a", Duration::from_secs(5)) || owner(&url).as_deref() == Some("b"));
+    let ports: Vec<u16> = instances.iter().map(|i| i.port).collect();
+    let client = OrderClient::start_any(&ports).await;
+    let mut rng = Rng(0x5eed_f00d);
+    let (mut to_logon, mut to_report) = (Vec::new(), Vec::new());
+    for _ in 0..KILLS {
+        tokio::time::sleep(Duration::from_millis(200 + rng.below(300))).await;
+        let owner = owner(&url).expect("an owner");
+        let (active, standby) = match owner.as_str() {
+            "a" => (0, 1),
+            _ => (1, 0),
+        };
+        let (logons, reports) = (client.logons().await, client.reports().await);
+        instances[active].kill();
+        let killed = Instant::now();
+        client
+            .await_logon_after(logons, killed + Duration::from_secs(15))
+            .await;
+        to_logon.push(killed.elapsed());
+        client
+            .await_report_after(reports, killed + Duration::from_secs(15))
+            .await;
+        to_report.push(killed.elapsed());
+        let name = instances[standby].name;
+        assert_eq!(
+            self::owner(&url).as_deref(),
+            Some(name),
+            "the standby took the session"
+        );
+        instances[active].restart();
+    }
+    let (total, sender_seq, target_seq) = client.finish().await;
+    for instance in &mut instances {
+        instance.kill();
+    }
+    // What the database holds agrees with the initiator.
+    let settings = PostgresSettings::new(&url, "checker");
+    let postgres = Postgres::connect(settings).unwrap();
+    let now = UtcTimestamp::from_system_time(SystemTime::now());
+    let id = SessionId::new("EXEC", "CLIENT");
+    let stored = loop {
+        match postgres.open(&id, now) {
+            Ok(stored) => break stored,
+            // The last owner's lease lapses first.
+            Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+        }
+    };
+    assert_eq!(stored.next_target_seq(), sender_seq, "acceptor's inbound");
+    assert_eq!(stored.next_sender_seq(), target_seq, "acceptor's outbound");
+    let (logon_p50, logon_max) = median_and_max(to_logon);
+    let (report_p50, report_max) = median_and_max(to_report);
+    eprintln!(
+        "failover: {total} orders, {KILLS} kills of the owner: every order executed once; \
+         kill to Logon on the standby p50 {logon_p50:?}, max {logon_max:?}; \
+         kill to its first ExecutionReport p50 {report_p50:?}, max {report_max:?}"
+    );
+}
+
+/// The number of application messages instance `admin` has settled (its callback ran).
+fn settled(admin: &str) -> u64 {
+    let (_, metrics) = http(admin, "GET /metrics", "");
+    metrics
+        .lines()
+        .find_map(|line| line.strip_prefix("fixgate_settle_duration_seconds_count "))
+        .and_then(|count| count.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no settle count in {metrics}"))
+}
+
+/// Whether instance `admin` runs the session now.
+fn runs_the_session(admin: &str) -> bool {
+    let (_, sessions) = http(admin, "GET /api/sessions", "");
+    sessions.contains("EXEC->CLIENT")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_paused_owner_that_resumes_after_the_takeover_does_nothing_more() {
+    let Some(url) = postgres::fresh_database() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let a = Instance::start(dir.path(), &url, "a");
+    assert!(await_owner(&url, "a", Duration::from_secs(5)));
+    let b = Instance::start(dir.path(), &url, "b");
+    let admin = a.admin.clone().expect("a's admin listener");
+    let client = OrderClient::start_any(&[a.port, b.port]).await;
+    client
+        .await_logon_after(0, Instant::now() + Duration::from_secs(10))
+        .await;
+    // Orders through a, then a pause until every one is answered: nothing is in flight.
+    client
+        .await_report_after(0, Instant::now() + Duration::from_secs(10))
+        .await;
+    client.pause(true);
+    client
+        .await_every_report(Instant::now() + Duration::from_secs(10))
+        .await;
+    let settled_before = settled(&admin);
+    // a stands still. The orders that follow reach its socket, where it cannot read them; the
+    // initiator's heartbeat check gives up on it and finds b, which took the session over.
+    a.signal("-STOP");
+    client.pause(false);
+    let logons = client.logons().await;
+    assert!(
+        await_owner(&url, "b", Duration::from_secs(30)),
+        "the standby never took over"
+    );
+    client
+        .await_logon_after(logons, Instant::now() + Duration::from_secs(60))
+        .await;
+    // a resumes: its lease lapsed long ago. It reads what reached it meanwhile, delivers none
+    // of it, and gives the session up once it learns that b owns it.
+    a.signal("-CONT");
+    let end = Instant::now() + Duration::from_secs(10);
+    while runs_the_session(&admin) {
+        assert!(Instant::now() < end, "the zombie still runs the session");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(
+        settled(&admin),
+        settled_before,
+        "the zombie's application saw more orders"
+    );
+    assert_eq!(owner(&url).as_deref(), Some("b"));
+    // Every order, those sent to the zombie included, executed once, by b.
+    let (total, _, _) = client.finish().await;
+    eprintln!(
+        "zombie: {total} orders, every one executed once; the zombie settled none after its pause"
+    );
+    for mut instance in [a, b] {
+        instance.kill();
+    }
+}
