@@ -3,6 +3,8 @@
 #   scripts/postgres.sh start DIR   initdb into DIR (as the unprivileged user `postgres` when run
 #                                   as root), start it on a free loopback port with its socket in
 #                                   DIR, and print the URL to connect with;
+#   scripts/postgres.sh restart DIR [DOWN_SECONDS]
+#                                   stop it, and start it again (same port) after that long;
 #   scripts/postgres.sh stop DIR    stop it.
 # The server keeps PostgreSQL's durable defaults (fsync, synchronous_commit, full_page_writes).
 set -euo pipefail
@@ -36,9 +38,20 @@ start)
     fi
     port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
     as_owner "$bin/initdb" -D "$dir/data" -U fixgate --auth=trust -E UTF8 --locale=C.UTF-8 >"$dir/initdb.log"
+    echo "-c listen_addresses=127.0.0.1 -p $port -k $dir -c max_connections=300" >"$dir/options"
     as_owner "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
-        -o "-c listen_addresses=127.0.0.1 -p $port -k $dir -c max_connections=300" start >&2
+        -o "$(cat "$dir/options")" start >&2
     echo "postgresql://fixgate@127.0.0.1:$port/postgres"
+    ;;
+restart)
+    # The same cluster, port and socket: clients see their connections drop and, after
+    # DOWN_SECONDS (default 0), the server back.
+    dir=$2
+    bin=$(bindir)
+    as_owner "$bin/pg_ctl" -D "$dir/data" -m fast -w stop >&2
+    sleep "${3:-0}"
+    as_owner "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
+        -o "$(cat "$dir/options")" start >&2
     ;;
 stop)
     dir=$2
@@ -46,7 +59,7 @@ stop)
     [ -d "$dir/data" ] && as_owner "$bin/pg_ctl" -D "$dir/data" -m fast -w stop >&2 || true
     ;;
 *)
-    echo "usage: $0 start|stop DIR" >&2
+    echo "usage: $0 start|restart|stop DIR" >&2
     exit 2
     ;;
 esac

@@ -250,3 +250,43 @@ async fn a_paused_owner_that_resumes_after_the_takeover_does_nothing_more() {
         instance.kill();
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn database_restarts_in_the_middle_of_a_stream_lose_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some(cluster) = postgres::Cluster::start(dir.path()) else {
+        return;
+    };
+    let mut a = Instance::start(dir.path(), &cluster.url, "a");
+    assert!(await_owner(&cluster.url, "a", Duration::from_secs(5)));
+    let client = OrderClient::start_any(&[a.port]).await;
+    client
+        .await_more_reports(100, Duration::from_secs(30))
+        .await;
+    // A quick restart: commits wait for the server and go on.
+    tokio::task::block_in_place(|| cluster.restart(Duration::ZERO));
+    client
+        .await_more_reports(100, Duration::from_secs(30))
+        .await;
+    // An outage longer than FailoverTimeout: the lease runs out, so the session closes without
+    // a Logout (nothing more can be stored), and logs on again once the server is back.
+    let disconnects = client.disconnects().await;
+    tokio::task::block_in_place(|| cluster.restart(Duration::from_secs(3)));
+    client
+        .await_more_reports(100, Duration::from_secs(30))
+        .await;
+    assert!(
+        client.disconnects().await > disconnects,
+        "the session went on through a 3 s outage"
+    );
+    let (total, sender_seq, target_seq) = client.finish().await;
+    a.kill();
+    let postgres = Postgres::connect(PostgresSettings::new(&cluster.url, "a")).unwrap();
+    let now = UtcTimestamp::from_system_time(SystemTime::now());
+    let stored = postgres
+        .open(&SessionId::new("EXEC", "CLIENT"), now)
+        .unwrap();
+    assert_eq!(stored.next_target_seq(), sender_seq, "acceptor's inbound");
+    assert_eq!(stored.next_sender_seq(), target_seq, "acceptor's outbound");
+    eprintln!("database restarts: {total} orders, every one executed once");
+}

@@ -131,6 +131,11 @@ impl OrderClient {
         self.seen.lock().await.logons
     }
 
+    /// The disconnects so far.
+    pub async fn disconnects(&self) -> u64 {
+        self.seen.lock().await.disconnects
+    }
+
     /// Stops putting orders until called again with `false`.
     pub fn pause(&self, paused: bool) {
         self.paused.store(paused, Ordering::Relaxed);
@@ -156,6 +161,13 @@ impl OrderClient {
     pub async fn await_report_after(&self, before: u64, deadline: Instant) {
         let more = |seen: &Seen| seen.reports.values().map(|&n| u64::from(n)).sum::<u64>() > before;
         self.await_seen(more, deadline, "no ExecutionReport in time")
+            .await;
+    }
+
+    /// Waits until `n` more ExecutionReports than now have come, at most `limit`.
+    pub async fn await_more_reports(&self, n: u64, limit: Duration) {
+        let reports = self.reports().await;
+        self.await_report_after(reports + n - 1, Instant::now() + limit)
             .await;
     }
 

@@ -75,3 +75,63 @@ fn on_a_thread_of_its_own<T: Send + 'static>(work: impl Future<Output = T> + Sen
     .join()
     .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
 }
+
+/// A PostgreSQL cluster of a test's own (`scripts/postgres.sh`), for a test that restarts its
+/// server; stopped when dropped.
+pub struct Cluster {
+    dir: std::path::PathBuf,
+    /// The URL of its `postgres` database.
+    pub url: String,
+}
+
+impl Cluster {
+    /// A new cluster in a folder under `parent`, or `None` (after saying why) where PostgreSQL's
+    /// server is not installed; under `CI=true` that fails the test.
+    pub fn start(parent: &std::path::Path) -> Option<Self> {
+        let dir = parent.join("postgres");
+        let output = std::process::Command::new(script())
+            .arg("start")
+            .arg(&dir)
+            .output()
+            .expect("scripts/postgres.sh runs");
+        if !output.status.success() {
+            assert!(
+                std::env::var("CI").as_deref() != Ok("true"),
+                "no PostgreSQL server under CI=true: {}",
+                String::from_utf8_lossy(&output.stderr)
+            );
+            eprintln!("no PostgreSQL server: this test needs one (./test.sh installs it)");
+            return None;
+        }
+        let url = String::from_utf8(output.stdout)
+            .expect("a URL")
+            .trim()
+            .to_owned();
+        Some(Self { dir, url })
+    }
+
+    /// Stops the server, and starts it again on its port `down` later: every connection drops.
+    pub fn restart(&self, down: std::time::Duration) {
+        let status = std::process::Command::new(script())
+            .arg("restart")
+            .arg(&self.dir)
+            .arg(format!("{:.3}", down.as_secs_f64()))
+            .status()
+            .expect("scripts/postgres.sh runs");
+        assert!(status.success(), "the server restarts");
+    }
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new(script())
+            .arg("stop")
+            .arg(&self.dir)
+            .status();
+    }
+}
+
+/// The repository's `scripts/postgres.sh`.
+fn script() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/postgres.sh")
+}
