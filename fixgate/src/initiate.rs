@@ -25,6 +25,10 @@ pub(crate) struct InitiateArgs {
     /// The acceptor's port.
     #[arg(long, default_value_t = 9876)]
     port: u16,
+    /// A backup acceptor, `HOST:PORT` (repeatable): tried in turn after the first, after each
+    /// failed connection and each disconnect (an instance that took the session over).
+    #[arg(long = "backup", value_name = "HOST:PORT")]
+    backups: Vec<String>,
     /// Our SenderCompID.
     #[arg(long, default_value = "INI")]
     sender: String,
@@ -82,6 +86,15 @@ pub(crate) async fn run(args: InitiateArgs) -> Result<(), String> {
         .map_err(|e| format!("{}:{}: {e}", args.host, args.port))?
         .next()
         .ok_or("no address")?;
+    let mut addrs = vec![addr];
+    for backup in &args.backups {
+        let found = tokio::net::lookup_host(backup.as_str())
+            .await
+            .map_err(|e| format!("--backup {backup}: {e}"))?
+            .next()
+            .ok_or(format!("--backup {backup}: no address"))?;
+        addrs.push(found);
+    }
     let config = EngineConfig {
         reconnect_interval: Duration::from_millis(200),
         receive_spinning_timeout: Duration::from_micros(args.receive_spinning_timeout),
@@ -129,7 +142,10 @@ pub(crate) async fn run(args: InitiateArgs) -> Result<(), String> {
         .create_session(id, session_config, store)
         .await
         .map_err(|e| e.to_string())?;
-    session.connect_to(addr).await.map_err(|e| e.to_string())?;
+    session
+        .connect_to_any(addrs)
+        .await
+        .map_err(|e| e.to_string())?;
 
     let deadline = tokio::time::Instant::now() + Duration::from_secs(args.timeout);
     let start = tokio::time::timeout_at(deadline, started)

@@ -213,6 +213,31 @@ fn initiate(sender: &str, options: &[&str]) -> String {
 }
 
 #[test]
+fn initiate_goes_on_to_a_backup_when_the_first_acceptor_is_down() {
+    let dir = tempfile::tempdir().unwrap();
+    let args = ["--port", "0", "--store", "memory"].map(std::ffi::OsStr::new);
+    let (mut acceptor, addr) = start(dir.path(), &args);
+    // A port nobody listens on any more.
+    let down = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let down_port = down.local_addr().unwrap().port().to_string();
+    drop(down);
+    let output = Command::new(env!("CARGO_BIN_EXE_fixgate"))
+        .args(["initiate", "--port", &down_port, "--backup", &addr])
+        .args(["--sender", "BACKUP", "--target", "FIXGATE", "--count", "50"])
+        .args(["--json", "--timeout", "60"])
+        .output()
+        .expect("run fixgate initiate");
+    acceptor.kill().unwrap();
+    acceptor.wait().unwrap();
+    let report = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        report.starts_with("{\"sent\":50,\"received\":50,"),
+        "{report} {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+#[test]
 fn initiate_sends_orders_to_an_acceptor_and_reports() {
     let report = initiate("LOAD", &["--count", "300", "--window", "50"]);
     assert!(
