@@ -45,6 +45,10 @@ struct Args {
     /// Where sessions keep their messages and sequence numbers (overrides StorageType).
     #[arg(long, value_parser = ["memory", "file", "postgres"])]
     store: Option<String>,
+    /// With the PostgreSQL store: this instance's name (overrides InstanceName), so that two
+    /// instances can share one configuration file.
+    #[arg(long)]
+    instance: Option<String>,
     /// The port of the metrics, admin API and status page: overrides MetricsAddress's port, or
     /// serves them on 127.0.0.1 when MetricsAddress is not set.
     #[arg(long)]
@@ -158,8 +162,11 @@ async fn run(args: Args) -> Result<(), String> {
         "memory" => Stores::Memory,
         "file" => Stores::Files(directory.clone()),
         "postgres" => {
-            let settings = PostgresSettings::from_properties(&properties)
+            let mut settings = PostgresSettings::from_properties(&properties)
                 .map_err(|e| format!("{name}: {e}"))?;
+            if let Some(instance) = &args.instance {
+                settings.instance = instance.clone();
+            }
             // Connecting (and migrating the schema) blocks: off the runtime's thread.
             let postgres = tokio::task::spawn_blocking(move || Postgres::connect(settings))
                 .await

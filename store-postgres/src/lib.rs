@@ -59,7 +59,7 @@ impl PostgresSettings {
     /// The default failover timeout.
     pub const DEFAULT_FAILOVER_TIMEOUT: Duration = Duration::from_millis(1500);
     /// The default pool size.
-    pub const DEFAULT_POOL_SIZE: usize = 4;
+    pub const DEFAULT_POOL_SIZE: usize = 8;
     /// The default number of messages held for resends.
     pub const DEFAULT_RESEND_CACHE: usize = 100_000;
 

@@ -132,7 +132,7 @@ impl Drop for Service {
 /// One connection, taking jobs until the queue closes. A connection that breaks is dialled again,
 /// and its job tried again on the new one, until the job's deadline.
 async fn worker(config: Arc<tokio_postgres::Config>, jobs: async_channel::Receiver<Job>) {
-    let mut client: Option<Client> = None;
+    let mut client: Option<Conn> = None;
     while let Ok(job) = jobs.recv().await {
         let deadline = tokio::time::Instant::from_std(job.deadline);
         let outcome = tokio::time::timeout_at(deadline, attempt(&config, &mut client, &job.work))
@@ -149,13 +149,13 @@ async fn worker(config: Arc<tokio_postgres::Config>, jobs: async_channel::Receiv
 /// Does `work`, dialling (again) as long as the connection is what failed.
 async fn attempt(
     config: &tokio_postgres::Config,
-    client: &mut Option<Client>,
+    client: &mut Option<Conn>,
     work: &Work,
 ) -> Result<Done, PgError> {
     loop {
         let connected = match client.take() {
-            Some(connected) if !connected.is_closed() => connected,
-            _ => match connect(config).await {
+            Some(connected) if !connected.client.is_closed() => connected,
+            _ => match Conn::open(config).await {
                 Ok(connected) => connected,
                 Err(error) => {
                     tracing::warn!(%error, "cannot reach PostgreSQL; trying again");
@@ -166,13 +166,27 @@ async fn attempt(
         };
         let connected = client.insert(connected);
         match work.run(connected).await {
-            Err(PgError::Db(error)) if connected.is_closed() => {
+            Err(PgError::Db(error)) if connected.client.is_closed() => {
                 tracing::warn!(%error, "the connection to PostgreSQL broke; trying again");
                 *client = None;
                 tokio::time::sleep(REDIAL).await;
             }
             outcome => return outcome,
         }
+    }
+}
+
+/// A worker's connection, with the statement every commit runs prepared once.
+pub(crate) struct Conn {
+    pub(crate) client: Client,
+    pub(crate) commit: tokio_postgres::Statement,
+}
+
+impl Conn {
+    async fn open(config: &tokio_postgres::Config) -> Result<Self, PgError> {
+        let client = connect(config).await?;
+        let commit = client.prepare(crate::work::COMMIT).await?;
+        Ok(Self { client, commit })
     }
 }
 

@@ -5,10 +5,29 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use fixgate_core::{SeqNum, UtcTimestamp};
-use tokio_postgres::Client;
+use tokio_postgres::{Client, Statement};
 
 use crate::PgError;
 use crate::batch::Batch;
+use crate::service::Conn;
+
+/// A commit in one statement, so in one round trip with an implicit transaction: the numbers
+/// are updated only if the token still holds (which takes the row's lock), and the messages
+/// inserted only for a session that update found. It returns how many rows each changed.
+pub(crate) const COMMIT: &str = "
+    WITH owned AS (
+        UPDATE fixgate_sessions SET next_sender = $3, next_target = $4
+        WHERE session = $1 AND token = $2
+        RETURNING session
+    ), stored AS (
+        INSERT INTO fixgate_messages (session, seq, answers, frame)
+        SELECT owned.session, m.seq, m.answers, m.frame
+        FROM owned, unnest($5::int8[], $6::int8[], $7::bytea[]) AS m(seq, answers, frame)
+        ON CONFLICT (session, seq)
+        DO UPDATE SET answers = excluded.answers, frame = excluded.frame
+        RETURNING 1
+    )
+    SELECT (SELECT count(*) FROM owned), (SELECT count(*) FROM stored)";
 
 /// A job for a worker.
 #[derive(Debug)]
@@ -71,8 +90,8 @@ pub(crate) struct Loaded {
 }
 
 impl Work {
-    /// Does the work in one transaction on `client`.
-    pub(crate) async fn run(&self, client: &mut Client) -> Result<Done, PgError> {
+    /// Does the work in one transaction on `conn`.
+    pub(crate) async fn run(&self, conn: &mut Conn) -> Result<Done, PgError> {
         match self {
             Self::Open {
                 session,
@@ -81,7 +100,7 @@ impl Work {
                 now,
                 tail,
                 preferred,
-            } => open(client, session, instance, *lease, *now, *tail, *preferred)
+            } => open(&mut conn.client, session, instance, *lease, *now, *tail, *preferred)
                 .await
                 .map(Done::Opened),
             Self::Commit {
@@ -89,11 +108,20 @@ impl Work {
                 token,
                 batch,
                 create,
-            } => commit(client, session, *token, batch, create.as_ref())
+            } if batch.reset.is_none() && create.is_none() => {
+                commit(&conn.client, &conn.commit, session, *token, batch).await?;
+                Ok(Done::Committed(*token))
+            }
+            Self::Commit {
+                session,
+                token,
+                batch,
+                create,
+            } => commit_changing(&mut conn.client, session, *token, batch, create.as_ref())
                 .await
                 .map(Done::Committed),
             Self::Release { session, token } => {
-                client
+                conn.client
                     .execute(
                         "UPDATE fixgate_sessions SET owner = NULL, lease_until = NULL
                          WHERE session = $1 AND token = $2",
@@ -103,7 +131,8 @@ impl Work {
                 Ok(Done::Released)
             }
             Self::WantedElsewhere { instance } => {
-                let rows = client
+                let rows = conn
+                    .client
                     .query(
                         "SELECT s.session FROM fixgate_sessions AS s
                          WHERE s.owner = $1 AND EXISTS (
@@ -227,7 +256,41 @@ async fn open(
     })
 }
 
+/// A batch with messages and numbers only, in one statement ([`COMMIT`]).
 async fn commit(
+    client: &Client,
+    statement: &Statement,
+    session: &str,
+    token: i64,
+    batch: &Batch,
+) -> Result<(), PgError> {
+    let (next_sender, next_target) = batch.numbers;
+    let seqs: Vec<i64> = batch.messages.iter().map(|m| db(m.seq)).collect();
+    let answers: Vec<Option<i64>> = batch.messages.iter().map(|m| m.answers.map(db)).collect();
+    let frames: Vec<&[u8]> = batch.messages.iter().map(|m| &m.frame[..]).collect();
+    let row = client
+        .query_one(
+            statement,
+            &[
+                &session,
+                &token,
+                &db(next_sender),
+                &db(next_target),
+                &seqs,
+                &answers,
+                &frames,
+            ],
+        )
+        .await?;
+    match row.get::<_, i64>(0) {
+        0 => Err(PgError::Fenced),
+        _ => Ok(()),
+    }
+}
+
+/// A batch that resets the sequence or creates the session, in a transaction of a few
+/// statements (rare: a sequence reset, the first commit of an unregistered session).
+async fn commit_changing(
     client: &mut Client,
     session: &str,
     mut token: i64,

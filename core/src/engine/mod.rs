@@ -738,6 +738,7 @@ impl Engine {
             return;
         };
         slot.committing = false;
+        slot.session.advance_clock(now);
         mark_ready(&mut self.ready, slot, id);
         if let Err(error) = result {
             self.close_for_store(id, now, error);

@@ -701,6 +701,12 @@ impl Session {
         while self.queue.is_empty() && self.resend.is_some() {
             self.continue_resend();
         }
+        // A delivery waits while the store's lease does not hold (failover between instances):
+        // the application never sees a message this instance may no longer act on. It goes on
+        // once the lease holds again, or goes with the session if another instance took it.
+        if matches!(self.queue.front(), Some(Queued::Deliver)) && !self.is_owned_at(self.now.mono) {
+            return None;
+        }
         if let Some(Queued::Stored(_, appended)) = self.queue.front() {
             let index = appended.index();
             let commit = match self.config.storage_durability {
@@ -770,6 +776,12 @@ impl Session {
     }
 
     /// Moves time forward, never back.
+    /// Moves time forward for the engine, which learns of time outside the session's own
+    /// inputs (a commit's outcome).
+    pub(crate) fn advance_clock(&mut self, now: Now) {
+        self.advance(now);
+    }
+
     fn advance(&mut self, now: Now) {
         if now.mono >= self.now.mono {
             self.now = now;
