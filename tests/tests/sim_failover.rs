@@ -5,6 +5,7 @@
 //! A failing seed prints itself; `FIXGATE_SIM_FAILOVER_SEED=n cargo test -p fixgate-tests
 //! --test sim_failover` replays it alone (`FIXGATE_SIM_TRACE=1` prints its trace).
 //! `FIXGATE_SIM_FAILOVER_SEEDS=n` sets how many seeds the sweep runs (40 by default).
+//! `FIXGATE_SIM_FAILOVER_LATE_WRITES=1` adds late writes (a zombie's) to the sweep's faults.
 
 use fixgate_tests::sim::failover::{self, FailoverScenario};
 
@@ -19,7 +20,10 @@ fn sweep(seeds: impl Iterator<Item = u64>) {
         None => seeds.collect(),
     };
     for seed in seeds {
-        let outcome = failover::run(FailoverScenario::standard(seed));
+        let outcome = failover::run(FailoverScenario {
+            late_writes: env("FIXGATE_SIM_FAILOVER_LATE_WRITES").is_some_and(|on| on != 0),
+            ..FailoverScenario::standard(seed)
+        });
         eprintln!(
             "seed {seed}: {} orders, {} takeovers, {} fenced commits, {} executions past the \
              local lease",
@@ -83,4 +87,28 @@ fn odd_seeds_keep_every_failover_property() {
 fn even_seeds_keep_every_failover_property() {
     let seeds = env("FIXGATE_SIM_FAILOVER_SEEDS").unwrap_or(40);
     sweep((1..=seeds).filter(|s| s % 2 == 0));
+}
+
+/// Issue 21's zombie rule: an owner whose writes reach the database after another process took
+/// the session over is fenced by the token, and its application sees nothing more. These seeds
+/// each send a late write; the first breaks the rule today: the engine hands the messages that
+/// the fenced commit held back to the application (`Engine::handle_committed`, then
+/// `drain_session`), which executes orders the new owner executes too.
+#[test]
+fn a_zombie_s_late_commit_is_fenced_and_its_application_sees_nothing_more() {
+    let mut fenced = 0;
+    for seed in [16, 18, 24, 27] {
+        let outcome = failover::run(FailoverScenario {
+            late_writes: true,
+            ..FailoverScenario::standard(seed)
+        });
+        fenced += outcome.fenced;
+        assert!(
+            outcome.violations.is_empty(),
+            "seed {seed} with late writes breaks the failover properties: {:#?}\nfaults: {:#?}",
+            outcome.violations.iter().take(5).collect::<Vec<_>>(),
+            outcome.faults
+        );
+    }
+    assert!(fenced > 0, "a late write was fenced");
 }
