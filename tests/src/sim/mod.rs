@@ -5,6 +5,7 @@
 
 pub mod disk;
 pub mod executor;
+pub mod failover;
 pub mod net;
 pub mod reconnect;
 pub mod rng;

@@ -20,11 +20,17 @@ use super::socket::{SimListener, SimStream, SimTimer};
 pub const BLOCKING_TIME: (Duration, Duration) =
     (Duration::from_micros(50), Duration::from_millis(5));
 
+/// Says how much longer a blocking job waits before it runs, given when it was asked for and
+/// the time now (both virtual); `None`: it runs now. A simulated service that stalls (a
+/// database) holds the jobs that call it this way.
+pub type BlockingGate = Arc<dyn Fn(Duration, Duration) -> Option<Duration> + Send + Sync>;
+
 /// The simulated runtime of one process: what it spawns belongs to that process.
 #[derive(Clone)]
 pub struct SimRuntime {
     world: Arc<Mutex<World>>,
     process: ProcessId,
+    gate: Option<BlockingGate>,
 }
 
 impl std::fmt::Debug for SimRuntime {
@@ -38,7 +44,17 @@ impl std::fmt::Debug for SimRuntime {
 impl SimRuntime {
     /// The runtime of `process` in `world`.
     pub fn new(world: Arc<Mutex<World>>, process: ProcessId) -> Self {
-        Self { world, process }
+        Self {
+            world,
+            process,
+            gate: None,
+        }
+    }
+
+    /// This runtime, whose blocking jobs also wait as long as `gate` says before they run.
+    pub fn with_blocking_gate(mut self, gate: BlockingGate) -> Self {
+        self.gate = Some(gate);
+        self
     }
 
     /// Waits for `by` of virtual time.
@@ -59,17 +75,24 @@ impl Runtime for SimRuntime {
 
     fn spawn_blocking(&self, work: impl FnOnce() + Send + 'static) {
         // A thread of the pool, as a task that takes a while of virtual time.
-        let took = {
+        let (asked, took) = {
             let mut world = lock(&self.world);
             let (low, high) = BLOCKING_TIME;
             let nanos = world
                 .rng
                 .between(low.as_nanos() as u64, high.as_nanos() as u64);
-            Duration::from_nanos(nanos)
+            (world.elapsed, Duration::from_nanos(nanos))
         };
         let this = self.clone();
         self.spawn(async move {
             this.sleep(took).await;
+            if let Some(gate) = this.gate.clone() {
+                loop {
+                    let now = lock(&this.world).elapsed;
+                    let Some(wait) = gate(asked, now) else { break };
+                    this.sleep(wait.max(Duration::from_micros(1))).await;
+                }
+            }
             work();
         });
     }

@@ -97,22 +97,22 @@ pub struct Outcome {
 
 /// One order's story, as the observer of the run sees it.
 #[derive(Default, Debug)]
-struct SessionLog {
+pub(crate) struct SessionLog {
     /// The next ClOrdID to use.
-    next_order: u64,
+    pub(crate) next_order: u64,
     /// ClOrdIDs whose `put()` was attempted, and those it accepted, in order.
-    attempted: Vec<u64>,
-    accepted: Vec<u64>,
+    pub(crate) attempted: Vec<u64>,
+    pub(crate) accepted: Vec<u64>,
     /// ExecutionReports the initiator's application received: ClOrdID and PossDupFlag.
-    reports: Vec<(u64, bool)>,
+    pub(crate) reports: Vec<(u64, bool)>,
     /// Orders the acceptor's application executed: ClOrdID and PossDupFlag.
-    executed: Vec<(u64, bool)>,
+    pub(crate) executed: Vec<(u64, bool)>,
 }
 
 /// What the run's observer records, outside every simulated process (it survives crashes).
 #[derive(Default)]
-struct Log {
-    sessions: BTreeMap<String, SessionLog>,
+pub(crate) struct Log {
+    pub(crate) sessions: BTreeMap<String, SessionLog>,
     /// Virtual times of the observer's Heartbeats from the acceptor, and of its disconnects.
     heartbeats: Vec<Duration>,
     observer_down: Vec<Duration>,
@@ -120,16 +120,16 @@ struct Log {
     /// the sender's writing.
     garbled: Vec<String>,
     /// Set once the busy phase ends: the putters stop.
-    stop: Arc<AtomicBool>,
+    pub(crate) stop: Arc<AtomicBool>,
 }
 
-type Shared = Arc<Mutex<Log>>;
+pub(crate) type Shared = Arc<Mutex<Log>>;
 
 /// A session's disks: the acceptor's, the initiator's.
 type Disks = (Arc<Mutex<Disk>>, Arc<Mutex<Disk>>);
 
 /// The ClOrdID <11> of an order or report.
-fn cl_ord_id(delivered: &Delivered) -> Option<u64> {
+pub(crate) fn cl_ord_id(delivered: &Delivered) -> Option<u64> {
     delivered.message().str(11).ok()?.parse().ok()
 }
 
@@ -179,7 +179,12 @@ impl Application for Filler {
 }
 
 /// Traces a session's event, and records a garbled frame.
-fn note_event(world: &Arc<Mutex<World>>, log: &Shared, session: &SessionId, event: &Event) {
+pub(crate) fn note_event(
+    world: &Arc<Mutex<World>>,
+    log: &Shared,
+    session: &SessionId,
+    event: &Event,
+) {
     if !matches!(event, Event::Message { .. }) {
         record(world, format_args!("{session} {event:?}"));
     }
@@ -189,9 +194,9 @@ fn note_event(world: &Arc<Mutex<World>>, log: &Shared, session: &SessionId, even
 }
 
 /// An initiator's application: records each ExecutionReport and settles it.
-struct Trader {
-    log: Shared,
-    world: Arc<Mutex<World>>,
+pub(crate) struct Trader {
+    pub(crate) log: Shared,
+    pub(crate) world: Arc<Mutex<World>>,
 }
 
 impl Application for Trader {
@@ -242,7 +247,7 @@ impl Application for Trader {
     }
 }
 
-fn record(world: &Arc<Mutex<World>>, event: std::fmt::Arguments<'_>) {
+pub(crate) fn record(world: &Arc<Mutex<World>>, event: std::fmt::Arguments<'_>) {
     let mut world = lock(world);
     let at = world.elapsed.as_micros();
     world.trace.record(at, event);
@@ -421,7 +426,7 @@ impl Run {
 }
 
 /// Puts orders at random intervals until the busy phase ends.
-async fn put_orders(
+pub(crate) async fn put_orders(
     runtime: &SimRuntime,
     session: &fixgate_driver::Session,
     name: &str,
@@ -666,7 +671,7 @@ impl Run {
 const STEP_BOUND: u64 = 200_000;
 
 /// The properties of one initiator session's orders.
-fn check_session(name: &str, s: &SessionLog, violations: &mut Vec<String>) {
+pub(crate) fn check_session(name: &str, s: &SessionLog, violations: &mut Vec<String>) {
     // Every accepted order gets its ExecutionReport; a second one only as a possible duplicate.
     let seen = check_receipts(name, "report", &s.reports, violations);
     for &(id, _) in &s.reports {
