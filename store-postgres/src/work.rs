@@ -100,9 +100,17 @@ impl Work {
                 now,
                 tail,
                 preferred,
-            } => open(&mut conn.client, session, instance, *lease, *now, *tail, *preferred)
-                .await
-                .map(Done::Opened),
+            } => open(
+                &mut conn.client,
+                session,
+                instance,
+                *lease,
+                *now,
+                *tail,
+                *preferred,
+            )
+            .await
+            .map(Done::Opened),
             Self::Commit {
                 session,
                 token,
