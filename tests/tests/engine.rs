@@ -1178,18 +1178,64 @@ impl fixgate_core::MessageStore for LeasedStore {
 impl Harness {
     /// Acceptor TW1 on a store whose lease the returned handle moves.
     fn leased_acceptor(&mut self) -> std::sync::Arc<std::sync::Mutex<Option<std::time::Instant>>> {
+        let config = SessionConfig::new(BeginString::Fix44, "", "", Role::Acceptor);
+        self.leased_acceptor_with(config)
+    }
+
+    /// [`leased_acceptor`](Self::leased_acceptor) with `config`.
+    fn leased_acceptor_with(
+        &mut self,
+        config: SessionConfig,
+    ) -> std::sync::Arc<std::sync::Mutex<Option<std::time::Instant>>> {
         let until = std::sync::Arc::new(std::sync::Mutex::new(None));
         let store = LeasedStore {
             memory: MemoryStore::new(UtcTimestamp::from_system_time(self.clock.utc())),
             until: until.clone(),
         };
-        let config = SessionConfig::new(BeginString::Fix44, "", "", Role::Acceptor);
         self.engine
             .create_session(tw(1), config, Box::new(store))
             .unwrap();
         self.engine.register_acceptor(&tw(1)).unwrap();
         until
     }
+}
+
+#[test]
+fn messages_held_behind_a_commit_wait_while_the_lease_does_not_hold() {
+    let mut h = Harness::new(EngineConfig::default());
+    let mut config = SessionConfig::new(BeginString::Fix44, "", "", Role::Acceptor);
+    config.set("StorageDurability", "batch").unwrap();
+    let until = h.leased_acceptor_with(config);
+    *until.lock().unwrap() = Some(h.clock.now().mono + Duration::from_secs(5));
+    let logon = h.logon("TW1", "ISLD", 1, "");
+    assert_eq!(h.open(1, &logon), ["commit ISLD->TW1"]);
+    h.engine.handle_committed(&tw(1), h.clock.now(), Ok(()));
+    assert_eq!(Harness::sends(&h.outputs()).len(), 1, "the Logon's answer");
+    // Order A is answered; that reply's commit holds order B, which comes next, back.
+    let order = h.message("TW1", "ISLD", "D", 2, "11=A|");
+    h.engine.handle_input(ConnId(1), h.clock.now(), &order);
+    let Some(Output::Deliver { session }) = h.engine.poll_output() else {
+        panic!("order A is delivered");
+    };
+    h.answer(&session);
+    assert_eq!(h.outputs(), ["commit ISLD->TW1"]);
+    let order = h.message("TW1", "ISLD", "D", 3, "11=B|");
+    assert_eq!(h.input(1, &order), Vec::<String>::new(), "B waits for the commit");
+    // The lease runs out before the commit ends (a database outage), and the commit fails: B
+    // is not delivered, and nothing is sent.
+    let now = h.clock.advance(Duration::from_secs(6));
+    let fenced = Err(fixgate_core::StoreError::Io(std::io::ErrorKind::TimedOut));
+    h.engine.handle_committed(&tw(1), now, fenced);
+    assert_eq!(h.outputs(), ["close 1 Store(Io(TimedOut))"]);
+    // The lease holds again (renewed with the same token): B reaches the application once the
+    // counterparty is back.
+    *until.lock().unwrap() = Some(now.mono + Duration::from_secs(5));
+    let logon = h.logon("TW1", "ISLD", 4, "");
+    let out = h.open(2, &logon);
+    assert!(
+        out.iter().any(|o| o.starts_with("deliver ISLD->TW1") && o.contains("11=B")),
+        "{out:?}"
+    );
 }
 
 #[test]
