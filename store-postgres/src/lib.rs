@@ -278,6 +278,7 @@ impl Postgres {
             next_target: fixgate_core::SeqNum::FIRST,
             tail: Vec::new(),
             answered: Vec::new(),
+            highest: None,
         };
         let lease = self.inner.leases.unclaimed();
         PgStore::new(id.to_string(), Arc::clone(&self.inner), lease, loaded)

@@ -1,10 +1,11 @@
 //! The tables, created and migrated by the store itself.
 //!
 //! - `fixgate_schema`: the schema's version (one row).
-//! - `fixgate_sessions`: one row per session. Its numbers, when its current sequence began, and
-//!   who owns it: `owner` (an instance's name), `token` (the fencing token, one more at every
-//!   claim) and `lease_until` (by the database's clock). Every write a store makes checks the
-//!   token in its own transaction.
+//! - `fixgate_sessions`: one row per session. Its numbers, the inbound numbers at or above the
+//!   next target that stored replies answer (`answered`: settled out of order, so not delivered
+//!   again), when its current sequence began, and who owns it: `owner` (an instance's name),
+//!   `token` (the fencing token, one more at every claim) and `lease_until` (by the database's
+//!   clock). Every write a store makes checks the token in its own transaction.
 //! - `fixgate_messages`: the session's outbound messages, each with the inbound MsgSeqNum it
 //!   answers (`answers`, DESIGN.md section 4), so that a new owner knows what was processed.
 //! - `fixgate_instances`: the instances alive (`lease_until`, renewed with their sessions'
@@ -21,6 +22,7 @@ const MIGRATIONS: &[&str] = &[
         created     timestamptz NOT NULL,
         next_sender bigint      NOT NULL,
         next_target bigint      NOT NULL,
+        answered    bigint[]    NOT NULL DEFAULT '{}',
         owner       text,
         token       bigint      NOT NULL DEFAULT 0,
         lease_until timestamptz
@@ -32,8 +34,6 @@ const MIGRATIONS: &[&str] = &[
         frame   bytea  NOT NULL,
         PRIMARY KEY (session, seq)
     );
-    CREATE INDEX fixgate_messages_answers ON fixgate_messages (session, answers)
-        WHERE answers IS NOT NULL;
     CREATE TABLE fixgate_instances (
         name        text        PRIMARY KEY,
         prefers     text[],

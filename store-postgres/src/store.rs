@@ -26,8 +26,6 @@ use crate::{Inner, PgError};
 #[derive(Debug)]
 pub struct PgStore {
     memory: MemoryStore,
-    /// Inbound numbers answered by stored replies, at or above the next target number.
-    answered: BTreeSet<SeqNum>,
     /// How many messages the memory keeps.
     keep: usize,
     shared: Arc<Shared>,
@@ -54,6 +52,7 @@ impl PgStore {
         loaded: Loaded,
     ) -> Self {
         let mut memory = MemoryStore::new(loaded.created);
+        let highest = loaded.highest;
         for (seq, answers, frame) in loaded.tail {
             // Numbers may have been moved on between stored messages.
             let _ = memory.set_next_sender_seq(seq);
@@ -61,24 +60,25 @@ impl PgStore {
         }
         let _ = memory.set_next_sender_seq(loaded.next_sender);
         let _ = memory.set_next_target_seq(loaded.next_target);
+        // A reply proves its request was processed, even if the crash came before the number.
+        let mut answered: BTreeSet<SeqNum> = loaded.answered.into_iter().collect();
+        let mut target = loaded.next_target;
+        while answered.remove(&target) {
+            target = target.next();
+        }
+        let numbers = (loaded.next_sender, loaded.next_target);
         let mut store = Self {
-            answered: loaded.answered.into_iter().collect(),
             keep: inner.settings.resend_cache,
             shared: Arc::new(Shared {
                 session,
                 inner,
                 lease,
-                pending: Mutex::new(Batch::new((loaded.next_sender, loaded.next_target))),
+                pending: Mutex::new(Batch::new(numbers, answered, highest)),
                 created: loaded.created,
                 committing: Mutex::new(()),
             }),
             memory,
         };
-        // A reply proves its request was processed, even if the crash came before the number.
-        let mut target = loaded.next_target;
-        while store.answered.remove(&target) {
-            target = target.next();
-        }
         if target != loaded.next_target {
             let _ = store.set_next_target_seq(target);
         }
@@ -128,9 +128,6 @@ impl MessageStore for PgStore {
     ) -> Result<(), StoreError> {
         self.owned()?;
         self.memory.append_shared(seq, frame, answers)?;
-        if let Some(inbound) = answers {
-            self.answered.insert(inbound);
-        }
         self.memory.keep_last(self.keep);
         self.pending().append(Appended {
             seq,
@@ -159,7 +156,6 @@ impl MessageStore for PgStore {
     fn set_next_target_seq(&mut self, seq: SeqNum) -> Result<(), StoreError> {
         self.owned()?;
         self.memory.set_next_target_seq(seq)?;
-        self.answered.retain(|&inbound| inbound >= seq);
         let (sender, target) = self.numbers();
         self.pending().set_numbers(sender, target);
         Ok(())
@@ -177,7 +173,6 @@ impl MessageStore for PgStore {
     fn reset(&mut self, now: UtcTimestamp) -> Result<(), StoreError> {
         self.owned()?;
         self.memory.reset(now)?;
-        self.answered.clear();
         self.pending().reset(now);
         Ok(())
     }
@@ -187,7 +182,7 @@ impl MessageStore for PgStore {
     }
 
     fn answered_from(&self, from: SeqNum) -> Vec<SeqNum> {
-        self.answered.range(from..).copied().collect()
+        self.pending().answered.range(from..).copied().collect()
     }
 
     fn durable_before_commit(&self) -> bool {

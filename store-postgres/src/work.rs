@@ -8,26 +8,24 @@ use fixgate_core::{SeqNum, UtcTimestamp};
 use tokio_postgres::{Client, Statement};
 
 use crate::PgError;
-use crate::batch::Batch;
+use crate::batch::{Batch, db};
 use crate::service::Conn;
 
 /// A commit in one statement, so in one round trip with an implicit transaction: the numbers
-/// are updated only if the token still holds (which takes the row's lock), and the messages
-/// inserted only for a session that update found. It returns how many rows each changed.
+/// and the answered inbound numbers are updated only if the token still holds (which takes the
+/// row's lock), and the messages inserted only for a session that update found. It returns how
+/// many sessions it updated: none means another instance claimed the session.
 pub(crate) const COMMIT: &str = "
     WITH owned AS (
-        UPDATE fixgate_sessions SET next_sender = $3, next_target = $4
+        UPDATE fixgate_sessions SET next_sender = $3, next_target = $4, answered = $5
         WHERE session = $1 AND token = $2
         RETURNING session
     ), stored AS (
         INSERT INTO fixgate_messages (session, seq, answers, frame)
         SELECT owned.session, m.seq, m.answers, m.frame
-        FROM owned, unnest($5::int8[], $6::int8[], $7::bytea[]) AS m(seq, answers, frame)
-        ON CONFLICT (session, seq)
-        DO UPDATE SET answers = excluded.answers, frame = excluded.frame
-        RETURNING 1
+        FROM owned, unnest($6::int8[], $7::int8[], $8::bytea[]) AS m(seq, answers, frame)
     )
-    SELECT (SELECT count(*) FROM owned), (SELECT count(*) FROM stored)";
+    SELECT count(*) FROM owned";
 
 /// A job for a worker.
 #[derive(Debug)]
@@ -87,6 +85,8 @@ pub(crate) struct Loaded {
     pub(crate) tail: Vec<(SeqNum, Option<SeqNum>, Bytes)>,
     /// Inbound numbers at or above `next_target` that stored replies answer, in order.
     pub(crate) answered: Vec<SeqNum>,
+    /// The highest number stored.
+    pub(crate) highest: Option<SeqNum>,
 }
 
 impl Work {
@@ -116,7 +116,7 @@ impl Work {
                 token,
                 batch,
                 create,
-            } if batch.reset.is_none() && create.is_none() => {
+            } if batch.reset.is_none() && !batch.rewrites && create.is_none() => {
                 commit(&conn.client, &conn.commit, session, *token, batch).await?;
                 Ok(Done::Committed(*token))
             }
@@ -173,10 +173,6 @@ fn seq(n: i64) -> SeqNum {
     SeqNum::new(n.max(1) as u64)
 }
 
-fn db(seq: SeqNum) -> i64 {
-    seq.get() as i64
-}
-
 async fn open(
     client: &mut Client,
     session: &str,
@@ -207,7 +203,8 @@ async fn open(
                    WHERE i.name <> $2 AND i.lease_until > clock_timestamp()
                      AND (i.prefers IS NULL OR $1 = ANY(i.prefers))))
              RETURNING token, (extract(epoch FROM created) * 1000000)::bigint,
-                       next_sender, next_target",
+                       next_sender, next_target, answered,
+                       (SELECT max(seq) FROM fixgate_messages WHERE session = $1)",
             &[&session, &instance, &lease_ms, &preferred],
         )
         .await?;
@@ -227,7 +224,6 @@ async fn open(
             None => PgError::Standby(session.to_owned()),
         });
     };
-    let next_target: i64 = row.get(3);
     let mut messages: Vec<_> = tx
         .query(
             "SELECT seq, answers, frame FROM fixgate_messages
@@ -243,24 +239,17 @@ async fn open(
         })
         .collect();
     messages.reverse();
-    let answered = tx
-        .query(
-            "SELECT DISTINCT answers FROM fixgate_messages
-             WHERE session = $1 AND answers >= $2 ORDER BY answers",
-            &[&session, &next_target],
-        )
-        .await?
-        .into_iter()
-        .map(|row| seq(row.get(0)))
-        .collect();
     tx.commit().await?;
+    let answered: Vec<i64> = row.get(4);
+    let highest: Option<i64> = row.get(5);
     Ok(Loaded {
         token: row.get(0),
         created: from_micros(row.get(1)),
         next_sender: seq(row.get(2)),
-        next_target: seq(next_target),
+        next_target: seq(row.get(3)),
         tail: messages,
-        answered,
+        answered: answered.into_iter().map(seq).collect(),
+        highest: highest.map(seq),
     })
 }
 
@@ -273,9 +262,7 @@ async fn commit(
     batch: &Batch,
 ) -> Result<(), PgError> {
     let (next_sender, next_target) = batch.numbers;
-    let seqs: Vec<i64> = batch.messages.iter().map(|m| db(m.seq)).collect();
-    let answers: Vec<Option<i64>> = batch.messages.iter().map(|m| m.answers.map(db)).collect();
-    let frames: Vec<&[u8]> = batch.messages.iter().map(|m| &m.frame[..]).collect();
+    let (seqs, answers, frames) = batch.columns();
     let row = client
         .query_one(
             statement,
@@ -284,6 +271,7 @@ async fn commit(
                 &token,
                 &db(next_sender),
                 &db(next_target),
+                &batch.answered_column(),
                 &seqs,
                 &answers,
                 &frames,
@@ -296,8 +284,9 @@ async fn commit(
     }
 }
 
-/// A batch that resets the sequence or creates the session, in a transaction of a few
-/// statements (rare: a sequence reset, the first commit of an unregistered session).
+/// A batch that resets the sequence, writes numbers again, or creates the session, in a
+/// transaction of a few statements (rare: a sequence reset, a number moved back, the first
+/// commit of a session made for an unregistered Logon).
 async fn commit_changing(
     client: &mut Client,
     session: &str,
@@ -336,35 +325,42 @@ async fn commit_changing(
     let owned = tx
         .execute(
             "UPDATE fixgate_sessions
-             SET next_sender = $3, next_target = $4,
+             SET next_sender = $3, next_target = $4, answered = $6,
                  created = COALESCE(timestamptz 'epoch' + $5::bigint * interval '1 microsecond', created)
              WHERE session = $1 AND token = $2",
-            &[&session, &token, &db(next_sender), &db(next_target), &created],
+            &[
+                &session,
+                &token,
+                &db(next_sender),
+                &db(next_target),
+                &created,
+                &batch.answered_column(),
+            ],
         )
         .await?;
     if owned == 0 {
         return Err(PgError::Fenced);
     }
+    let (seqs, answers, frames) = batch.columns();
     if batch.reset.is_some() {
         tx.execute(
             "DELETE FROM fixgate_messages WHERE session = $1",
             &[&session],
         )
         .await?;
-    }
-    if !batch.messages.is_empty() {
-        let seqs: Vec<i64> = batch.messages.iter().map(|m| db(m.seq)).collect();
-        let answers: Vec<Option<i64>> = batch.messages.iter().map(|m| m.answers.map(db)).collect();
-        let frames: Vec<&[u8]> = batch.messages.iter().map(|m| &m.frame[..]).collect();
+    } else if batch.rewrites {
         tx.execute(
-            "INSERT INTO fixgate_messages (session, seq, answers, frame)
-             SELECT $1, * FROM unnest($2::int8[], $3::int8[], $4::bytea[])
-             ON CONFLICT (session, seq)
-             DO UPDATE SET answers = excluded.answers, frame = excluded.frame",
-            &[&session, &seqs, &answers, &frames],
+            "DELETE FROM fixgate_messages WHERE session = $1 AND seq = ANY($2)",
+            &[&session, &seqs],
         )
         .await?;
     }
+    tx.execute(
+        "INSERT INTO fixgate_messages (session, seq, answers, frame)
+         SELECT $1, * FROM unnest($2::int8[], $3::int8[], $4::bytea[])",
+        &[&session, &seqs, &answers, &frames],
+    )
+    .await?;
     tx.commit().await?;
     Ok(token)
 }

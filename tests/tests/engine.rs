@@ -1220,7 +1220,11 @@ fn messages_held_behind_a_commit_wait_while_the_lease_does_not_hold() {
     h.answer(&session);
     assert_eq!(h.outputs(), ["commit ISLD->TW1"]);
     let order = h.message("TW1", "ISLD", "D", 3, "11=B|");
-    assert_eq!(h.input(1, &order), Vec::<String>::new(), "B waits for the commit");
+    assert_eq!(
+        h.input(1, &order),
+        Vec::<String>::new(),
+        "B waits for the commit"
+    );
     // The lease runs out before the commit ends (a database outage), and the commit fails: B
     // is not delivered, and nothing is sent.
     let now = h.clock.advance(Duration::from_secs(6));
@@ -1233,7 +1237,8 @@ fn messages_held_behind_a_commit_wait_while_the_lease_does_not_hold() {
     let logon = h.logon("TW1", "ISLD", 4, "");
     let out = h.open(2, &logon);
     assert!(
-        out.iter().any(|o| o.starts_with("deliver ISLD->TW1") && o.contains("11=B")),
+        out.iter()
+            .any(|o| o.starts_with("deliver ISLD->TW1") && o.contains("11=B")),
         "{out:?}"
     );
 }
