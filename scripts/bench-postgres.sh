@@ -5,7 +5,7 @@
 #   - SESSIONS sessions at once (one `fixgate initiate` each), on one database and on files.
 # A private cluster from Debian's packages (scripts/postgres.sh) with PostgreSQL's durable
 # defaults; its settings are printed. Acceptors run on CPU 0, the initiators and the database
-# share CPU 1 (taskset): the machine has two.
+# share CPU 1 (taskset; PG_CPUS=0,1 lets the database run on either): the machine has two.
 #
 #   scripts/bench-postgres.sh [ROUNDS] [COUNT] [SESSIONS]   (defaults: 3, 100,000, 100)
 set -euo pipefail
@@ -24,7 +24,7 @@ ulimit -n $((SESSIONS * 4 + 256))
 
 cargo build --release -q -p fixgate --bin fixgate
 FG=target/release/fixgate
-URL=$(taskset -c 1 scripts/postgres.sh start "$WORK/pg")
+URL=$(taskset -c "${PG_CPUS:-1}" scripts/postgres.sh start "$WORK/pg")
 echo "PostgreSQL: $(psql "$URL" -Atc 'SHOW server_version')," \
     "$(psql "$URL" -Atc "SELECT string_agg(name || '=' || setting, ', ' ORDER BY name) FROM pg_settings
         WHERE name IN ('fsync', 'synchronous_commit', 'full_page_writes', 'wal_sync_method',

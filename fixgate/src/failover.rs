@@ -86,6 +86,15 @@ impl Failover {
                 Err(_) => return,
             },
         };
+        // One query tells which of the sessions not held could be claimed now.
+        let unheld: Vec<SessionId> = (self.sessions.iter())
+            .filter(|s| s.held.is_none())
+            .map(|s| s.id.clone())
+            .collect();
+        let claimable = match unheld.is_empty() {
+            true => Vec::new(),
+            false => self.claimable(unheld).await,
+        };
         for standby in &mut self.sessions {
             let id = &standby.id;
             match &standby.held {
@@ -98,8 +107,23 @@ impl Failover {
                     standby.give_up().await;
                 }
                 Some(_) => {}
-                None => standby.claim(&self.engine, &self.postgres).await,
+                None if claimable.contains(&id.to_string()) => {
+                    standby.claim(&self.engine, &self.postgres).await
+                }
+                None => {}
             }
+        }
+    }
+
+    async fn claimable(&self, ids: Vec<SessionId>) -> Vec<String> {
+        let postgres = self.postgres.clone();
+        match tokio::task::spawn_blocking(move || postgres.claimable(&ids)).await {
+            Ok(Ok(claimable)) => claimable,
+            Ok(Err(error)) => {
+                tracing::warn!(%error, "cannot ask which sessions are free");
+                Vec::new()
+            }
+            Err(_) => Vec::new(),
         }
     }
 

@@ -250,6 +250,19 @@ impl Postgres {
         ))
     }
 
+    /// Which of `ids` this instance could claim now: those new to the database, free, lapsed
+    /// or its own, that it prefers or that no live instance prefers. One query for every
+    /// session a standby watches; blocks the calling thread for it.
+    pub fn claimable(&self, ids: &[SessionId]) -> Result<Vec<String>, PgError> {
+        let settings = &self.inner.settings;
+        let work = Work::Claimable {
+            instance: settings.instance.clone(),
+            sessions: ids.iter().map(ToString::to_string).collect(),
+            preferred: ids.iter().map(|id| settings.prefers(id)).collect(),
+        };
+        self.sessions(work)
+    }
+
     /// The sessions this instance owns that another live instance prefers: a session among
     /// them that this one does not prefer is given back when it is not logged on. Blocks the
     /// calling thread for a query.
@@ -258,7 +271,12 @@ impl Postgres {
         let work = Work::WantedElsewhere {
             instance: settings.instance.clone(),
         };
-        let deadline = Instant::now() + settings.failover_timeout;
+        self.sessions(work)
+    }
+
+    /// Runs a query that lists sessions.
+    fn sessions(&self, work: Work) -> Result<Vec<String>, PgError> {
+        let deadline = Instant::now() + self.inner.settings.failover_timeout;
         match self.inner.service.call(work, deadline)? {
             Done::Sessions(sessions) => Ok(sessions),
             done => Err(PgError::Thread(format!("a query answered {done:?}"))),

@@ -54,6 +54,12 @@ pub(crate) enum Work {
     Release { session: String, token: i64 },
     /// Lists the sessions `instance` owns that a live other instance prefers.
     WantedElsewhere { instance: String },
+    /// Lists which of `sessions` `instance` could claim now (each with whether it prefers it).
+    Claimable {
+        instance: String,
+        sessions: Vec<String>,
+        preferred: Vec<bool>,
+    },
 }
 
 /// The claim of a session that the database must not know yet.
@@ -137,6 +143,30 @@ impl Work {
                     )
                     .await?;
                 Ok(Done::Released)
+            }
+            Self::Claimable {
+                instance,
+                sessions,
+                preferred,
+            } => {
+                let rows = conn
+                    .client
+                    .query(
+                        "SELECT c.session
+                         FROM unnest($2::text[], $3::bool[]) AS c(session, preferred)
+                         LEFT JOIN fixgate_sessions AS s ON s.session = c.session
+                         WHERE (s.session IS NULL OR s.owner IS NULL OR s.owner = $1
+                                OR s.lease_until < clock_timestamp())
+                           AND (c.preferred OR NOT EXISTS (
+                               SELECT 1 FROM fixgate_instances AS i
+                               WHERE i.name <> $1 AND i.lease_until > clock_timestamp()
+                                 AND (i.prefers IS NULL OR c.session = ANY(i.prefers))))",
+                        &[instance, sessions, preferred],
+                    )
+                    .await?;
+                Ok(Done::Sessions(
+                    rows.into_iter().map(|row| row.get(0)).collect(),
+                ))
             }
             Self::WantedElsewhere { instance } => {
                 let rows = conn

@@ -211,7 +211,14 @@ fn a_standby_claims_a_session_only_while_no_live_instance_prefers_it() {
         &url,
         "SELECT 1 FROM fixgate_instances"
     ) == 2));
-    // Free, but a prefers it: b stands by, and a claims it.
+    // Free, but a prefers it: b stands by, and a claims it. A session nobody prefers is b's
+    // to claim.
+    let unknown = SessionId::new("FIXGATE", "UNKNOWN");
+    assert_eq!(
+        b.claimable(&[session(), unknown.clone()]).unwrap(),
+        [unknown.to_string()]
+    );
+    assert_eq!(a.claimable(&[session()]).unwrap(), [id.clone()]);
     assert!(matches!(
         b.open(&session(), now()),
         Err(PgError::Standby(_))
@@ -233,6 +240,7 @@ fn a_standby_claims_a_session_only_while_no_live_instance_prefers_it() {
         taken.is_some(),
         "b never claimed the session a stopped preferring"
     );
+    assert_eq!(b.claimable(&[session()]).unwrap(), [id.clone()], "b's own");
     // a comes back: b is told to give the session back when it is not logged on.
     let _a = with("a", vec![id.clone()]);
     assert!(wait_until(Duration::from_secs(5), || b
