@@ -218,7 +218,10 @@ fn a_standby_claims_a_session_only_while_no_live_instance_prefers_it() {
         b.claimable(&[session(), unknown.clone()]).unwrap(),
         [unknown.to_string()]
     );
-    assert_eq!(a.claimable(&[session()]).unwrap(), [id.clone()]);
+    assert_eq!(
+        a.claimable(&[session()]).unwrap(),
+        std::slice::from_ref(&id)
+    );
     assert!(matches!(
         b.open(&session(), now()),
         Err(PgError::Standby(_))
@@ -240,7 +243,11 @@ fn a_standby_claims_a_session_only_while_no_live_instance_prefers_it() {
         taken.is_some(),
         "b never claimed the session a stopped preferring"
     );
-    assert_eq!(b.claimable(&[session()]).unwrap(), [id.clone()], "b's own");
+    assert_eq!(
+        b.claimable(&[session()]).unwrap(),
+        std::slice::from_ref(&id),
+        "b's own"
+    );
     // a comes back: b is told to give the session back when it is not logged on.
     let _a = with("a", vec![id.clone()]);
     assert!(wait_until(Duration::from_secs(5), || b
