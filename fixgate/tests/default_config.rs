@@ -4,42 +4,10 @@
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::process::{Command, Stdio};
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 mod support;
-use support::http;
-
-fn frame(body: &str) -> Vec<u8> {
-    let body = body.replace('|', "\x01");
-    let mut out = format!("8=FIX.4.4\x019={}\x01{body}", body.len()).into_bytes();
-    let sum = out.iter().fold(0u8, |s, &b| s.wrapping_add(b));
-    out.extend_from_slice(format!("10={sum:03}\x01").as_bytes());
-    out
-}
-
-fn now() -> String {
-    let secs = SystemTime::now()
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64;
-    fixgate_core::UtcTimestamp::from_unix(secs, 0)
-        .unwrap()
-        .format(fixgate_core::TimestampPrecision::Seconds)
-        .as_str()
-        .to_owned()
-}
-
-/// Reads until a message containing `needle` has arrived; returns everything read.
-fn read_until(stream: &mut TcpStream, needle: &str) -> String {
-    let mut seen = String::new();
-    let mut buf = [0u8; 4096];
-    while !seen.contains(needle) {
-        let n = stream.read(&mut buf).expect("an answer before the timeout");
-        assert!(n > 0, "closed; got {seen:?}");
-        seen.push_str(&String::from_utf8_lossy(&buf[..n]).replace('\x01', "|"));
-    }
-    seen
-}
+use support::{frame, http, now, read_until};
 
 /// Starts `fixgate` with `args` in `dir`; returns it and the address it prints on stdout.
 fn start(dir: &std::path::Path, args: &[&std::ffi::OsStr]) -> (std::process::Child, String) {

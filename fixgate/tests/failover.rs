@@ -14,7 +14,7 @@ use fixgate_core::{MessageStore, SessionId, UtcTimestamp};
 use fixgate_postgres::{Postgres, PostgresSettings};
 
 mod support;
-use support::{Rng, http, spawn};
+use support::{Rng, frame, http, now, read_until, spawn};
 
 #[path = "../../tests/src/order_client.rs"]
 pub mod order_client;
@@ -25,9 +25,13 @@ pub mod postgres;
 
 const KILLS: usize = 20;
 
+/// The tests here run one at a time: each times leases of 1.5 s, and four at once on a small
+/// machine would measure the machine.
+static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 /// Instance `name`'s configuration: the session EXEC->CLIENT, in the database at `url`, with the
 /// default failover settings.
-fn properties(url: &str, name: &str, port: u16) -> String {
+fn properties(url: &str, name: &str, port: u16, extra: &str) -> String {
     format!(
         "ListenAddress = 127.0.0.1\n\
          ListenPort = {port}\n\
@@ -39,7 +43,8 @@ fn properties(url: &str, name: &str, port: u16) -> String {
          Session.CLIENT.SenderCompID = EXEC\n\
          Session.CLIENT.TargetCompID = CLIENT\n\
          Session.CLIENT.ConnectionType = acceptor\n\
-         MetricsAddress = 127.0.0.1:0\n"
+         MetricsAddress = 127.0.0.1:0\n\
+         {extra}"
     )
 }
 
@@ -55,10 +60,15 @@ struct Instance {
 impl Instance {
     /// Starts instance `name` on a port of its own (the same one at every restart).
     fn start(dir: &Path, url: &str, name: &'static str) -> Self {
+        Self::start_with(dir, url, name, "")
+    }
+
+    /// [`start`](Self::start) with `extra` lines in the configuration.
+    fn start_with(dir: &Path, url: &str, name: &'static str, extra: &str) -> Self {
         let config = dir.join(format!("{name}.properties"));
-        std::fs::write(&config, properties(url, name, 0)).unwrap();
+        std::fs::write(&config, properties(url, name, 0, extra)).unwrap();
         let spawned = spawn(&config);
-        std::fs::write(&config, properties(url, name, spawned.port)).unwrap();
+        std::fs::write(&config, properties(url, name, spawned.port, extra)).unwrap();
         Self {
             name,
             config,
@@ -110,6 +120,7 @@ fn median_and_max(mut times: Vec<Duration>) -> (Duration, Duration) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_standby_takes_over_20_kills_with_every_order_executed_once() {
+    let _serial = SERIAL.lock().await;
     let Some(url) = postgres::fresh_database() else {
         return;
     };
@@ -194,6 +205,7 @@ fn runs_the_session(admin: &str) -> bool {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_paused_owner_that_resumes_after_the_takeover_does_nothing_more() {
+    let _serial = SERIAL.lock().await;
     let Some(url) = postgres::fresh_database() else {
         return;
     };
@@ -253,6 +265,7 @@ async fn a_paused_owner_that_resumes_after_the_takeover_does_nothing_more() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn database_restarts_in_the_middle_of_a_stream_lose_nothing() {
+    let _serial = SERIAL.lock().await;
     let dir = tempfile::tempdir().unwrap();
     let Some(cluster) = postgres::Cluster::start(dir.path()) else {
         return;
@@ -289,4 +302,82 @@ async fn database_restarts_in_the_middle_of_a_stream_lose_nothing() {
     assert_eq!(stored.next_target_seq(), sender_seq, "acceptor's inbound");
     assert_eq!(stored.next_sender_seq(), target_seq, "acceptor's outbound");
     eprintln!("database restarts: {total} orders, every one executed once");
+}
+
+/// Logs on to the acceptor at 127.0.0.1:`port` as CLIENT, resetting the numbers, as a
+/// counterparty does: again while the Logon is refused (the instance that just claimed the
+/// session may not run it yet), for at most 10 s. The stream.
+fn log_on(port: u16) -> std::net::TcpStream {
+    use std::io::{Read, Write};
+    let end = Instant::now() + Duration::from_secs(10);
+    loop {
+        let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        let logon = format!(
+            "35=A|34=1|49=CLIENT|52={}|56=EXEC|98=0|108=30|141=Y|",
+            now()
+        );
+        stream.write_all(&frame(&logon)).unwrap();
+        let mut first = [0u8; 1];
+        if stream.peek(&mut first).is_ok_and(|n| n > 0) {
+            read_until(&mut stream, "35=A|");
+            return stream;
+        }
+        let _ = stream.read(&mut first);
+        assert!(Instant::now() < end, "the Logon was refused for 10 s");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Whether `owner(url)` stays `name` for `how_long`.
+fn stays_owner(url: &str, name: &str, how_long: Duration) -> bool {
+    let end = Instant::now() + how_long;
+    while Instant::now() < end {
+        if owner(url).as_deref() != Some(name) {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    true
+}
+
+#[test]
+fn a_preferred_instance_takes_its_session_back_only_once_it_is_free() {
+    let _serial = SERIAL.blocking_lock();
+    use std::io::Write;
+    let Some(url) = postgres::fresh_database() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let prefers = "PreferredSessions = EXEC->CLIENT\n";
+    let mut a = Instance::start_with(dir.path(), &url, "a", prefers);
+    assert!(await_owner(&url, "a", Duration::from_secs(5)));
+    a.kill();
+    // b prefers nothing: it claims the session once nobody who prefers it is alive.
+    let mut b = Instance::start_with(dir.path(), &url, "b", "PreferredSessions =\n");
+    assert!(await_owner(&url, "b", Duration::from_secs(10)));
+    let mut counterparty = log_on(b.port);
+    // a comes back: the session is logged on at b, and stays there.
+    a.restart();
+    assert!(
+        stays_owner(&url, "b", Duration::from_secs(2)),
+        "a took a logged-on session away"
+    );
+    let test_request = format!("35=1|34=2|49=CLIENT|52={}|56=EXEC|112=STILL|", now());
+    counterparty.write_all(&frame(&test_request)).unwrap();
+    read_until(&mut counterparty, "112=STILL|");
+    // The counterparty logs out: b gives the session back, and a claims it.
+    let logout = format!("35=5|34=3|49=CLIENT|52={}|56=EXEC|", now());
+    counterparty.write_all(&frame(&logout)).unwrap();
+    read_until(&mut counterparty, "35=5|");
+    drop(counterparty);
+    assert!(
+        await_owner(&url, "a", Duration::from_secs(10)),
+        "the session never went back to the instance that prefers it"
+    );
+    drop(log_on(a.port));
+    a.kill();
+    b.kill();
 }

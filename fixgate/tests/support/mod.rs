@@ -6,7 +6,7 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 /// A small deterministic generator for the kill moments.
 pub(crate) struct Rng(pub(crate) u64);
@@ -33,13 +33,21 @@ pub(crate) struct Spawned {
     pub(crate) admin: Option<String>,
 }
 
-/// Starts the binary with the executor on `config` and waits until it listens.
+/// Starts the binary with the executor on `config` and waits until it listens. Its log goes
+/// beside the configuration (`<config>.log`, appended to across restarts), for a failing test
+/// to be read.
 pub(crate) fn spawn(config: &Path) -> Spawned {
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(config.with_extension("log"))
+        .expect("the process's log file");
     let mut child = Command::new(env!("CARGO_BIN_EXE_fixgate"))
         .args(["--config".as_ref(), config.as_os_str()])
         .args(["--app", "executor"])
+        .env("RUST_LOG", "info,fixgate_postgres=debug")
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stderr(log)
         .spawn()
         .expect("the fixgate binary starts");
     let mut stdout = BufReader::new(child.stdout.take().unwrap());
@@ -80,4 +88,40 @@ pub(crate) fn http(addr: &str, request_line: &str, headers: &str) -> (String, St
         head.lines().next().unwrap_or("").to_owned(),
         body.to_owned(),
     )
+}
+
+/// A FIX 4.4 frame around `body` (`|` for SOH), with its BodyLength and CheckSum.
+pub(crate) fn frame(body: &str) -> Vec<u8> {
+    let body = body.replace('|', "\x01");
+    let mut out = format!("8=FIX.4.4\x019={}\x01{body}", body.len()).into_bytes();
+    let sum = out.iter().fold(0u8, |s, &b| s.wrapping_add(b));
+    out.extend_from_slice(format!("10={sum:03}\x01").as_bytes());
+    out
+}
+
+/// The time now as a SendingTime.
+pub(crate) fn now() -> String {
+    let secs = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    fixgate_core::UtcTimestamp::from_unix(secs, 0)
+        .unwrap()
+        .format(fixgate_core::TimestampPrecision::Seconds)
+        .as_str()
+        .to_owned()
+}
+
+/// Reads until a message containing `needle` has arrived; returns everything read.
+pub(crate) fn read_until(stream: &mut TcpStream, needle: &str) -> String {
+    let mut seen = String::new();
+    let mut buf = [0u8; 4096];
+    while !seen.contains(needle) {
+        let n = stream
+            .read(&mut buf)
+            .unwrap_or_else(|e| panic!("no {needle:?} before the timeout ({e}); got {seen:?}"));
+        assert!(n > 0, "closed; got {seen:?}");
+        seen.push_str(&String::from_utf8_lossy(&buf[..n]).replace('\x01', "|"));
+    }
+    seen
 }
