@@ -1,13 +1,13 @@
 //! The binary started with no arguments: the shipped configuration accepts any counterparty on
 //! 127.0.0.1:9876 and the executor fills an order.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
 mod support;
-use support::{frame, http, now, read_until};
+use support::{frame, http, now, read_banner, read_until};
 
 /// Starts `fixgate` with `args` in `dir`; returns it and the address it prints on stdout.
 fn start(dir: &std::path::Path, args: &[&std::ffi::OsStr]) -> (std::process::Child, String) {
@@ -39,22 +39,8 @@ fn start_all(
         .stdout(Stdio::piped())
         .spawn()
         .expect("start fixgate");
-    let mut admin = None;
-    let mut stdout = BufReader::new(child.stdout.take().unwrap());
-    loop {
-        let mut line = String::new();
-        stdout.read_line(&mut line).unwrap();
-        if let Some(addr) = line.trim().strip_prefix("fixgate admin on http://") {
-            admin = Some(addr.trim_end_matches('/').to_owned());
-            continue;
-        }
-        let addr = line
-            .trim()
-            .strip_prefix("fixgate listening on ")
-            .unwrap_or_else(|| panic!("{line:?}"))
-            .to_owned();
-        return (child, addr, admin);
-    }
+    let (addr, admin) = read_banner(&mut child);
+    (child, addr, admin)
 }
 
 /// Logs on to the acceptor at `addr` as DEMO and sends order ORD1.

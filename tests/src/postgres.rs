@@ -23,12 +23,8 @@ pub fn fresh_database() -> Option<String> {
     );
     let (setup, create) = (url.clone(), format!("CREATE DATABASE {name}"));
     on_a_thread_of_its_own(async move {
-        let url = setup;
-        let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+        connect(&setup)
             .await
-            .unwrap_or_else(|e| panic!("cannot reach the test server at {url}: {e}"));
-        tokio::spawn(connection);
-        client
             .batch_execute(&create)
             .await
             .expect("CREATE DATABASE");
@@ -40,26 +36,29 @@ pub fn fresh_database() -> Option<String> {
 /// Runs one SQL statement on the database at `url` (a test's view behind the store's back).
 pub fn execute(url: &str, sql: &str) -> u64 {
     let (url, sql) = (url.to_owned(), sql.to_owned());
-    on_a_thread_of_its_own(async move {
-        let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
-            .await
-            .expect("connect");
-        tokio::spawn(connection);
-        client.execute(&sql, &[]).await.expect(&sql)
-    })
+    on_a_thread_of_its_own(async move { connect(&url).await.execute(&sql, &[]).await.expect(&sql) })
 }
 
 /// The first column of the first row `sql` returns on the database at `url`, as text.
 pub fn query_text(url: &str, sql: &str) -> Option<String> {
     let (url, sql) = (url.to_owned(), sql.to_owned());
     on_a_thread_of_its_own(async move {
-        let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+        let row = connect(&url)
             .await
-            .expect("connect");
-        tokio::spawn(connection);
-        let row = client.query_opt(&sql, &[]).await.expect(&sql)?;
+            .query_opt(&sql, &[])
+            .await
+            .expect(&sql)?;
         row.get(0)
     })
+}
+
+/// A client of the database at `url`, its connection driven by the current runtime.
+async fn connect(url: &str) -> tokio_postgres::Client {
+    let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+        .await
+        .unwrap_or_else(|e| panic!("cannot reach the test server at {url}: {e}"));
+    tokio::spawn(connection);
+    client
 }
 
 /// Runs `work` to its end on a runtime of its own, on a thread of its own: the callers may be

@@ -50,6 +50,17 @@ pub(crate) fn spawn(config: &Path) -> Spawned {
         .stderr(log)
         .spawn()
         .expect("the fixgate binary starts");
+    let (addr, admin) = read_banner(&mut child);
+    let port = addr
+        .parse::<std::net::SocketAddr>()
+        .unwrap_or_else(|_| panic!("{addr:?}"))
+        .port();
+    Spawned { child, port, admin }
+}
+
+/// Reads the lines a starting `fixgate` prints on stdout: the address it listens on, and its
+/// admin listener's, when it has one.
+pub(crate) fn read_banner(child: &mut Child) -> (String, Option<String>) {
     let mut stdout = BufReader::new(child.stdout.take().unwrap());
     let mut admin = None;
     loop {
@@ -59,13 +70,11 @@ pub(crate) fn spawn(config: &Path) -> Spawned {
             admin = Some(addr.trim_end_matches('/').to_owned());
             continue;
         }
-        let port = line
+        let addr = line
             .trim()
             .strip_prefix("fixgate listening on ")
-            .and_then(|addr| addr.parse::<std::net::SocketAddr>().ok())
-            .unwrap_or_else(|| panic!("{line:?}"))
-            .port();
-        return Spawned { child, port, admin };
+            .unwrap_or_else(|| panic!("{line:?}"));
+        return (addr.to_owned(), admin);
     }
 }
 
