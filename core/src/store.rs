@@ -18,9 +18,10 @@ pub enum StoreError {
     /// The underlying storage failed.
     #[error("store I/O failed: {0:?}")]
     Io(std::io::ErrorKind),
-    /// Another instance owns the session now (its fencing token has moved on): this one must
-    /// neither write, send nor deliver anything more for it.
-    #[error("store fenced: another instance owns the session now")]
+    /// This instance may not act for the session now: its lease lapsed (a renewal may bring it
+    /// back) or another instance claimed the session (the fencing token moved on). Nothing more
+    /// is written, sent or delivered while it lasts.
+    #[error("store fenced: this instance's lease on the session does not hold")]
     Fenced,
     /// A record was appended out of sequence.
     #[error("store append of {seq} out of order (next is {expected})")]
