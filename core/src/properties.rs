@@ -420,6 +420,7 @@ fn is_session_key(key: &str) -> bool {
         || crate::settings::SESSION_SETTINGS
             .iter()
             .any(|s| s.name == key || s.aliases.contains(&key))
+        || crate::settings::is_connect_key(key)
 }
 
 fn parse_flag(value: &str) -> Option<bool> {
@@ -450,6 +451,36 @@ Session.tw44.BeginString = FIX.4.4
 Session.tw44.TargetCompID = TW44
 Session.tw44.TargetSubID = DESK
 ";
+
+    #[test]
+    fn an_initiator_s_numbered_addresses_and_a_fractional_reconnect_interval_are_read() {
+        let text = "ReconnectInterval = 0.25\n\
+                    Session.X.BeginString = FIX.4.4\n\
+                    Session.X.SenderCompID = A\n\
+                    Session.X.TargetCompID = B\n\
+                    Session.X.ConnectionType = initiator\n\
+                    Session.X.SocketConnectHost = a.example\n\
+                    Session.X.SocketConnectPort = 1\n\
+                    Session.X.BackupHost = b.example\n\
+                    Session.X.BackupPort = 2\n\
+                    Session.X.SocketConnectHost2 = c.example\n\
+                    Session.X.SocketConnectPort2 = 3\n";
+        let props = Properties::parse(text, "x").unwrap();
+        let engine = props.engine_config().unwrap();
+        assert_eq!(engine.reconnect_interval, Duration::from_millis(250));
+        let sessions = props.sessions().unwrap();
+        let addresses: Vec<_> = sessions[0].1.connect_to().collect();
+        assert_eq!(
+            addresses,
+            [("a.example", 1), ("b.example", 2), ("c.example", 3)]
+        );
+        assert!(
+            Properties::parse("ReconnectInterval = -1\n", "x")
+                .unwrap()
+                .engine_config()
+                .is_err()
+        );
+    }
 
     #[test]
     fn parses_engine_keys_defaults_and_sessions() {

@@ -242,6 +242,11 @@ enum AddressPart {
     Port,
 }
 
+/// Whether `key` names half of an initiator's address (`SocketConnectHost2`, …).
+pub(crate) fn is_connect_key(key: &str) -> bool {
+    connect_key(key).is_some()
+}
+
 /// `SocketConnectHost<n>` and `SocketConnectPort<n>` (no number: 0), and FIX Antenna's
 /// `BackupHost`/`BackupPort` (1).
 fn connect_key(key: &str) -> Option<(AddressPart, usize)> {

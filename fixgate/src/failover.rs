@@ -10,9 +10,10 @@
 //! it is free again.
 
 use std::sync::Arc;
-use std::time::SystemTime;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Instant, SystemTime};
 
-use fixgate_core::{Role, SessionConfig, SessionId, UtcTimestamp};
+use fixgate_core::{Now, Role, SessionConfig, SessionId, UtcTimestamp};
 use fixgate_driver::{FixEngine, Session};
 use fixgate_postgres::{Lease, PgError, Postgres};
 
@@ -103,8 +104,10 @@ impl Failover {
                     standby.give_up().await;
                 }
                 Some(_) if wanted.contains(&id.to_string()) && !connected.contains(id) => {
-                    tracing::info!(session = %id, "given back to an instance that prefers it");
-                    standby.give_up().await;
+                    let id = id.clone();
+                    if standby.give_back(&self.engine).await {
+                        tracing::info!(session = %id, "given back to an instance that prefers it");
+                    }
                 }
                 Some(_) => {}
                 None if claimable.contains(&id.to_string()) => {
@@ -173,6 +176,31 @@ impl Standby {
                 let _ = session.finalize().await;
             }
         }
+    }
+
+    /// Takes the session out of the engine if it still has no connection, in one step on the
+    /// engine task (a Logon may have come since the look): its store is dropped, which releases
+    /// it. Whether it was given back.
+    async fn give_back(&mut self, engine: &FixEngine) -> bool {
+        let (id, given) = (self.id.clone(), Arc::new(AtomicBool::new(false)));
+        let done = Arc::clone(&given);
+        let checked = engine
+            .with_engine(move |engine| {
+                if engine.session(&id).is_some_and(|s| !s.is_connected()) {
+                    let now = Now {
+                        mono: Instant::now(),
+                        utc: SystemTime::now(),
+                    };
+                    done.store(engine.finalize(now, &id).is_ok(), Ordering::Release);
+                }
+            })
+            .await;
+        let given = checked.is_ok() && given.load(Ordering::Acquire);
+        if given {
+            // The engine has let the session go; the handle goes with it.
+            self.held = None;
+        }
+        given
     }
 
     /// Takes the session out of the engine: its store is dropped, which releases it.

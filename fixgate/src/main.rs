@@ -217,12 +217,13 @@ async fn run(args: Args) -> Result<(), String> {
         .await
         .map_err(|e| e.to_string())?;
     let mut handles = Vec::new();
+    let mut failover_task = None;
     match &stores {
         // Shared with other instances: each session runs while this instance owns it.
         Stores::Postgres(postgres) => {
             let mut failover = Failover::new((*engine).clone(), postgres.clone(), sessions);
             failover.turn().await;
-            tokio::spawn(failover.run());
+            failover_task = Some(tokio::spawn(failover.run()));
         }
         _ => {
             for (id, session_config) in sessions {
@@ -275,6 +276,10 @@ async fn run(args: Args) -> Result<(), String> {
         .await
         .map_err(|e| format!("waiting for Ctrl-C: {e}"))?;
     tracing::info!("shutting down: logging every session out");
+    // No more claims: the sessions this instance holds are logged out and given up.
+    if let Some(task) = failover_task {
+        task.abort();
+    }
     engine.shutdown().await;
     if let Some(writer) = log_writer {
         // The application (and its recorder) ended with the engine: the writer drains and ends.

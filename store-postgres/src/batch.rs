@@ -67,18 +67,32 @@ impl Batch {
     }
 
     /// Puts back `earlier`, taken before what this batch holds, whose commit failed: both are
-    /// written together at the next commit, with the state as it stands now.
+    /// written together at the next commit, with the state as it stands now. The failed commit
+    /// may have landed all the same (its answer was lost), so the next one writes its messages
+    /// again rather than inserting them anew.
     pub(crate) fn put_back(&mut self, mut earlier: Self) {
         if !earlier.dirty {
             return;
         }
         if self.reset.is_none() {
+            // Numbers appended again since (moved back) replace the earlier messages.
+            if let Some(lowest) = self.messages.iter().map(|m| m.seq).min() {
+                earlier.messages.retain(|m| m.seq < lowest);
+            }
             earlier.messages.append(&mut self.messages);
             self.messages = earlier.messages;
             self.reset = earlier.reset;
-            self.rewrites |= earlier.rewrites;
+            self.rewrites = true;
         }
         self.dirty = true;
+    }
+
+    /// The same batch, written over rows that may be there already.
+    pub(crate) fn written_again(&self) -> Self {
+        Self {
+            rewrites: true,
+            ..self.clone()
+        }
     }
 
     /// Records an appended message.

@@ -153,8 +153,10 @@ pub(crate) async fn keep(leases: Arc<Leases>, client: Client, prefers: Option<Ve
         ticks.tick().await;
         let held = leases.snapshot();
         let asked = Instant::now();
+        // A slow answer is still good (the lease runs from `asked`): it is waited for as long
+        // as a lease lasts, on the same connection.
         let renewal = renew(&leases, &mut client, &held, prefers.as_deref());
-        let renewed = tokio::time::timeout(period, renewal).await;
+        let renewed = tokio::time::timeout(leases.timeout, renewal).await;
         match renewed {
             Ok(Ok(granted)) => {
                 let until = leases.holds_until(asked);
@@ -172,10 +174,7 @@ pub(crate) async fn keep(leases: Arc<Leases>, client: Client, prefers: Option<Ve
                 tracing::warn!(%error, "cannot renew the sessions' leases");
                 client = None;
             }
-            Err(_) => {
-                tracing::warn!(?period, "no answer to the leases' renewal");
-                client = None;
-            }
+            Err(_) => tracing::warn!(timeout = ?leases.timeout, "no answer to the leases' renewal"),
         }
     }
 }

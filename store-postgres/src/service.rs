@@ -134,6 +134,12 @@ impl Drop for Service {
 async fn worker(config: Arc<tokio_postgres::Config>, jobs: async_channel::Receiver<Job>) {
     let mut client: Option<Conn> = None;
     while let Ok(job) = jobs.recv().await {
+        // A job that waited past its deadline is not sent at all: polled once, it would reach
+        // the server even though its caller has given up on it.
+        if Instant::now() >= job.deadline {
+            let _ = job.reply.try_send(Err(PgError::Timeout));
+            continue;
+        }
         let deadline = tokio::time::Instant::from_std(job.deadline);
         let outcome = tokio::time::timeout_at(deadline, attempt(&config, &mut client, &job.work))
             .await

@@ -2,6 +2,7 @@
 //! of the messages) and written to the database at every commit, in one transaction per batch.
 
 use std::collections::BTreeSet;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
@@ -42,6 +43,27 @@ struct Shared {
     created: UtcTimestamp,
     /// Commits of one session run one at a time, in order.
     committing: Mutex<()>,
+    /// Whether the store was dropped (a first commit still running then releases the session).
+    dropped: AtomicBool,
+}
+
+impl Shared {
+    /// Gives the session up, without waiting: another instance may claim it at once. A commit
+    /// still running may land after the release; it changes nothing of the ownership.
+    fn release(&self) {
+        self.inner.leases.forget(&self.session, &self.lease);
+        if self.lease.is_lost() || self.lease.token() == 0 {
+            return;
+        }
+        let deadline = Instant::now() + self.inner.settings.failover_timeout;
+        self.inner.service.send(
+            Work::Release {
+                session: self.session.clone(),
+                token: self.lease.token(),
+            },
+            deadline,
+        );
+    }
 }
 
 impl PgStore {
@@ -76,6 +98,7 @@ impl PgStore {
                 pending: Mutex::new(Batch::new(numbers, answered, highest)),
                 created: loaded.created,
                 committing: Mutex::new(()),
+                dropped: AtomicBool::new(false),
             }),
             memory,
         };
@@ -202,19 +225,8 @@ impl Drop for PgStore {
     /// Gives the session up without waiting (this may run on the engine task). What was not
     /// committed was not sent either: it is not written, as after a crash.
     fn drop(&mut self) {
-        let shared = &self.shared;
-        shared.inner.leases.forget(&shared.session, &shared.lease);
-        if shared.lease.is_lost() || shared.lease.token() == 0 {
-            return;
-        }
-        let deadline = Instant::now() + shared.inner.settings.failover_timeout;
-        shared.inner.service.send(
-            Work::Release {
-                session: shared.session.clone(),
-                token: shared.lease.token(),
-            },
-            deadline,
-        );
+        self.shared.dropped.store(true, Ordering::Release);
+        self.shared.release();
     }
 }
 
@@ -234,6 +246,9 @@ impl SyncHandle for Shared {
         });
         let deadline = match create {
             Some(_) => asked + settings.failover_timeout,
+            // A lease that does not hold now sends nothing to the database: a commit polled
+            // once reaches the server whatever its deadline.
+            None if !self.lease.holds(asked) => return Err(StoreError::Fenced),
             None => self.lease.deadline().ok_or(StoreError::Fenced)?,
         };
         let batch = self
@@ -259,6 +274,10 @@ impl SyncHandle for Shared {
                 if claims {
                     let leases = &self.inner.leases;
                     leases.granted(&self.session, &self.lease, token, asked);
+                    // The store went while its first commit ran: the session is let go now.
+                    if self.dropped.load(Ordering::Acquire) {
+                        self.release();
+                    }
                 }
                 match self.lease.holds(Instant::now()) {
                     true => Ok(()),

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use fixgate_core::{SeqNum, UtcTimestamp};
+use tokio_postgres::error::SqlState;
 use tokio_postgres::{Client, Statement};
 
 use crate::PgError;
@@ -123,8 +124,17 @@ impl Work {
                 batch,
                 create,
             } if batch.reset.is_none() && !batch.rewrites && create.is_none() => {
-                commit(&conn.client, &conn.commit, session, *token, batch).await?;
-                Ok(Done::Committed(*token))
+                match commit(&conn.client, &conn.commit, session, *token, batch).await {
+                    // Tried again after an answer was lost on a broken connection: the batch
+                    // landed the first time, and is written again.
+                    Err(PgError::Db(e)) if e.code() == Some(&SqlState::UNIQUE_VIOLATION) => {
+                        let again = batch.written_again();
+                        commit_changing(&mut conn.client, session, *token, &again, None)
+                            .await
+                            .map(Done::Committed)
+                    }
+                    outcome => outcome.map(|()| Done::Committed(*token)),
+                }
             }
             Self::Commit {
                 session,
@@ -315,8 +325,9 @@ async fn commit(
 }
 
 /// A batch that resets the sequence, writes numbers again, or creates the session, in a
-/// transaction of a few statements (rare: a sequence reset, a number moved back, the first
-/// commit of a session made for an unregistered Logon).
+/// transaction of a few statements (rare: a sequence reset, a number moved back, a batch
+/// written again after its commit failed, the first commit of a session made for an
+/// unregistered Logon).
 async fn commit_changing(
     client: &mut Client,
     session: &str,

@@ -255,3 +255,24 @@ fn a_standby_claims_a_session_only_while_no_live_instance_prefers_it() {
         .unwrap()
         == [id.clone()]));
 }
+
+#[test]
+fn a_commit_that_landed_though_its_answer_was_lost_is_written_again() {
+    let Some(url) = fresh_database() else { return };
+    let a = instance(&url, "a");
+    let mut store = a.open(&session(), now()).unwrap();
+    store.append(s(1), b"one", None).unwrap();
+    store.sync_handle().unwrap().sync().unwrap();
+    // Message 2 is in the database already, as after a commit whose answer never came back.
+    execute(
+        &url,
+        "INSERT INTO fixgate_messages SELECT session, 2, NULL, 'two'::bytea FROM fixgate_sessions",
+    );
+    store.append(s(2), b"two", None).unwrap();
+    store.append(s(3), b"three", None).unwrap();
+    store.sync_handle().unwrap().sync().unwrap();
+    assert_eq!(execute(&url, "SELECT 1 FROM fixgate_messages"), 3);
+    drop(store);
+    let store = a.open(&session(), now()).unwrap();
+    assert_eq!(store.next_sender_seq(), s(4));
+}

@@ -387,10 +387,10 @@ impl Engine {
         if slot.session.config().role != Role::Initiator {
             return Err(EngineError::WrongRole(Box::new(id.clone())));
         }
-        slot.initiator.set(addrs);
-        let Some(addr) = slot.initiator.current() else {
+        let Some(&addr) = addrs.first() else {
             return Err(EngineError::NoAddress(Box::new(id.clone())));
         };
+        slot.initiator.set(addrs);
         // Outside its schedule an initiator does not connect: it asks again after the interval.
         if !slot
             .session
@@ -740,6 +740,12 @@ impl Engine {
         slot.committing = false;
         slot.session.advance_clock(now);
         mark_ready(&mut self.ready, slot, id);
+        // A commit that ended after the lease did releases nothing: this instance may no longer
+        // act for the session.
+        let result = match result {
+            Ok(()) if !slot.session.is_owned_at(now.mono) => Err(StoreError::Fenced),
+            result => result,
+        };
         if let Err(error) = result {
             self.close_for_store(id, now, error);
         }
