@@ -103,7 +103,11 @@ impl Failover {
                     tracing::warn!(session = %id, "another instance took the session over");
                     standby.give_up().await;
                 }
-                Some(_) if wanted.contains(&id.to_string()) && !connected.contains(id) => {
+                Some(_)
+                    if !settings.prefers(id)
+                        && wanted.contains(&id.to_string())
+                        && !connected.contains(id) =>
+                {
                     let id = id.clone();
                     if standby.give_back(&self.engine).await {
                         tracing::info!(session = %id, "given back to an instance that prefers it");
