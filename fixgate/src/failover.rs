@@ -21,11 +21,11 @@ use fixgate_postgres::{Lease, PgError, Postgres};
 pub struct Failover {
     engine: FixEngine,
     postgres: Postgres,
-    sessions: Vec<Standby>,
+    sessions: Vec<Configured>,
 }
 
-/// A configured session, and its engine handle while this instance holds it.
-struct Standby {
+/// A configured session, and its engine handle and lease while this instance holds it.
+struct Configured {
     id: SessionId,
     config: SessionConfig,
     held: Option<(Session, Arc<Lease>)>,
@@ -40,7 +40,7 @@ impl Failover {
     ) -> Self {
         let sessions = sessions
             .into_iter()
-            .map(|(id, config)| Standby {
+            .map(|(id, config)| Configured {
                 id,
                 config,
                 held: None,
@@ -96,12 +96,12 @@ impl Failover {
             true => Vec::new(),
             false => self.claimable(unheld).await,
         };
-        for standby in &mut self.sessions {
-            let id = &standby.id;
-            match &standby.held {
+        for session in &mut self.sessions {
+            let id = &session.id;
+            match &session.held {
                 Some((_, lease)) if lease.is_lost() => {
                     tracing::warn!(session = %id, "another instance took the session over");
-                    standby.give_up().await;
+                    session.give_up().await;
                 }
                 Some(_)
                     if !settings.prefers(id)
@@ -109,13 +109,13 @@ impl Failover {
                         && !connected.contains(id) =>
                 {
                     let id = id.clone();
-                    if standby.give_back(&self.engine).await {
+                    if session.give_back(&self.engine).await {
                         tracing::info!(session = %id, "given back to an instance that prefers it");
                     }
                 }
                 Some(_) => {}
                 None if claimable.contains(&id.to_string()) => {
-                    standby.claim(&self.engine, &self.postgres).await
+                    session.claim(&self.engine, &self.postgres).await
                 }
                 None => {}
             }
@@ -147,7 +147,7 @@ impl Failover {
     }
 }
 
-impl Standby {
+impl Configured {
     /// Claims the session if it is free, and starts it.
     async fn claim(&mut self, engine: &FixEngine, postgres: &Postgres) {
         let (postgres, id) = (postgres.clone(), self.id.clone());

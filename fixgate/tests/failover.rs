@@ -103,14 +103,7 @@ fn owner(url: &str) -> Option<String> {
 
 /// Waits until the session's owner is `name`, at most `limit`.
 fn await_owner(url: &str, name: &str, limit: Duration) -> bool {
-    let end = Instant::now() + limit;
-    while Instant::now() < end {
-        if owner(url).as_deref() == Some(name) {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    false
+    postgres::wait_until(limit, || owner(url).as_deref() == Some(name))
 }
 
 fn median_and_max(mut times: Vec<Duration>) -> (Duration, Duration) {
@@ -135,7 +128,10 @@ async fn the_standby_takes_over_20_kills_with_every_order_executed_once() {
     let mut rng = Rng(0x5eed_f00d);
     let (mut to_logon, mut to_report) = (Vec::new(), Vec::new());
     for _ in 0..KILLS {
-        tokio::time::sleep(Duration::from_millis(200 + rng.below(300))).await;
+        // A while of steady orders first: a few hundred more answered.
+        client
+            .await_more_reports(50 + rng.below(250), Duration::from_secs(15))
+            .await;
         let owner = owner(&url).expect("an owner");
         let (active, standby) = match owner.as_str() {
             "a" => (0, 1),
@@ -164,18 +160,14 @@ async fn the_standby_takes_over_20_kills_with_every_order_executed_once() {
     for instance in &mut instances {
         instance.kill();
     }
-    // What the database holds agrees with the initiator.
-    let settings = PostgresSettings::new(&url, "checker");
-    let postgres = Postgres::connect(settings).unwrap();
+    // What the database holds agrees with the initiator: read under the last owner's name,
+    // whose claim needs no wait for its lease to lapse.
+    let last = owner(&url).expect("an owner");
+    let postgres = Postgres::connect(PostgresSettings::new(&url, last)).unwrap();
     let now = UtcTimestamp::from_system_time(SystemTime::now());
-    let id = SessionId::new("EXEC", "CLIENT");
-    let stored = loop {
-        match postgres.open(&id, now) {
-            Ok(stored) => break stored,
-            // The last owner's lease lapses first.
-            Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
-        }
-    };
+    let stored = postgres
+        .open(&SessionId::new("EXEC", "CLIENT"), now)
+        .unwrap();
     assert_eq!(stored.next_target_seq(), sender_seq, "acceptor's inbound");
     assert_eq!(stored.next_sender_seq(), target_seq, "acceptor's outbound");
     let (logon_p50, logon_max) = median_and_max(to_logon);
@@ -242,11 +234,10 @@ async fn a_paused_owner_that_resumes_after_the_takeover_does_nothing_more() {
     // a resumes: its lease lapsed long ago. It reads what reached it meanwhile, delivers none
     // of it, and gives the session up once it learns that b owns it.
     a.signal("-CONT");
-    let end = Instant::now() + Duration::from_secs(10);
-    while runs_the_session(&admin) {
-        assert!(Instant::now() < end, "the zombie still runs the session");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    let gave_up = tokio::task::block_in_place(|| {
+        postgres::wait_until(Duration::from_secs(10), || !runs_the_session(&admin))
+    });
+    assert!(gave_up, "the zombie still runs the session");
     assert_eq!(
         settled(&admin),
         settled_before,
@@ -308,9 +299,9 @@ async fn database_restarts_in_the_middle_of_a_stream_lose_nothing() {
 /// counterparty does: again while the Logon is refused (the instance that just claimed the
 /// session may not run it yet), for at most 10 s. The stream.
 fn log_on(port: u16) -> std::net::TcpStream {
-    use std::io::{Read, Write};
-    let end = Instant::now() + Duration::from_secs(10);
-    loop {
+    use std::io::Write;
+    let mut answered = None;
+    let logged_on = postgres::wait_until(Duration::from_secs(10), || {
         let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
         stream
             .set_read_timeout(Some(Duration::from_secs(10)))
@@ -320,27 +311,21 @@ fn log_on(port: u16) -> std::net::TcpStream {
             now()
         );
         stream.write_all(&frame(&logon)).unwrap();
+        // A refused Logon gets nothing: the connection just closes.
         let mut first = [0u8; 1];
         if stream.peek(&mut first).is_ok_and(|n| n > 0) {
             read_until(&mut stream, "35=A|");
-            return stream;
+            answered = Some(stream);
         }
-        let _ = stream.read(&mut first);
-        assert!(Instant::now() < end, "the Logon was refused for 10 s");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+        answered.is_some()
+    });
+    assert!(logged_on, "the Logon was refused for 10 s");
+    answered.expect("the answered stream")
 }
 
 /// Whether `owner(url)` stays `name` for `how_long`.
 fn stays_owner(url: &str, name: &str, how_long: Duration) -> bool {
-    let end = Instant::now() + how_long;
-    while Instant::now() < end {
-        if owner(url).as_deref() != Some(name) {
-            return false;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    true
+    !postgres::wait_until(how_long, || owner(url).as_deref() != Some(name))
 }
 
 #[test]

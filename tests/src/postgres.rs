@@ -134,3 +134,16 @@ impl Drop for Cluster {
 fn script() -> std::path::PathBuf {
     std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/postgres.sh")
 }
+
+/// Waits until `done` holds, at most `limit`: for state that nothing signals to the test (a
+/// database row, another process's API), asked again every few milliseconds. Whether it held.
+pub fn wait_until(limit: std::time::Duration, mut done: impl FnMut() -> bool) -> bool {
+    let end = std::time::Instant::now() + limit;
+    while std::time::Instant::now() < end {
+        if done() {
+            return true;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    done()
+}

@@ -29,6 +29,17 @@ impl Harness {
         }
     }
 
+    /// Initiator BANK->VENUE, not started.
+    fn initiator(&mut self) -> SessionId {
+        let id = SessionId::new("BANK", "VENUE");
+        let config = SessionConfig::new(BeginString::Fix44, "", "", Role::Initiator);
+        let store = MemoryStore::new(UtcTimestamp::from_system_time(self.clock.utc()));
+        self.engine
+            .create_session(id.clone(), config, Box::new(store))
+            .unwrap();
+        id
+    }
+
     fn acceptor(&mut self, id: &SessionId) {
         let config = SessionConfig::new(BeginString::Fix44, "", "", Role::Acceptor);
         self.acceptor_with(id, config);
@@ -647,12 +658,7 @@ fn initiator_connects_and_reconnects_after_the_interval() {
         reconnect_interval: Duration::from_secs(5),
         ..EngineConfig::default()
     });
-    let id = SessionId::new("BANK", "VENUE");
-    let config = SessionConfig::new(BeginString::Fix44, "", "", Role::Initiator);
-    let store = MemoryStore::new(UtcTimestamp::from_system_time(h.clock.utc()));
-    h.engine
-        .create_session(id.clone(), config, Box::new(store))
-        .unwrap();
+    let id = h.initiator();
     let addr: std::net::SocketAddr = "127.0.0.1:9876".parse().unwrap();
     h.engine.initiate(&id, addr).unwrap();
     assert_eq!(h.outputs(), ["connect BANK->VENUE 127.0.0.1:9876"]);
@@ -691,12 +697,7 @@ fn an_initiator_with_backups_tries_the_next_address_at_once_and_after_each_disco
         reconnect_interval: Duration::from_secs(5),
         ..EngineConfig::default()
     });
-    let id = SessionId::new("BANK", "VENUE");
-    let config = SessionConfig::new(BeginString::Fix44, "", "", Role::Initiator);
-    let store = MemoryStore::new(UtcTimestamp::from_system_time(h.clock.utc()));
-    h.engine
-        .create_session(id.clone(), config, Box::new(store))
-        .unwrap();
+    let id = h.initiator();
     let a: std::net::SocketAddr = "127.0.0.1:1001".parse().unwrap();
     let b: std::net::SocketAddr = "127.0.0.1:1002".parse().unwrap();
     assert!(matches!(

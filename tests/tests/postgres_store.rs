@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use fixgate_core::{MessageStore, SeqNum, SessionId, StoreError, UtcTimestamp};
 use fixgate_postgres::{PgError, Postgres, PostgresSettings};
-use fixgate_tests::postgres::{execute, fresh_database};
+use fixgate_tests::postgres::{execute, fresh_database, wait_until};
 
 fn session() -> SessionId {
     SessionId::new("FIXGATE", "CLIENT")
@@ -22,19 +22,6 @@ fn instance(url: &str, name: &str) -> Postgres {
 
 fn s(n: u64) -> SeqNum {
     SeqNum::new(n)
-}
-
-/// Waits until `done` holds, at most `limit`.
-fn wait_until(limit: Duration, mut done: impl FnMut() -> bool) -> bool {
-    let end = Instant::now() + limit;
-    while Instant::now() < end {
-        if done() {
-            return true;
-        }
-        std::thread::yield_now();
-        std::thread::sleep(Duration::from_millis(5));
-    }
-    done()
 }
 
 #[test]
